@@ -1,0 +1,200 @@
+import { readFile } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type * as z from 'zod/mini';
+import { type RegistryHost, parseRegistryHostname } from '../ecr/hostname.ts';
+import type { Partition } from '../ecr/regions.ts';
+import { type ConfigIssue, ConfigError } from '../errors.ts';
+import { canonicalPlatform, type ConfigInput, configSchema, type ParsedConfig, type RegistryConfigParsed } from './schema.ts';
+
+export * from './schema.ts';
+
+/** A registry of the configuration with what the hostname implies filled in. */
+export interface RegistryConfig extends RegistryConfigParsed {
+  readonly kind: 'private' | 'public';
+  readonly accountId: string;
+  readonly region: string;
+  readonly partition: Partition;
+  readonly userName: string;
+  readonly secretName: string;
+  readonly host: RegistryHost;
+}
+
+export interface Config extends Omit<ParsedConfig, 'registries'> {
+  readonly registries: readonly RegistryConfig[];
+}
+
+/**
+ * Types the operator's configuration. Identity at run time; its value is that editors check the keys.
+ *
+ * @example
+ * export default defineConfig({
+ *   ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
+ *   registries: [{ name: 'prod', hostname: '123456789012.dkr.ecr.us-east-1.amazonaws.com',
+ *                  repositories: ['inference'], credentialName: 'ecr-prod' }],
+ * });
+ */
+export function defineConfig(config: ConfigInput): ConfigInput {
+  return config;
+}
+
+export type ParseResult = { ok: true; value: Config } | { ok: false; issues: ConfigIssue[] };
+
+/** Validates raw input into a {@link Config}, reporting every problem with its path. Never throws for bad input. */
+export function parseConfig(raw: unknown): ParseResult {
+  const result = configSchema.safeParse(raw, { reportInput: true });
+  if (!result.success) return { ok: false, issues: result.error.issues.map(toIssue) };
+  return { ok: true, value: resolveConfig(result.data) };
+}
+
+/** Like {@link parseConfig} but throws {@link ConfigError} listing every problem. */
+export function assertConfig(raw: unknown, source?: string): Config {
+  const r = parseConfig(raw);
+  if (!r.ok) throw new ConfigError(r.issues, source);
+  return r.value;
+}
+
+function resolveConfig(parsed: ParsedConfig): Config {
+  return {
+    ...parsed,
+    registries: parsed.registries.map((r): RegistryConfig => {
+      const host = parseRegistryHostname(r.hostname);
+      const platforms = {
+        require: r.platforms.require.map(canonicalPlatform),
+        repositories: Object.fromEntries(Object.entries(r.platforms.repositories).map(([k, v]) => [k, v.map(canonicalPlatform)])),
+      };
+      return {
+        ...r,
+        platforms,
+        kind: host.kind,
+        accountId: host.kind === 'private' ? host.accountId : (r.accountId ?? ''),
+        region: host.region,
+        partition: host.partition,
+        userName: r.userName ?? `nvcf-ecr-${r.name}`,
+        secretName: r.secretName ?? `nvcf-ecr/${r.name}/pull-key`,
+        host,
+      };
+    }),
+  };
+}
+
+/**
+ * The configuration as JSON that {@link parseConfig} accepts again (derived fields dropped). This is how the
+ * stacks hand the configuration to the handlers.
+ */
+export function serializeConfig(config: Config): string {
+  return JSON.stringify({
+    ...config,
+    registries: config.registries.map(({ kind: _k, region: _r, partition: _p, host: _h, ...rest }) => rest),
+  });
+}
+
+/** The registry a repository belongs to (by hostname when given), or `undefined` when none lists it. */
+export function findRegistry(config: Config, repository: string, hostname?: string): RegistryConfig | undefined {
+  return config.registries.find((r) => r.repositories.includes(repository) && (hostname === undefined || r.hostname === hostname));
+}
+
+/** Required platforms of a repository: its own policy, else the registry's default. */
+export function requiredPlatforms(registry: RegistryConfig, repository: string): string[] {
+  return registry.platforms.repositories[repository] ?? registry.platforms.require;
+}
+
+const CONFIG_EXTENSIONS = ['.ts', '.mts', '.mjs', '.js', '.json'];
+
+/**
+ * Loads and validates a configuration file: `.ts`/`.mts` (Node 22 strips the types), `.mjs`/`.js`
+ * (default export or `config` export), or `.json`. Throws {@link ConfigError} naming the file and every
+ * problem; a missing or unreadable file is a ConfigError too, never a stack trace.
+ */
+export async function loadConfig(path: string): Promise<Config> {
+  const abs = resolve(path);
+  const ext = extname(abs);
+  const fail = (message: string, cause?: unknown): never => {
+    throw new ConfigError([{ path: '', message }], path, cause === undefined ? undefined : { cause });
+  };
+  if (!CONFIG_EXTENSIONS.includes(ext)) {
+    fail(`unsupported file type '${ext || '(none)'}': use .ts, .mjs or .json`);
+  }
+  let raw: unknown;
+  if (ext === '.json') {
+    let text: string;
+    try {
+      text = await readFile(abs, 'utf8');
+    } catch (err) {
+      return fail(describeReadError(err, path), err);
+    }
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      return fail(`is not valid JSON: ${(err as Error).message}`, err);
+    }
+  } else {
+    try {
+      await readFile(abs);
+    } catch (err) {
+      return fail(describeReadError(err, path), err);
+    }
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
+    } catch (err) {
+      return fail(`could not be loaded: ${(err as Error).message}`, err);
+    }
+    raw = mod['default'] ?? mod['config'];
+    if (raw === undefined) fail('exports no configuration: add `export default defineConfig({...})`');
+  }
+  return assertConfig(raw, path);
+}
+
+function describeReadError(err: unknown, path: string): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return `file not found: ${path} (write one with 'nvcf-ecr init', or pass --config FILE)`;
+  if (code === 'EACCES') return `file is not readable: ${path}`;
+  return `could not be read: ${(err as Error).message}`;
+}
+
+type ZodIssue = z.core.$ZodIssue;
+
+function toIssue(issue: ZodIssue): ConfigIssue {
+  const path = formatPath(issue.path);
+  return { path, message: describe(issue) };
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}
+
+function describe(issue: ZodIssue): string {
+  // Messages written in the schema say how to fix the value; keep them.
+  if (issue.message && issue.message !== 'Invalid input') return issue.message;
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case 'invalid_type':
+      return input === undefined ? `is required (a ${issue.expected})` : `must be a ${issue.expected}, not ${kindOf(input)}`;
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}: check the spelling against the configuration reference in README.md`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_small':
+      return `must be at least ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : issue.origin === 'string' ? ' characters' : ''}`;
+    case 'too_big':
+      return `must be at most ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : issue.origin === 'string' ? ' characters' : ''}`;
+    case 'invalid_format':
+      return `has the wrong format (${issue.format})`;
+    case 'not_multiple_of':
+      return `must be a multiple of ${String(issue.divisor)}`;
+    default:
+      return 'is invalid';
+  }
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return `a ${typeof v}`;
+}

@@ -1,0 +1,168 @@
+/**
+ * Every error `@nvcf-ecr/core` throws. One file per package (conventions §9.6): each class ends in
+ * `Error`, sets `name`, accepts `ErrorOptions`, and hangs off one base so callers can catch the
+ * package's errors with one `instanceof`. Messages name the field or value at fault and say how to fix
+ * it; they never contain a secret (callers pass masked values only).
+ */
+
+/** Base class of every error `@nvcf-ecr/core` throws. */
+export class CoreError extends Error {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CoreError';
+  }
+}
+
+/** One problem found in a configuration: where it is and how to fix it. */
+export interface ConfigIssue {
+  /** Dotted path of the offending key, e.g. `registries[0].hostname`; empty for the root. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/** The configuration is invalid. Carries every problem found, not just the first. */
+export class ConfigError extends CoreError {
+  public readonly issues: readonly ConfigIssue[];
+  public readonly source: string | undefined;
+  public constructor(issues: readonly ConfigIssue[], source?: string, options?: ErrorOptions) {
+    const where = source ? ` in ${source}` : '';
+    const count = `${issues.length} problem${issues.length === 1 ? '' : 's'}`;
+    const lines = issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`);
+    super(`Invalid configuration${where} (${count}):\n${lines.join('\n')}`, options);
+    this.name = 'ConfigError';
+    this.issues = issues;
+    this.source = source;
+  }
+}
+
+/** A registry hostname is not one this project (or NVCF) can use. */
+export class HostnameError extends CoreError {
+  /** The hostname as given (hostnames are not secret). */
+  public readonly input: string;
+  public constructor(message: string, input: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'HostnameError';
+    this.input = input;
+  }
+}
+
+/** An image reference (`host/repo[:tag][@digest]`) could not be parsed. */
+export class ImageReferenceError extends CoreError {
+  public readonly input: string;
+  public constructor(message: string, input: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ImageReferenceError';
+    this.input = input;
+  }
+}
+
+/** Why a registry credential could not be encoded or decoded. */
+export type CredentialCodecErrorCode =
+  | 'temporary-key'
+  | 'invalid-access-key-id'
+  | 'invalid-secret-access-key'
+  | 'invalid-base64'
+  | 'invalid-format'
+  | 'missing-oauthtoken';
+
+/** A registry credential value breaks NVCF's encoding rules (`nvcf-api.md` §4.1). */
+export class CredentialCodecError extends CoreError {
+  public readonly code: CredentialCodecErrorCode;
+  public constructor(code: CredentialCodecErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CredentialCodecError';
+    this.code = code;
+  }
+}
+
+/** An IAM policy document could not be evaluated (malformed JSON, unknown action syntax, ...). */
+export class PolicyEvaluationError extends CoreError {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PolicyEvaluationError';
+  }
+}
+
+/** Why a manifest could not be resolved. */
+export type ManifestErrorCode =
+  | 'invalid-json'
+  | 'invalid-manifest'
+  | 'unsupported-media-type'
+  | 'digest-mismatch'
+  | 'too-deep'
+  | 'too-large'
+  | 'too-many-manifests'
+  | 'loop'
+  | 'not-found'
+  | 'invalid-config';
+
+/** A manifest, index or config blob is malformed, missing or beyond the engine's bounds. */
+export class ManifestError extends CoreError {
+  public readonly code: ManifestErrorCode;
+  /** Digest of the manifest or blob at fault, when known. */
+  public readonly digest: string | undefined;
+  public constructor(code: ManifestErrorCode, message: string, digest?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ManifestError';
+    this.code = code;
+    this.digest = digest;
+  }
+}
+
+/** An image source (OCI layout, OCI archive, ECR) could not be opened or read. */
+export class ImageSourceError extends CoreError {
+  /**
+   * True when retrying may help (throttling, 5xx, network); false for answers that will not change
+   * (no such repository, no such tag, unreadable file).
+   */
+  public readonly transient: boolean;
+  public constructor(message: string, transient: boolean, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ImageSourceError';
+    this.transient = transient;
+  }
+}
+
+/** The four rotation steps and the scheduled retirement. */
+export type RotationStepName = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret' | 'retire';
+
+/** A rotation step failed. The message says what to do; it never carries a key or secret. */
+export class RotationError extends CoreError {
+  public readonly step: RotationStepName;
+  public readonly secretId: string;
+  public constructor(step: RotationStepName, secretId: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RotationError';
+    this.step = step;
+    this.secretId = secretId;
+  }
+}
+
+/**
+ * A rotation was refused on purpose (previous key still in its grace period, a key NVCF may hold
+ * would have to be deleted, an unknown key on the user). Retrying will not help until an operator acts.
+ */
+export class RotationRefusedError extends RotationError {
+  public constructor(step: RotationStepName, secretId: string, message: string, options?: ErrorOptions) {
+    super(step, secretId, message, options);
+    this.name = 'RotationRefusedError';
+  }
+}
+
+/** An incoming event (EventBridge, Secrets Manager) does not have the shape its handler needs. */
+export class EventShapeError extends CoreError {
+  public readonly issues: readonly ConfigIssue[];
+  public constructor(message: string, issues: readonly ConfigIssue[], options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'EventShapeError';
+    this.issues = issues;
+  }
+}
+
+/** The audit could not run (as opposed to a check that fails, which is a finding, not an error). */
+export class AuditError extends CoreError {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'AuditError';
+  }
+}
