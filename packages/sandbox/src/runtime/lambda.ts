@@ -1,0 +1,146 @@
+import type { Logger } from '@nvcf-ecr/core';
+import * as ids from '../ids.ts';
+import type { WorkTracker } from '../tracker.ts';
+import type { LambdaContextLike, LambdaInvoker } from '../world.ts';
+
+/**
+ * Local Lambda: the runtime registers the real handlers (from `functions/`, composed by the CLI or a test) by
+ * ARN; Secrets Manager invokes rotation functions synchronously, EventBridge and schedules invoke
+ * asynchronously. Asynchronous invocations follow Lambda's semantics: on error, retried twice (3 attempts in
+ * all, AWS's default `MaximumRetryAttempts: 2`), then recorded as dead letters — the on-failure destination
+ * the stacks configure. Delays between attempts are configurable (AWS waits about 1 and 2 minutes).
+ */
+
+export type LambdaHandler = (event: unknown, context: LambdaContextLike) => Promise<unknown>;
+
+export interface LambdaFunction {
+  readonly arn: string;
+  readonly name: string;
+  readonly handler: LambdaHandler;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+}
+
+export interface DeadLetter {
+  readonly functionArn: string;
+  readonly source: string;
+  readonly event: unknown;
+  readonly error: { name: string; message: string };
+  readonly attempts: number;
+  readonly time: string;
+}
+
+export interface InvocationRecord {
+  readonly functionArn: string;
+  readonly source: string;
+  readonly mode: 'sync' | 'async';
+  readonly attempt: number;
+  readonly ok: boolean;
+  readonly error?: { name: string; message: string } | undefined;
+  readonly time: string;
+}
+
+export interface LambdaRegistryOptions {
+  tracker: WorkTracker;
+  log: Logger;
+  now: () => Date;
+  /** Delays before the 2nd and 3rd attempt of an asynchronous invocation. */
+  asyncRetryDelaysMs?: readonly number[];
+}
+
+/** Thrown when a function ARN is not registered (AWS: `ResourceNotFoundException` from Lambda). */
+export class FunctionNotFoundError extends Error {
+  public constructor(arn: string) {
+    super(`Function not found: ${arn}`);
+    this.name = 'FunctionNotFoundError';
+  }
+}
+
+export class LambdaRegistry implements LambdaInvoker {
+  readonly #functions = new Map<string, LambdaFunction>();
+  readonly #options: LambdaRegistryOptions;
+  readonly deadLetters: DeadLetter[] = [];
+  readonly invocations: InvocationRecord[] = [];
+
+  public constructor(options: LambdaRegistryOptions) {
+    this.#options = options;
+  }
+
+  public register(fn: LambdaFunction): void {
+    this.#functions.set(fn.arn, fn);
+  }
+
+  public clear(): void {
+    this.#functions.clear();
+    this.deadLetters.length = 0;
+    this.invocations.length = 0;
+  }
+
+  public list(): LambdaFunction[] {
+    return [...this.#functions.values()];
+  }
+
+  public has(arn: string): boolean {
+    return this.#functions.has(arn);
+  }
+
+  public async invoke(arn: string, event: unknown, source = 'sync', attempt = 1): Promise<unknown> {
+    const fn = this.#functions.get(arn);
+    if (!fn) throw new FunctionNotFoundError(arn);
+    return this.#options.tracker.track(async () => {
+      const started = Date.now();
+      const context: LambdaContextLike = {
+        awsRequestId: ids.requestId(),
+        functionName: fn.name,
+        functionVersion: '$LATEST',
+        invokedFunctionArn: fn.arn,
+        memoryLimitInMB: String(fn.memoryMb),
+        logGroupName: `/aws/lambda/${fn.name}`,
+        logStreamName: `sandbox/${started}`,
+        callbackWaitsForEmptyEventLoop: false,
+        getRemainingTimeInMillis: () => Math.max(0, fn.timeoutSeconds * 1000 - (Date.now() - started)),
+      };
+      const time = this.#options.now().toISOString();
+      try {
+        const result = await withTimeout(fn.handler(event, context), fn.timeoutSeconds * 1000);
+        this.invocations.push({ functionArn: arn, source, mode: source === 'sync' ? 'sync' : 'async', attempt, ok: true, time });
+        return result;
+      } catch (err) {
+        const error = { name: (err as Error)?.name ?? 'Error', message: (err as Error)?.message ?? String(err) };
+        this.invocations.push({ functionArn: arn, source, mode: source === 'sync' ? 'sync' : 'async', attempt, ok: false, error, time });
+        throw err;
+      }
+    });
+  }
+
+  public invokeAsync(arn: string, event: unknown, source: string): void {
+    const delays = this.#options.asyncRetryDelaysMs ?? [100, 200];
+    const attempt = (n: number): Promise<void> =>
+      this.invoke(arn, event, source, n).then(
+        () => undefined,
+        (err: unknown) => {
+          const error = { name: (err as Error)?.name ?? 'Error', message: (err as Error)?.message ?? String(err) };
+          if (err instanceof FunctionNotFoundError || n > delays.length) {
+            this.deadLetters.push({ functionArn: arn, source, event, error, attempts: n, time: this.#options.now().toISOString() });
+            this.#options.log.warn('asynchronous invocation failed for good: dead-lettered', { functionArn: arn, source, attempts: n, error: error.message });
+            return;
+          }
+          this.#options.tracker.later(delays[n - 1] ?? 0, () => attempt(n + 1));
+        },
+      );
+    this.#options.tracker.later(0, () => attempt(1));
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`Task timed out after ${(ms / 1000).toFixed(2)} seconds`), { name: 'Sandbox.Timedout' })), ms);
+    timer.unref?.();
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}

@@ -1,0 +1,286 @@
+import type { VirtualClock } from '../../clock.ts';
+import * as ids from '../../ids.ts';
+import { iamErrors } from './errors.ts';
+
+/**
+ * IAM state of one account: users, groups, managed policies (customer and a few AWS-managed ones), inline
+ * policies and access keys. Policy documents are stored as the JSON text the caller sent; IAM returns them
+ * URL-encoded (RFC 3986), which the handlers do, as AWS does.
+ */
+
+export interface AccessKeyRecord {
+  userName: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  status: 'Active' | 'Inactive';
+  createDate: string;
+  lastUsed?: { date: string; serviceName: string; region: string } | undefined;
+}
+
+export interface UserRecord {
+  userName: string;
+  userId: string;
+  path: string;
+  createDate: string;
+  inline: Record<string, string>;
+  attached: string[];
+  tags: { Key: string; Value: string }[];
+}
+
+export interface GroupRecord {
+  groupName: string;
+  groupId: string;
+  path: string;
+  createDate: string;
+  inline: Record<string, string>;
+  attached: string[];
+  members: string[];
+}
+
+export interface PolicyVersionRecord {
+  versionId: string;
+  document: string;
+  isDefault: boolean;
+  createDate: string;
+}
+
+export interface ManagedPolicyRecord {
+  policyName: string;
+  policyId: string;
+  arn: string;
+  path: string;
+  description: string | undefined;
+  createDate: string;
+  updateDate: string;
+  versions: PolicyVersionRecord[];
+  awsManaged: boolean;
+}
+
+export interface IamSnapshot {
+  users: UserRecord[];
+  groups: GroupRecord[];
+  policies: ManagedPolicyRecord[];
+  keys: AccessKeyRecord[];
+}
+
+/** A policy document as the authoriser needs it, with where it came from. */
+export interface EffectivePolicy {
+  kind: 'inline' | 'attached' | 'group-inline' | 'group-attached';
+  name: string;
+  arn?: string | undefined;
+  group?: string | undefined;
+  document: string;
+}
+
+/** IAM's limit on access keys per user (`aws.md` §2.8, `AccessKeysPerUserQuota: 2`). */
+export const ACCESS_KEYS_PER_USER = 2;
+
+const AWS_MANAGED: { name: string; document: object }[] = [
+  { name: 'AdministratorAccess', document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } },
+  {
+    name: 'AmazonEC2ContainerRegistryReadOnly',
+    document: {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: [
+            'ecr:GetAuthorizationToken',
+            'ecr:BatchCheckLayerAvailability',
+            'ecr:GetDownloadUrlForLayer',
+            'ecr:GetRepositoryPolicy',
+            'ecr:DescribeRepositories',
+            'ecr:ListImages',
+            'ecr:DescribeImages',
+            'ecr:BatchGetImage',
+            'ecr:GetLifecyclePolicy',
+            'ecr:GetLifecyclePolicyPreview',
+            'ecr:ListTagsForResource',
+            'ecr:DescribeImageScanFindings',
+          ],
+          Resource: '*',
+        },
+      ],
+    },
+  },
+  { name: 'AmazonS3FullAccess', document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:*', 's3-object-lambda:*'], Resource: '*' }] } },
+];
+
+export class IamBackend {
+  readonly accountId: string;
+  readonly partition: string;
+  readonly #clock: VirtualClock;
+  users = new Map<string, UserRecord>();
+  groups = new Map<string, GroupRecord>();
+  policies = new Map<string, ManagedPolicyRecord>();
+  keys = new Map<string, AccessKeyRecord>();
+
+  public constructor(accountId: string, clock: VirtualClock, partition = 'aws') {
+    this.accountId = accountId;
+    this.partition = partition;
+    this.#clock = clock;
+    const epoch = '2015-02-06T18:39:46Z';
+    for (const p of AWS_MANAGED) {
+      const arn = `arn:${partition}:iam::aws:policy/${p.name}`;
+      this.policies.set(arn, {
+        policyName: p.name,
+        policyId: ids.uniqueId('ANPA'),
+        arn,
+        path: '/',
+        description: undefined,
+        createDate: epoch,
+        updateDate: epoch,
+        versions: [{ versionId: 'v1', document: JSON.stringify(p.document), isDefault: true, createDate: epoch }],
+        awsManaged: true,
+      });
+    }
+  }
+
+  #now(): string {
+    return this.#clock.now().toISOString();
+  }
+
+  userArn(name: string, path = '/'): string {
+    return `arn:${this.partition}:iam::${this.accountId}:user${path}${name}`;
+  }
+
+  groupArn(name: string, path = '/'): string {
+    return `arn:${this.partition}:iam::${this.accountId}:group${path}${name}`;
+  }
+
+  getUser(name: string): UserRecord {
+    const u = this.users.get(name);
+    if (!u) throw iamErrors.noSuchUser(name);
+    return u;
+  }
+
+  getGroup(name: string): GroupRecord {
+    const g = this.groups.get(name);
+    if (!g) throw iamErrors.noSuchGroup(name);
+    return g;
+  }
+
+  getPolicy(arn: string): ManagedPolicyRecord {
+    const p = this.policies.get(arn);
+    if (!p) throw iamErrors.noSuchPolicy(arn);
+    return p;
+  }
+
+  createUser(name: string, path = '/', tags: { Key: string; Value: string }[] = []): UserRecord {
+    if (this.users.has(name)) throw iamErrors.userExists(name);
+    const u: UserRecord = { userName: name, userId: ids.uniqueId('AIDA'), path, createDate: this.#now(), inline: {}, attached: [], tags };
+    this.users.set(name, u);
+    return u;
+  }
+
+  deleteUser(name: string): void {
+    const u = this.getUser(name);
+    if ([...this.keys.values()].some((k) => k.userName === name)) throw iamErrors.deleteConflict('delete access keys');
+    if (Object.keys(u.inline).length > 0) throw iamErrors.deleteConflict('delete policies');
+    if (u.attached.length > 0) throw iamErrors.deleteConflict('detach all policies');
+    if ([...this.groups.values()].some((g) => g.members.includes(name))) throw iamErrors.deleteConflict('remove users from group');
+    this.users.delete(name);
+  }
+
+  createGroup(name: string, path = '/'): GroupRecord {
+    if (this.groups.has(name)) throw iamErrors.groupExists(name);
+    const g: GroupRecord = { groupName: name, groupId: ids.uniqueId('AGPA'), path, createDate: this.#now(), inline: {}, attached: [], members: [] };
+    this.groups.set(name, g);
+    return g;
+  }
+
+  createPolicy(name: string, document: string, path = '/', description?: string): ManagedPolicyRecord {
+    const arn = `arn:${this.partition}:iam::${this.accountId}:policy${path}${name}`;
+    if (this.policies.has(arn)) throw iamErrors.policyExists(name);
+    const now = this.#now();
+    const p: ManagedPolicyRecord = {
+      policyName: name,
+      policyId: ids.uniqueId('ANPA'),
+      arn,
+      path,
+      description,
+      createDate: now,
+      updateDate: now,
+      versions: [{ versionId: 'v1', document, isDefault: true, createDate: now }],
+      awsManaged: false,
+    };
+    this.policies.set(arn, p);
+    return p;
+  }
+
+  attachmentCount(arn: string): number {
+    let n = 0;
+    for (const u of this.users.values()) if (u.attached.includes(arn)) n++;
+    for (const g of this.groups.values()) if (g.attached.includes(arn)) n++;
+    return n;
+  }
+
+  keysOf(userName: string): AccessKeyRecord[] {
+    return [...this.keys.values()].filter((k) => k.userName === userName).sort((a, b) => a.createDate.localeCompare(b.createDate));
+  }
+
+  createAccessKey(userName: string): AccessKeyRecord {
+    this.getUser(userName);
+    if (this.keysOf(userName).length >= ACCESS_KEYS_PER_USER) throw iamErrors.keyLimit();
+    const key: AccessKeyRecord = {
+      userName,
+      accessKeyId: ids.accessKeyId(),
+      secretAccessKey: ids.secretAccessKey(),
+      status: 'Active',
+      createDate: this.#now(),
+    };
+    this.keys.set(key.accessKeyId, key);
+    return key;
+  }
+
+  /** The key, checked to belong to `userName` when given (IAM answers NoSuchEntity otherwise). */
+  getAccessKey(accessKeyId: string, userName?: string): AccessKeyRecord {
+    const k = this.keys.get(accessKeyId);
+    if (!k || (userName !== undefined && k.userName !== userName)) throw iamErrors.noSuchAccessKey(accessKeyId);
+    return k;
+  }
+
+  /** Every policy that applies to a user: inline, attached, and those of its groups. */
+  effectivePolicies(userName: string): EffectivePolicy[] {
+    const u = this.getUser(userName);
+    const out: EffectivePolicy[] = [];
+    for (const [name, document] of Object.entries(u.inline)) out.push({ kind: 'inline', name, document });
+    for (const arn of u.attached) {
+      const p = this.policies.get(arn);
+      const v = p?.versions.find((x) => x.isDefault);
+      if (p && v) out.push({ kind: 'attached', name: p.policyName, arn, document: v.document });
+    }
+    for (const g of this.groups.values()) {
+      if (!g.members.includes(userName)) continue;
+      for (const [name, document] of Object.entries(g.inline)) out.push({ kind: 'group-inline', name, group: g.groupName, document });
+      for (const arn of g.attached) {
+        const p = this.policies.get(arn);
+        const v = p?.versions.find((x) => x.isDefault);
+        if (p && v) out.push({ kind: 'group-attached', name: p.policyName, arn, group: g.groupName, document: v.document });
+      }
+    }
+    return out;
+  }
+
+  /** Records the use of a key (what `GetAccessKeyLastUsed` reports). */
+  recordUse(accessKeyId: string, serviceName: string, region: string): void {
+    const k = this.keys.get(accessKeyId);
+    if (k) k.lastUsed = { date: this.#now(), serviceName, region };
+  }
+
+  snapshot(): IamSnapshot {
+    return {
+      users: [...this.users.values()],
+      groups: [...this.groups.values()],
+      policies: [...this.policies.values()].filter((p) => !p.awsManaged),
+      keys: [...this.keys.values()],
+    };
+  }
+
+  restore(s: IamSnapshot): void {
+    this.users = new Map(s.users.map((u) => [u.userName, u]));
+    this.groups = new Map(s.groups.map((g) => [g.groupName, g]));
+    for (const p of s.policies) this.policies.set(p.arn, p);
+    this.keys = new Map(s.keys.map((k) => [k.accessKeyId, k]));
+  }
+}

@@ -1,0 +1,69 @@
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { STSClient } from '@aws-sdk/client-sts';
+import { type RunningSandbox, type SandboxOptions, startSandbox } from '@nvcf-ecr/sandbox';
+
+/**
+ * Test helpers for the sandbox: start one per test file, build real SDK v3 clients pointed at it, and call the
+ * control plane. Clients default to one attempt so that error tests see the sandbox's answer, not the SDK's
+ * retries; pass `maxAttempts` to exercise retries.
+ */
+
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export interface ClientOptions {
+  credentials?: Credentials;
+  region?: string;
+  maxAttempts?: number;
+}
+
+export function clients(sb: RunningSandbox, options: ClientOptions = {}) {
+  const config = {
+    region: options.region ?? sb.region,
+    endpoint: sb.awsEndpoint,
+    credentials: options.credentials ?? { accessKeyId: sb.accessKeyId, secretAccessKey: sb.secretAccessKey },
+    maxAttempts: options.maxAttempts ?? 1,
+  };
+  return {
+    iam: new IAMClient({ ...config, region: 'us-east-1' }),
+    sts: new STSClient(config),
+    ecr: new ECRClient(config),
+    ecrPublic: new ECRPUBLICClient({ ...config, region: 'us-east-1' }),
+    secrets: new SecretsManagerClient(config),
+    events: new EventBridgeClient(config),
+    s3: new S3Client({ ...config, forcePathStyle: true }),
+  };
+}
+
+export async function withSandbox(options: SandboxOptions = {}): Promise<RunningSandbox> {
+  return startSandbox(options);
+}
+
+/** Calls the control plane; throws with the sandbox's error text on a non-2xx answer. */
+export async function control<T = unknown>(sb: RunningSandbox, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${sb.controlEndpoint}/_sandbox/${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`control ${method} ${path} -> ${res.status}: ${text}`);
+  return (text ? JSON.parse(text) : {}) as T;
+}
+
+/** Captures the error a promise rejects with (fails the test if it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<Error & { name: string; $metadata?: { httpStatusCode?: number }; [k: string]: unknown }> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error & { name: string; $metadata?: { httpStatusCode?: number } };
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
