@@ -101,7 +101,7 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       return { User: userXml(iam, iam.getUser(name)) };
     },
     async ListUsers(ctx, p) {
-      await ctx.authorize('iam:ListUsers', `arn:${iam.partition}:iam::${iam.accountId}:user/`);
+      await ctx.authorize('iam:ListUsers', '*');
       const r = page([...iam.users.values()], p);
       return { Users: r.items.map((u) => userXml(iam, u)), IsTruncated: r.IsTruncated, ...(r.Marker ? { Marker: r.Marker } : {}) };
     },
@@ -308,7 +308,7 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       return { PolicyVersion: { Document: encodeURIComponent(v.document), VersionId: v.versionId, IsDefaultVersion: v.isDefault, CreateDate: v.createDate } };
     },
     async ListPolicies(ctx, p) {
-      await ctx.authorize('iam:ListPolicies', `arn:${iam.partition}:iam::${iam.accountId}:policy/`);
+      await ctx.authorize('iam:ListPolicies', '*');
       const scope = p.get('Scope') ?? 'All';
       const all = [...iam.policies.values()].filter((x) => (scope === 'Local' ? !x.awsManaged : scope === 'AWS' ? x.awsManaged : true));
       const r = page(all, p);
