@@ -1,0 +1,91 @@
+import { assertConfig, type Config, ConfigError, createLogger, jsonLineSink, type Logger } from '@nvcf-ecr/core';
+
+/**
+ * What a handler needs from its surroundings, in one object, so that the same handler code runs in Lambda
+ * (read from `process.env` at init) and on the sandbox (given by the local runtime: endpoints, the virtual
+ * clock). Only `functions/` reads `process.env`; `packages/core` never does.
+ */
+export interface FunctionEnvironment {
+  readonly config: Config;
+  readonly region: string;
+  /** AWS endpoint override (the sandbox); undefined in Lambda. */
+  readonly awsEndpoint?: string | undefined;
+  /** Explicit credentials (the sandbox); undefined in Lambda, where the execution role's are used. */
+  readonly credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
+  /** NVCF API base URL; defaults to `config.ngc.baseUrl`. */
+  readonly nvcfBaseUrl: string;
+  /** The project's event bus (name or ARN). */
+  readonly eventBusName: string;
+  /** The audit report bucket (audit function only). */
+  readonly reportBucket?: string | undefined;
+  readonly now: () => Date;
+  readonly logger: Logger;
+}
+
+/** Environment variables the stacks set (documented in README "Deploy"). */
+export const ENV = {
+  config: 'NVCF_ECR_CONFIG',
+  eventBus: 'NVCF_ECR_EVENT_BUS',
+  reportBucket: 'NVCF_ECR_REPORT_BUCKET',
+  logLevel: 'NVCF_ECR_LOG_LEVEL',
+} as const;
+
+/**
+ * Builds the environment from `process.env` (Lambda). The configuration arrives as validated JSON in
+ * `NVCF_ECR_CONFIG` (no secrets: only secret *names*); a bad value fails at init with every problem listed,
+ * never half-way through a rotation.
+ */
+export function environmentFromProcess(env: NodeJS.ProcessEnv = process.env): FunctionEnvironment {
+  const raw = env[ENV.config];
+  if (!raw) throw new ConfigError([{ path: ENV.config, message: 'is not set: the stacks pass the validated configuration as JSON in this variable' }]);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new ConfigError([{ path: ENV.config, message: `is not valid JSON: ${(err as Error).message}` }], undefined, { cause: err });
+  }
+  const config = assertConfig(parsed, ENV.config);
+  const region = env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'];
+  if (!region) throw new ConfigError([{ path: 'AWS_REGION', message: 'is not set (Lambda sets it)' }]);
+  const eventBusName = env[ENV.eventBus];
+  if (!eventBusName) throw new ConfigError([{ path: ENV.eventBus, message: 'is not set: the stacks set it to the project bus name' }]);
+  const level = env[ENV.logLevel];
+  return {
+    config,
+    region,
+    nvcfBaseUrl: config.ngc.baseUrl,
+    eventBusName,
+    reportBucket: env[ENV.reportBucket],
+    now: () => new Date(),
+    logger: createLogger({
+      sink: jsonLineSink((line) => process.stdout.write(line)),
+      level: level === 'debug' || level === 'warn' || level === 'error' ? level : 'info',
+      fields: { function: env['AWS_LAMBDA_FUNCTION_NAME'] },
+    }),
+  };
+}
+
+/**
+ * The Lambda entry point of a handler factory. In Lambda (`NVCF_ECR_CONFIG` set) the handler is built at
+ * module scope, during init, as Lambda recommends. Anywhere else — the CLI composing handlers for the
+ * sandbox, tests — importing the module has no side effect, and invoking this export explains what is missing.
+ */
+export function lambdaEntry<E, R>(factory: (env: FunctionEnvironment) => (event: E, context?: unknown) => Promise<R>): (event: E, context?: unknown) => Promise<R> {
+  if (process.env[ENV.config] === undefined) {
+    return async () => {
+      throw new ConfigError([{ path: ENV.config, message: 'is not set: this handler runs in Lambda; locally, compose it with create...Handler(env)' }]);
+    };
+  }
+  return factory(environmentFromProcess());
+}
+
+/** Settings shared by every AWS SDK client a handler builds (clients are built at the edge, passed to core). */
+export function awsClientConfig(env: FunctionEnvironment, region: string = env.region) {
+  return {
+    region,
+    ...(env.awsEndpoint ? { endpoint: env.awsEndpoint } : {}),
+    ...(env.credentials ? { credentials: env.credentials } : {}),
+    // The SDK's standard retry mode with 3 attempts; core adds its own bounded waits where a step needs them.
+    maxAttempts: 3,
+  };
+}
