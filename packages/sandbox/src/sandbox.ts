@@ -13,7 +13,7 @@ import { type Listener, listen, type RequestHandler } from './server/http.ts';
 import { IamBackend } from './services/iam/backend.ts';
 import { createServiceModules, type ServiceModuleOptions } from './services/index.ts';
 import { WorkTracker } from './tracker.ts';
-import type { Endpoints, EventBus, World } from './world.ts';
+import type { CallRecord, Endpoints, EventBus, World } from './world.ts';
 
 /**
  * Starting and stopping the sandbox: four listeners on 127.0.0.1 (AWS APIs, OCI registry, NVCF API, control
@@ -23,6 +23,8 @@ import type { Endpoints, EventBus, World } from './world.ts';
 
 export const DEFAULT_ACCOUNT_ID = '123456789012';
 export const DEFAULT_REGION = 'us-east-1';
+/** Calls kept for `GET /_sandbox/calls`. */
+export const CALL_LOG_SIZE = 10_000;
 
 export interface SandboxOptions extends ServiceModuleOptions {
   /** Account the sandbox emulates (default: the account of the config's private registries, else 123456789012). */
@@ -55,6 +57,8 @@ export interface RunningSandbox extends SandboxInfo {
   readonly world: World;
   readonly modules: readonly ServiceModule[];
   readonly lambda: LambdaRegistry;
+  /** Calls `listener` after every call an emulated service answers; returns the unsubscriber. */
+  onCall(listener: (call: CallRecord) => void): () => void;
   /** Waits until no rotation, delivery or retry is in flight. */
   settle(timeoutMs?: number): Promise<boolean>;
   /** Stops listeners and schedules and flushes state; idempotent. */
@@ -128,6 +132,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   let saving: Promise<void> = Promise.resolve();
   const lambda = new LambdaRegistry({ tracker, log, now: () => clock.now(), asyncRetryDelaysMs: options.asyncRetryDelaysMs });
   const bus: { current: EventBus } = { current: { putServiceEvents: () => {} } };
+  // The request log keeps the last CALL_LOG_SIZE calls for `GET /_sandbox/calls`; observers see every call.
+  const calls: CallRecord[] = [];
+  const callListeners = new Set<(call: CallRecord) => void>();
+  let callSeq = 0;
   const world: World = {
     accountId,
     partition,
@@ -149,6 +157,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
         saving = saving.then(() => save());
       }, 100);
       saveTimer.unref?.();
+    },
+    recordCall: (call) => {
+      const full: CallRecord = { ...call, seq: ++callSeq, time: clock.now().toISOString() };
+      calls.push(full);
+      if (calls.length > CALL_LOG_SIZE) calls.splice(0, calls.length - CALL_LOG_SIZE);
+      for (const l of callListeners) l(full);
     },
   };
 
@@ -203,12 +217,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
 
   const reset = () => {
     faults.clear();
+    calls.length = 0;
     lambda.deadLetters.length = 0;
     lambda.invocations.length = 0;
     for (const m of modules) m.reset();
     world.changed();
   };
-  handlers.control = control({ world, modules, info, reset });
+  handlers.control = control({ world, modules, info, reset, calls: () => calls });
 
   for (const m of modules) m.start?.();
 
@@ -218,6 +233,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     world,
     modules,
     lambda,
+    onCall: (listener) => {
+      callListeners.add(listener);
+      return () => callListeners.delete(listener);
+    },
     settle: (timeoutMs) => tracker.settle(timeoutMs),
     close: async () => {
       if (closed) return;

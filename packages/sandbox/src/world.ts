@@ -59,6 +59,22 @@ export interface LambdaInvoker {
   invokeAsync(arn: string, event: unknown, source: string): void;
 }
 
+/** One call an emulated service answered (the request log and call observers see these). */
+export interface CallRecord {
+  readonly seq: number;
+  readonly service: string;
+  readonly operation: string;
+  /** HTTP status of the answer. */
+  readonly status: number;
+  /** Error code when the call failed. */
+  readonly code?: string | undefined;
+  /** Access key id that signed the call, when there was one. */
+  readonly accessKeyId?: string | undefined;
+  /** True when a fault rule decided the answer. */
+  readonly fault: boolean;
+  readonly time: string;
+}
+
 export interface World {
   readonly accountId: string;
   readonly partition: string;
@@ -80,4 +96,9 @@ export interface World {
   readonly keyPropagationSeconds: number;
   /** Marks state as changed (persistence writes it soon). */
   changed(): void;
+  /**
+   * Records an answered call: every emulator calls this once per request it answers, so tests can count API
+   * calls (`GET /_sandbox/calls`) and observe the system after every call (`RunningSandbox.onCall`).
+   */
+  recordCall(call: Omit<CallRecord, 'seq' | 'time'>): void;
 }

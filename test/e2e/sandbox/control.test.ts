@@ -86,6 +86,24 @@ describe('Sandbox: control plane', () => {
     });
   });
 
+  it('logs every answered call, with faults marked, and tells observers', async () => {
+    const seen: string[] = [];
+    const stop = sb.onCall((c) => seen.push(`${c.service}.${c.operation}:${c.status}`));
+    await control(sb, 'POST', 'faults', { service: 'sts', operation: 'GetCallerIdentity', error: { status: 503, code: 'ServiceUnavailable', message: 'x' } });
+    await rejection(admin.sts.send(new GetCallerIdentityCommand({})));
+    await admin.sts.send(new GetCallerIdentityCommand({}));
+    stop();
+    await admin.sts.send(new GetCallerIdentityCommand({}));
+    expect(seen).toEqual(['sts.GetCallerIdentity:503', 'sts.GetCallerIdentity:200']);
+    const { calls } = await control<{ calls: { service: string; status: number; fault: boolean; accessKeyId: string }[] }>(sb, 'GET', 'calls?service=sts');
+    expect(calls.map((c) => [c.status, c.fault])).toEqual([
+      [503, true],
+      [200, false],
+      [200, false],
+    ]);
+    expect(calls[0]?.accessKeyId).toBe(sb.accessKeyId);
+  });
+
   it('settle returns when nothing is in flight', async () => {
     const r = await control<{ settled: boolean; inFlight: number }>(sb, 'POST', 'settle');
     expect(r).toEqual({ settled: true, inFlight: 0 });

@@ -2,7 +2,7 @@ import { SandboxError } from '../errors.ts';
 import type { ControlRoute, ServiceModule } from '../module.ts';
 import type { SandboxInfo } from '../sandbox.ts';
 import { json, type RequestHandler, type SandboxResponse } from '../server/http.ts';
-import type { World } from '../world.ts';
+import type { CallRecord, World } from '../world.ts';
 
 /**
  * The control plane (`/_sandbox/...` on the control endpoint): JSON in and out. It is a test and demo API —
@@ -14,6 +14,7 @@ export interface ControlOptions {
   modules: readonly ServiceModule[];
   info: SandboxInfo;
   reset: () => void;
+  calls: () => CallRecord[];
 }
 
 export function control(options: ControlOptions): RequestHandler {
@@ -30,6 +31,16 @@ export function control(options: ControlOptions): RequestHandler {
       ...Object.fromEntries(modules.map((m) => [m.name, m.inspect()])),
     }),
     'GET faults': () => ({ faults: world.faults.list() }),
+    // The request log: every answered call in order, optionally from a sequence number and for one service.
+    'GET calls': (_body, query) => {
+      const since = Number(query.get('since') ?? '0');
+      const service = query.get('service');
+      return { calls: options.calls().filter((c) => c.seq > since && (!service || c.service === service)) };
+    },
+    'DELETE calls': () => {
+      options.calls().length = 0;
+      return { calls: [] };
+    },
     'POST faults': (body) => {
       const rules = Array.isArray(body) ? body : (body as { faults?: unknown; rules?: unknown } | undefined)?.faults ?? (body as { rules?: unknown })?.rules ?? [body];
       if (!Array.isArray(rules)) throw new SandboxError('body must be a fault rule, an array of rules, or {faults: [...]}');

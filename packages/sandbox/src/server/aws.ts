@@ -131,7 +131,7 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
       return fail(new ServiceError('SerializationException', 'Start of structure or map found where not expected.', 400));
     }
     const ctx = context(service.id, operation, auth.region, auth.principal, requestId, req, 'json');
-    return run(service.id, operation, fail, async () => {
+    return run(service.id, operation, auth.principal.accessKeyId, fail, async () => {
       const out = await op(ctx, input);
       return {
         status: 200,
@@ -149,7 +149,7 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
     const op = service.operations[action];
     if (!op) return fail(new ServiceError('InvalidAction', `Could not find operation ${action} for version ${service.version}`, 400));
     const ctx = context(service.id, action, auth.region, auth.principal, requestId, req, 'query');
-    return run(service.id, action, fail, async () => {
+    return run(service.id, action, auth.principal.accessKeyId, fail, async () => {
       const result = await op(ctx, params);
       const body = xmlDocument(`${action}Response`, service.namespace, {
         ...(Object.keys(result).length > 0 ? { [`${action}Result`]: result } : {}),
@@ -166,29 +166,37 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
     const auth = await authenticate(req, 'rest-xml');
     if (auth instanceof ServiceError) return fail(auth);
     const ctx = context(service.id, operation, auth.region, auth.principal, requestId, req, 'rest-xml');
-    return run(service.id, operation, fail, () => service.handle(ctx, req));
+    return run(service.id, operation, auth.principal.accessKeyId, fail, () => service.handle(ctx, req));
   }
 
   /** Applies faults around the handler and turns thrown ServiceErrors into the protocol's error response. */
   async function run(
     serviceId: FaultService,
     operation: string,
+    accessKeyId: string,
     fail: (err: ServiceError) => SandboxResponse,
     call: () => Promise<SandboxResponse>,
   ): Promise<SandboxResponse> {
+    const record = (status: number, code: string | undefined, fault: boolean) =>
+      world.recordCall({ service: serviceId, operation, status, code, accessKeyId, fault });
+    const failWith = (err: ServiceError, fault: boolean) => {
+      record(err.status, err.code, fault);
+      return fail(err);
+    };
     const fault = world.faults.decide(serviceId, operation);
     if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
-    if (fault?.error && !fault.afterEffect) return fail(faultError(fault.error));
+    if (fault?.error && !fault.afterEffect) return failWith(faultError(fault.error), true);
     let response: SandboxResponse;
     try {
       response = await call();
       world.changed();
     } catch (err) {
-      if (err instanceof ServiceError) return fail(err);
+      if (err instanceof ServiceError) return failWith(err, false);
       world.log.error('sandbox handler failed', { service: serviceId, operation, error: err });
-      return fail(new ServiceError(serviceId === 'secretsmanager' ? 'InternalServiceError' : 'ServerException', 'An internal error occurred in the sandbox.', 500));
+      return failWith(new ServiceError(serviceId === 'secretsmanager' ? 'InternalServiceError' : 'ServerException', 'An internal error occurred in the sandbox.', 500), false);
     }
-    if (fault?.error && fault.afterEffect) return fail(faultError(fault.error));
+    if (fault?.error && fault.afterEffect) return failWith(faultError(fault.error), true);
+    record(response.status, undefined, false);
     return response;
   }
 
