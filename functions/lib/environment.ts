@@ -1,4 +1,11 @@
-import { assertConfig, type Config, ConfigError, createLogger, jsonLineSink, type Logger } from '@nvcf-ecr/core';
+import {
+  assertConfig,
+  type Config,
+  ConfigError,
+  createLogger,
+  jsonLineSink,
+  type Logger,
+} from '@nvcf-ecr/core';
 
 /**
  * What a handler needs from its surroundings, in one object, so that the same handler code runs in Lambda
@@ -37,18 +44,31 @@ export const ENV = {
  */
 export function environmentFromProcess(env: NodeJS.ProcessEnv = process.env): FunctionEnvironment {
   const raw = env[ENV.config];
-  if (!raw) throw new ConfigError([{ path: ENV.config, message: 'is not set: the stacks pass the validated configuration as JSON in this variable' }]);
+  if (!raw)
+    throw new ConfigError([
+      {
+        path: ENV.config,
+        message: 'is not set: the stacks pass the validated configuration as JSON in this variable',
+      },
+    ]);
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch (err) {
-    throw new ConfigError([{ path: ENV.config, message: `is not valid JSON: ${(err as Error).message}` }], undefined, { cause: err });
+    throw new ConfigError(
+      [{ path: ENV.config, message: `is not valid JSON: ${(err as Error).message}` }],
+      undefined,
+      { cause: err },
+    );
   }
   const config = assertConfig(parsed, ENV.config);
   const region = env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'];
   if (!region) throw new ConfigError([{ path: 'AWS_REGION', message: 'is not set (Lambda sets it)' }]);
   const eventBusName = env[ENV.eventBus];
-  if (!eventBusName) throw new ConfigError([{ path: ENV.eventBus, message: 'is not set: the stacks set it to the project bus name' }]);
+  if (!eventBusName)
+    throw new ConfigError([
+      { path: ENV.eventBus, message: 'is not set: the stacks set it to the project bus name' },
+    ]);
   const level = env[ENV.logLevel];
   return {
     config,
@@ -70,10 +90,17 @@ export function environmentFromProcess(env: NodeJS.ProcessEnv = process.env): Fu
  * module scope, during init, as Lambda recommends. Anywhere else — the CLI composing handlers for the
  * sandbox, tests — importing the module has no side effect, and invoking this export explains what is missing.
  */
-export function lambdaEntry<E, R>(factory: (env: FunctionEnvironment) => (event: E, context?: unknown) => Promise<R>): (event: E, context?: unknown) => Promise<R> {
+export function lambdaEntry<E, R>(
+  factory: (env: FunctionEnvironment) => (event: E, context?: unknown) => Promise<R>,
+): (event: E, context?: unknown) => Promise<R> {
   if (process.env[ENV.config] === undefined) {
     return async () => {
-      throw new ConfigError([{ path: ENV.config, message: 'is not set: this handler runs in Lambda; locally, compose it with create...Handler(env)' }]);
+      throw new ConfigError([
+        {
+          path: ENV.config,
+          message: 'is not set: this handler runs in Lambda; locally, compose it with create...Handler(env)',
+        },
+      ]);
     };
   }
   return factory(environmentFromProcess());

@@ -20,7 +20,9 @@ export interface ParseEventOptions<S extends z.ZodMiniType> {
 }
 
 /** Validates `event` against a zod schema before the handler runs; the handler receives the parsed value. */
-export function parseEvent<S extends z.ZodMiniType>(options: ParseEventOptions<S>): MiddlewareObj<unknown, unknown> {
+export function parseEvent<S extends z.ZodMiniType>(
+  options: ParseEventOptions<S>,
+): MiddlewareObj<unknown, unknown> {
   const parseEventBefore: NonNullable<MiddlewareObj<unknown, unknown>['before']> = (request) => {
     const result = options.schema.safeParse(request.event, { reportInput: false });
     if (result.success) {
@@ -31,7 +33,10 @@ export function parseEvent<S extends z.ZodMiniType>(options: ParseEventOptions<S
       path: formatPath(i.path),
       message: i.message === 'Invalid input' ? `invalid ${i.code.replace(/_/g, ' ')}` : i.message,
     }));
-    const error = new EventShapeError(`Malformed event: ${issues.map((i) => `${i.path || '(root)'} ${i.message}`).join('; ')}`, issues);
+    const error = new EventShapeError(
+      `Malformed event: ${issues.map((i) => `${i.path || '(root)'} ${i.message}`).join('; ')}`,
+      issues,
+    );
     options.logger.error(error.message, { issues });
     if (options.onInvalid === 'throw') throw error;
     return options.skipResult ?? { skipped: true, reason: error.message };

@@ -47,7 +47,12 @@ export async function withSandbox(options: SandboxOptions = {}): Promise<Running
 }
 
 /** Calls the control plane; throws with the sandbox's error text on a non-2xx answer. */
-export async function control<T = unknown>(sb: RunningSandbox, method: string, path: string, body?: unknown): Promise<T> {
+export async function control<T = unknown>(
+  sb: RunningSandbox,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const res = await fetch(`${sb.controlEndpoint}/_sandbox/${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -58,12 +63,15 @@ export async function control<T = unknown>(sb: RunningSandbox, method: string, p
   return (text ? JSON.parse(text) : {}) as T;
 }
 
+/** An SDK error as tests inspect it. */
+export type CapturedError = Error & { $metadata?: { httpStatusCode?: number }; [member: string]: unknown };
+
 /** Captures the error a promise rejects with (fails the test if it resolves). */
-export async function rejection(p: Promise<unknown>): Promise<Error & { name: string; $metadata?: { httpStatusCode?: number }; [k: string]: unknown }> {
+export async function rejection(p: Promise<unknown>): Promise<CapturedError> {
   try {
     await p;
   } catch (err) {
-    return err as Error & { name: string; $metadata?: { httpStatusCode?: number } };
+    return err as CapturedError;
   }
   throw new Error('expected the call to fail, but it succeeded');
 }

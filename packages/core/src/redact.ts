@@ -15,11 +15,14 @@ export function maskSecret(value: string): string {
   return `[secret: ${value.length} chars]`;
 }
 
-// Access key ids: 4-letter prefix (AKIA permanent, ASIA temporary) then 16 upper-case alphanumerics.
-const ACCESS_KEY_ID = /\b((?:AKIA|ASIA)[A-Z0-9]{4})[A-Z0-9]{8}([A-Z0-9]{4})\b/g;
+// Access key ids: 4-letter prefix (AKIA permanent, ASIA temporary) then 16 upper-case alphanumerics. Only
+// the prefix and the last 4 stay, as in maskAccessKeyId (`AKIA…MPLE`), so logs and reports agree.
+const ACCESS_KEY_ID = /\b(AKIA|ASIA)[A-Z0-9]{12}([A-Z0-9]{4})\b/g;
 // AWS secret access keys are 40 characters of base64 alphabet. Matching any 40-char run of that alphabet
-// also catches other secrets of that shape; false positives only cost readability of a log line.
-const SECRET_ACCESS_KEY = /(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g;
+// also catches other secrets of that shape; false positives only cost readability of a log line. A '='
+// before the run is a `key=value` separator, not base64 (padding only ends a base64 string), so it must not
+// shield the secret in `secretAccessKey=wJalr…`.
+const SECRET_ACCESS_KEY = /(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g;
 // NGC personal and service keys.
 const NGC_KEY = /\bnvapi-[A-Za-z0-9_-]{8,}/g;
 // base64 of "AKIA...:..." or "ASIA...:..." (what NVCF stores): "AKIA" encodes to "QUtJQ", "ASIA" to "QVNJQ".
@@ -74,7 +77,8 @@ export function redact(value: unknown, seen: WeakSet<object> = new WeakSet()): u
   if (Array.isArray(value)) return value.map((v) => redact(v, seen));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_KEYS.has(k.toLowerCase()) && v !== undefined && v !== null ? '[redacted]' : redact(v, seen);
+    out[k] =
+      SECRET_KEYS.has(k.toLowerCase()) && v !== undefined && v !== null ? '[redacted]' : redact(v, seen);
   }
   return out;
 }

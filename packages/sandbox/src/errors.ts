@@ -25,7 +25,13 @@ export class ServiceError extends SandboxError {
   public readonly fault: 'Sender' | 'Receiver';
   /** Extra members some errors carry (e.g. S3 `<Key>`, ECR `failures`). */
   public readonly extra: Record<string, unknown>;
-  public constructor(code: string, message: string, status = 400, extra: Record<string, unknown> = {}, options?: ErrorOptions) {
+  public constructor(
+    code: string,
+    message: string,
+    status = 400,
+    extra: Record<string, unknown> = {},
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = 'ServiceError';
     this.code = code;
@@ -41,7 +47,11 @@ export class ProblemError extends SandboxError {
   public readonly type: string | undefined;
   public readonly title: string;
   public readonly detail: string;
-  public constructor(status: number, detail: string, options?: ErrorOptions & { type?: string | undefined; title?: string }) {
+  public constructor(
+    status: number,
+    detail: string,
+    options?: ErrorOptions & { type?: string | undefined; title?: string },
+  ) {
     super(detail, options);
     this.name = 'ProblemError';
     this.status = status;

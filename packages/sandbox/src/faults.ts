@@ -7,9 +7,28 @@ import { SandboxError } from './errors.ts';
  * client never learns it succeeded, which is what a Lambda that dies (or times out) right after a call sees.
  */
 
-export type FaultService = 'ecr' | 'ecr-public' | 'iam' | 'sts' | 'secretsmanager' | 'events' | 's3' | 'registry' | 'nvcf';
+export type FaultService =
+  | 'ecr'
+  | 'ecr-public'
+  | 'iam'
+  | 'sts'
+  | 'secretsmanager'
+  | 'events'
+  | 's3'
+  | 'registry'
+  | 'nvcf';
 
-export const FAULT_SERVICES: readonly FaultService[] = ['ecr', 'ecr-public', 'iam', 'sts', 'secretsmanager', 'events', 's3', 'registry', 'nvcf'];
+export const FAULT_SERVICES: readonly FaultService[] = [
+  'ecr',
+  'ecr-public',
+  'iam',
+  'sts',
+  'secretsmanager',
+  'events',
+  's3',
+  'registry',
+  'nvcf',
+];
 
 export interface FaultErrorSpec {
   status: number;
@@ -85,7 +104,12 @@ export class FaultRegistry {
       if (decision) continue;
       rule.remaining--;
       rule.fired++;
-      decision = { delayMs: rule.delayMs, error: rule.error, afterEffect: rule.afterEffect, ruleIds: [rule.id] };
+      decision = {
+        delayMs: rule.delayMs,
+        error: rule.error,
+        afterEffect: rule.afterEffect,
+        ruleIds: [rule.id],
+      };
     }
     this.#rules = this.#rules.filter((r) => r.remaining > 0);
     return decision;
@@ -100,16 +124,22 @@ export class FaultRegistry {
     if (!FAULT_SERVICES.includes(r['service'] as FaultService)) {
       fail(`service must be one of ${FAULT_SERVICES.join(', ')}`);
     }
-    if (typeof r['operation'] !== 'string' || r['operation'] === '') fail("operation must be an operation name or '*'");
+    if (typeof r['operation'] !== 'string' || r['operation'] === '')
+      fail("operation must be an operation name or '*'");
     const error = r['error'];
     let spec: FaultErrorSpec | undefined;
     if (error !== undefined) {
       if (!error || typeof error !== 'object') return fail('error must be {status, code, message}');
       const e = error as Record<string, unknown>;
-      if (typeof e['status'] !== 'number' || e['status'] < 400 || e['status'] > 599) fail('error.status must be an HTTP error status (400-599)');
+      if (typeof e['status'] !== 'number' || e['status'] < 400 || e['status'] > 599)
+        fail('error.status must be an HTTP error status (400-599)');
       if (e['code'] !== undefined && typeof e['code'] !== 'string') fail('error.code must be a string');
       if (typeof e['message'] !== 'string') fail('error.message must be a string');
-      spec = { status: e['status'] as number, code: e['code'] as string | undefined, message: e['message'] as string };
+      spec = {
+        status: e['status'] as number,
+        code: e['code'] as string | undefined,
+        message: e['message'] as string,
+      };
     }
     const delayMs = r['delayMs'] ?? 0;
     if (typeof delayMs !== 'number' || delayMs < 0 || delayMs > 600_000) fail('delayMs must be 0..600000');

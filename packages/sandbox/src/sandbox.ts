@@ -103,7 +103,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   const tracker = new WorkTracker();
   const faults = new FaultRegistry();
   const iam = new IamBackend(accountId, clock, partition);
-  const admin = persisted?.admin ?? { accessKeyId: ids.accessKeyId(), secretAccessKey: ids.secretAccessKey() };
+  const admin = persisted?.admin ?? {
+    accessKeyId: ids.accessKeyId(),
+    secretAccessKey: ids.secretAccessKey(),
+  };
   const serviceKey = { accessKeyId: ids.accessKeyId(), secretAccessKey: ids.secretAccessKey() };
   const ngcApiKey = persisted?.ngcApiKey ?? ids.ngcApiKey();
 
@@ -126,11 +129,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     throw err;
   }
   const [awsL, registryL, nvcfL, controlL] = listeners as [Listener, Listener, Listener, Listener];
-  const endpoints: Endpoints = { aws: awsL.url, registry: registryL.url, nvcf: nvcfL.url, control: controlL.url };
+  const endpoints: Endpoints = {
+    aws: awsL.url,
+    registry: registryL.url,
+    nvcf: nvcfL.url,
+    control: controlL.url,
+  };
 
   let saveTimer: NodeJS.Timeout | undefined;
   let saving: Promise<void> = Promise.resolve();
-  const lambda = new LambdaRegistry({ tracker, log, now: () => clock.now(), asyncRetryDelaysMs: options.asyncRetryDelaysMs });
+  const lambda = new LambdaRegistry({
+    tracker,
+    log,
+    now: () => clock.now(),
+    asyncRetryDelaysMs: options.asyncRetryDelaysMs,
+  });
   const bus: { current: EventBus } = { current: { putServiceEvents: () => {} } };
   // The request log keeps the last CALL_LOG_SIZE calls for `GET /_sandbox/calls`; observers see every call.
   const calls: CallRecord[] = [];
@@ -172,7 +185,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     if (eventBus) bus.current = eventBus;
   }
   if (persisted) {
-    for (const m of modules) if (persisted.modules[m.name] !== undefined) m.restore(persisted.modules[m.name]);
+    for (const m of modules)
+      if (persisted.modules[m.name] !== undefined) m.restore(persisted.modules[m.name]);
   }
 
   const adminKeys = new Map([
@@ -262,11 +276,18 @@ async function loadState(path: string, accountId: string): Promise<PersistedStat
   try {
     state = JSON.parse(text) as PersistedState;
   } catch (err) {
-    throw new SandboxError(`state file ${path} is not valid JSON; move it away to start fresh`, { cause: err });
+    throw new SandboxError(`state file ${path} is not valid JSON; move it away to start fresh`, {
+      cause: err,
+    });
   }
-  if (state.version !== 1) throw new SandboxError(`state file ${path} has version ${String(state.version)}; this sandbox reads version 1`);
+  if (state.version !== 1)
+    throw new SandboxError(
+      `state file ${path} has version ${String(state.version)}; this sandbox reads version 1`,
+    );
   if (state.accountId !== accountId) {
-    throw new SandboxError(`state file ${path} belongs to account ${state.accountId}, not ${accountId}; use another --state file`);
+    throw new SandboxError(
+      `state file ${path} belongs to account ${state.accountId}, not ${accountId}; use another --state file`,
+    );
   }
   return state;
 }
@@ -298,4 +319,3 @@ export function stderrLogger(level: 'debug' | 'info' | 'warn' | 'error' = 'info'
     },
   });
 }
-

@@ -2,11 +2,19 @@ import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as z from 'zod/mini';
-import { type RegistryHost, parseRegistryHostname } from '../ecr/hostname.ts';
+import { parseRegistryHostname, type RegistryHost } from '../ecr/hostname.ts';
 import type { Partition } from '../ecr/regions.ts';
-import { type ConfigIssue, ConfigError } from '../errors.ts';
-import { canonicalPlatform, type ConfigInput, configSchema, type ParsedConfig, type RegistryConfigParsed } from './schema.ts';
+import { ConfigError, type ConfigIssue } from '../errors.ts';
+import {
+  type ConfigInput,
+  canonicalPlatform,
+  configSchema,
+  type ParsedConfig,
+  type RegistryConfigParsed,
+} from './schema.ts';
 
+// Callers of loadConfig/assertConfig catch this without importing the whole core.
+export { ConfigError, type ConfigIssue } from '../errors.ts';
 export * from './schema.ts';
 
 /** A registry of the configuration with what the hostname implies filled in. */
@@ -61,7 +69,9 @@ function resolveConfig(parsed: ParsedConfig): Config {
       const host = parseRegistryHostname(r.hostname);
       const platforms = {
         require: r.platforms.require.map(canonicalPlatform),
-        repositories: Object.fromEntries(Object.entries(r.platforms.repositories).map(([k, v]) => [k, v.map(canonicalPlatform)])),
+        repositories: Object.fromEntries(
+          Object.entries(r.platforms.repositories).map(([k, v]) => [k, v.map(canonicalPlatform)]),
+        ),
       };
       return {
         ...r,
@@ -90,8 +100,14 @@ export function serializeConfig(config: Config): string {
 }
 
 /** The registry a repository belongs to (by hostname when given), or `undefined` when none lists it. */
-export function findRegistry(config: Config, repository: string, hostname?: string): RegistryConfig | undefined {
-  return config.registries.find((r) => r.repositories.includes(repository) && (hostname === undefined || r.hostname === hostname));
+export function findRegistry(
+  config: Config,
+  repository: string,
+  hostname?: string,
+): RegistryConfig | undefined {
+  return config.registries.find(
+    (r) => r.repositories.includes(repository) && (hostname === undefined || r.hostname === hostname),
+  );
 }
 
 /** Required platforms of a repository: its own policy, else the registry's default. */
@@ -148,7 +164,8 @@ export async function loadConfig(path: string): Promise<Config> {
 
 function describeReadError(err: unknown, path: string): string {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return `file not found: ${path} (write one with 'nvcf-ecr init', or pass --config FILE)`;
+  if (code === 'ENOENT')
+    return `file not found: ${path} (write one with 'nvcf-ecr init', or pass --config FILE)`;
   if (code === 'EACCES') return `file is not readable: ${path}`;
   return `could not be read: ${(err as Error).message}`;
 }
@@ -175,7 +192,9 @@ function describe(issue: ZodIssue): string {
   const input = (issue as { input?: unknown }).input;
   switch (issue.code) {
     case 'invalid_type':
-      return input === undefined ? `is required (a ${issue.expected})` : `must be a ${issue.expected}, not ${kindOf(input)}`;
+      return input === undefined
+        ? `is required (${withArticle(issue.expected)})`
+        : `must be ${withArticle(issue.expected)}, not ${kindOf(input)}`;
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}: check the spelling against the configuration reference in README.md`;
     case 'invalid_value':
@@ -196,5 +215,9 @@ function describe(issue: ZodIssue): string {
 function kindOf(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  return `a ${typeof v}`;
+  return withArticle(typeof v);
+}
+
+function withArticle(word: string): string {
+  return `${/^[aeiou]/.test(word) ? 'an' : 'a'} ${word}`;
 }

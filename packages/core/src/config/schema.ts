@@ -46,17 +46,20 @@ export function rateHours(expression: string): number | undefined {
 export function rotationScheduleProblem(expression: string): string | undefined {
   const rate = RATE.exec(expression);
   if (rate) {
-    if (rate[2]?.startsWith('minute')) return 'Secrets Manager rotates at most every 4 hours: use rate(N hours) or rate(N days)';
+    if (rate[2]?.startsWith('minute'))
+      return 'Secrets Manager rotates at most every 4 hours: use rate(N hours) or rate(N days)';
     const hours = rateHours(expression) ?? 0;
     if (hours < 4) return 'Secrets Manager rotates at most every 4 hours: use at least rate(4 hours)';
     if (hours > 1000 * 24) return 'Secrets Manager rotates at least every 1000 days';
-    if (Number(rate[1]) === 1 && rate[2]?.endsWith('s')) return `use the singular unit: rate(1 ${rate[2].slice(0, -1)})`;
+    if (Number(rate[1]) === 1 && rate[2]?.endsWith('s'))
+      return `use the singular unit: rate(1 ${rate[2].slice(0, -1)})`;
     return undefined;
   }
   const cron = CRON.exec(expression);
   if (cron) {
     const fields = (cron[1] ?? '').trim().split(/\s+/);
-    if (fields.length !== 6) return `cron expressions have 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`;
+    if (fields.length !== 6)
+      return `cron expressions have 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`;
     if (fields[0] !== '0') return 'Secrets Manager cron schedules must use 0 for minutes';
     if (fields[5] !== '*') return 'Secrets Manager cron schedules must use * for the year';
     return undefined;
@@ -69,14 +72,17 @@ export function scheduleProblem(expression: string): string | undefined {
   const rate = RATE.exec(expression);
   if (rate) {
     if (Number(rate[1]) < 1) return 'the rate must be a positive whole number';
-    if (Number(rate[1]) === 1 && rate[2]?.endsWith('s')) return `use the singular unit: rate(1 ${rate[2].slice(0, -1)})`;
-    if (Number(rate[1]) > 1 && !rate[2]?.endsWith('s')) return `use the plural unit: rate(${rate[1]} ${rate[2]}s)`;
+    if (Number(rate[1]) === 1 && rate[2]?.endsWith('s'))
+      return `use the singular unit: rate(1 ${rate[2].slice(0, -1)})`;
+    if (Number(rate[1]) > 1 && !rate[2]?.endsWith('s'))
+      return `use the plural unit: rate(${rate[1]} ${rate[2]}s)`;
     return undefined;
   }
   const cron = CRON.exec(expression);
   if (cron) {
     const fields = (cron[1] ?? '').trim().split(/\s+/);
-    if (fields.length !== 6) return `cron expressions have 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`;
+    if (fields.length !== 6)
+      return `cron expressions have 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`;
     return undefined;
   }
   return "must be 'rate(N unit)' or 'cron(...)', e.g. 'rate(1 day)'";
@@ -88,7 +94,9 @@ const platformString = z.string().check(
   }),
 );
 
-const platformList = z.array(platformString).check(z.minLength(1, 'must list at least one platform, e.g. ["linux/amd64"]'));
+const platformList = z
+  .array(platformString)
+  .check(z.minLength(1, 'must list at least one platform, e.g. ["linux/amd64"]'));
 
 const retireSchema = z.strictObject({
   /**
@@ -102,16 +110,24 @@ const retireSchema = z.strictObject({
 
 const rotationSchema = z.strictObject({
   schedule: z._default(
-    z.string().check(z.superRefine((s, ctx) => {
-      const p = rotationScheduleProblem(s);
-      if (p) ctx.addIssue({ code: 'custom', message: p, input: s });
-    })),
+    z.string().check(
+      z.superRefine((s, ctx) => {
+        const p = rotationScheduleProblem(s);
+        if (p) ctx.addIssue({ code: 'custom', message: p, input: s });
+      }),
+    ),
     DEFAULT_ROTATION_SCHEDULE,
   ),
   /** Hours the previous key stays Active after a rotation (NVCF caches credentials; running workloads keep theirs). */
-  graceHours: z._default(z.number().check(z.gte(1, 'must be at least 1 hour: NVCF caches credentials for minutes')), DEFAULT_GRACE_HOURS),
+  graceHours: z._default(
+    z.number().check(z.gte(1, 'must be at least 1 hour: NVCF caches credentials for minutes')),
+    DEFAULT_GRACE_HOURS,
+  ),
   /** Rotation window (Secrets Manager `Duration`), e.g. `3h`. */
-  window: z._default(z.string().check(z.regex(/^([1-9]|1\d|2[0-4])h$/, "must be a duration of 1h to 24h, e.g. '3h'")), '3h'),
+  window: z._default(
+    z.string().check(z.regex(/^([1-9]|1\d|2[0-4])h$/, "must be a duration of 1h to 24h, e.g. '3h'")),
+    '3h',
+  ),
   /** `repository:tag` that testSecret pulls with the new key (BatchGetImage), proving it is allowed to pull. */
   canaryImage: z.optional(z.string()),
   retire: z._default(retireSchema, { whenInUse: 'postpone', maxPostponeHours: 72 }),
@@ -123,7 +139,9 @@ const platformsSchema = z.strictObject({
 });
 
 const registrySchema = z.strictObject({
-  name: z.string().check(z.regex(REGISTRY_NAME, "must be lower-case letters, digits and '-', e.g. 'prod-ecr'")),
+  name: z
+    .string()
+    .check(z.regex(REGISTRY_NAME, "must be lower-case letters, digits and '-', e.g. 'prod-ecr'")),
   hostname: z.string().check(
     z.superRefine((h, ctx) => {
       try {
@@ -142,27 +160,42 @@ const registrySchema = z.strictObject({
   /** Owner account of an ECR Public registry (private registries take it from the hostname). */
   accountId: z.optional(z.string().check(z.regex(ACCOUNT_ID, 'must be a 12-digit AWS account id'))),
   /** Registry alias of an ECR Public registry (`public.ecr.aws/<alias>/<repository>`). */
-  publicAlias: z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{1,49}$/, 'must be an ECR Public alias (2–50 of a-z 0-9 _ -)'))),
+  publicAlias: z.optional(
+    z
+      .string()
+      .check(z.regex(/^[a-z0-9][a-z0-9_-]{1,49}$/, 'must be an ECR Public alias (2–50 of a-z 0-9 _ -)')),
+  ),
   repositories: z.array(z.string()).check(
     z.minLength(1, 'must list at least one repository NVCF may pull from'),
     z.superRefine((repos, ctx) => {
       const seen = new Set<string>();
       repos.forEach((r, i) => {
         const problem = repositoryNameProblem(r);
-        if (problem) ctx.addIssue({ code: 'custom', message: `repository '${r}' ${problem}`, path: [i], input: r });
-        if (seen.has(r)) ctx.addIssue({ code: 'custom', message: `repository '${r}' is listed twice`, path: [i], input: r });
+        if (problem)
+          ctx.addIssue({ code: 'custom', message: `repository '${r}' ${problem}`, path: [i], input: r });
+        if (seen.has(r))
+          ctx.addIssue({ code: 'custom', message: `repository '${r}' is listed twice`, path: [i], input: r });
         seen.add(r);
       });
     }),
   ),
-  credentialName: z.string().check(
-    z.maxLength(48, 'NVCF credential names are at most 48 characters'),
-    z.regex(CREDENTIAL_NAME, "NVCF credential names start with a letter or digit and contain only letters, digits, '_', '.' and '-'"),
-  ),
+  credentialName: z
+    .string()
+    .check(
+      z.maxLength(48, 'NVCF credential names are at most 48 characters'),
+      z.regex(
+        CREDENTIAL_NAME,
+        "NVCF credential names start with a letter or digit and contain only letters, digits, '_', '.' and '-'",
+      ),
+    ),
   /** IAM user NVCF pulls as; default `nvcf-ecr-<name>`. */
-  userName: z.optional(z.string().check(z.regex(IAM_USER_NAME, 'IAM user names are 1–64 of letters, digits and +=,.@_-'))),
+  userName: z.optional(
+    z.string().check(z.regex(IAM_USER_NAME, 'IAM user names are 1–64 of letters, digits and +=,.@_-')),
+  ),
   /** Secrets Manager secret holding the rotated key; default `nvcf-ecr/<name>/pull-key`. */
-  secretName: z.optional(z.string().check(z.regex(SECRET_NAME, 'Secrets Manager names are 1–512 of letters, digits and /_+=.@-'))),
+  secretName: z.optional(
+    z.string().check(z.regex(SECRET_NAME, 'Secrets Manager names are 1–512 of letters, digits and /_+=.@-')),
+  ),
   rotation: z._default(rotationSchema, {
     schedule: DEFAULT_ROTATION_SCHEDULE,
     graceHours: DEFAULT_GRACE_HOURS,
@@ -178,20 +211,27 @@ const exemptionSchema = z.strictObject({
   resource: z.string().check(z.minLength(1, "must name the resource, or '*' for all")),
   reason: z.string().check(z.minLength(1, 'must say why the exemption is acceptable')),
   /** ISO-8601 date or date-time after which the exemption no longer applies. */
-  expires: z.string().check(z.refine((s) => /^\d{4}-\d{2}-\d{2}/.test(s) && !Number.isNaN(Date.parse(s)), {
-    message: "must be an ISO-8601 date, e.g. '2027-06-30'",
-  })),
+  expires: z.string().check(
+    z.refine((s) => /^\d{4}-\d{2}-\d{2}/.test(s) && !Number.isNaN(Date.parse(s)), {
+      message: "must be an ISO-8601 date, e.g. '2027-06-30'",
+    }),
+  ),
 });
 
 const auditSchema = z.strictObject({
   schedule: z._default(
-    z.string().check(z.superRefine((s, ctx) => {
-      const p = scheduleProblem(s);
-      if (p) ctx.addIssue({ code: 'custom', message: p, input: s });
-    })),
+    z.string().check(
+      z.superRefine((s, ctx) => {
+        const p = scheduleProblem(s);
+        if (p) ctx.addIssue({ code: 'custom', message: p, input: s });
+      }),
+    ),
     DEFAULT_AUDIT_SCHEDULE,
   ),
-  maxKeyAgeDays: z._default(z.number().check(z.int('must be a whole number of days'), z.gte(1, 'must be at least 1 day')), DEFAULT_MAX_KEY_AGE_DAYS),
+  maxKeyAgeDays: z._default(
+    z.number().check(z.int('must be a whole number of days'), z.gte(1, 'must be at least 1 day')),
+    DEFAULT_MAX_KEY_AGE_DAYS,
+  ),
   exemptions: z._default(z.array(exemptionSchema), []),
   /** Days the report bucket keeps audit reports. */
   reportRetentionDays: z._default(z.number().check(z.int(), z.gte(1)), 90),
@@ -199,11 +239,15 @@ const auditSchema = z.strictObject({
 
 const ngcSchema = z.strictObject({
   /** Secrets Manager secret holding the NGC API key (created empty by the stacks; the operator fills it). */
-  apiKeySecretName: z.string().check(z.regex(SECRET_NAME, 'Secrets Manager names are 1–512 of letters, digits and /_+=.@-')),
+  apiKeySecretName: z
+    .string()
+    .check(z.regex(SECRET_NAME, 'Secrets Manager names are 1–512 of letters, digits and /_+=.@-')),
   baseUrl: z._default(
-    z.string().check(z.refine((u) => /^https?:\/\/[^/\s]+(\/.*)?$/.test(u) && !u.endsWith('/'), {
-      message: "must be an http(s) URL without a trailing '/', e.g. 'https://api.ngc.nvidia.com'",
-    })),
+    z.string().check(
+      z.refine((u) => /^https?:\/\/[^/\s]+(\/.*)?$/.test(u) && !u.endsWith('/'), {
+        message: "must be an http(s) URL without a trailing '/', e.g. 'https://api.ngc.nvidia.com'",
+      }),
+    ),
     DEFAULT_NGC_BASE_URL,
   ),
   /** NGC org: when set, the client uses org-scoped paths `/v2/orgs/<org>[/teams/<team>]/nvcf/...`. */
@@ -214,10 +258,12 @@ const ngcSchema = z.strictObject({
 export const configSchema = z
   .strictObject({
     ngc: ngcSchema,
-    registries: z.array(registrySchema).check(
-      z.minLength(1, 'must list at least one registry'),
-      z.maxLength(25, 'NVCF accepts at most 25 registry credentials per account'),
-    ),
+    registries: z
+      .array(registrySchema)
+      .check(
+        z.minLength(1, 'must list at least one registry'),
+        z.maxLength(25, 'NVCF accepts at most 25 registry credentials per account'),
+      ),
     audit: z._default(auditSchema, {
       schedule: DEFAULT_AUDIT_SCHEDULE,
       maxKeyAgeDays: DEFAULT_MAX_KEY_AGE_DAYS,
@@ -234,7 +280,12 @@ export const configSchema = z
   .check(
     z.superRefine((cfg, ctx) => {
       if (cfg.ngc.team && !cfg.ngc.org) {
-        ctx.addIssue({ code: 'custom', message: 'a team needs its org: set ngc.org too', path: ['ngc', 'team'], input: cfg.ngc.team });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'a team needs its org: set ngc.org too',
+          path: ['ngc', 'team'],
+          input: cfg.ngc.team,
+        });
       }
       const names = new Map<string, number>();
       const credentials = new Map<string, number>();
@@ -242,7 +293,12 @@ export const configSchema = z
         const at = (...path: (string | number)[]) => ['registries', i, ...path];
         const other = names.get(r.name);
         if (other !== undefined) {
-          ctx.addIssue({ code: 'custom', message: `name '${r.name}' is already used by registries[${other}]: names must be unique`, path: at('name'), input: r.name });
+          ctx.addIssue({
+            code: 'custom',
+            message: `name '${r.name}' is already used by registries[${other}]: names must be unique`,
+            path: at('name'),
+            input: r.name,
+          });
         } else names.set(r.name, i);
         // NVCF's uniqueness key is (hostname, credential name) (`nvcf-api.md` §4.3).
         const key = `${r.hostname}\u0000${r.credentialName}`;
@@ -257,13 +313,28 @@ export const configSchema = z
         } else credentials.set(key, i);
         const isPublic = r.hostname === 'public.ecr.aws';
         if (isPublic && !r.accountId) {
-          ctx.addIssue({ code: 'custom', message: 'ECR Public registries need the owner account: set accountId to its 12-digit id', path: at('accountId'), input: undefined });
+          ctx.addIssue({
+            code: 'custom',
+            message: 'ECR Public registries need the owner account: set accountId to its 12-digit id',
+            path: at('accountId'),
+            input: undefined,
+          });
         }
         if (!isPublic && r.accountId && !r.hostname.startsWith(`${r.accountId}.`)) {
-          ctx.addIssue({ code: 'custom', message: `accountId ${r.accountId} differs from the account in hostname ${r.hostname}: drop accountId`, path: at('accountId'), input: r.accountId });
+          ctx.addIssue({
+            code: 'custom',
+            message: `accountId ${r.accountId} differs from the account in hostname ${r.hostname}: drop accountId`,
+            path: at('accountId'),
+            input: r.accountId,
+          });
         }
         if (!isPublic && r.publicAlias) {
-          ctx.addIssue({ code: 'custom', message: 'publicAlias applies to public.ecr.aws registries only: drop it', path: at('publicAlias'), input: r.publicAlias });
+          ctx.addIssue({
+            code: 'custom',
+            message: 'publicAlias applies to public.ecr.aws registries only: drop it',
+            path: at('publicAlias'),
+            input: r.publicAlias,
+          });
         }
         for (const repo of Object.keys(r.platforms.repositories)) {
           if (!r.repositories.includes(repo)) {

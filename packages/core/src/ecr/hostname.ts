@@ -85,12 +85,16 @@ export function parseRegistryHostname(input: string): RegistryHost {
   }
   const m = PRIVATE_SHAPE.exec(input);
   if (!m) {
-    return fail(`is not an Amazon ECR registry hostname: expected <12-digit account>.dkr.ecr.<region>.amazonaws.com (e.g. ${EXAMPLE}) or public.ecr.aws`);
+    return fail(
+      `is not an Amazon ECR registry hostname: expected <12-digit account>.dkr.ecr.<region>.amazonaws.com (e.g. ${EXAMPLE}) or public.ecr.aws`,
+    );
   }
   const [, account = '', label = '', region = '', suffix = ''] = m;
   if (!/^\d+$/.test(account)) fail(`has '${account}' where the 12-digit AWS account id belongs`);
   if (account.length !== 12) {
-    fail(`has a ${account.length}-digit account id ('${account}'): ECR registry ids have exactly 12 digits`);
+    fail(
+      `has an account id of ${account.length} digits ('${account}'): ECR registry ids have exactly 12 digits`,
+    );
   }
   const info = partitionOfRegion(region);
   if (!info) fail(`names an unknown AWS region '${region}'${suggestRegion(region)}`);
@@ -100,15 +104,35 @@ export function parseRegistryHostname(input: string): RegistryHost {
   if (label.startsWith('dkr-ecr')) {
     // The `dkr-ecr` label exists only on the dual-stack `on.aws` domain.
     if (suffix !== 'on.aws' || p.dualStackSuffix !== 'on.aws') {
-      fail(`uses the dual-stack label 'dkr-ecr' with suffix '${suffix}': dual-stack hosts look like <account>.dkr-ecr.${region}.on.aws`);
+      // China's dual-stack hosts keep the `dkr.ecr` label; the isolated partitions have none.
+      const form =
+        p.dualStackSuffix === 'on.aws'
+          ? `dual-stack hosts look like <account>.dkr-ecr.${region}.on.aws`
+          : p.dualStackSuffix
+            ? `dual-stack hosts in ${p.partition} look like <account>.dkr.ecr.${region}.${p.dualStackSuffix}`
+            : `partition ${p.partition} has no dual-stack registry endpoints`;
+      fail(`uses the dual-stack label 'dkr-ecr' with suffix '${suffix}': ${form}`);
     }
   } else if (suffix !== p.dnsSuffix && !(p.partition === 'aws-cn' && suffix === p.dualStackSuffix)) {
-    fail(`ends in '${suffix}', but region ${region} is in partition ${p.partition}, whose hosts end in '${p.dnsSuffix}'`);
+    fail(
+      `ends in '${suffix}', but region ${region} is in partition ${p.partition}, whose hosts end in '${p.dnsSuffix}'`,
+    );
   }
   if (fips && !p.fipsRegions.includes(region)) {
-    fail(`uses a FIPS endpoint, but ECR has no FIPS endpoint in ${region} (US, Canada and GovCloud regions only)`);
+    fail(
+      `uses a FIPS endpoint, but ECR has no FIPS endpoint in ${region} (US, Canada and GovCloud regions only)`,
+    );
   }
-  return { kind: 'private', hostname: input, accountId: account, region, partition: p.partition, dnsSuffix: p.dnsSuffix, fips, dualStack };
+  return {
+    kind: 'private',
+    hostname: input,
+    accountId: account,
+    region,
+    partition: p.partition,
+    dnsSuffix: p.dnsSuffix,
+    fips,
+    dualStack,
+  };
 }
 
 /** Like {@link parseRegistryHostname} but returns `undefined` instead of throwing. */
@@ -140,7 +164,9 @@ function editDistance(a: string, b: string): number {
   return row[b.length] ?? 0;
 }
 
-export type NvcfRecognition = { readonly recognized: true } | { readonly recognized: false; readonly reason: string };
+export type NvcfRecognition =
+  | { readonly recognized: true }
+  | { readonly recognized: false; readonly reason: string };
 
 // NVCF maps `\d{12}\.dkr\.ecr\.(<Java SDK regions>)\.amazonaws\.com` (full match, case-sensitive) onto its
 // recognised registry `dkr.ecr.amazonaws.com`, and knows `public.ecr.aws`; nothing else (`nvcf-api.md`
@@ -159,7 +185,10 @@ export function nvcfRecognition(hostname: string): NvcfRecognition {
     return { recognized: false, reason: `'${hostname}' is not an ECR registry hostname NVCF knows` };
   }
   if (host.kind === 'public') {
-    return { recognized: false, reason: `NVCF recognises ECR Public only as 'public.ecr.aws', not '${hostname}'` };
+    return {
+      recognized: false,
+      reason: `NVCF recognises ECR Public only as 'public.ecr.aws', not '${hostname}'`,
+    };
   }
   const standard = `${host.accountId}.dkr.ecr.${host.region}.amazonaws.com`;
   const form = host.fips ? 'FIPS' : host.dualStack ? 'dual-stack' : `${host.partition} partition`;

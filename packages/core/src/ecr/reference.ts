@@ -1,5 +1,5 @@
 import { HostnameError, ImageReferenceError } from '../errors.ts';
-import { type RegistryHost, parseRegistryHostname } from './hostname.ts';
+import { parseRegistryHostname, type RegistryHost } from './hostname.ts';
 import type { Partition } from './regions.ts';
 
 /** ECR repository names (`aws.md` §2.2): 2–256 characters of path components. */
@@ -33,12 +33,20 @@ export function repositoryNameProblem(name: string): string | undefined {
  */
 export function parseImageReference(input: string): ImageReference {
   const fail = (message: string, cause?: unknown): never => {
-    throw new ImageReferenceError(`Image reference '${input}' ${message}`, input, cause ? { cause } : undefined);
+    throw new ImageReferenceError(
+      `Image reference '${input}' ${message}`,
+      input,
+      cause ? { cause } : undefined,
+    );
   };
   if (typeof input !== 'string' || input.trim() === '') {
-    throw new ImageReferenceError('Image reference is empty: give <registry>/<repository>:<tag> or @sha256:<digest>', '');
+    throw new ImageReferenceError(
+      'Image reference is empty: give <registry>/<repository>:<tag> or @sha256:<digest>',
+      '',
+    );
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input)) fail('includes a scheme: drop it, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input))
+    fail('includes a scheme: drop it, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1');
   const slash = input.indexOf('/');
   if (slash < 0) fail('has no repository: expected <registry>/<repository>[:tag][@digest]');
   const hostPart = input.slice(0, slash);
@@ -54,14 +62,16 @@ export function parseImageReference(input: string): ImageReference {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) fail(`has an invalid digest '${digest}': expected sha256:<64 lower-case hex characters>`);
+    if (!DIGEST.test(digest))
+      fail(`has an invalid digest '${digest}': expected sha256:<64 lower-case hex characters>`);
   }
   let tag: string | undefined;
   const colon = rest.lastIndexOf(':');
   if (colon >= 0) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) fail(`has an invalid tag '${tag}': tags are 1–128 of [A-Za-z0-9_.-] and do not start with . or -`);
+    if (!TAG.test(tag))
+      fail(`has an invalid tag '${tag}': tags are 1–128 of [A-Za-z0-9_.-] and do not start with . or -`);
   }
   const problem = repositoryNameProblem(rest);
   if (problem) fail(`has an invalid repository name '${rest}': it ${problem}`);
@@ -70,12 +80,22 @@ export function parseImageReference(input: string): ImageReference {
 }
 
 /** `host/repo:tag@digest` with whatever parts are set. */
-export function formatImageReference(ref: { registry: { hostname: string }; repository: string; tag?: string | undefined; digest?: string | undefined }): string {
+export function formatImageReference(ref: {
+  registry: { hostname: string };
+  repository: string;
+  tag?: string | undefined;
+  digest?: string | undefined;
+}): string {
   return `${ref.registry.hostname}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
 
 /** ARN of a private ECR repository, partition-correct. */
-export function repositoryArn(partition: Partition, region: string, accountId: string, repository: string): string {
+export function repositoryArn(
+  partition: Partition,
+  region: string,
+  accountId: string,
+  repository: string,
+): string {
   return `arn:${partition}:ecr:${region}:${accountId}:repository/${repository}`;
 }
 

@@ -28,7 +28,8 @@ export type AuthParseResult =
   | { kind: 'malformed'; reason: string }
   | { kind: 'ok'; auth: ParsedAuthorization; amzDate: string };
 
-const HEADER = /^AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$/;
+const HEADER =
+  /^AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$/;
 
 /** Reads the SigV4 parameters from the Authorization header or, for presigned URLs, the query string. */
 export function parseAuthorization(req: SandboxRequest): AuthParseResult {
@@ -37,7 +38,8 @@ export function parseAuthorization(req: SandboxRequest): AuthParseResult {
     const m = HEADER.exec(header.trim());
     if (!m) return { kind: 'malformed', reason: 'Authorization header is not AWS4-HMAC-SHA256' };
     const scope = (m[1] ?? '').split('/');
-    if (scope.length !== 5 || scope[4] !== 'aws4_request') return { kind: 'malformed', reason: 'credential scope is malformed' };
+    if (scope.length !== 5 || scope[4] !== 'aws4_request')
+      return { kind: 'malformed', reason: 'credential scope is malformed' };
     const amzDate = req.headers['x-amz-date'];
     if (!amzDate) return { kind: 'malformed', reason: 'X-Amz-Date header is missing' };
     return {
@@ -60,7 +62,8 @@ export function parseAuthorization(req: SandboxRequest): AuthParseResult {
     const scope = (q.get('X-Amz-Credential') ?? '').split('/');
     const amzDate = q.get('X-Amz-Date') ?? '';
     const signature = q.get('X-Amz-Signature') ?? '';
-    if (scope.length !== 5 || !amzDate || !/^[0-9a-f]{64}$/.test(signature)) return { kind: 'malformed', reason: 'presigned parameters are malformed' };
+    if (scope.length !== 5 || !amzDate || !/^[0-9a-f]{64}$/.test(signature))
+      return { kind: 'malformed', reason: 'presigned parameters are malformed' };
     return {
       kind: 'ok',
       amzDate,
@@ -83,15 +86,25 @@ export function parseAuthorization(req: SandboxRequest): AuthParseResult {
 export function parseAmzDate(text: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (!m) return undefined;
-  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+  const d = new Date(
+    Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])),
+  );
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
 export function formatAmzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
-function signerFor(service: string, region: string, accessKeyId: string, secretAccessKey: string): SignatureV4 {
+function signerFor(
+  service: string,
+  region: string,
+  accessKeyId: string,
+  secretAccessKey: string,
+): SignatureV4 {
   // S3 signs the path as sent (no double encoding) and includes the payload hash header.
   const s3 = service === 's3';
   return new SignatureV4({
@@ -122,7 +135,12 @@ function hostParts(req: SandboxRequest): { hostname: string; port: number | unde
 }
 
 /** True when `auth.signature` is what the SDK signer computes for this request with `secretAccessKey`. */
-export async function verifySignature(req: SandboxRequest, auth: ParsedAuthorization, amzDate: string, secretAccessKey: string): Promise<boolean> {
+export async function verifySignature(
+  req: SandboxRequest,
+  auth: ParsedAuthorization,
+  amzDate: string,
+  secretAccessKey: string,
+): Promise<boolean> {
   const signingDate = parseAmzDate(amzDate);
   if (!signingDate) return false;
   const signer = signerFor(auth.service, auth.region, auth.accessKeyId, secretAccessKey);
@@ -139,7 +157,15 @@ export async function verifySignature(req: SandboxRequest, auth: ParsedAuthoriza
       hostname,
       ...(port ? { port } : {}),
       path: req.rawPath,
-      query: queryObject(req.url, ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature', 'X-Amz-Security-Token']),
+      query: queryObject(req.url, [
+        'X-Amz-Algorithm',
+        'X-Amz-Credential',
+        'X-Amz-Date',
+        'X-Amz-Expires',
+        'X-Amz-SignedHeaders',
+        'X-Amz-Signature',
+        'X-Amz-Security-Token',
+      ]),
       headers,
     });
     const presigned = await signer.presign(unsigned, { signingDate, expiresIn: auth.expiresSeconds ?? 900 });
@@ -179,7 +205,15 @@ function decodeURIComponentSafe(path: string): string {
  * Presigns a GET URL with the sandbox's own service key (what `GetDownloadUrlForLayer` returns: AWS hands out
  * presigned S3 URLs, `aws.md` §2.3).
  */
-export async function presignGet(baseUrl: string, path: string, region: string, accessKeyId: string, secretAccessKey: string, expiresIn: number, now: Date): Promise<string> {
+export async function presignGet(
+  baseUrl: string,
+  path: string,
+  region: string,
+  accessKeyId: string,
+  secretAccessKey: string,
+  expiresIn: number,
+  now: Date,
+): Promise<string> {
   const url = new URL(path, baseUrl);
   const signer = signerFor('s3', region, accessKeyId, secretAccessKey);
   const request = new HttpRequest({

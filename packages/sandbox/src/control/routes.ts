@@ -42,8 +42,12 @@ export function control(options: ControlOptions): RequestHandler {
       return { calls: [] };
     },
     'POST faults': (body) => {
-      const rules = Array.isArray(body) ? body : (body as { faults?: unknown; rules?: unknown } | undefined)?.faults ?? (body as { rules?: unknown })?.rules ?? [body];
-      if (!Array.isArray(rules)) throw new SandboxError('body must be a fault rule, an array of rules, or {faults: [...]}');
+      const rules = Array.isArray(body)
+        ? body
+        : ((body as { faults?: unknown; rules?: unknown } | undefined)?.faults ??
+          (body as { rules?: unknown })?.rules ?? [body]);
+      if (!Array.isArray(rules))
+        throw new SandboxError('body must be a fault rule, an array of rules, or {faults: [...]}');
       return { faults: world.faults.add(rules) };
     },
     'DELETE faults': () => {
@@ -66,12 +70,18 @@ export function control(options: ControlOptions): RequestHandler {
       return { settled, inFlight: world.tracker.inFlight };
     },
     'POST seed': async (body) => {
-      if (!body || typeof body !== 'object') throw new SandboxError('seed body must be an object keyed by section, e.g. {"nvcf": {...}}');
+      if (!body || typeof body !== 'object')
+        throw new SandboxError('seed body must be an object keyed by section, e.g. {"nvcf": {...}}');
       const out: Record<string, unknown> = {};
       for (const [section, data] of Object.entries(body)) {
         const m = modules.find((x) => x.name === section && x.seed);
         if (!m?.seed) {
-          throw new SandboxError(`unknown seed section '${section}'; known: ${modules.filter((x) => x.seed).map((x) => x.name).join(', ')}`);
+          throw new SandboxError(
+            `unknown seed section '${section}'; known: ${modules
+              .filter((x) => x.seed)
+              .map((x) => x.name)
+              .join(', ')}`,
+          );
         }
         out[section] = await m.seed(data);
       }
@@ -83,10 +93,12 @@ export function control(options: ControlOptions): RequestHandler {
 
   return async (req): Promise<SandboxResponse> => {
     const prefix = '/_sandbox/';
-    if (!req.url.pathname.startsWith(prefix)) return json(404, { error: 'control routes live under /_sandbox/' });
+    if (!req.url.pathname.startsWith(prefix))
+      return json(404, { error: 'control routes live under /_sandbox/' });
     const key = `${req.method} ${req.url.pathname.slice(prefix.length).replace(/\/$/, '')}`;
     const route = routes[key];
-    if (!route) return json(404, { error: `unknown control route '${key}'`, routes: Object.keys(routes).sort() });
+    if (!route)
+      return json(404, { error: `unknown control route '${key}'`, routes: Object.keys(routes).sort() });
     let body: unknown;
     if (req.body.length > 0) {
       try {

@@ -103,11 +103,29 @@ export class LambdaRegistry implements LambdaInvoker {
       const time = this.#options.now().toISOString();
       try {
         const result = await withTimeout(fn.handler(event, context), fn.timeoutSeconds * 1000);
-        this.invocations.push({ functionArn: arn, source, mode: source === 'sync' ? 'sync' : 'async', attempt, ok: true, time });
+        this.invocations.push({
+          functionArn: arn,
+          source,
+          mode: source === 'sync' ? 'sync' : 'async',
+          attempt,
+          ok: true,
+          time,
+        });
         return result;
       } catch (err) {
-        const error = { name: (err as Error)?.name ?? 'Error', message: (err as Error)?.message ?? String(err) };
-        this.invocations.push({ functionArn: arn, source, mode: source === 'sync' ? 'sync' : 'async', attempt, ok: false, error, time });
+        const error = {
+          name: (err as Error)?.name ?? 'Error',
+          message: (err as Error)?.message ?? String(err),
+        };
+        this.invocations.push({
+          functionArn: arn,
+          source,
+          mode: source === 'sync' ? 'sync' : 'async',
+          attempt,
+          ok: false,
+          error,
+          time,
+        });
         throw err;
       }
     });
@@ -119,10 +137,25 @@ export class LambdaRegistry implements LambdaInvoker {
       this.invoke(arn, event, source, n).then(
         () => undefined,
         (err: unknown) => {
-          const error = { name: (err as Error)?.name ?? 'Error', message: (err as Error)?.message ?? String(err) };
+          const error = {
+            name: (err as Error)?.name ?? 'Error',
+            message: (err as Error)?.message ?? String(err),
+          };
           if (err instanceof FunctionNotFoundError || n > delays.length) {
-            this.deadLetters.push({ functionArn: arn, source, event, error, attempts: n, time: this.#options.now().toISOString() });
-            this.#options.log.warn('asynchronous invocation failed for good: dead-lettered', { functionArn: arn, source, attempts: n, error: error.message });
+            this.deadLetters.push({
+              functionArn: arn,
+              source,
+              event,
+              error,
+              attempts: n,
+              time: this.#options.now().toISOString(),
+            });
+            this.#options.log.warn('asynchronous invocation failed for good: dead-lettered', {
+              functionArn: arn,
+              source,
+              attempts: n,
+              error: error.message,
+            });
             return;
           }
           this.#options.tracker.later(delays[n - 1] ?? 0, () => attempt(n + 1));
@@ -135,7 +168,15 @@ export class LambdaRegistry implements LambdaInvoker {
 async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`Task timed out after ${(ms / 1000).toFixed(2)} seconds`), { name: 'Sandbox.Timedout' })), ms);
+    timer = setTimeout(
+      () =>
+        reject(
+          Object.assign(new Error(`Task timed out after ${(ms / 1000).toFixed(2)} seconds`), {
+            name: 'Sandbox.Timedout',
+          }),
+        ),
+      ms,
+    );
     timer.unref?.();
   });
   try {

@@ -1,9 +1,9 @@
 import { isActionAllowed, PolicyEvaluationError } from '@nvcf-ecr/core';
+import { parseAmzDate, parseAuthorization, verifySignature } from '../auth/sigv4.ts';
 import { ServiceError } from '../errors.ts';
 import type { FaultErrorSpec, FaultService } from '../faults.ts';
 import * as ids from '../ids.ts';
 import type { World } from '../world.ts';
-import { parseAmzDate, parseAuthorization, verifySignature } from '../auth/sigv4.ts';
 import type { RequestHandler, SandboxRequest, SandboxResponse } from './http.ts';
 import { escapeXml, type XmlObject, xmlDocument } from './xml.ts';
 
@@ -94,17 +94,29 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
       const dot = target.lastIndexOf('.');
       const service = byPrefix.get(target.slice(0, dot));
       if (!service) {
-        return jsonError(new ServiceError('UnknownOperationException', `Unknown target ${target}`, 400), 'message', requestId);
+        return jsonError(
+          new ServiceError('UnknownOperationException', `Unknown target ${target}`, 400),
+          'message',
+          requestId,
+        );
       }
       return handleJson(service, target.slice(dot + 1), req, requestId);
     }
     const contentType = req.headers['content-type'] ?? '';
-    if (req.method === 'POST' && req.rawPath === '/' && contentType.startsWith('application/x-www-form-urlencoded')) {
+    if (
+      req.method === 'POST' &&
+      req.rawPath === '/' &&
+      contentType.startsWith('application/x-www-form-urlencoded')
+    ) {
       const params = new URLSearchParams(req.body.toString('utf8'));
       const service = byVersion.get(params.get('Version') ?? '');
       if (!service) {
         return queryError(
-          new ServiceError('InvalidAction', `Could not find operation ${params.get('Action') ?? '(none)'} for version ${params.get('Version') ?? '(none)'}`, 400),
+          new ServiceError(
+            'InvalidAction',
+            `Could not find operation ${params.get('Action') ?? '(none)'} for version ${params.get('Version') ?? '(none)'}`,
+            400,
+          ),
           'https://sts.amazonaws.com/doc/2011-06-15/',
           requestId,
         );
@@ -115,12 +127,24 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
     return { status: 404, body: 'Not Found' };
   };
 
-  async function handleJson(service: JsonServiceDef, operation: string, req: SandboxRequest, requestId: string): Promise<SandboxResponse> {
+  async function handleJson(
+    service: JsonServiceDef,
+    operation: string,
+    req: SandboxRequest,
+    requestId: string,
+  ): Promise<SandboxResponse> {
     const fail = (err: ServiceError) => jsonError(err, service.messageKey, requestId);
     const auth = await authenticate(req, 'json');
     if (auth instanceof ServiceError) return fail(auth);
     const op = service.operations[operation];
-    if (!op) return fail(new ServiceError('UnknownOperationException', `Operation ${operation} is not supported by this sandbox's ${service.id}`, 400));
+    if (!op)
+      return fail(
+        new ServiceError(
+          'UnknownOperationException',
+          `Operation ${operation} is not supported by this sandbox's ${service.id}`,
+          400,
+        ),
+      );
     let input: Record<string, unknown>;
     try {
       const text = req.body.toString('utf8').trim();
@@ -128,7 +152,13 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
       input = parsed as Record<string, unknown>;
     } catch {
-      return fail(new ServiceError('SerializationException', 'Start of structure or map found where not expected.', 400));
+      return fail(
+        new ServiceError(
+          'SerializationException',
+          'Start of structure or map found where not expected.',
+          400,
+        ),
+      );
     }
     const ctx = context(service.id, operation, auth.region, auth.principal, requestId, req, 'json');
     return run(service.id, operation, auth.principal.accessKeyId, fail, async () => {
@@ -141,13 +171,25 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
     });
   }
 
-  async function handleQuery(service: QueryServiceDef, params: URLSearchParams, req: SandboxRequest, requestId: string): Promise<SandboxResponse> {
+  async function handleQuery(
+    service: QueryServiceDef,
+    params: URLSearchParams,
+    req: SandboxRequest,
+    requestId: string,
+  ): Promise<SandboxResponse> {
     const fail = (err: ServiceError) => queryError(err, service.namespace, requestId);
     const auth = await authenticate(req, 'query');
     if (auth instanceof ServiceError) return fail(auth);
     const action = params.get('Action') ?? '';
     const op = service.operations[action];
-    if (!op) return fail(new ServiceError('InvalidAction', `Could not find operation ${action} for version ${service.version}`, 400));
+    if (!op)
+      return fail(
+        new ServiceError(
+          'InvalidAction',
+          `Could not find operation ${action} for version ${service.version}`,
+          400,
+        ),
+      );
     const ctx = context(service.id, action, auth.region, auth.principal, requestId, req, 'query');
     return run(service.id, action, auth.principal.accessKeyId, fail, async () => {
       const result = await op(ctx, params);
@@ -159,10 +201,21 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
     });
   }
 
-  async function handleRest(service: RestServiceDef, req: SandboxRequest, requestId: string): Promise<SandboxResponse> {
+  async function handleRest(
+    service: RestServiceDef,
+    req: SandboxRequest,
+    requestId: string,
+  ): Promise<SandboxResponse> {
     const fail = (err: ServiceError) => restError(err, requestId);
     const operation = service.operationOf(req);
-    if (!operation) return fail(new ServiceError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405));
+    if (!operation)
+      return fail(
+        new ServiceError(
+          'MethodNotAllowed',
+          'The specified method is not allowed against this resource.',
+          405,
+        ),
+      );
     const auth = await authenticate(req, 'rest-xml');
     if (auth instanceof ServiceError) return fail(auth);
     const ctx = context(service.id, operation, auth.region, auth.principal, requestId, req, 'rest-xml');
@@ -193,14 +246,29 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
     } catch (err) {
       if (err instanceof ServiceError) return failWith(err, false);
       world.log.error('sandbox handler failed', { service: serviceId, operation, error: err });
-      return failWith(new ServiceError(serviceId === 'secretsmanager' ? 'InternalServiceError' : 'ServerException', 'An internal error occurred in the sandbox.', 500), false);
+      return failWith(
+        new ServiceError(
+          serviceId === 'secretsmanager' ? 'InternalServiceError' : 'ServerException',
+          'An internal error occurred in the sandbox.',
+          500,
+        ),
+        false,
+      );
     }
     if (fault?.error && fault.afterEffect) return failWith(faultError(fault.error), true);
     record(response.status, undefined, false);
     return response;
   }
 
-  function context(serviceId: FaultService, operation: string, region: string, principal: Principal, requestId: string, req: SandboxRequest, protocol: Protocol): OperationContext {
+  function context(
+    serviceId: FaultService,
+    operation: string,
+    region: string,
+    principal: Principal,
+    requestId: string,
+    req: SandboxRequest,
+    protocol: Protocol,
+  ): OperationContext {
     return {
       world,
       serviceId,
@@ -210,26 +278,21 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
       requestId,
       request: req,
       authorize: async (action, resources) => {
-        if (principal.kind === 'admin') return;
         const list = typeof resources === 'string' ? [resources] : resources;
-        const policies = world.iam.effectivePolicies(principal.userName ?? '').map((p) => ({ name: p.name, document: p.document }));
         for (const resource of list) {
-          let decision: 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
-          try {
-            decision = (await isActionAllowed({ principalArn: principal.arn, accountId: world.accountId, action, resource, policies })).decision;
-          } catch (err) {
-            // A policy the simulator cannot read grants nothing (AWS would have refused to store it).
-            if (!(err instanceof PolicyEvaluationError)) throw err;
-            decision = 'ImplicitlyDenied';
-          }
-          if (decision !== 'Allowed') throw accessDenied(protocol, principal.arn, action, resource, decision === 'ExplicitlyDenied');
+          const decision = await evaluateAccess(world, principal, action, resource);
+          if (decision !== 'Allowed')
+            throw accessDenied(protocol, principal.arn, action, resource, decision === 'ExplicitlyDenied');
         }
       },
     };
   }
 
   /** SigV4 authentication with AWS's error for each failure, per protocol (`aws.md` §2.8). */
-  async function authenticate(req: SandboxRequest, protocol: Protocol): Promise<{ principal: Principal; region: string } | ServiceError> {
+  async function authenticate(
+    req: SandboxRequest,
+    protocol: Protocol,
+  ): Promise<{ principal: Principal; region: string } | ServiceError> {
     const parsed = parseAuthorization(req);
     if (parsed.kind === 'none') {
       return protocol === 'json'
@@ -240,10 +303,22 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
     }
     if (parsed.kind === 'malformed') {
       return protocol === 'json'
-        ? new ServiceError('IncompleteSignatureException', `Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters (${parsed.reason}).`, 400)
+        ? new ServiceError(
+            'IncompleteSignatureException',
+            `Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters (${parsed.reason}).`,
+            400,
+          )
         : protocol === 'query'
-          ? new ServiceError('IncompleteSignature', `Request is not signed correctly (${parsed.reason}).`, 400)
-          : new ServiceError('AuthorizationHeaderMalformed', `The authorization header is malformed (${parsed.reason}).`, 400);
+          ? new ServiceError(
+              'IncompleteSignature',
+              `Request is not signed correctly (${parsed.reason}).`,
+              400,
+            )
+          : new ServiceError(
+              'AuthorizationHeaderMalformed',
+              `The authorization header is malformed (${parsed.reason}).`,
+              400,
+            );
     }
     const { auth, amzDate } = parsed;
     const unknownKey = () =>
@@ -251,22 +326,38 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
         ? new ServiceError('UnrecognizedClientException', INVALID_TOKEN, 400)
         : protocol === 'query'
           ? new ServiceError('InvalidClientTokenId', INVALID_TOKEN, 403)
-          : new ServiceError('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', 403);
+          : new ServiceError(
+              'InvalidAccessKeyId',
+              'The AWS Access Key Id you provided does not exist in our records.',
+              403,
+            );
 
     let secret = options.adminKeys.get(auth.accessKeyId);
     let principal: Principal | undefined;
     if (secret !== undefined) {
-      principal = { kind: 'admin', arn: `arn:${world.partition}:iam::${world.accountId}:root`, userId: world.accountId, userName: undefined, accessKeyId: auth.accessKeyId };
+      principal = {
+        kind: 'admin',
+        arn: `arn:${world.partition}:iam::${world.accountId}:root`,
+        userId: world.accountId,
+        userName: undefined,
+        accessKeyId: auth.accessKeyId,
+      };
     } else {
       const key = world.iam.keys.get(auth.accessKeyId);
       // Inactive keys and keys that have not propagated yet are rejected exactly like unknown ones.
-      if (!key || key.status !== 'Active') return unknownKey();
+      if (key?.status !== 'Active') return unknownKey();
       const age = world.clock.nowMs() - Date.parse(key.createDate);
       if (age < world.keyPropagationSeconds * 1000) return unknownKey();
       const user = world.iam.users.get(key.userName);
       if (!user) return unknownKey();
       secret = key.secretAccessKey;
-      principal = { kind: 'user', arn: world.iam.userArn(user.userName, user.path), userId: user.userId, userName: user.userName, accessKeyId: key.accessKeyId };
+      principal = {
+        kind: 'user',
+        arn: world.iam.userArn(user.userName, user.path),
+        userId: user.userId,
+        userName: user.userName,
+        accessKeyId: key.accessKeyId,
+      };
     }
     const signedAt = parseAmzDate(amzDate);
     const now = Date.now();
@@ -276,9 +367,17 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
         ? new ServiceError('InvalidSignatureException', message, 400)
         : protocol === 'query'
           ? new ServiceError('SignatureDoesNotMatch', message, 403)
-          : new ServiceError('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', 403);
+          : new ServiceError(
+              'RequestTimeTooSkewed',
+              'The difference between the request time and the current time is too large.',
+              403,
+            );
     }
-    if (auth.location === 'query' && signedAt && now > signedAt.getTime() + (auth.expiresSeconds ?? 0) * 1000) {
+    if (
+      auth.location === 'query' &&
+      signedAt &&
+      now > signedAt.getTime() + (auth.expiresSeconds ?? 0) * 1000
+    ) {
       return new ServiceError('AccessDenied', 'Request has expired', 403);
     }
     if (!(await verifySignature(req, auth, amzDate, secret))) {
@@ -286,27 +385,83 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
         ? new ServiceError('InvalidSignatureException', SIGNATURE_MISMATCH, 400)
         : protocol === 'query'
           ? new ServiceError('SignatureDoesNotMatch', SIGNATURE_MISMATCH, 403)
-          : new ServiceError('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', 403);
+          : new ServiceError(
+              'SignatureDoesNotMatch',
+              'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+              403,
+            );
     }
     if (principal.kind === 'user') world.iam.recordUse(auth.accessKeyId, auth.service, auth.region);
     return { principal, region: auth.region };
   }
 }
 
+export type AccessDecision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
+
+/**
+ * Evaluates the principal's IAM policies (inline, attached, group) for `action` on `resource`; admin keys may
+ * do anything. Exported for listeners outside the front door that authorise as AWS does (the OCI registry
+ * authorises each pull and push of an ECR token's principal).
+ */
+export async function evaluateAccess(
+  world: World,
+  principal: Principal,
+  action: string,
+  resource: string,
+): Promise<AccessDecision> {
+  if (principal.kind === 'admin') return 'Allowed';
+  const policies = world.iam
+    .effectivePolicies(principal.userName ?? '')
+    .map((p) => ({ name: p.name, document: p.document }));
+  try {
+    return (
+      await isActionAllowed({
+        principalArn: principal.arn,
+        accountId: world.accountId,
+        action,
+        resource,
+        policies,
+      })
+    ).decision;
+  } catch (err) {
+    // A policy the simulator cannot read grants nothing (AWS would have refused to store it).
+    if (!(err instanceof PolicyEvaluationError)) throw err;
+    return 'ImplicitlyDenied';
+  }
+}
+
 function skewMessage(amzDate: string, now: number): string {
-  const fmt = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const fmt = (ms: number) =>
+    new Date(ms)
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
   return `Signature expired: ${amzDate} is now earlier than ${fmt(now - MAX_SKEW_MS)} (${fmt(now)} - 15 min.)`;
 }
 
 /** AWS's access-denied message for identity-based policies, in the protocol's code and status. */
-export function accessDenied(protocol: Protocol, principalArn: string, action: string, resource: string, explicit: boolean): ServiceError {
-  const why = explicit ? 'with an explicit deny in an identity-based policy' : `because no identity-based policy allows the ${action} action`;
+export function accessDenied(
+  protocol: Protocol,
+  principalArn: string,
+  action: string,
+  resource: string,
+  explicit: boolean,
+): ServiceError {
+  const why = explicit
+    ? 'with an explicit deny in an identity-based policy'
+    : `because no identity-based policy allows the ${action} action`;
   const message = `User: ${principalArn} is not authorized to perform: ${action} on resource: ${resource} ${why}`;
-  return protocol === 'json' ? new ServiceError('AccessDeniedException', message, 400) : new ServiceError('AccessDenied', message, 403);
+  return protocol === 'json'
+    ? new ServiceError('AccessDeniedException', message, 400)
+    : new ServiceError('AccessDenied', message, 403);
 }
 
 function faultError(spec: FaultErrorSpec): ServiceError {
-  return new ServiceError(spec.code ?? (spec.status >= 500 ? 'ServiceUnavailable' : 'ThrottlingException'), spec.message, spec.status);
+  return new ServiceError(
+    spec.code ?? (spec.status >= 500 ? 'ServiceUnavailable' : 'ThrottlingException'),
+    spec.message,
+    spec.status,
+  );
 }
 
 /** JSON 1.1 timestamps are epoch seconds (`aws.md` §2.1). */
@@ -315,10 +470,18 @@ function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
   return raw instanceof Date ? raw.getTime() / 1000 : value;
 }
 
-export function jsonError(err: ServiceError, messageKey: 'message' | 'Message', requestId: string): SandboxResponse {
+export function jsonError(
+  err: ServiceError,
+  messageKey: 'message' | 'Message',
+  requestId: string,
+): SandboxResponse {
   return {
     status: err.status,
-    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId, 'x-amzn-errortype': err.code },
+    headers: {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amzn-requestid': requestId,
+      'x-amzn-errortype': err.code,
+    },
     body: JSON.stringify({ __type: err.code, [messageKey]: err.message, ...err.extra }),
   };
 }
@@ -335,5 +498,9 @@ export function restError(err: ServiceError, requestId: string): SandboxResponse
     .map(([k, v]) => `<${k}>${escapeXml(String(v))}</${k}>`)
     .join('');
   const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(err.code)}</Code><Message>${escapeXml(err.message)}</Message>${extra}<RequestId>${requestId}</RequestId></Error>`;
-  return { status: err.status, headers: { 'content-type': 'application/xml', 'x-amz-request-id': requestId }, body };
+  return {
+    status: err.status,
+    headers: { 'content-type': 'application/xml', 'x-amz-request-id': requestId },
+    body,
+  };
 }

@@ -58,7 +58,11 @@ export interface Listener {
  * Starts an HTTP listener on 127.0.0.1 (never another interface). A handler that throws, or a body over the
  * limit, yields a 500/413 with a short text body: the server never crashes on input.
  */
-export async function listen(handler: RequestHandler, port = 0, onError?: (err: unknown) => void): Promise<Listener> {
+export async function listen(
+  handler: RequestHandler,
+  port = 0,
+  onError?: (err: unknown) => void,
+): Promise<Listener> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
       let response: SandboxResponse;
@@ -68,10 +72,19 @@ export async function listen(handler: RequestHandler, port = 0, onError?: (err: 
       } catch (err) {
         onError?.(err);
         const tooBig = err instanceof SandboxError && err.message.startsWith('request body larger');
-        response = { status: tooBig ? 413 : 500, headers: { 'content-type': 'text/plain' }, body: tooBig ? 'Request Entity Too Large' : 'Internal Server Error' };
+        response = {
+          status: tooBig ? 413 : 500,
+          headers: { 'content-type': 'text/plain' },
+          body: tooBig ? 'Request Entity Too Large' : 'Internal Server Error',
+        };
       }
       if (res.headersSent) return;
-      const body = response.body === undefined ? undefined : typeof response.body === 'string' ? Buffer.from(response.body) : response.body;
+      const body =
+        response.body === undefined
+          ? undefined
+          : typeof response.body === 'string'
+            ? Buffer.from(response.body)
+            : response.body;
       res.writeHead(response.status, {
         date: new Date().toUTCString(),
         ...(body ? { 'content-length': String(body.length) } : { 'content-length': '0' }),
@@ -83,7 +96,14 @@ export async function listen(handler: RequestHandler, port = 0, onError?: (err: 
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new SandboxError(err.code === 'EADDRINUSE' ? `port ${port} on 127.0.0.1 is in use: pick another with --port` : err.message, { cause: err })),
+      reject(
+        new SandboxError(
+          err.code === 'EADDRINUSE'
+            ? `port ${port} on 127.0.0.1 is in use: pick another with --port`
+            : err.message,
+          { cause: err },
+        ),
+      ),
     );
     server.listen(port, '127.0.0.1', () => resolve());
   });

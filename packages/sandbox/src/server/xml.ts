@@ -9,7 +9,10 @@ export interface XmlObject {
 }
 
 export function escapeXml(text: string): string {
-  return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c);
+  return text.replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c,
+  );
 }
 
 /**
@@ -19,7 +22,8 @@ export function escapeXml(text: string): string {
 export function toXml(value: XmlValue, listItem = 'member'): string {
   if (value === undefined || value === null) return '';
   if (value instanceof Date) return value.toISOString();
-  if (Array.isArray(value)) return value.map((v) => `<${listItem}>${toXml(v, listItem)}</${listItem}>`).join('');
+  if (Array.isArray(value))
+    return value.map((v) => `<${listItem}>${toXml(v, listItem)}</${listItem}>`).join('');
   if (typeof value === 'object') {
     let out = '';
     for (const [k, v] of Object.entries(value)) {
@@ -32,7 +36,12 @@ export function toXml(value: XmlValue, listItem = 'member'): string {
 }
 
 /** Minimal XML reader for request bodies we accept (S3 multi-object requests are not emulated). */
-export function xmlDocument(root: string, namespace: string | undefined, content: XmlValue, listItem = 'member'): string {
+export function xmlDocument(
+  root: string,
+  namespace: string | undefined,
+  content: XmlValue,
+  listItem = 'member',
+): string {
   const ns = namespace ? ` xmlns="${namespace}"` : '';
   return `<?xml version="1.0" encoding="UTF-8"?>\n<${root}${ns}>${toXml(content, listItem)}</${root}>`;
 }

@@ -76,7 +76,10 @@ export interface EffectivePolicy {
 export const ACCESS_KEYS_PER_USER = 2;
 
 const AWS_MANAGED: { name: string; document: object }[] = [
-  { name: 'AdministratorAccess', document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } },
+  {
+    name: 'AdministratorAccess',
+    document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
+  },
   {
     name: 'AmazonEC2ContainerRegistryReadOnly',
     document: {
@@ -103,7 +106,13 @@ const AWS_MANAGED: { name: string; document: object }[] = [
       ],
     },
   },
-  { name: 'AmazonS3FullAccess', document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:*', 's3-object-lambda:*'], Resource: '*' }] } },
+  {
+    name: 'AmazonS3FullAccess',
+    document: {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: ['s3:*', 's3-object-lambda:*'], Resource: '*' }],
+    },
+  },
 ];
 
 export class IamBackend {
@@ -130,7 +139,9 @@ export class IamBackend {
         description: undefined,
         createDate: epoch,
         updateDate: epoch,
-        versions: [{ versionId: 'v1', document: JSON.stringify(p.document), isDefault: true, createDate: epoch }],
+        versions: [
+          { versionId: 'v1', document: JSON.stringify(p.document), isDefault: true, createDate: epoch },
+        ],
         awsManaged: true,
       });
     }
@@ -168,23 +179,41 @@ export class IamBackend {
 
   createUser(name: string, path = '/', tags: { Key: string; Value: string }[] = []): UserRecord {
     if (this.users.has(name)) throw iamErrors.userExists(name);
-    const u: UserRecord = { userName: name, userId: ids.uniqueId('AIDA'), path, createDate: this.#now(), inline: {}, attached: [], tags };
+    const u: UserRecord = {
+      userName: name,
+      userId: ids.uniqueId('AIDA'),
+      path,
+      createDate: this.#now(),
+      inline: {},
+      attached: [],
+      tags,
+    };
     this.users.set(name, u);
     return u;
   }
 
   deleteUser(name: string): void {
     const u = this.getUser(name);
-    if ([...this.keys.values()].some((k) => k.userName === name)) throw iamErrors.deleteConflict('delete access keys');
+    if ([...this.keys.values()].some((k) => k.userName === name))
+      throw iamErrors.deleteConflict('delete access keys');
     if (Object.keys(u.inline).length > 0) throw iamErrors.deleteConflict('delete policies');
     if (u.attached.length > 0) throw iamErrors.deleteConflict('detach all policies');
-    if ([...this.groups.values()].some((g) => g.members.includes(name))) throw iamErrors.deleteConflict('remove users from group');
+    if ([...this.groups.values()].some((g) => g.members.includes(name)))
+      throw iamErrors.deleteConflict('remove users from group');
     this.users.delete(name);
   }
 
   createGroup(name: string, path = '/'): GroupRecord {
     if (this.groups.has(name)) throw iamErrors.groupExists(name);
-    const g: GroupRecord = { groupName: name, groupId: ids.uniqueId('AGPA'), path, createDate: this.#now(), inline: {}, attached: [], members: [] };
+    const g: GroupRecord = {
+      groupName: name,
+      groupId: ids.uniqueId('AGPA'),
+      path,
+      createDate: this.#now(),
+      inline: {},
+      attached: [],
+      members: [],
+    };
     this.groups.set(name, g);
     return g;
   }
@@ -216,7 +245,9 @@ export class IamBackend {
   }
 
   keysOf(userName: string): AccessKeyRecord[] {
-    return [...this.keys.values()].filter((k) => k.userName === userName).sort((a, b) => a.createDate.localeCompare(b.createDate));
+    return [...this.keys.values()]
+      .filter((k) => k.userName === userName)
+      .sort((a, b) => a.createDate.localeCompare(b.createDate));
   }
 
   createAccessKey(userName: string): AccessKeyRecord {
@@ -236,7 +267,8 @@ export class IamBackend {
   /** The key, checked to belong to `userName` when given (IAM answers NoSuchEntity otherwise). */
   getAccessKey(accessKeyId: string, userName?: string): AccessKeyRecord {
     const k = this.keys.get(accessKeyId);
-    if (!k || (userName !== undefined && k.userName !== userName)) throw iamErrors.noSuchAccessKey(accessKeyId);
+    if (!k || (userName !== undefined && k.userName !== userName))
+      throw iamErrors.noSuchAccessKey(accessKeyId);
     return k;
   }
 
@@ -252,11 +284,19 @@ export class IamBackend {
     }
     for (const g of this.groups.values()) {
       if (!g.members.includes(userName)) continue;
-      for (const [name, document] of Object.entries(g.inline)) out.push({ kind: 'group-inline', name, group: g.groupName, document });
+      for (const [name, document] of Object.entries(g.inline))
+        out.push({ kind: 'group-inline', name, group: g.groupName, document });
       for (const arn of g.attached) {
         const p = this.policies.get(arn);
         const v = p?.versions.find((x) => x.isDefault);
-        if (p && v) out.push({ kind: 'group-attached', name: p.policyName, arn, group: g.groupName, document: v.document });
+        if (p && v)
+          out.push({
+            kind: 'group-attached',
+            name: p.policyName,
+            arn,
+            group: g.groupName,
+            document: v.document,
+          });
       }
     }
     return out;

@@ -14,8 +14,10 @@ function required(params: URLSearchParams, member: string, pattern = NAME, max =
   const v = params.get(member);
   const camel = member.charAt(0).toLowerCase() + member.slice(1);
   if (v === null || v === '') throw iamErrors.validation(camel, undefined, 'Member must not be null');
-  if (v.length > max) throw iamErrors.validation(camel, v, `Member must have length less than or equal to ${max}`);
-  if (!pattern.test(v)) throw iamErrors.validation(camel, v, `Member must satisfy regular expression pattern: ${pattern.source}`);
+  if (v.length > max)
+    throw iamErrors.validation(camel, v, `Member must have length less than or equal to ${max}`);
+  if (!pattern.test(v))
+    throw iamErrors.validation(camel, v, `Member must satisfy regular expression pattern: ${pattern.source}`);
   return v;
 }
 
@@ -26,16 +28,19 @@ function validPolicyDocument(doc: string): string {
   } catch {
     throw iamErrors.malformedPolicy('Syntax errors in policy.');
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw iamErrors.malformedPolicy('Syntax errors in policy.');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw iamErrors.malformedPolicy('Syntax errors in policy.');
   if (!('Statement' in parsed)) throw iamErrors.malformedPolicy('Missing required field Statement');
   return doc;
 }
 
-
 function tagsParam(params: URLSearchParams): { Key: string; Value: string }[] {
   const out: { Key: string; Value: string }[] = [];
   for (let i = 1; params.has(`Tags.member.${i}.Key`); i++) {
-    out.push({ Key: params.get(`Tags.member.${i}.Key`) ?? '', Value: params.get(`Tags.member.${i}.Value`) ?? '' });
+    out.push({
+      Key: params.get(`Tags.member.${i}.Key`) ?? '',
+      Value: params.get(`Tags.member.${i}.Value`) ?? '',
+    });
   }
   return out;
 }
@@ -46,7 +51,9 @@ function page<T>(items: T[], params: URLSearchParams): { items: T[]; IsTruncated
   const start = Number(params.get('Marker') ?? '0') || 0;
   const slice = items.slice(start, start + max);
   const next = start + max;
-  return next < items.length ? { items: slice, IsTruncated: true, Marker: String(next) } : { items: slice, IsTruncated: false };
+  return next < items.length
+    ? { items: slice, IsTruncated: true, Marker: String(next) }
+    : { items: slice, IsTruncated: false };
 }
 
 function userXml(iam: IamBackend, u: UserRecord): XmlObject {
@@ -81,7 +88,11 @@ function keyUser(ctx: OperationContext, params: URLSearchParams): string {
   const named = params.get('UserName');
   if (named) return named;
   if (ctx.principal.kind === 'user' && ctx.principal.userName) return ctx.principal.userName;
-  throw iamErrors.validation('userName', undefined, 'Must specify userName when calling with non-User credentials');
+  throw iamErrors.validation(
+    'userName',
+    undefined,
+    'Must specify userName when calling with non-User credentials',
+  );
 }
 
 export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
@@ -96,14 +107,23 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
     },
     async GetUser(ctx, p) {
       const name = p.get('UserName') ?? ctx.principal.userName;
-      if (!name) throw iamErrors.validation('userName', undefined, 'Must specify userName when calling with non-User credentials');
+      if (!name)
+        throw iamErrors.validation(
+          'userName',
+          undefined,
+          'Must specify userName when calling with non-User credentials',
+        );
       await ctx.authorize('iam:GetUser', userArn(name));
       return { User: userXml(iam, iam.getUser(name)) };
     },
     async ListUsers(ctx, p) {
       await ctx.authorize('iam:ListUsers', '*');
       const r = page([...iam.users.values()], p);
-      return { Users: r.items.map((u) => userXml(iam, u)), IsTruncated: r.IsTruncated, ...(r.Marker ? { Marker: r.Marker } : {}) };
+      return {
+        Users: r.items.map((u) => userXml(iam, u)),
+        IsTruncated: r.IsTruncated,
+        ...(r.Marker ? { Marker: r.Marker } : {}),
+      };
     },
     async DeleteUser(ctx, p) {
       const name = required(p, 'UserName', NAME, 64);
@@ -165,7 +185,10 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       await ctx.authorize('iam:ListAttachedUserPolicies', userArn(name));
       const r = page(iam.getUser(name).attached, p);
       return {
-        AttachedPolicies: r.items.map((arn) => ({ PolicyName: iam.policies.get(arn)?.policyName ?? arn.split('/').pop() ?? arn, PolicyArn: arn })),
+        AttachedPolicies: r.items.map((arn) => ({
+          PolicyName: iam.policies.get(arn)?.policyName ?? arn.split('/').pop() ?? arn,
+          PolicyArn: arn,
+        })),
         IsTruncated: r.IsTruncated,
         ...(r.Marker ? { Marker: r.Marker } : {}),
       };
@@ -175,7 +198,15 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       const path = p.get('Path') ?? '/';
       await ctx.authorize('iam:CreateGroup', iam.groupArn(name, path));
       const g = iam.createGroup(name, path);
-      return { Group: { Path: g.path, GroupName: g.groupName, GroupId: g.groupId, Arn: iam.groupArn(g.groupName, g.path), CreateDate: g.createDate } };
+      return {
+        Group: {
+          Path: g.path,
+          GroupName: g.groupName,
+          GroupId: g.groupId,
+          Arn: iam.groupArn(g.groupName, g.path),
+          CreateDate: g.createDate,
+        },
+      };
     },
     async GetGroup(ctx, p) {
       const name = required(p, 'GroupName', NAME);
@@ -183,7 +214,13 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       const g = iam.getGroup(name);
       const r = page(g.members, p);
       return {
-        Group: { Path: g.path, GroupName: g.groupName, GroupId: g.groupId, Arn: iam.groupArn(g.groupName, g.path), CreateDate: g.createDate },
+        Group: {
+          Path: g.path,
+          GroupName: g.groupName,
+          GroupId: g.groupId,
+          Arn: iam.groupArn(g.groupName, g.path),
+          CreateDate: g.createDate,
+        },
         Users: r.items.map((u) => userXml(iam, iam.getUser(u))),
         IsTruncated: r.IsTruncated,
         ...(r.Marker ? { Marker: r.Marker } : {}),
@@ -194,7 +231,8 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       await ctx.authorize('iam:DeleteGroup', groupArn(name));
       const g = iam.getGroup(name);
       if (g.members.length > 0) throw iamErrors.deleteConflict('remove users from group');
-      if (Object.keys(g.inline).length > 0 || g.attached.length > 0) throw iamErrors.deleteConflict('delete policies');
+      if (Object.keys(g.inline).length > 0 || g.attached.length > 0)
+        throw iamErrors.deleteConflict('delete policies');
       iam.groups.delete(name);
       return {};
     },
@@ -223,7 +261,13 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       const groups = [...iam.groups.values()].filter((g) => g.members.includes(user));
       const r = page(groups, p);
       return {
-        Groups: r.items.map((g) => ({ Path: g.path, GroupName: g.groupName, GroupId: g.groupId, Arn: iam.groupArn(g.groupName, g.path), CreateDate: g.createDate })),
+        Groups: r.items.map((g) => ({
+          Path: g.path,
+          GroupName: g.groupName,
+          GroupId: g.groupId,
+          Arn: iam.groupArn(g.groupName, g.path),
+          CreateDate: g.createDate,
+        })),
         IsTruncated: r.IsTruncated,
         ...(r.Marker ? { Marker: r.Marker } : {}),
       };
@@ -282,7 +326,10 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       await ctx.authorize('iam:ListAttachedGroupPolicies', groupArn(group));
       const r = page(iam.getGroup(group).attached, p);
       return {
-        AttachedPolicies: r.items.map((arn) => ({ PolicyName: iam.policies.get(arn)?.policyName ?? arn, PolicyArn: arn })),
+        AttachedPolicies: r.items.map((arn) => ({
+          PolicyName: iam.policies.get(arn)?.policyName ?? arn,
+          PolicyArn: arn,
+        })),
         IsTruncated: r.IsTruncated,
         ...(r.Marker ? { Marker: r.Marker } : {}),
       };
@@ -291,7 +338,10 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       const name = required(p, 'PolicyName');
       const doc = validPolicyDocument(required(p, 'PolicyDocument', /[\s\S]*/, 131072));
       const path = p.get('Path') ?? '/';
-      await ctx.authorize('iam:CreatePolicy', `arn:${iam.partition}:iam::${iam.accountId}:policy${path}${name}`);
+      await ctx.authorize(
+        'iam:CreatePolicy',
+        `arn:${iam.partition}:iam::${iam.accountId}:policy${path}${name}`,
+      );
       return { Policy: policyXml(iam, iam.createPolicy(name, doc, path, p.get('Description') ?? undefined)) };
     },
     async GetPolicy(ctx, p) {
@@ -305,14 +355,27 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       await ctx.authorize('iam:GetPolicyVersion', arn);
       const v = iam.getPolicy(arn).versions.find((x) => x.versionId === versionId);
       if (!v) throw iamErrors.noSuchPolicyVersion(arn, versionId);
-      return { PolicyVersion: { Document: encodeURIComponent(v.document), VersionId: v.versionId, IsDefaultVersion: v.isDefault, CreateDate: v.createDate } };
+      return {
+        PolicyVersion: {
+          Document: encodeURIComponent(v.document),
+          VersionId: v.versionId,
+          IsDefaultVersion: v.isDefault,
+          CreateDate: v.createDate,
+        },
+      };
     },
     async ListPolicies(ctx, p) {
       await ctx.authorize('iam:ListPolicies', '*');
       const scope = p.get('Scope') ?? 'All';
-      const all = [...iam.policies.values()].filter((x) => (scope === 'Local' ? !x.awsManaged : scope === 'AWS' ? x.awsManaged : true));
+      const all = [...iam.policies.values()].filter((x) =>
+        scope === 'Local' ? !x.awsManaged : scope === 'AWS' ? x.awsManaged : true,
+      );
       const r = page(all, p);
-      return { Policies: r.items.map((x) => policyXml(iam, x)), IsTruncated: r.IsTruncated, ...(r.Marker ? { Marker: r.Marker } : {}) };
+      return {
+        Policies: r.items.map((x) => policyXml(iam, x)),
+        IsTruncated: r.IsTruncated,
+        ...(r.Marker ? { Marker: r.Marker } : {}),
+      };
     },
     async DeletePolicy(ctx, p) {
       const arn = required(p, 'PolicyArn', /^arn:.+$/, 2048);
@@ -327,7 +390,15 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       const user = keyUser(ctx, p);
       await ctx.authorize('iam:CreateAccessKey', userArn(user));
       const k = iam.createAccessKey(user);
-      return { AccessKey: { UserName: k.userName, AccessKeyId: k.accessKeyId, Status: k.status, SecretAccessKey: k.secretAccessKey, CreateDate: k.createDate } };
+      return {
+        AccessKey: {
+          UserName: k.userName,
+          AccessKeyId: k.accessKeyId,
+          Status: k.status,
+          SecretAccessKey: k.secretAccessKey,
+          CreateDate: k.createDate,
+        },
+      };
     },
     async ListAccessKeys(ctx, p) {
       const user = keyUser(ctx, p);
@@ -335,7 +406,12 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       iam.getUser(user);
       const r = page(iam.keysOf(user), p);
       return {
-        AccessKeyMetadata: r.items.map((k) => ({ UserName: k.userName, AccessKeyId: k.accessKeyId, Status: k.status, CreateDate: k.createDate })),
+        AccessKeyMetadata: r.items.map((k) => ({
+          UserName: k.userName,
+          AccessKeyId: k.accessKeyId,
+          Status: k.status,
+          CreateDate: k.createDate,
+        })),
         IsTruncated: r.IsTruncated,
         ...(r.Marker ? { Marker: r.Marker } : {}),
       };
@@ -345,7 +421,11 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       const id = required(p, 'AccessKeyId', /^[\w]+$/);
       const status = p.get('Status');
       if (status !== 'Active' && status !== 'Inactive') {
-        throw iamErrors.validation('status', status ?? undefined, 'Member must satisfy enum value set: [Active, Inactive]');
+        throw iamErrors.validation(
+          'status',
+          status ?? undefined,
+          'Member must satisfy enum value set: [Active, Inactive]',
+        );
       }
       await ctx.authorize('iam:UpdateAccessKey', userArn(user));
       iam.getUser(user);
@@ -369,7 +449,9 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       // A key never used reports ServiceName and Region "N/A" and no date (`aws.md` §2.8).
       return {
         UserName: key.userName,
-        AccessKeyLastUsed: used ? { LastUsedDate: used.date, ServiceName: used.serviceName, Region: used.region } : { ServiceName: 'N/A', Region: 'N/A' },
+        AccessKeyLastUsed: used
+          ? { LastUsedDate: used.date, ServiceName: used.serviceName, Region: used.region }
+          : { ServiceName: 'N/A', Region: 'N/A' },
       };
     },
     async TagUser(ctx, p) {
@@ -383,4 +465,3 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
     },
   };
 }
-
