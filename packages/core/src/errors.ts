@@ -166,3 +166,28 @@ export class AuditError extends CoreError {
     this.name = 'AuditError';
   }
 }
+
+/**
+ * An EventBridge event pattern is invalid. `reason` is phrased as EventBridge phrases it after
+ * "Event pattern is not valid. Reason: ", so the sandbox can answer `InvalidEventPatternException` with it.
+ */
+export class EventPatternError extends CoreError {
+  public readonly reason: string;
+  public constructor(reason: string, options?: ErrorOptions) {
+    super(`Event pattern is not valid: ${reason}`, options);
+    this.name = 'EventPatternError';
+    this.reason = reason;
+  }
+}
+
+/** An EventBridge schedule expression (`rate(...)`/`cron(...)`) is invalid; the message says why. */
+export class ScheduleExpressionError extends CoreError {
+  public readonly expression: string;
+  public readonly reason: string;
+  public constructor(expression: string, reason: string, options?: ErrorOptions) {
+    super(`Schedule expression '${expression}' is not valid: ${reason}`, options);
+    this.name = 'ScheduleExpressionError';
+    this.expression = expression;
+    this.reason = reason;
+  }
+}

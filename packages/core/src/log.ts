@@ -63,7 +63,8 @@ export function createLogger(options: LoggerOptions): Logger {
 
 /** Sink writing one JSON object per line (what CloudWatch Logs Insights parses). */
 export function jsonLineSink(write: (line: string) => void): LogSink {
-  return (r) => write(`${JSON.stringify({ level: r.level, time: r.time, message: r.message, ...r.fields })}\n`);
+  return (r) =>
+    write(`${JSON.stringify({ level: r.level, time: r.time, message: r.message, ...r.fields })}\n`);
 }
 
 /** A logger that drops everything (tests that do not assert on logs, library defaults). */

@@ -17,7 +17,11 @@ export interface MetricRecord {
 export type MetricSink = (record: MetricRecord) => void;
 
 /** One EMF JSON document for one metric. */
-export function emfDocument(record: MetricRecord, timestamp: Date, namespace = METRIC_NAMESPACE): Record<string, unknown> {
+export function emfDocument(
+  record: MetricRecord,
+  timestamp: Date,
+  namespace = METRIC_NAMESPACE,
+): Record<string, unknown> {
   const dimensions = record.dimensions ?? {};
   return {
     _aws: {

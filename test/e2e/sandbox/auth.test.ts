@@ -31,7 +31,12 @@ describe('Sandbox: request authentication', () => {
   });
 
   it('rejects an access key the sandbox never issued with InvalidClientTokenId (403)', async () => {
-    const err = await rejection(sts({ accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }).send(new GetCallerIdentityCommand({})));
+    const err = await rejection(
+      sts({
+        accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+        secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      }).send(new GetCallerIdentityCommand({})),
+    );
     expect(err.name).toBe('InvalidClientTokenId');
     expect(err.$metadata?.httpStatusCode).toBe(403);
     expect(err.message).toBe('The security token included in the request is invalid.');
@@ -49,16 +54,24 @@ describe('Sandbox: request authentication', () => {
   it('rejects a wrong secret with SignatureDoesNotMatch (403)', async () => {
     const key = await newKey();
     await control(sb, 'POST', 'clock', { advanceSeconds: 10 });
-    const err = await rejection(sts({ ...key, secretAccessKey: `${key.secretAccessKey.slice(0, -1)}X` }).send(new GetCallerIdentityCommand({})));
+    const err = await rejection(
+      sts({ ...key, secretAccessKey: `${key.secretAccessKey.slice(0, -1)}X` }).send(
+        new GetCallerIdentityCommand({}),
+      ),
+    );
     expect(err.name).toBe('SignatureDoesNotMatch');
     expect(err.$metadata?.httpStatusCode).toBe(403);
-    expect(err.message).toMatch(/^The request signature we calculated does not match the signature you provided/);
+    expect(err.message).toMatch(
+      /^The request signature we calculated does not match the signature you provided/,
+    );
   });
 
   it('rejects an inactive key exactly like an unknown one', async () => {
     const key = await newKey();
     await control(sb, 'POST', 'clock', { advanceSeconds: 10 });
-    await admin.iam.send(new UpdateAccessKeyCommand({ UserName: 'puller', AccessKeyId: key.accessKeyId, Status: 'Inactive' }));
+    await admin.iam.send(
+      new UpdateAccessKeyCommand({ UserName: 'puller', AccessKeyId: key.accessKeyId, Status: 'Inactive' }),
+    );
     const err = await rejection(sts(key).send(new GetCallerIdentityCommand({})));
     expect(err.name).toBe('InvalidClientTokenId');
     expect(err.message).toBe('The security token included in the request is invalid.');
@@ -66,10 +79,15 @@ describe('Sandbox: request authentication', () => {
 
   it('rejects a request signed with a clock 20 minutes off (signature expired)', async () => {
     const err = await rejection(
-      sts({ accessKeyId: sb.accessKeyId, secretAccessKey: sb.secretAccessKey }, { systemClockOffset: -20 * 60 * 1000 }).send(new GetCallerIdentityCommand({})),
+      sts(
+        { accessKeyId: sb.accessKeyId, secretAccessKey: sb.secretAccessKey },
+        { systemClockOffset: -20 * 60 * 1000 },
+      ).send(new GetCallerIdentityCommand({})),
     );
     expect(err.name).toBe('SignatureDoesNotMatch');
-    expect(err.message).toMatch(/^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 15 min\.\)$/);
+    expect(err.message).toMatch(
+      /^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 15 min\.\)$/,
+    );
   });
 
   it('answers an unsigned Query request with MissingAuthenticationToken and never crashes', async () => {
@@ -87,7 +105,11 @@ describe('Sandbox: request authentication', () => {
   it('answers a malformed Authorization header with IncompleteSignature', async () => {
     const res = await fetch(sb.awsEndpoint, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'AWS4-HMAC-SHA256 garbage', 'x-amz-date': '20260101T000000Z' },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: 'AWS4-HMAC-SHA256 garbage',
+        'x-amz-date': '20260101T000000Z',
+      },
       body: 'Action=GetCallerIdentity&Version=2011-06-15',
     });
     expect(res.status).toBe(400);
@@ -118,8 +140,16 @@ describe('Sandbox: request authentication', () => {
     const attempts = [
       fetch(sb.awsEndpoint, { method: 'POST', headers: { 'x-amz-target': 'x' }, body: '\u0000\u0001\u0002' }),
       fetch(`${sb.awsEndpoint}/%ff%fe/../../etc/passwd`, { method: 'GET' }),
-      fetch(sb.awsEndpoint, { method: 'DELETE', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=' }),
-      fetch(`${sb.controlEndpoint}/_sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"service":' }),
+      fetch(sb.awsEndpoint, {
+        method: 'DELETE',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'Action=',
+      }),
+      fetch(`${sb.controlEndpoint}/_sandbox/faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"service":',
+      }),
     ];
     for (const res of await Promise.all(attempts)) expect(res.status).toBeGreaterThanOrEqual(400);
     const id = await admin.sts.send(new GetCallerIdentityCommand({}));

@@ -1,7 +1,12 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateAccessKeyCommand, CreateUserCommand, GetUserCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import {
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  GetUserCommand,
+  ListAccessKeysCommand,
+} from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { type RunningSandbox, startSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -28,7 +33,11 @@ describe('Sandbox: control plane', () => {
 
   describe('faults', () => {
     it('fails one call with the given error, then lets calls through', async () => {
-      await control(sb, 'POST', 'faults', { service: 'iam', operation: 'CreateUser', error: { status: 400, code: 'Throttling', message: 'Rate exceeded' } });
+      await control(sb, 'POST', 'faults', {
+        service: 'iam',
+        operation: 'CreateUser',
+        error: { status: 400, code: 'Throttling', message: 'Rate exceeded' },
+      });
       const err = await rejection(admin.iam.send(new CreateUserCommand({ UserName: 'a' })));
       expect(err.name).toBe('Throttling');
       expect(err.message).toBe('Rate exceeded');
@@ -36,15 +45,30 @@ describe('Sandbox: control plane', () => {
     });
 
     it('skips the first N matching calls and fires `times` times', async () => {
-      await control(sb, 'POST', 'faults', { service: 'sts', operation: 'GetCallerIdentity', skip: 1, times: 2, error: { status: 500, code: 'ServiceFailure', message: 'boom' } });
+      await control(sb, 'POST', 'faults', {
+        service: 'sts',
+        operation: 'GetCallerIdentity',
+        skip: 1,
+        times: 2,
+        error: { status: 500, code: 'ServiceFailure', message: 'boom' },
+      });
       await expect(admin.sts.send(new GetCallerIdentityCommand({}))).resolves.toBeDefined();
-      expect((await rejection(admin.sts.send(new GetCallerIdentityCommand({})))).$metadata?.httpStatusCode).toBe(500);
-      expect((await rejection(admin.sts.send(new GetCallerIdentityCommand({})))).$metadata?.httpStatusCode).toBe(500);
+      expect(
+        (await rejection(admin.sts.send(new GetCallerIdentityCommand({})))).$metadata?.httpStatusCode,
+      ).toBe(500);
+      expect(
+        (await rejection(admin.sts.send(new GetCallerIdentityCommand({})))).$metadata?.httpStatusCode,
+      ).toBe(500);
       await expect(admin.sts.send(new GetCallerIdentityCommand({}))).resolves.toBeDefined();
     });
 
     it('with afterEffect applies the call and then fails it', async () => {
-      await control(sb, 'POST', 'faults', { service: 'iam', operation: 'CreateUser', afterEffect: true, error: { status: 500, code: 'ServiceFailure', message: 'lost answer' } });
+      await control(sb, 'POST', 'faults', {
+        service: 'iam',
+        operation: 'CreateUser',
+        afterEffect: true,
+        error: { status: 500, code: 'ServiceFailure', message: 'lost answer' },
+      });
       const err = await rejection(admin.iam.send(new CreateUserCommand({ UserName: 'ghost-writer' })));
       expect(err.message).toBe('lost answer');
       const user = await admin.iam.send(new GetUserCommand({ UserName: 'ghost-writer' }));
@@ -59,13 +83,24 @@ describe('Sandbox: control plane', () => {
     });
 
     it('rejects invalid rules with a message naming the field', async () => {
-      await expect(control(sb, 'POST', 'faults', { service: 'dynamo', operation: 'x', delayMs: 1 })).rejects.toThrow(/faults\[0\]: service must be one of/);
-      await expect(control(sb, 'POST', 'faults', { service: 'iam', operation: 'x' })).rejects.toThrow(/give an error, a delayMs, or both/);
-      await expect(control(sb, 'POST', 'faults', { service: 'iam', operation: 'x', afterEffect: true, delayMs: 5 })).rejects.toThrow(/afterEffect needs an error/);
+      await expect(
+        control(sb, 'POST', 'faults', { service: 'dynamo', operation: 'x', delayMs: 1 }),
+      ).rejects.toThrow(/faults\[0\]: service must be one of/);
+      await expect(control(sb, 'POST', 'faults', { service: 'iam', operation: 'x' })).rejects.toThrow(
+        /give an error, a delayMs, or both/,
+      );
+      await expect(
+        control(sb, 'POST', 'faults', { service: 'iam', operation: 'x', afterEffect: true, delayMs: 5 }),
+      ).rejects.toThrow(/afterEffect needs an error/);
     });
 
     it('DELETE faults clears every rule', async () => {
-      await control(sb, 'POST', 'faults', { service: 'sts', operation: '*', times: 5, error: { status: 500, message: 'x' } });
+      await control(sb, 'POST', 'faults', {
+        service: 'sts',
+        operation: '*',
+        times: 5,
+        error: { status: 500, message: 'x' },
+      });
       await control(sb, 'DELETE', 'faults');
       await expect(admin.sts.send(new GetCallerIdentityCommand({}))).resolves.toBeDefined();
     });
@@ -74,7 +109,9 @@ describe('Sandbox: control plane', () => {
   describe('clock', () => {
     it('advances virtual time, which dates new resources', async () => {
       const before = await control<{ now: string; offsetSeconds: number }>(sb, 'GET', 'clock');
-      const after = await control<{ now: string; offsetSeconds: number }>(sb, 'POST', 'clock', { advanceSeconds: 86_400 * 91 });
+      const after = await control<{ now: string; offsetSeconds: number }>(sb, 'POST', 'clock', {
+        advanceSeconds: 86_400 * 91,
+      });
       expect(after.offsetSeconds - before.offsetSeconds).toBe(86_400 * 91);
       expect(Date.parse(after.now) - Date.parse(before.now)).toBeGreaterThanOrEqual(86_400 * 91 * 1000);
       const { User } = await admin.iam.send(new CreateUserCommand({ UserName: 'future' }));
@@ -82,20 +119,28 @@ describe('Sandbox: control plane', () => {
     });
 
     it('refuses to go backwards', async () => {
-      await expect(control(sb, 'POST', 'clock', { advanceSeconds: -1 })).rejects.toThrow(/advanceSeconds must be a non-negative number/);
+      await expect(control(sb, 'POST', 'clock', { advanceSeconds: -1 })).rejects.toThrow(
+        /advanceSeconds must be a non-negative number/,
+      );
     });
   });
 
   it('logs every answered call, with faults marked, and tells observers', async () => {
     const seen: string[] = [];
     const stop = sb.onCall((c) => seen.push(`${c.service}.${c.operation}:${c.status}`));
-    await control(sb, 'POST', 'faults', { service: 'sts', operation: 'GetCallerIdentity', error: { status: 503, code: 'ServiceUnavailable', message: 'x' } });
+    await control(sb, 'POST', 'faults', {
+      service: 'sts',
+      operation: 'GetCallerIdentity',
+      error: { status: 503, code: 'ServiceUnavailable', message: 'x' },
+    });
     await rejection(admin.sts.send(new GetCallerIdentityCommand({})));
     await admin.sts.send(new GetCallerIdentityCommand({}));
     stop();
     await admin.sts.send(new GetCallerIdentityCommand({}));
     expect(seen).toEqual(['sts.GetCallerIdentity:503', 'sts.GetCallerIdentity:200']);
-    const { calls } = await control<{ calls: { service: string; status: number; fault: boolean; accessKeyId: string }[] }>(sb, 'GET', 'calls?service=sts');
+    const { calls } = await control<{
+      calls: { service: string; status: number; fault: boolean; accessKeyId: string }[];
+    }>(sb, 'GET', 'calls?service=sts');
     expect(calls.map((c) => [c.status, c.fault])).toEqual([
       [503, true],
       [200, false],
@@ -112,7 +157,10 @@ describe('Sandbox: control plane', () => {
   it('GET state shows IAM users with their keys (test-only view)', async () => {
     await admin.iam.send(new CreateUserCommand({ UserName: 'seen' }));
     const { AccessKey } = await admin.iam.send(new CreateAccessKeyCommand({ UserName: 'seen' }));
-    const state = await control<{ accountId: string; iam: { users: { userName: string; keys: { accessKeyId: string }[] }[] } }>(sb, 'GET', 'state');
+    const state = await control<{
+      accountId: string;
+      iam: { users: { userName: string; keys: { accessKeyId: string }[] }[] };
+    }>(sb, 'GET', 'state');
     expect(state.accountId).toBe(sb.accountId);
     const user = state.iam.users.find((u) => u.userName === 'seen');
     expect(user?.keys.map((k) => k.accessKeyId)).toEqual([AccessKey?.AccessKeyId]);
@@ -121,7 +169,9 @@ describe('Sandbox: control plane', () => {
   it('reset forgets everything', async () => {
     await admin.iam.send(new CreateUserCommand({ UserName: 'temp' }));
     await control(sb, 'POST', 'reset');
-    expect((await rejection(admin.iam.send(new GetUserCommand({ UserName: 'temp' })))).name).toBe('NoSuchEntityException');
+    expect((await rejection(admin.iam.send(new GetUserCommand({ UserName: 'temp' })))).name).toBe(
+      'NoSuchEntityException',
+    );
   });
 
   it('answers unknown routes with 404 listing the routes', async () => {
@@ -165,6 +215,8 @@ describe('Sandbox: persistence', () => {
   it('refuses a state file that is not JSON with a clear message', async () => {
     const statePath = join(dir, 'broken.json');
     await import('node:fs/promises').then((fs) => fs.writeFile(statePath, '{"version":'));
-    await expect(startSandbox({ statePath })).rejects.toThrow(`state file ${statePath} is not valid JSON; move it away to start fresh`);
+    await expect(startSandbox({ statePath })).rejects.toThrow(
+      `state file ${statePath} is not valid JSON; move it away to start fresh`,
+    );
   });
 });

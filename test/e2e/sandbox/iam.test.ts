@@ -111,10 +111,14 @@ describe('Sandbox: IAM and STS conformance', () => {
     it('deactivates, reactivates and deletes a key', async () => {
       const { AccessKey } = await admin.iam.send(new CreateAccessKeyCommand({ UserName: 'puller' }));
       const id = AccessKey?.AccessKeyId ?? '';
-      await admin.iam.send(new UpdateAccessKeyCommand({ UserName: 'puller', AccessKeyId: id, Status: 'Inactive' }));
+      await admin.iam.send(
+        new UpdateAccessKeyCommand({ UserName: 'puller', AccessKeyId: id, Status: 'Inactive' }),
+      );
       let keys = await admin.iam.send(new ListAccessKeysCommand({ UserName: 'puller' }));
       expect(keys.AccessKeyMetadata?.[0]?.Status).toBe('Inactive');
-      await admin.iam.send(new UpdateAccessKeyCommand({ UserName: 'puller', AccessKeyId: id, Status: 'Active' }));
+      await admin.iam.send(
+        new UpdateAccessKeyCommand({ UserName: 'puller', AccessKeyId: id, Status: 'Active' }),
+      );
       await admin.iam.send(new DeleteAccessKeyCommand({ UserName: 'puller', AccessKeyId: id }));
       keys = await admin.iam.send(new ListAccessKeysCommand({ UserName: 'puller' }));
       expect(keys.AccessKeyMetadata).toEqual([]);
@@ -123,7 +127,11 @@ describe('Sandbox: IAM and STS conformance', () => {
     it('answers NoSuchEntity for a key of another user', async () => {
       await admin.iam.send(new CreateUserCommand({ UserName: 'other' }));
       const { AccessKey } = await admin.iam.send(new CreateAccessKeyCommand({ UserName: 'other' }));
-      const err = await rejection(admin.iam.send(new DeleteAccessKeyCommand({ UserName: 'puller', AccessKeyId: AccessKey?.AccessKeyId })));
+      const err = await rejection(
+        admin.iam.send(
+          new DeleteAccessKeyCommand({ UserName: 'puller', AccessKeyId: AccessKey?.AccessKeyId }),
+        ),
+      );
       expect(err.name).toBe('NoSuchEntityException');
       expect(err.message).toBe(`The Access Key with id ${AccessKey?.AccessKeyId} cannot be found.`);
     });
@@ -131,7 +139,13 @@ describe('Sandbox: IAM and STS conformance', () => {
     it('rejects an invalid status with ValidationError', async () => {
       const { AccessKey } = await admin.iam.send(new CreateAccessKeyCommand({ UserName: 'puller' }));
       const err = await rejection(
-        admin.iam.send(new UpdateAccessKeyCommand({ UserName: 'puller', AccessKeyId: AccessKey?.AccessKeyId, Status: 'Expired' as 'Active' })),
+        admin.iam.send(
+          new UpdateAccessKeyCommand({
+            UserName: 'puller',
+            AccessKeyId: AccessKey?.AccessKeyId,
+            Status: 'Expired' as 'Active',
+          }),
+        ),
       );
       expect(err.name).toBe('ValidationError');
       expect(err.message).toContain('Member must satisfy enum value set: [Active, Inactive]');
@@ -142,7 +156,10 @@ describe('Sandbox: IAM and STS conformance', () => {
       const id = AccessKey?.AccessKeyId ?? '';
       const before = await admin.iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: id }));
       expect(before.AccessKeyLastUsed).toEqual({ ServiceName: 'N/A', Region: 'N/A' });
-      const user = clients(sb, { credentials: { accessKeyId: id, secretAccessKey: AccessKey?.SecretAccessKey ?? '' }, region: 'eu-west-1' });
+      const user = clients(sb, {
+        credentials: { accessKeyId: id, secretAccessKey: AccessKey?.SecretAccessKey ?? '' },
+        region: 'eu-west-1',
+      });
       await user.sts.send(new GetCallerIdentityCommand({}));
       const after = await admin.iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: id }));
       expect(after.UserName).toBe('puller');
@@ -157,31 +174,43 @@ describe('Sandbox: IAM and STS conformance', () => {
 
     it('returns inline policy documents URL-encoded, as IAM does', async () => {
       const policy = doc({ Effect: 'Allow', Action: 'ecr:BatchGetImage', Resource: '*' });
-      await admin.iam.send(new PutUserPolicyCommand({ UserName: 'puller', PolicyName: 'pull', PolicyDocument: policy }));
+      await admin.iam.send(
+        new PutUserPolicyCommand({ UserName: 'puller', PolicyName: 'pull', PolicyDocument: policy }),
+      );
       const got = await admin.iam.send(new GetUserPolicyCommand({ UserName: 'puller', PolicyName: 'pull' }));
       expect(got.PolicyDocument).toBe(encodeURIComponent(policy));
       expect(decodeURIComponent(got.PolicyDocument ?? '')).toBe(policy);
       const names = await admin.iam.send(new ListUserPoliciesCommand({ UserName: 'puller' }));
       expect(names.PolicyNames).toEqual(['pull']);
       await admin.iam.send(new DeleteUserPolicyCommand({ UserName: 'puller', PolicyName: 'pull' }));
-      const err = await rejection(admin.iam.send(new GetUserPolicyCommand({ UserName: 'puller', PolicyName: 'pull' })));
+      const err = await rejection(
+        admin.iam.send(new GetUserPolicyCommand({ UserName: 'puller', PolicyName: 'pull' })),
+      );
       expect(err.name).toBe('NoSuchEntityException');
     });
 
     it('refuses a document that is not JSON with MalformedPolicyDocument', async () => {
-      const err = await rejection(admin.iam.send(new PutUserPolicyCommand({ UserName: 'puller', PolicyName: 'x', PolicyDocument: '{not json' })));
+      const err = await rejection(
+        admin.iam.send(
+          new PutUserPolicyCommand({ UserName: 'puller', PolicyName: 'x', PolicyDocument: '{not json' }),
+        ),
+      );
       expect(err.name).toBe('MalformedPolicyDocumentException');
       expect(err.message).toBe('Syntax errors in policy.');
     });
 
     it('creates, attaches and reads managed policies and versions', async () => {
       const policy = doc({ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' });
-      const { Policy } = await admin.iam.send(new CreatePolicyCommand({ PolicyName: 'reader', PolicyDocument: policy }));
+      const { Policy } = await admin.iam.send(
+        new CreatePolicyCommand({ PolicyName: 'reader', PolicyDocument: policy }),
+      );
       expect(Policy?.Arn).toBe(`arn:aws:iam::${sb.accountId}:policy/reader`);
       await admin.iam.send(new AttachUserPolicyCommand({ UserName: 'puller', PolicyArn: Policy?.Arn }));
       const attached = await admin.iam.send(new ListAttachedUserPoliciesCommand({ UserName: 'puller' }));
       expect(attached.AttachedPolicies).toEqual([{ PolicyName: 'reader', PolicyArn: Policy?.Arn }]);
-      const version = await admin.iam.send(new GetPolicyVersionCommand({ PolicyArn: Policy?.Arn, VersionId: 'v1' }));
+      const version = await admin.iam.send(
+        new GetPolicyVersionCommand({ PolicyArn: Policy?.Arn, VersionId: 'v1' }),
+      );
       expect(decodeURIComponent(version.PolicyVersion?.Document ?? '')).toBe(policy);
       expect(version.PolicyVersion?.IsDefaultVersion).toBe(true);
     });
@@ -190,21 +219,36 @@ describe('Sandbox: IAM and STS conformance', () => {
       const arn = 'arn:aws:iam::aws:policy/AdministratorAccess';
       await admin.iam.send(new AttachUserPolicyCommand({ UserName: 'puller', PolicyArn: arn }));
       const version = await admin.iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: 'v1' }));
-      expect(JSON.parse(decodeURIComponent(version.PolicyVersion?.Document ?? '{}')).Statement[0].Action).toBe('*');
+      expect(
+        JSON.parse(decodeURIComponent(version.PolicyVersion?.Document ?? '{}')).Statement[0].Action,
+      ).toBe('*');
     });
 
     it('refuses to attach a policy that does not exist', async () => {
       const arn = `arn:aws:iam::${sb.accountId}:policy/nope`;
-      const err = await rejection(admin.iam.send(new AttachUserPolicyCommand({ UserName: 'puller', PolicyArn: arn })));
+      const err = await rejection(
+        admin.iam.send(new AttachUserPolicyCommand({ UserName: 'puller', PolicyArn: arn })),
+      );
       expect(err.name).toBe('NoSuchEntityException');
       expect(err.message).toBe(`Policy ${arn} does not exist or is not attachable.`);
     });
 
-    it('lists a user\'s groups and group policies', async () => {
+    it("lists a user's groups and group policies", async () => {
       await admin.iam.send(new CreateGroupCommand({ GroupName: 'ops' }));
       await admin.iam.send(new AddUserToGroupCommand({ GroupName: 'ops', UserName: 'puller' }));
-      await admin.iam.send(new PutGroupPolicyCommand({ GroupName: 'ops', PolicyName: 's3', PolicyDocument: doc({ Effect: 'Allow', Action: 's3:*', Resource: '*' }) }));
-      await admin.iam.send(new AttachGroupPolicyCommand({ GroupName: 'ops', PolicyArn: 'arn:aws:iam::aws:policy/AmazonS3FullAccess' }));
+      await admin.iam.send(
+        new PutGroupPolicyCommand({
+          GroupName: 'ops',
+          PolicyName: 's3',
+          PolicyDocument: doc({ Effect: 'Allow', Action: 's3:*', Resource: '*' }),
+        }),
+      );
+      await admin.iam.send(
+        new AttachGroupPolicyCommand({
+          GroupName: 'ops',
+          PolicyArn: 'arn:aws:iam::aws:policy/AmazonS3FullAccess',
+        }),
+      );
       const groups = await admin.iam.send(new ListGroupsForUserCommand({ UserName: 'puller' }));
       expect(groups.Groups?.map((g) => g.GroupName)).toEqual(['ops']);
     });
@@ -215,14 +259,23 @@ describe('Sandbox: IAM and STS conformance', () => {
       await admin.iam.send(new CreateUserCommand({ UserName: 'caller' }));
       if (statements.length > 0) {
         await admin.iam.send(
-          new PutUserPolicyCommand({ UserName: 'caller', PolicyName: 'p', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }) }),
+          new PutUserPolicyCommand({
+            UserName: 'caller',
+            PolicyName: 'p',
+            PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
+          }),
         );
       }
       const { AccessKey } = await admin.iam.send(new CreateAccessKeyCommand({ UserName: 'caller' }));
-      return clients(sb, { credentials: { accessKeyId: AccessKey?.AccessKeyId ?? '', secretAccessKey: AccessKey?.SecretAccessKey ?? '' } });
+      return clients(sb, {
+        credentials: {
+          accessKeyId: AccessKey?.AccessKeyId ?? '',
+          secretAccessKey: AccessKey?.SecretAccessKey ?? '',
+        },
+      });
     }
 
-    it('denies an action no policy allows, with AWS\'s message shape (AccessDenied, 403)', async () => {
+    it("denies an action no policy allows, with AWS's message shape (AccessDenied, 403)", async () => {
       const user = await userClients([]);
       const err = await rejection(user.iam.send(new ListAccessKeysCommand({ UserName: 'caller' })));
       expect(err.name).toBe('AccessDenied');
@@ -247,7 +300,11 @@ describe('Sandbox: IAM and STS conformance', () => {
       await admin.iam.send(new CreateGroupCommand({ GroupName: 'listers' }));
       await admin.iam.send(new AddUserToGroupCommand({ GroupName: 'listers', UserName: 'caller' }));
       await admin.iam.send(
-        new PutGroupPolicyCommand({ GroupName: 'listers', PolicyName: 'l', PolicyDocument: doc({ Effect: 'Allow', Action: 'iam:ListUsers', Resource: '*' }) }),
+        new PutGroupPolicyCommand({
+          GroupName: 'listers',
+          PolicyName: 'l',
+          PolicyDocument: doc({ Effect: 'Allow', Action: 'iam:ListUsers', Resource: '*' }),
+        }),
       );
       const out = await user.iam.send(new ListUsersCommand({}));
       expect(out.Users?.map((u) => u.UserName)).toContain('caller');
@@ -262,7 +319,13 @@ describe('Sandbox: IAM and STS conformance', () => {
     });
 
     it('uses the caller as the implicit user of access-key calls', async () => {
-      const user = await userClients([{ Effect: 'Allow', Action: 'iam:ListAccessKeys', Resource: `arn:aws:iam::${sb.accountId}:user/caller` }]);
+      const user = await userClients([
+        {
+          Effect: 'Allow',
+          Action: 'iam:ListAccessKeys',
+          Resource: `arn:aws:iam::${sb.accountId}:user/caller`,
+        },
+      ]);
       const out = await user.iam.send(new ListAccessKeysCommand({}));
       expect(out.AccessKeyMetadata?.[0]?.UserName).toBe('caller');
     });

@@ -37,7 +37,12 @@ const ARCH_ALIASES: Record<string, string> = {
  * `v9`); `i386` → `386`; `armhf` → `arm/v7`, `armel` → `arm/v6`; `arm` with no variant or `7` → `v7`, and
  * bare `5`/`6`/`8` gain a `v`.
  */
-export function normalizePlatform(os: string, architecture: string, variant = '', osVersion?: string): Platform {
+export function normalizePlatform(
+  os: string,
+  architecture: string,
+  variant = '',
+  osVersion?: string,
+): Platform {
   const o = os.toLowerCase();
   const rawArch = architecture.toLowerCase();
   let v = variant.toLowerCase();
@@ -60,7 +65,9 @@ export function normalizePlatform(os: string, architecture: string, variant = ''
       else if (v === '5' || v === '6' || v === '8') v = `v${v}`;
       break;
   }
-  return osVersion ? { os: o, architecture: arch, variant: v, osVersion } : { os: o, architecture: arch, variant: v };
+  return osVersion
+    ? { os: o, architecture: arch, variant: v, osVersion }
+    : { os: o, architecture: arch, variant: v };
 }
 
 /** `os/arch[/variant]`. */
@@ -84,7 +91,8 @@ export function parsePlatform(text: string): Platform | undefined {
 export function platformFromRaw(raw: RawPlatform | undefined | null): Platform | undefined {
   if (!raw || typeof raw !== 'object') return undefined;
   const { os, architecture, variant } = raw;
-  if (typeof os !== 'string' || typeof architecture !== 'string' || os === '' || architecture === '') return undefined;
+  if (typeof os !== 'string' || typeof architecture !== 'string' || os === '' || architecture === '')
+    return undefined;
   const osVersion = typeof raw['os.version'] === 'string' ? raw['os.version'] : undefined;
   return normalizePlatform(os, architecture, typeof variant === 'string' ? variant : '', osVersion);
 }

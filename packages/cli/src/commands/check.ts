@@ -1,0 +1,176 @@
+import {
+  DEFAULT_REQUIRED_PLATFORMS,
+  errorEvaluation,
+  evaluatePlatforms,
+  formatPlatform,
+  type PlatformEvaluation,
+  parsePlatform,
+  type ResolvedImage,
+  resolveImage,
+} from '@nvcf-ecr/core';
+import { type Command, type CommandContext, EXIT_CODES_HELP } from '../cli.ts';
+import { CliError, UsageError } from '../errors.ts';
+import { type CliIo, formatFields, styleFor, writeJson } from '../output.ts';
+import { openSource, SOURCES } from '../sources.ts';
+
+/**
+ * `nvcf-ecr check <source>`: resolve an image's platforms and judge them against the required set,
+ * so CI can refuse an image before it is pushed. Same engine and policy as the push-validation Lambda.
+ */
+
+/** `check --json`: the resolution plus the verdict. */
+export interface CheckReport {
+  reference: string;
+  digest: string;
+  mediaType: string;
+  kind: ResolvedImage['kind'];
+  platforms: string[];
+  ignored: ResolvedImage['ignored'];
+  mismatches: ResolvedImage['mismatches'];
+  warnings: string[];
+  required: string[];
+  missing: string[];
+  verdict: PlatformEvaluation['verdict'];
+  reasons: string[];
+}
+
+const HELP = `Resolves the image's platforms (index, manifest list or single manifest; attestations and artifacts
+ignored; every platform checked against its config blob) and checks them against the platforms NVCF needs.
+
+Sources:
+${Object.values(SOURCES)
+  .map((s) => `  ${s.syntax}`)
+  .join('\n')}
+    An OCI image layout directory, or a tar of one (what 'docker buildx build -o type=oci,dest=out.tar'
+    writes). <ref> is the image's org.opencontainers.image.ref.name (or a digest); leave it out when the
+    layout holds one image.
+
+Options:
+  --require <platforms>  comma-separated platforms the image must provide
+                         (default: ${DEFAULT_REQUIRED_PLATFORMS.join(',')}; GB200 targets need linux/arm64 too)
+  --json                 print one JSON object: reference, digest, mediaType, kind, platforms, ignored,
+                         mismatches, warnings, required, missing, verdict, reasons
+  -h, --help             show this help
+
+Examples:
+  nvcf-ecr check oci-archive:out.tar --require linux/amd64,linux/arm64
+  nvcf-ecr check oci:./layout:v1.2.0 --json
+
+${EXIT_CODES_HELP}`;
+
+export const command: Command = {
+  name: 'check',
+  summary: 'check an image for the platforms NVCF needs',
+  usage: 'nvcf-ecr check <source> [--require <platforms>] [--json]',
+  help: HELP,
+  options: {
+    require: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+  },
+  positionals: { min: 1, max: 1 },
+  run: check,
+};
+
+async function check({ positionals, values, io }: CommandContext): Promise<number> {
+  const spec = positionals[0] as string;
+  const json = values['json'] === true;
+  const required = parseRequire(values['require']);
+  let report: CheckReport;
+  try {
+    report = await checkSource(spec, required);
+  } catch (err) {
+    // Machine readers get one JSON object whatever happens; the boundary still prints the message.
+    if (json) {
+      const reasons = err instanceof CliError ? [err.message] : errorEvaluation(err).reasons;
+      writeJson(io, { reference: spec, required, verdict: 'error', reasons });
+    }
+    throw err;
+  }
+  if (json) writeJson(io, report);
+  else io.stdout.write(formatReport(report, io));
+  return report.verdict === 'compliant' ? 0 : 1;
+}
+
+/** Opens the source, resolves the reference and the image, and evaluates it. */
+export async function checkSource(spec: string, required: readonly string[]): Promise<CheckReport> {
+  const { source, reference } = await openSource(spec, 'check');
+  try {
+    const root = await source.resolveReference(reference);
+    const resolved = await resolveImage(source, root.digest, { root: root.blob });
+    const evaluation = evaluatePlatforms(resolved, required);
+    return {
+      reference: spec,
+      digest: resolved.digest,
+      mediaType: resolved.mediaType,
+      kind: resolved.kind,
+      platforms: resolved.platforms,
+      ignored: resolved.ignored,
+      mismatches: resolved.mismatches,
+      warnings: resolved.warnings,
+      required: evaluation.required,
+      missing: evaluation.missing,
+      verdict: evaluation.verdict,
+      reasons: evaluation.reasons,
+    };
+  } finally {
+    await source.close();
+  }
+}
+
+/** `--require` values: comma lists, repeatable; each must be `os/arch[/variant]`. */
+export function parseRequire(raw: unknown): string[] {
+  if (raw === undefined) return [...DEFAULT_REQUIRED_PLATFORMS];
+  const items = (Array.isArray(raw) ? raw : [raw])
+    .flatMap((v) => String(v).split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+  if (items.length === 0)
+    throw new UsageError("--require needs at least one platform, e.g. '--require linux/amd64'", 'check');
+  const out: string[] = [];
+  for (const item of items) {
+    const p = parsePlatform(item);
+    if (!p)
+      throw new UsageError(
+        `--require: '${item}' is not a platform 'os/arch[/variant]', e.g. linux/amd64 or linux/arm64`,
+        'check',
+      );
+    const text = formatPlatform(p);
+    if (!out.includes(text)) out.push(text);
+  }
+  return out;
+}
+
+function formatReport(r: CheckReport, io: CliIo): string {
+  const style = styleFor(io.stdout, io.env);
+  const verdict =
+    r.verdict === 'compliant'
+      ? style.green(r.verdict)
+      : r.verdict === 'non-compliant'
+        ? style.red(r.verdict)
+        : style.yellow(r.verdict);
+  const head = `${style.bold(verdict)}  ${r.reference}\n`;
+  return (
+    head +
+    formatFields(
+      [
+        ['digest', [r.digest]],
+        ['kind', [`${r.kind} (${r.mediaType})`]],
+        ['platforms', joined(r.platforms)],
+        ['required', joined(r.required)],
+        ['missing', joined(r.missing)],
+        ['ignored', r.ignored.map((i) => `${i.digest}${i.platform ? ` [${i.platform}]` : ''}: ${i.reason}`)],
+        [
+          'mismatches',
+          r.mismatches.map((m) => `${m.digest}: index says ${m.declared}, config says ${m.actual}`),
+        ],
+        ['warnings', r.warnings],
+        ['reasons', r.reasons],
+      ],
+      style,
+    )
+  );
+}
+
+function joined(items: readonly string[]): string[] {
+  return items.length === 0 ? [] : [items.join(', ')];
+}
