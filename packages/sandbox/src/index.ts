@@ -8,6 +8,13 @@ export { ProblemError, SandboxError, ServiceError } from './errors.ts';
 export type { FaultRuleInput, FaultService } from './faults.ts';
 export type { ServiceModule } from './module.ts';
 export type { DeadLetter, LambdaFunction, LambdaHandler } from './runtime/lambda.ts';
+export type {
+  HandlerEnvironment,
+  HandlerFactory,
+  RuntimeFunction,
+  RuntimeHandlers,
+  RuntimeOptions,
+} from './runtime/runtime.ts';
 export {
   DEFAULT_ACCOUNT_ID,
   DEFAULT_REGION,
@@ -18,4 +25,5 @@ export {
   stderrLogger,
   writeAtomically,
 } from './sandbox.ts';
+export type { EventLogEntry } from './services/events/backend.ts';
 export type { Endpoints, World } from './world.ts';

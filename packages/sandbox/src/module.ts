@@ -24,10 +24,13 @@ export interface ServiceModule {
   /** Serialisable state for `--state`. */
   snapshot(): unknown;
   restore(data: unknown): void;
-  /** Forget everything (`POST /_sandbox/reset`). */
-  reset(): void;
+  /**
+   * Forget everything (`POST /_sandbox/reset`). Modules reset in list order and each is awaited, so a module
+   * later in the list (the local runtime) may re-provision through the APIs of the ones before it.
+   */
+  reset(): void | Promise<void>;
   /** Background work (schedules); `close()` stops it. */
-  start?(): void;
+  start?(): void | Promise<void>;
   stop?(): void;
 }
 

@@ -229,17 +229,24 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     ngcApiKey,
   };
 
-  const reset = () => {
+  const reset = async () => {
     faults.clear();
     calls.length = 0;
     lambda.deadLetters.length = 0;
     lambda.invocations.length = 0;
-    for (const m of modules) m.reset();
+    for (const m of modules) await m.reset();
     world.changed();
   };
   handlers.control = control({ world, modules, info, reset, calls: () => calls });
 
-  for (const m of modules) m.start?.();
+  // Started in list order and awaited: the local runtime (last) provisions through the APIs of the others.
+  try {
+    for (const m of modules) await m.start?.();
+  } catch (err) {
+    for (const m of modules) m.stop?.();
+    await Promise.all(listeners.map((l) => l.close()));
+    throw err;
+  }
 
   let closed = false;
   return {

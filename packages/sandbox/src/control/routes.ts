@@ -13,15 +13,15 @@ export interface ControlOptions {
   world: World;
   modules: readonly ServiceModule[];
   info: SandboxInfo;
-  reset: () => void;
+  reset: () => void | Promise<void>;
   calls: () => CallRecord[];
 }
 
 export function control(options: ControlOptions): RequestHandler {
   const { world, modules, info } = options;
   const routes: Record<string, ControlRoute> = {
-    'POST reset': () => {
-      options.reset();
+    'POST reset': async () => {
+      await options.reset();
       return { reset: true };
     },
     'GET state': () => ({

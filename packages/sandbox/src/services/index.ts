@@ -1,7 +1,12 @@
 import type { Config } from '@nvcf-ecr/core';
 import type { ServiceModule } from '../module.ts';
+import { type RuntimeHandlers, runtimeModule } from '../runtime/runtime.ts';
 import type { World } from '../world.ts';
+import { ecrModules } from './ecr/module.ts';
+import { eventsModule } from './events/module.ts';
 import { iamModule } from './iam/module.ts';
+import { nvcfModule } from './nvcf/module.ts';
+import { secretsManagerModule } from './secretsmanager/module.ts';
 
 /** Options every service factory may read (a subset of SandboxOptions). */
 export interface ServiceModuleOptions {
@@ -13,6 +18,14 @@ export interface ServiceModuleOptions {
   region?: string | undefined;
   /** Delays before the 2nd and 3rd attempt of asynchronous Lambda invocations. */
   asyncRetryDelaysMs?: readonly number[] | undefined;
+  /** Attempts of a failing Secrets Manager rotation, the first included (default 3; AWS's count is not published). */
+  rotationAttempts?: number | undefined;
+  /** Real-time pause between those attempts (default 100 ms). */
+  rotationRetryDelayMs?: number | undefined;
+  /** Handlers the local runtime wires as the stacks do (the CLI and tests compose them from `functions/`). */
+  handlers?: RuntimeHandlers | undefined;
+  /** Bare emulators: the local runtime provisions and wires nothing. */
+  noFunctions?: boolean | undefined;
 }
 
 /**
@@ -20,5 +33,12 @@ export interface ServiceModuleOptions {
  * service folder contributes one line here.
  */
 export function createServiceModules(world: World, _options: ServiceModuleOptions): ServiceModule[] {
-  return [iamModule(world)];
+  return [
+    iamModule(world),
+    eventsModule(world),
+    ...ecrModules(world, _options),
+    secretsManagerModule(world, _options),
+    nvcfModule(world, _options),
+    runtimeModule(world, _options),
+  ];
 }

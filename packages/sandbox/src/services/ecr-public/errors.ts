@@ -1,0 +1,10 @@
+import { ServiceError } from '../../errors.ts';
+
+/**
+ * ECR Public's own errors (AWS JSON 1.1, message `message`). Image and repository errors are ECR's (the same
+ * shapes and texts, `../ecr/errors.ts`); this adds the region refusal of `aws.md` §5.
+ */
+export const ecrPublicErrors = {
+  unsupportedRegion: () =>
+    new ServiceError('UnsupportedCommandException', "The action isn't supported in this Region.", 400),
+};

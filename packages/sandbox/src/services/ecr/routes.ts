@@ -1,0 +1,15 @@
+import type { JsonServiceDef } from '../../server/aws.ts';
+import type { World } from '../../world.ts';
+import type { EcrBackend } from './backend.ts';
+import { ecrHandlers } from './handlers.ts';
+
+/** ECR over AWS JSON 1.1 (`aws.md` §2.1): target prefix `AmazonEC2ContainerRegistry_V20150921`, message `message`. */
+export function ecrService(world: World, backend: EcrBackend): JsonServiceDef {
+  return {
+    protocol: 'json',
+    id: 'ecr',
+    targetPrefix: 'AmazonEC2ContainerRegistry_V20150921',
+    messageKey: 'message',
+    operations: ecrHandlers(world, backend),
+  };
+}
