@@ -1,0 +1,37 @@
+import type { Config, Logger } from '@nvcf-ecr/core';
+import type { FunctionEnvironment } from './environment.ts';
+
+/**
+ * What the sandbox's local runtime hands a handler factory (its `HandlerEnvironment`), declared here
+ * structurally so that `functions/` does not depend on `packages/sandbox` (ARCHITECTURE.md: the runtime is
+ * *given* the handlers; the CLI composes them).
+ */
+export interface SandboxHandlerEnvironment {
+  readonly config: Config;
+  readonly accountId: string;
+  readonly region: string;
+  readonly endpoints: { readonly aws: string; readonly nvcf: string };
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  readonly now: () => Date;
+  readonly logger: Logger;
+  readonly eventBusName: string;
+  readonly reportBucket: string;
+}
+
+/** The handler environment for a run on the sandbox: its endpoints, the admin key, the virtual clock. */
+export function fromSandboxEnvironment(env: SandboxHandlerEnvironment): FunctionEnvironment {
+  return {
+    config: env.config,
+    region: env.region,
+    awsEndpoint: env.endpoints.aws,
+    credentials: {
+      accessKeyId: env.credentials.accessKeyId,
+      secretAccessKey: env.credentials.secretAccessKey,
+    },
+    nvcfBaseUrl: env.endpoints.nvcf,
+    eventBusName: env.eventBusName,
+    reportBucket: env.reportBucket,
+    now: env.now,
+    logger: env.logger,
+  };
+}
