@@ -48,6 +48,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'check an image for the platforms NVCF needs, before or after pushing it',
     load: () => import('./commands/check.ts'),
   },
+  sandbox: {
+    summary: 'run the local AWS + NVCF sandbox (what the tests and the demo run on)',
+    load: () => import('./commands/sandbox.ts'),
+  },
 };
 
 /** Options every command accepts. */
