@@ -44,7 +44,7 @@ describe('Function: main', () => {
     const io = captureIo();
     expect(await main(['chekc'], io)).toBe(2);
     expect(io.err()).toBe(
-      "nvcf-ecr: unknown command 'chekc': the commands are check\nRun 'nvcf-ecr --help' for usage.\n",
+      `nvcf-ecr: unknown command 'chekc': the commands are ${Object.keys(COMMANDS).join(', ')}\nRun 'nvcf-ecr --help' for usage.\n`,
     );
   });
 
