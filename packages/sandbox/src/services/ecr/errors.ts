@@ -120,12 +120,6 @@ export const ecrErrors = {
       'InvalidParameterException',
       `Invalid parameter at '${member}' failed to satisfy constraint: '${constraint}'`,
     ),
-  /** Smithy-style validation failure (missing required members, wrong types, out-of-range numbers). */
-  validation: (member: string, value: unknown, constraint: string) =>
-    new ServiceError(
-      'ValidationException',
-      `1 validation error detected: Value ${value === undefined || value === null ? 'null' : `'${typeof value === 'string' ? value : JSON.stringify(value)}'`} at '${member}' failed to satisfy constraint: ${constraint}`,
-    ),
   tooManyTags: () =>
     new ServiceError(
       'TooManyTagsException',

@@ -117,12 +117,7 @@ export function imageApiHandlers(api: ImageApi): Record<string, JsonOperation> {
         'imageTagMutability',
         TAG_MUTABILITIES,
       );
-      const filters = Array.isArray(body['imageTagMutabilityExclusionFilters'])
-        ? (body['imageTagMutabilityExclusionFilters'] as Input[]).map((f) => ({
-            filterType: 'WILDCARD' as const,
-            filter: String(f?.['filter'] ?? ''),
-          }))
-        : undefined;
+      const filters = input.exclusionFilters(body);
       const scanning = input.object(body, 'imageScanningConfiguration');
       const encryption = input.object(body, 'encryptionConfiguration');
       const encryptionType = encryption
@@ -155,14 +150,17 @@ export function imageApiHandlers(api: ImageApi): Record<string, JsonOperation> {
       const store = api.store(ctx);
       if (names) {
         if (body['maxResults'] !== undefined || body['nextToken'] !== undefined) {
-          throw ecrErrors.invalidParameter(
-            'Invalid parameter at "maxResults" or "nextToken": they cannot be used with repositoryNames',
+          throw ecrErrors.invalidMember(
+            'maxResults',
+            'maxResults and nextToken cannot be used with repositoryNames',
           );
         }
         for (const n of names)
           await ctx.authorize(action('DescribeRepositories'), api.arn(ctx, registryId, n));
         return { repositories: names.map((n) => repoView(store.repository(n, registryId))) };
       }
+      // Listing every repository is evaluated on the wildcard repository ARN: a policy scoped to one
+      // repository may describe it by name but not list the registry.
       await ctx.authorize(action('DescribeRepositories'), api.arn(ctx, registryId, '*'));
       const all =
         registryId === undefined || registryId === store.registryId ? [...store.repositories.values()] : [];

@@ -1,5 +1,5 @@
 import { ecrErrors, REPOSITORY_NAME_PATTERN_TEXT } from './errors.ts';
-import type { ImageId } from './store.ts';
+import type { ExclusionFilter, ImageId } from './store.ts';
 
 /**
  * Reading ECR (and ECR Public) request members. Every malformed member becomes ECR's
@@ -184,4 +184,29 @@ export function paginate<T>(
     page,
     nextToken: next < items.length ? Buffer.from(`o:${next}`).toString('base64url') : undefined,
   };
+}
+
+/** `imageTagMutabilityExclusionFilters`: 1–5 `{filterType: 'WILDCARD', filter}` with ECR's filter alphabet. */
+export function exclusionFilters(input: Input): ExclusionFilter[] | undefined {
+  const member = 'imageTagMutabilityExclusionFilters';
+  const v = input[member];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.length < 1 || v.length > 5)
+    throw ecrErrors.invalidMember(member, 'Member must be a list of 1 to 5 filters');
+  return v.map((raw, i) => {
+    const f = (raw ?? {}) as Input;
+    if (f['filterType'] !== 'WILDCARD')
+      throw ecrErrors.invalidMember(
+        `${member}.${i + 1}.filterType`,
+        'Member must satisfy enum value set: [WILDCARD]',
+      );
+    const filter = f['filter'];
+    if (typeof filter !== 'string' || !/^[0-9a-zA-Z._*-]{1,128}$/.test(filter)) {
+      throw ecrErrors.invalidMember(
+        `${member}.${i + 1}.filter`,
+        'Member must satisfy regular expression pattern: ^[0-9a-zA-Z._*-]{1,128}$',
+      );
+    }
+    return { filterType: 'WILDCARD', filter };
+  });
 }

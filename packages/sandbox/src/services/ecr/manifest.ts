@@ -148,6 +148,8 @@ export function inspectManifest(text: string, declared: string | undefined): Man
   const invalid = (detail: string): ManifestResult => ({ ok: false, problem: { kind: 'invalid', detail } });
 
   if (mediaType === DOCKER_SCHEMA1 || mediaType === DOCKER_SCHEMA1_SIGNED) {
+    // Legacy schema 1: accepted so that old clients can push, but digested over the bytes as sent (a real
+    // registry addresses a signed one by its payload without the JWS signatures); no client here pushes it.
     if (doc['schemaVersion'] !== 1) return invalid('a schema 1 manifest must have schemaVersion 1');
     const fsLayers = doc['fsLayers'];
     if (!Array.isArray(fsLayers)) return invalid('a schema 1 manifest must have an fsLayers array');

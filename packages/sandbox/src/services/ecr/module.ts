@@ -69,7 +69,9 @@ export function ecrModule(world: World, backend: EcrBackend): ServiceModule {
     if (!image)
       throw new SandboxError(`digest must name an image of ${repo.name}, got ${JSON.stringify(b['digest'])}`);
     // A lifecycle expiry removes the manifest whatever references it: the only way an index loses a child.
-    return { expired: store.removeImage(repo, image, true) };
+    const expired = store.removeImage(repo, image, true);
+    world.changed();
+    return { expired };
   };
 
   return {

@@ -36,7 +36,7 @@ function errorResponse(err: ServiceError, world: World, extra: Record<string, st
   return {
     status: err.status,
     headers,
-    body: JSON.stringify({ errors: [{ code: err.code, message: err.message, detail: {} }] }),
+    body: JSON.stringify({ errors: [{ code: err.code, message: err.message }] }),
   };
 }
 
