@@ -177,10 +177,10 @@ describe('Command: nvcf-ecr check (in process)', () => {
 
   it('rejects a source without a known prefix with a usage error listing the forms', async () => {
     const io = captureIo();
-    const code = await main(['check', '123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1'], io);
+    const code = await main(['check', 'docker://app:v1'], io);
     expect(code).toBe(2);
     expect(io.err()).toBe(
-      "nvcf-ecr: '123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1' is not an image source: use oci:<dir>[:<ref>] or oci-archive:<file.tar>[:<ref>]\nRun 'nvcf-ecr check --help' for usage.\n",
+      "nvcf-ecr: 'docker://app:v1' is not an image source: use oci:<dir>[:<ref>] or oci-archive:<file.tar>[:<ref>] or <account>.dkr.ecr.<region>.amazonaws.com/<repository>[:<tag>|@<digest>]\nRun 'nvcf-ecr check --help' for usage.\n",
     );
   });
 

@@ -1,17 +1,21 @@
 import {
+  type Config,
   DEFAULT_REQUIRED_PLATFORMS,
   errorEvaluation,
   evaluatePlatforms,
+  findRegistry,
   formatPlatform,
   type PlatformEvaluation,
   parsePlatform,
   type ResolvedImage,
+  requiredPlatforms,
   resolveImage,
 } from '@nvcf-ecr/core';
-import { type Command, type CommandContext, EXIT_CODES_HELP } from '../cli.ts';
+import { type Command, type CommandContext, EXIT_CODES_HELP, type OptionValues } from '../cli.ts';
+import { DEFAULT_CONFIG_FILE, loadCommandConfig } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { type CliIo, formatFields, styleFor, writeJson } from '../output.ts';
-import { openSource, SOURCES } from '../sources.ts';
+import { ECR_SYNTAX, type OpenedSource, openSource, SOURCES, type SourceContext } from '../sources.ts';
 
 /**
  * `nvcf-ecr check <source>`: resolve an image's platforms and judge them against the required set,
@@ -44,10 +48,18 @@ ${Object.values(SOURCES)
     An OCI image layout directory, or a tar of one (what 'docker buildx build -o type=oci,dest=out.tar'
     writes). <ref> is the image's org.opencontainers.image.ref.name (or a digest); leave it out when the
     layout holds one image.
+  ${ECR_SYNTAX}
+    An image in a private ECR repository, read through the ECR API (ecr:BatchGetImage,
+    ecr:GetDownloadUrlForLayer) with the standard AWS credential chain (AWS_ACCESS_KEY_ID/
+    AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, instance roles). No tag means :latest.
 
 Options:
-  --require <platforms>  comma-separated platforms the image must provide
-                         (default: ${DEFAULT_REQUIRED_PLATFORMS.join(',')}; GB200 targets need linux/arm64 too)
+  --require <platforms>  comma-separated platforms the image must provide (default: for an ECR image of a
+                         configured repository, its policy from --config; else ${DEFAULT_REQUIRED_PLATFORMS.join(',')};
+                         GB200 targets need linux/arm64 too)
+  --config <file>        configuration whose platform policy applies to ECR images of its repositories
+                         (default: ./${DEFAULT_CONFIG_FILE} when it exists)
+  --endpoint <url>       AWS endpoint override for ECR images (e.g. the sandbox's awsEndpoint)
   --json                 print one JSON object: reference, digest, mediaType, kind, platforms, ignored,
                          mismatches, warnings, required, missing, verdict, reasons
   -h, --help             show this help
@@ -55,6 +67,7 @@ Options:
 Examples:
   nvcf-ecr check oci-archive:out.tar --require linux/amd64,linux/arm64
   nvcf-ecr check oci:./layout:v1.2.0 --json
+  nvcf-ecr check 123456789012.dkr.ecr.us-east-1.amazonaws.com/inference-gb200:v1.2.0
 
 ${EXIT_CODES_HELP}`;
 
@@ -65,6 +78,8 @@ export const command: Command = {
   help: HELP,
   options: {
     require: { type: 'string', multiple: true },
+    config: { type: 'string' },
+    endpoint: { type: 'string' },
     json: { type: 'boolean' },
   },
   positionals: { min: 1, max: 1 },
@@ -74,10 +89,18 @@ export const command: Command = {
 async function check({ positionals, values, io }: CommandContext): Promise<number> {
   const spec = positionals[0] as string;
   const json = values['json'] === true;
-  const required = parseRequire(values['require']);
+  const explicit = values['require'] === undefined ? undefined : parseRequire(values['require']);
+  const endpoint = typeof values['endpoint'] === 'string' ? values['endpoint'] : undefined;
+  let required = explicit ?? [...DEFAULT_REQUIRED_PLATFORMS];
   let report: CheckReport;
   try {
-    report = await checkSource(spec, required);
+    // The repository's policy applies to ECR images without --require only; the configuration is not read
+    // otherwise, so a broken one cannot fail the check of a local build.
+    const requiredFor = async (opened: OpenedSource): Promise<string[]> => {
+      if (explicit === undefined && opened.ecr) required = (await policyOf(opened.ecr, values)) ?? required;
+      return required;
+    };
+    report = await checkSource(spec, requiredFor, { endpoint });
   } catch (err) {
     // Machine readers get one JSON object whatever happens; the boundary still prints the message.
     if (json) {
@@ -91,13 +114,22 @@ async function check({ positionals, values, io }: CommandContext): Promise<numbe
   return report.verdict === 'compliant' ? 0 : 1;
 }
 
-/** Opens the source, resolves the reference and the image, and evaluates it. */
-export async function checkSource(spec: string, required: readonly string[]): Promise<CheckReport> {
-  const { source, reference } = await openSource(spec, 'check');
+/**
+ * Opens the source, resolves the reference and the image, and evaluates it against `required` (or what it
+ * answers for the opened source: the repository's policy of an ECR image).
+ */
+export async function checkSource(
+  spec: string,
+  required: readonly string[] | ((opened: OpenedSource) => readonly string[] | Promise<readonly string[]>),
+  context: SourceContext = {},
+): Promise<CheckReport> {
+  const opened = await openSource(spec, 'check', context);
+  const { source, reference } = opened;
   try {
+    const wanted = typeof required === 'function' ? await required(opened) : required;
     const root = await source.resolveReference(reference);
     const resolved = await resolveImage(source, root.digest, { root: root.blob });
-    const evaluation = evaluatePlatforms(resolved, required);
+    const evaluation = evaluatePlatforms(resolved, wanted, { repository: opened.ecr?.repository });
     return {
       reference: spec,
       digest: resolved.digest,
@@ -115,6 +147,20 @@ export async function checkSource(spec: string, required: readonly string[]): Pr
   } finally {
     await source.close();
   }
+}
+
+/**
+ * The platform policy of an ECR image's repository in `--config` (or the default file when it exists):
+ * `platforms.repositories[repo]`, else the registry's `platforms.require`. `undefined` when there is no
+ * configuration or it does not list the repository (matched by hostname and repository).
+ */
+async function policyOf(
+  ecr: { hostname: string; repository: string },
+  values: OptionValues,
+): Promise<string[] | undefined> {
+  const config: Config | undefined = await loadCommandConfig(values, { required: false });
+  const registry = config ? findRegistry(config, ecr.repository, ecr.hostname) : undefined;
+  return registry ? requiredPlatforms(registry, ecr.repository) : undefined;
 }
 
 /** `--require` values: comma lists, repeatable; each must be `os/arch[/variant]`. */

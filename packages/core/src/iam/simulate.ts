@@ -45,6 +45,11 @@ export interface ActionRequest {
    * request has ({@link defaultRequestContext}).
    */
   readonly context?: Readonly<Record<string, string | string[]>> | undefined;
+  /**
+   * The resource's own policy, where the service has one that must also allow (a KMS key policy) or may
+   * grant (an S3 bucket policy). Omitted: identity policies alone decide.
+   */
+  readonly resourcePolicy?: Record<string, unknown> | undefined;
 }
 
 export interface ActionDecision {
@@ -197,6 +202,7 @@ export function isActionAllowed(request: ActionRequest): Promise<ActionDecision>
           request.action,
           request.resource,
           request.context ?? null,
+          request.resourcePolicy ?? null,
           request.policies.map((p) => [
             p.name,
             typeof p.document === 'string' ? p.document : JSON.stringify(p.document ?? null),
@@ -216,7 +222,7 @@ export function isActionAllowed(request: ActionRequest): Promise<ActionDecision>
   const cached = decisions.get(key);
   if (cached) return cached;
   const pending = (async (): Promise<ActionDecision> => {
-    const { decision } = await evaluate(request, parseAll(request.policies));
+    const { decision } = await evaluate(request, parseAll(request.policies), request.resourcePolicy);
     return { allowed: decision === 'Allowed', decision };
   })();
   if (decisions.size >= CACHE_LIMIT) {

@@ -1,0 +1,71 @@
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import middy from '@middy/core';
+import {
+  type AuditTrigger,
+  auditTriggerSchema,
+  ConfigError,
+  publishAudit,
+  runAudit,
+  triggerRegistries,
+} from '@nvcf-ecr/core';
+import type { Context } from 'aws-lambda';
+import { awsClientConfig, ENV, type FunctionEnvironment, lambdaEntry } from './lib/environment.ts';
+import { logErrors, parseEvent } from './lib/middleware.ts';
+import { nvcfClientFor } from './lib/nvcf.ts';
+
+/**
+ * The scheduled compliance audit (issue #6; the verbs are core's `runAudit` and `publishAudit`): reads IAM,
+ * Secrets Manager, ECR, ECR Public and NVCF, writes `reports/<timestamp>/audit.{json,md,html}` to the report
+ * bucket, puts `NVCF Compliance Audit` on the project bus and emits metrics. Findings are results, not errors:
+ * the invocation fails only when the reports or the event cannot be stored.
+ */
+export function createAuditHandler(env: FunctionEnvironment) {
+  const bucket = env.reportBucket;
+  if (!bucket)
+    throw new ConfigError([
+      { path: ENV.reportBucket, message: 'is not set: the Audit stack sets it to the report bucket' },
+    ]);
+  const secrets = new SecretsManagerClient(awsClientConfig(env));
+  const ecrClients = new Map<string, ECRClient>();
+  const ecr = (region: string) => {
+    const client = ecrClients.get(region) ?? new ECRClient(awsClientConfig(env, region));
+    ecrClients.set(region, client);
+    return client;
+  };
+  const deps = {
+    iam: new IAMClient(awsClientConfig(env)),
+    secrets,
+    ecr,
+    // ECR Public's API lives in us-east-1 only (`aws.md` §5).
+    ecrPublic: new ECRPUBLICClient(awsClientConfig(env, 'us-east-1')),
+    nvcf: nvcfClientFor(env, secrets),
+    now: env.now,
+    logger: env.logger,
+  } satisfies Parameters<typeof runAudit>[1];
+  const publish = {
+    // Path-style addressing only against an endpoint override (the sandbox); AWS uses virtual-hosted style.
+    s3: new S3Client({ ...awsClientConfig(env), forcePathStyle: env.awsEndpoint !== undefined }),
+    events: new EventBridgeClient(awsClientConfig(env)),
+    bucket,
+    eventBusName: env.eventBusName,
+    metrics: env.metrics ?? ((m) => env.logger.debug('metric', { metric: m })),
+    logger: env.logger,
+  };
+  const handler = middy<AuditTrigger, unknown>()
+    .use(logErrors(env.logger))
+    .use(parseEvent({ schema: auditTriggerSchema, logger: env.logger, onInvalid: 'skip' }))
+    .handler(async (event) => {
+      const report = await runAudit(env.config, deps, { registries: triggerRegistries(event) });
+      const { location, eventId } = await publishAudit(report, publish);
+      return { summary: report.summary, reports: location, eventId };
+    });
+  return (event: unknown, context?: unknown): Promise<unknown> =>
+    handler(event as AuditTrigger, (context ?? {}) as Context);
+}
+
+export const handler = lambdaEntry(createAuditHandler);

@@ -1,0 +1,48 @@
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import middy from '@middy/core';
+import {
+  ContentCache,
+  type EcrImageActionEvent,
+  ecrImageActionEventSchema,
+  type ValidationOutcome,
+  validatePush,
+} from '@nvcf-ecr/core';
+import type { Context } from 'aws-lambda';
+import { awsClientConfig, type FunctionEnvironment, lambdaEntry } from './lib/environment.ts';
+import { logErrors, parseEvent } from './lib/middleware.ts';
+
+/**
+ * ECR push rule → `NVCF Image Validation` verdict (issue #5; the verb is core's `validatePush`). Clients and
+ * the content cache live as long as the Lambda container: warm invocations reuse both, so an image seen
+ * before (a redelivered event, a new index sharing children) costs no ECR call.
+ */
+export function createValidatePushHandler(env: FunctionEnvironment) {
+  const ecrClients = new Map<string, ECRClient>();
+  // ECR answers in the repository's region; events forwarded from other regions need their own client.
+  const ecr = (region: string) => {
+    const client = ecrClients.get(region) ?? new ECRClient(awsClientConfig(env, region));
+    ecrClients.set(region, client);
+    return client;
+  };
+  const deps = {
+    config: env.config,
+    ecr,
+    events: new EventBridgeClient(awsClientConfig(env)),
+    eventBusName: env.eventBusName,
+    cache: new ContentCache({ maxEntries: 2000, maxBytes: 32 * 1024 * 1024 }),
+    logger: env.logger,
+    metrics: env.metrics ?? ((m) => env.logger.debug('metric', { metric: m })),
+    now: env.now,
+  } satisfies Parameters<typeof validatePush>[1];
+  const handler = middy<EcrImageActionEvent, ValidationOutcome>()
+    .use(logErrors(env.logger))
+    // A malformed event can never become valid: log it and return, rather than throw into two pointless
+    // retries and a dead letter.
+    .use(parseEvent({ schema: ecrImageActionEventSchema, logger: env.logger, onInvalid: 'skip' }))
+    .handler((event) => validatePush(event, deps));
+  return (event: unknown, context?: unknown): Promise<ValidationOutcome> =>
+    handler(event as EcrImageActionEvent, (context ?? {}) as Context);
+}
+
+export const handler = lambdaEntry(createValidatePushHandler);

@@ -1,0 +1,441 @@
+import { PULL_POLICY_NAME } from '../../events/names.ts';
+import { loadEffectivePolicies, type PolicySource, policySourceLabel } from '../../iam/effective.ts';
+import { evaluatePullAccess } from '../../iam/simulate.ts';
+import { daysBetween, guard, iso, listText, masked, plural, type RegistryCheckContext } from '../check.ts';
+import type { AccessKeyFact, SecretFact } from '../facts.ts';
+import type { CheckDefinition, Finding, FindingDraft, Severity } from '../model.ts';
+
+/**
+ * IAM checks on the pull user: what its effective policies allow, how many keys it has, how old the Active
+ * key is, and whether the key the secret names is the one IAM has. All read live IAM (`ListAccessKeys`,
+ * `GetAccessKeyLastUsed`, the policy APIs), never the credential report (`anchors.md` §5.4).
+ */
+
+export const IAM_CHECKS = {
+  leastPrivilege: {
+    id: 'iam.pull-policy-least-privilege',
+    title: "The pull user's effective policies allow exactly what NVCF needs",
+    severity: 'critical',
+    proves:
+      "Simulating the pull user's inline, attached and group policies together: every permission of NVCF's minimal pull policy is allowed on the configured repositories, and nothing more — no dangerous action (image writes, key or policy management, data access), no other repository, no wildcard statement.",
+    remediation:
+      "Make NVCF's minimal pull policy the user's only permission: redeploy the Credentials stack (it writes that policy), and remove every other inline policy, attached policy and group membership of the user.",
+  },
+  keyCount: {
+    id: 'iam.access-key-count',
+    title: 'The pull user has one Active key outside a rotation',
+    severity: 'high',
+    proves:
+      'The pull user has at most one Active access key, except for the previous key during its grace period after a rotation (or the new key while a rotation is in progress); never more than two.',
+    remediation:
+      'Deactivate keys the secret does not name, and previous keys past their grace period (the hourly retirement does this unless the key is still in use).',
+  },
+  keyAge: {
+    id: 'iam.access-key-age',
+    title: 'The Active key is younger than the configured maximum age',
+    severity: 'medium',
+    proves:
+      'Every Active access key of the pull user was created less than audit.maxKeyAgeDays ago. Inactive keys do not age: they cannot be used.',
+    remediation:
+      'Rotate the secret now, then find out why the schedule did not (see secret.rotation-enabled and secret.rotation-recent).',
+  },
+  keyMatchesSecret: {
+    id: 'iam.key-matches-secret',
+    title: 'The key the secret names exists, is Active, and no unknown key exists',
+    severity: 'critical',
+    proves:
+      "The access key in the secret's AWSCURRENT version exists on the pull user and is Active, and every other key of the user is one the secret knows (AWSPREVIOUS or AWSPENDING).",
+    remediation:
+      'Rotate the secret so that AWSCURRENT names a working key; deactivate and delete keys created outside the rotation once nothing uses them.',
+  },
+} as const satisfies Record<string, CheckDefinition>;
+
+/** Tolerance after the grace period: the retirement runs hourly (`RETIRE_SCHEDULE`), so it may act up to an hour late. */
+const RETIREMENT_SLACK_MS = 3_600_000;
+
+export async function iamChecks(ctx: RegistryCheckContext): Promise<Finding[]> {
+  const { registry, facts, logger } = ctx;
+  const user = facts.user();
+  const resource = async () => (await user).arn;
+  // The ARN is known only once GetUser answered; a failing GetUser still needs a resource for its error.
+  const fallback = `arn:${registry.partition}:iam::${registry.accountId}:user/${registry.userName}`;
+  const arn = await resource().catch(() => fallback);
+  const name = registry.name;
+  const results = await Promise.all([
+    guard(IAM_CHECKS.leastPrivilege, arn, name, logger, () => leastPrivilege(ctx, arn)),
+    guard(IAM_CHECKS.keyCount, arn, name, logger, async () => [
+      keyCount(ctx, arn, await facts.keys(), await facts.secret()),
+    ]),
+    guard(IAM_CHECKS.keyAge, arn, name, logger, async () => [keyAge(ctx, arn, await facts.keys())]),
+    guard(IAM_CHECKS.keyMatchesSecret, arn, name, logger, async () => [
+      keyMatchesSecret(ctx, arn, (await user).exists, await facts.keys(), await facts.secret()),
+    ]),
+  ]);
+  return results.flat();
+}
+
+async function leastPrivilege(ctx: RegistryCheckContext, arn: string): Promise<FindingDraft[]> {
+  const { registry } = ctx;
+  if (!(await ctx.facts.user()).exists) {
+    return [
+      {
+        status: 'fail',
+        severity: 'high',
+        resource: arn,
+        message: `The pull user ${registry.userName} does not exist, so NVCF cannot pull with it.`,
+        evidence: { userName: registry.userName },
+        remediation: 'Deploy the Credentials stack: it creates the pull user with the minimal pull policy.',
+      },
+    ];
+  }
+  const effective = await loadEffectivePolicies(ctx.iam, registry.userName);
+  const report = await evaluatePullAccess(registry, effective);
+  const labels = effective.policies.map(policySourceLabel);
+  const evidence = {
+    userArn: effective.userArn,
+    policies: labels,
+    required: report.allowedRequired.length + report.missing.length,
+    missing: report.missing,
+    excess: report.excess,
+    outOfScope: report.outOfScope,
+    wildcards: report.wildcards,
+  };
+  const problems: string[] = [];
+  let severity: Severity | undefined;
+  const raise = (s: Severity) => {
+    if (severity === undefined || order(s) < order(severity)) severity = s;
+  };
+  if (report.excess.length > 0) {
+    raise('critical');
+    problems.push(
+      `allows ${listText(
+        report.excess.map((g) => `${g.action} on ${g.resource} (via ${g.sources.join(', ')})`),
+        3,
+      )}`,
+    );
+  }
+  if (report.outOfScope.length > 0) {
+    raise('high');
+    problems.push(
+      `can pull beyond the configured repositories: ${listText(
+        report.outOfScope.map((g) => `${g.action} on ${g.resource}`),
+        3,
+      )}`,
+    );
+  }
+  if (report.missing.length > 0) {
+    raise('high');
+    problems.push(
+      `lacks ${listText(
+        report.missing.map((p) => `${p.action} on ${p.resource}`),
+        3,
+      )}, which NVCF needs to pull`,
+    );
+  }
+  if (report.wildcards.length > 0) {
+    raise('medium');
+    problems.push(
+      `has wildcard statements: ${listText(
+        report.wildcards.map((w) => `${w.source} ${w.statement}: ${w.detail}`),
+        2,
+      )}`,
+    );
+  }
+  if (problems.length === 0) {
+    return [
+      {
+        status: 'pass',
+        resource: arn,
+        message: `${registry.userName} is allowed exactly NVCF's ${plural(evidence.required, 'pull permission')} on ${plural(registry.repositories.length, 'configured repository', 'configured repositories')}, and nothing more (${plural(labels.length, 'policy', 'policies')} simulated).`,
+        evidence,
+      },
+    ];
+  }
+  const culprits = new Set([
+    ...report.excess.flatMap((g) => g.sources),
+    ...report.outOfScope.flatMap((g) => g.sources),
+    ...report.wildcards.map((w) => w.source),
+  ]);
+  const commands = effective.policies
+    .filter((p) => culprits.has(policySourceLabel(p)))
+    .map((p) => removalCommand(registry.userName, p));
+  const steps = [
+    ...(commands.length > 0
+      ? [`Remove what grants more than NVCF needs: ${[...new Set(commands)].join('; ')}.`]
+      : []),
+    ...(report.missing.length > 0 || commands.some((c) => c.includes(PULL_POLICY_NAME))
+      ? [`Redeploy the Credentials stack, which writes the minimal pull policy ${PULL_POLICY_NAME}.`]
+      : []),
+  ];
+  const remediation = steps.length > 0 ? steps.join(' Then ') : undefined;
+  return [
+    {
+      status: 'fail',
+      severity,
+      resource: arn,
+      message: `${registry.userName} ${problems.join('; it ')}.`,
+      evidence,
+      remediation,
+    },
+  ];
+}
+
+function removalCommand(user: string, p: PolicySource): string {
+  switch (p.kind) {
+    case 'inline':
+      return p.name === PULL_POLICY_NAME
+        ? `restore the minimal pull policy ${PULL_POLICY_NAME} (it was changed)`
+        : `aws iam delete-user-policy --user-name ${user} --policy-name ${p.name}`;
+    case 'attached':
+      return `aws iam detach-user-policy --user-name ${user} --policy-arn ${p.arn ?? p.name}`;
+    default:
+      return `aws iam remove-user-from-group --user-name ${user} --group-name ${p.group ?? '?'} (group ${p.group ?? '?'} grants ${p.kind === 'group-inline' ? `inline ${p.name}` : (p.arn ?? p.name)})`;
+  }
+}
+
+function order(s: Severity): number {
+  return ['critical', 'high', 'medium', 'low', 'info'].indexOf(s);
+}
+
+/** Keys the secret knows, by stage. */
+function knownKeys(secret: SecretFact | undefined): {
+  current?: string;
+  previous?: string;
+  pending?: string;
+} {
+  return {
+    ...(secret?.current?.accessKeyId ? { current: secret.current.accessKeyId } : {}),
+    ...(secret?.previous?.accessKeyId ? { previous: secret.previous.accessKeyId } : {}),
+    ...(secret?.pending?.accessKeyId ? { pending: secret.pending.accessKeyId } : {}),
+  };
+}
+
+function keyEvidence(keys: readonly AccessKeyFact[], secret: SecretFact | undefined, now: Date) {
+  const known = knownKeys(secret);
+  return keys.map((k) => ({
+    accessKeyId: masked(k.id),
+    status: k.status,
+    created: iso(k.created),
+    ageDays: k.created ? daysBetween(k.created, now) : null,
+    lastUsed: iso(k.lastUsed),
+    lastUsedService: k.lastUsedService ?? null,
+    secretStage:
+      k.id === known.current
+        ? 'AWSCURRENT'
+        : k.id === known.previous
+          ? 'AWSPREVIOUS'
+          : k.id === known.pending
+            ? 'AWSPENDING'
+            : null,
+  }));
+}
+
+/**
+ * When the previous key's grace period ends: the current key's creation (as the secret records it, else the
+ * secret's last rotation) plus `rotation.graceHours`, plus the retirement's hourly slack.
+ */
+function graceEnd(
+  ctx: RegistryCheckContext,
+  secret: SecretFact | undefined,
+  keys: readonly AccessKeyFact[],
+): Date | undefined {
+  const current = secret?.current?.accessKeyId;
+  const recorded = secret?.current?.createdAt ? new Date(Date.parse(secret.current.createdAt)) : undefined;
+  const start =
+    (recorded && !Number.isNaN(recorded.getTime()) ? recorded : undefined) ??
+    keys.find((k) => k.id === current)?.created ??
+    secret?.lastRotated;
+  if (!start) return undefined;
+  return new Date(start.getTime() + ctx.registry.rotation.graceHours * 3_600_000 + RETIREMENT_SLACK_MS);
+}
+
+function keyCount(
+  ctx: RegistryCheckContext,
+  arn: string,
+  keys: readonly AccessKeyFact[],
+  secret: SecretFact | undefined,
+): FindingDraft {
+  const { now, registry } = ctx;
+  const active = keys.filter((k) => k.status === 'Active');
+  const evidence = { keys: keyEvidence(keys, secret, now), activeKeys: active.length };
+  if (active.length > 2) {
+    return {
+      status: 'fail',
+      severity: 'critical',
+      resource: arn,
+      message: `${registry.userName} has ${active.length} Active keys; IAM allows two and the rotation needs one free slot.`,
+      evidence,
+    };
+  }
+  if (active.length <= 1) {
+    return {
+      status: 'pass',
+      resource: arn,
+      message: `${registry.userName} has ${plural(active.length, 'Active key')} (${plural(keys.length, 'key')} in all).`,
+      evidence,
+    };
+  }
+  const known = knownKeys(secret);
+  const end = graceEnd(ctx, secret, keys);
+  const extra = active.filter((k) => k.id !== known.current);
+  const problems: string[] = [];
+  const notes: string[] = [];
+  for (const k of extra) {
+    if (k.id === known.pending) notes.push(`${masked(k.id)} is the pending key of a rotation in progress`);
+    else if (k.id === known.previous && end && now.getTime() < end.getTime())
+      notes.push(`${masked(k.id)} is the previous key, inside its grace period until ${end.toISOString()}`);
+    else if (k.id === known.previous)
+      problems.push(
+        `the previous key ${masked(k.id)} is still Active after its grace period (ended ${end ? end.toISOString() : 'at an unknown time'})`,
+      );
+    else
+      problems.push(
+        `${masked(k.id)} is Active but unknown to the secret ${registry.secretName} (created ${iso(k.created) ?? 'at an unknown time'}, outside the rotation)`,
+      );
+  }
+  if (problems.length === 0) {
+    return {
+      status: 'pass',
+      resource: arn,
+      message: `${registry.userName} has 2 Active keys during a rotation: ${notes.join('; ')}.`,
+      evidence: { ...evidence, graceEnds: iso(end) },
+    };
+  }
+  return {
+    status: 'fail',
+    resource: arn,
+    message: `${registry.userName} has 2 Active keys outside a rotation: ${problems.join('; ')}.`,
+    evidence: { ...evidence, graceEnds: iso(end) },
+    remediation: `Deactivate the extra key once nothing uses it (its last use is in the evidence): aws iam update-access-key --user-name ${registry.userName} --access-key-id <the key named above> --status Inactive. A second key makes the next rotation refuse to run until one slot is free.`,
+  };
+}
+
+function keyAge(ctx: RegistryCheckContext, arn: string, keys: readonly AccessKeyFact[]): FindingDraft {
+  const { now, registry, config } = ctx;
+  const max = config.audit.maxKeyAgeDays;
+  const active = keys.filter((k) => k.status === 'Active');
+  const ages = active.map((k) => ({
+    accessKeyId: masked(k.id),
+    created: iso(k.created),
+    ageDays: k.created ? daysBetween(k.created, now) : null,
+  }));
+  const evidence = { maxKeyAgeDays: max, activeKeys: ages, inactiveKeys: keys.length - active.length };
+  const old = active.filter((k) => !k.created || daysBetween(k.created, now) >= max);
+  if (active.length === 0) {
+    return {
+      status: 'pass',
+      resource: arn,
+      message: `${registry.userName} has no Active key to age (Inactive keys do not count; see iam.key-matches-secret).`,
+      evidence,
+    };
+  }
+  if (old.length === 0) {
+    const oldest = Math.max(...ages.map((a) => a.ageDays ?? 0));
+    return {
+      status: 'pass',
+      resource: arn,
+      message: `The Active key of ${registry.userName} is ${plural(oldest, 'day')} old, under the ${max}-day limit.`,
+      evidence,
+    };
+  }
+  return {
+    status: 'fail',
+    resource: arn,
+    message: `${old
+      .map(
+        (k) =>
+          `Active key ${masked(k.id)} is ${k.created ? plural(daysBetween(k.created, now), 'day') : 'of unknown age,'} old`,
+      )
+      .join('; ')}: the limit is ${max} days.`,
+    evidence,
+    remediation: `Rotate now: aws secretsmanager rotate-secret --secret-id ${registry.secretName}. Then find out why the schedule (${registry.rotation.schedule}) did not: see secret.rotation-enabled and secret.rotation-recent.`,
+  };
+}
+
+function keyMatchesSecret(
+  ctx: RegistryCheckContext,
+  arn: string,
+  userExists: boolean,
+  keys: readonly AccessKeyFact[],
+  secret: SecretFact | undefined,
+): FindingDraft {
+  const { registry, now } = ctx;
+  const rotate = `aws secretsmanager rotate-secret --secret-id ${registry.secretName}`;
+  const evidence = {
+    secret: secret?.arn ?? registry.secretName,
+    secretKey: secret?.current?.accessKeyId ? masked(secret.current.accessKeyId) : null,
+    keys: keyEvidence(keys, secret, now),
+  };
+  const fail = (severity: Severity, message: string, remediation: string): FindingDraft => ({
+    status: 'fail',
+    severity,
+    resource: arn,
+    message,
+    evidence,
+    remediation,
+  });
+  if (!userExists)
+    return fail(
+      'critical',
+      `The pull user ${registry.userName} does not exist.`,
+      'Deploy the Credentials stack, then rotate the secret.',
+    );
+  if (!secret)
+    return fail(
+      'critical',
+      `The secret ${registry.secretName} does not exist, so nothing names the key NVCF should hold.`,
+      'Deploy the Credentials stack: it creates the secret and rotates it once.',
+    );
+  const current = secret.current;
+  if (!current || current.malformed)
+    return fail(
+      'critical',
+      `The secret ${registry.secretName} has no readable AWSCURRENT value.`,
+      `Rotate the secret so that it holds a key: ${rotate}.`,
+    );
+  if (!current.accessKeyId)
+    return fail(
+      'critical',
+      `The secret ${registry.secretName} holds no key yet: the rotation has never completed, so NVCF has no credential from this project.`,
+      `Run the first rotation: ${rotate} (check the rotation function's logs if it fails).`,
+    );
+  const problems: string[] = [];
+  let severity: Severity = 'high';
+  if (current.userName !== undefined && current.userName !== registry.userName) {
+    problems.push(`the secret names user ${current.userName}, the configuration ${registry.userName}`);
+  }
+  const key = keys.find((k) => k.id === current.accessKeyId);
+  if (!key) {
+    severity = 'critical';
+    problems.push(
+      `the AWSCURRENT key ${masked(current.accessKeyId)} does not exist on ${registry.userName} (deleted outside the rotation?)`,
+    );
+  } else if (key.status !== 'Active') {
+    severity = 'critical';
+    problems.push(
+      `the AWSCURRENT key ${masked(current.accessKeyId)} is ${key.status}, so NVCF cannot pull with it`,
+    );
+  }
+  const known = new Set(Object.values(knownKeys(secret)));
+  const unknown = keys.filter((k) => !known.has(k.id));
+  if (unknown.length > 0) {
+    problems.push(
+      `${plural(unknown.length, 'key')} unknown to the secret: ${unknown.map((k) => `${masked(k.id)} (${k.status}, created ${iso(k.created) ?? 'at an unknown time'})`).join(', ')}`,
+    );
+  }
+  if (problems.length === 0) {
+    return {
+      status: 'pass',
+      resource: arn,
+      message: `The AWSCURRENT key ${masked(current.accessKeyId)} is ${registry.userName}'s Active key, and the user has no key the secret does not know.`,
+      evidence,
+    };
+  }
+  return fail(
+    severity,
+    `${registry.userName}: ${problems.join('; ')}.`,
+    key && key.status === 'Active'
+      ? `Deactivate keys the secret does not know once nothing uses them: aws iam update-access-key --user-name ${registry.userName} --access-key-id <the key named above> --status Inactive.`
+      : `Rotate the secret so that AWSCURRENT names a working key and NVCF is updated: ${rotate}.`,
+  );
+}

@@ -1,0 +1,169 @@
+import type { RegistryConfig } from '../config/index.ts';
+import { DIGEST, repositoryNameProblem, TAG } from '../ecr/reference.ts';
+import type { NvcfDeploymentView, NvcfFunctionView } from '../ports/nvcf.ts';
+
+/**
+ * How NVCF functions relate to the configured registries (`nvcf-api.md` §8, §9): which function versions pull
+ * from a registry, which of them are deployed, and the CPU architecture each deployment needs.
+ */
+
+/**
+ * The registry hostname NVCF derives from a `containerImage`, as `RegistryCredentialFunctionService`
+ * does (`nvcf-api.md` §8): `https://` is prefixed unless the string starts with `oci://` or `http`, then
+ * Java's `URI.getHost()` is taken: the port and any user info are dropped, the case is kept (NVCF then
+ * compares it with credential hostnames exactly, §4.3). WHATWG `URL` lower-cases hosts, so it is not used.
+ */
+export function nvcfImageHost(image: string): string | undefined {
+  const rest = /^(oci:\/\/|http)/.test(image) ? image.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '') : image;
+  const authority = rest.split(/[/?#]/, 1)[0] ?? '';
+  const host = authority.slice(authority.lastIndexOf('@') + 1).replace(/:\d*$/, '');
+  return host === '' ? undefined : host;
+}
+
+/** A function version's container image, located in a configured registry. */
+export interface FunctionImage {
+  readonly fn: NvcfFunctionView;
+  /** The `containerImage` as the function names it. */
+  readonly image: string;
+  readonly registry: RegistryConfig;
+  /** Repository within the registry (an ECR Public repository without its alias). */
+  readonly repository: string;
+  readonly tag: string | undefined;
+  readonly digest: string | undefined;
+  /** Why the reference cannot be pulled from a configured repository, when it cannot. */
+  readonly problem?: string | undefined;
+}
+
+/** Statuses of a version that has (or had, for ERROR) instances: "deployed" (`nvcf-api.md` §8 inference). */
+const DEPLOYED = new Set(['ACTIVE', 'DEPLOYING', 'DEGRADED', 'DEGRADING', 'ERROR']);
+
+/** True when the version has a deployment worth judging (ERROR counts: wrong-arch images end there). */
+export function isDeployed(fn: NvcfFunctionView): boolean {
+  return DEPLOYED.has(fn.status);
+}
+
+/**
+ * Locates a function's image in one of `registries` (by exact host), or `undefined` when it pulls from
+ * elsewhere. A reference on a configured host but outside its configured repositories comes back with a
+ * `problem`: the pull user may not pull it, so NVCF cannot either.
+ */
+export function locateFunctionImage(
+  fn: NvcfFunctionView,
+  registries: readonly RegistryConfig[],
+): FunctionImage | undefined {
+  const image = fn.containerImage;
+  if (!image) return undefined;
+  const host = nvcfImageHost(image);
+  const registry = registries.find((r) => r.hostname === host);
+  if (!registry || host === undefined) return undefined;
+  const base = { fn, image, registry };
+  let path = image.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '');
+  path = path.slice(path.indexOf('/') + 1);
+  let digest: string | undefined;
+  const at = path.indexOf('@');
+  if (at >= 0) {
+    digest = path.slice(at + 1);
+    path = path.slice(0, at);
+  }
+  let tag: string | undefined;
+  const colon = path.lastIndexOf(':');
+  if (colon > path.lastIndexOf('/')) {
+    tag = path.slice(colon + 1);
+    path = path.slice(0, colon);
+  }
+  if (tag === undefined && digest === undefined) tag = 'latest';
+  let repository = path;
+  if (registry.kind === 'public') {
+    // public.ecr.aws/<alias>/<repository>: the alias names the registry, not the repository.
+    const slash = path.indexOf('/');
+    const alias = slash >= 0 ? path.slice(0, slash) : '';
+    repository = slash >= 0 ? path.slice(slash + 1) : path;
+    if (registry.publicAlias !== undefined && alias !== registry.publicAlias) {
+      return {
+        ...base,
+        repository,
+        tag,
+        digest,
+        problem: `its alias '${alias}' is not the registry's alias '${registry.publicAlias}'`,
+      };
+    }
+  }
+  if (digest !== undefined && !DIGEST.test(digest))
+    return { ...base, repository, tag, digest, problem: `'${digest}' is not a valid digest` };
+  if (tag !== undefined && !TAG.test(tag))
+    return { ...base, repository, tag, digest, problem: `'${tag}' is not a valid tag` };
+  const bad = repositoryNameProblem(repository);
+  if (bad) return { ...base, repository, tag, digest, problem: `repository '${repository}' ${bad}` };
+  if (!registry.repositories.includes(repository)) {
+    return {
+      ...base,
+      repository,
+      tag,
+      digest,
+      problem: `repository '${repository}' is not configured for registry ${registry.name}, so the pull user may not pull it`,
+    };
+  }
+  return { ...base, repository, tag, digest };
+}
+
+export type CpuArchitecture = 'amd64' | 'arm64';
+
+export interface ArchitectureNeed {
+  readonly architecture: CpuArchitecture;
+  /** Which specification asks for it and why, for evidence and messages. */
+  readonly because: string;
+}
+
+// Grace CPUs are Arm: GB200/GB300 (Grace Blackwell, `nvcf-api.md` §9.3) and GH200 (Grace Hopper, the same CPU;
+// not in the notes, included by the same reasoning).
+const GRACE = /^G[BH]\d{3}/i;
+
+function normaliseArch(cpuArch: string): CpuArchitecture | undefined {
+  const a = cpuArch.trim().toLowerCase();
+  if (a === 'arm64' || a === 'aarch64') return 'arm64';
+  if (a === 'amd64' || a === 'x86_64' || a === 'x86-64') return 'amd64';
+  return undefined;
+}
+
+/**
+ * The architectures a deployment needs, one per distinct need (`nvcf-api.md` §9.3 inference): a
+ * specification's `cpuArch` when NVCF filled it, else arm64 for Grace GPUs (by GPU name or instance type),
+ * else amd64.
+ */
+export function requiredArchitectures(deployment: NvcfDeploymentView): ArchitectureNeed[] {
+  const out: ArchitectureNeed[] = [];
+  for (const spec of deployment.deploymentSpecifications) {
+    const declared = spec.cpuArch ? normaliseArch(spec.cpuArch) : undefined;
+    const need: ArchitectureNeed =
+      declared !== undefined
+        ? {
+            architecture: declared,
+            because: `${spec.gpu} (${spec.instanceType}) has cpuArch ${spec.cpuArch}`,
+          }
+        : GRACE.test(spec.gpu) || /G[BH]\d{3}/i.test(spec.instanceType)
+          ? { architecture: 'arm64', because: `${spec.gpu} (${spec.instanceType}) runs on Grace (Arm) CPUs` }
+          : { architecture: 'amd64', because: `${spec.gpu} (${spec.instanceType}) runs on x86-64 CPUs` };
+    if (!out.some((o) => o.architecture === need.architecture)) out.push(need);
+  }
+  return out;
+}
+
+/** `nvcf:function/<id>/version/<versionId>`: how findings name a function version. */
+export function functionResource(fn: Pick<NvcfFunctionView, 'id' | 'versionId'>): string {
+  return `nvcf:function/${fn.id}/version/${fn.versionId}`;
+}
+
+/** Function versions that may pull with a registry's credential: by image host, plus every Helm function (§8). */
+export function credentialUsers(
+  registry: RegistryConfig,
+  functions: readonly NvcfFunctionView[],
+): { containerFunctions: NvcfFunctionView[]; helmFunctions: NvcfFunctionView[] } {
+  const live = functions.filter((f) => f.status !== 'DELETED');
+  return {
+    containerFunctions: live.filter(
+      (f) => f.containerImage !== undefined && nvcfImageHost(f.containerImage) === registry.hostname,
+    ),
+    // NVCF hands a Helm function every CONTAINER credential of the account, not knowing which hosts its chart uses.
+    helmFunctions: live.filter((f) => !f.containerImage && f.helmChart !== undefined),
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * The compliance audit (issue #6): checks with Prowler-style metadata, the runner, exemptions, the report
+ * model and its renderers (JSON, Markdown, HTML, terminal table), and publishing (S3, event, metrics).
+ */
+export * from './catalog.ts';
+export { IAM_CHECKS } from './checks/iam.ts';
+export { IMAGE_CHECKS, imageRef, repositoryRef } from './checks/image.ts';
+export { credentialResource, NVCF_CHECKS, ngcKeyResource } from './checks/nvcf.ts';
+export { PENDING_STUCK_AFTER_MS, SECRET_CHECKS } from './checks/secret.ts';
+export * from './exemptions.ts';
+export { type RotatedSecretView, readRotatedSecret } from './facts.ts';
+export * from './functions.ts';
+export {
+  coalescingFetcher,
+  DESCRIBE_IMAGES_PAGE,
+  type EcrAuditApi,
+  type EcrPublicAuditApi,
+  pacedFetcher,
+} from './images.ts';
+export * from './model.ts';
+export { AdaptiveGate, isThrottling } from './pace.ts';
+export * from './publish.ts';
+export { renderHtml } from './render/html.ts';
+export { renderJson } from './render/json.ts';
+export { renderMarkdown } from './render/markdown.ts';
+export { renderTable, type TableStyle } from './render/table.ts';
+export * from './runner.ts';
+export * from './schema.ts';

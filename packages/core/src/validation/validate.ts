@@ -1,0 +1,266 @@
+import { PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
+import type { Config } from '../config/index.ts';
+import { repositoryArn } from '../ecr/reference.ts';
+import { EventPublishError, ImageSourceError, ManifestError } from '../errors.ts';
+import { DETAIL_TYPES, EVENT_SOURCE } from '../events/names.ts';
+import { type ContentCache, cachingFetcher } from '../image/cache.ts';
+import { errorEvaluation, evaluatePlatforms } from '../image/policy.ts';
+import { type ResolvedImage, resolveImage } from '../image/resolve.ts';
+import { type EcrImageApi, ecrFetcher } from '../image/sources/ecr.ts';
+import type { Logger } from '../log.ts';
+import type { MetricSink } from '../metrics.ts';
+import { boundDetail, IMAGE_VALIDATION_SCHEMA_VERSION, type ImageValidationDetail } from './detail.ts';
+import { type EcrImageActionEvent, type PushTarget, pushTarget, type SkipCode } from './event.ts';
+
+/**
+ * Push validation (issue #5): an `ECR Image Action` becomes an `NVCF Image Validation` verdict on the project
+ * bus. The image is re-derived from ECR by digest (`aws.md` §1.7: never trust the event's media types), its
+ * platforms resolved by the manifest engine and judged by the repository's policy.
+ *
+ * Failure policy:
+ * - throttling, 5xx, network, a failed `PutEvents` entry: throw, so Lambda's asynchronous retries run and the
+ *   event lands in the failure queue after the last one (the verdict would otherwise be lost);
+ * - the image not found right after the push: retried briefly ({@link NOT_FOUND_RETRY_DELAYS_MS}), then an
+ *   `error` verdict — the image really is gone (deleted, or a lifecycle rule raced the push);
+ * - malformed manifests, exceeded bounds, access denied, anything unexpected: an `error` verdict naming the
+ *   problem. Retrying cannot change content-addressed bytes, and a crash would only loop.
+ */
+
+/**
+ * Waits before the 2nd and 3rd look-up of an image ECR does not find: three tries over about 2 s. ECR answers
+ * reads right after its own PutImage in practice; this covers eventual consistency, not slow pushes.
+ */
+export const NOT_FOUND_RETRY_DELAYS_MS: readonly number[] = [500, 1500];
+
+/** Metric (EMF, namespace `NvcfEcrAutopilot`) counting verdicts, dimension `Verdict`. */
+export const VERDICT_METRIC = 'ImageValidations';
+/** Metric counting events that carry no verdict, dimension `Reason` (a {@link SkipCode}). */
+export const SKIPPED_METRIC = 'PushEventsSkipped';
+
+/** The one EventBridge operation the validation calls; an `EventBridgeClient` satisfies it. */
+export interface VerdictEventsApi {
+  send(command: PutEventsCommand): Promise<PutEventsCommandOutput>;
+}
+
+export interface ValidatePushDeps {
+  readonly config: Config;
+  /** An ECR client for the region of the pushed repository (the edge builds one per region, once). */
+  readonly ecr: (region: string) => EcrImageApi;
+  readonly events: VerdictEventsApi;
+  /** The project bus, name or ARN. */
+  readonly eventBusName: string;
+  /**
+   * Manifests and config blobs by digest, across warm invocations (module scope at the edge). With it, a
+   * redelivered event costs no ECR call at all: content addressed by a digest never changes.
+   */
+  readonly cache?: ContentCache | undefined;
+  /** `fetch` for the presigned layer URLs (default `globalThis.fetch`). */
+  readonly fetch?: typeof globalThis.fetch | undefined;
+  readonly logger: Logger;
+  readonly metrics: MetricSink;
+  readonly now: () => Date;
+  /** How the not-found retries wait (tests pass a fake). */
+  readonly sleep?: ((ms: number) => Promise<void>) | undefined;
+  readonly notFoundRetryDelaysMs?: readonly number[] | undefined;
+}
+
+export type ValidationOutcome =
+  | { readonly skipped: true; readonly code: SkipCode; readonly reason: string }
+  | { readonly skipped: false; readonly detail: ImageValidationDetail; readonly eventId: string | undefined };
+
+/**
+ * Validates one pushed image and publishes the verdict. Returns what it did; throws only transient errors
+ * ({@link ImageSourceError} with `transient`, {@link EventPublishError}), which the caller lets Lambda retry.
+ *
+ * Round trips (the minimum the resolution allows, `ARCHITECTURE.md` "Push validation"): a single manifest
+ * is 1 `BatchGetImage` + 1 `GetDownloadUrlForLayer` + 1 GET; an index with k runnable children is 1
+ * `BatchGetImage` (the index) + 1 `BatchGetImage` (all children) + k × (`GetDownloadUrlForLayer` + GET) in
+ * parallel; attestation entries are never fetched. With a warm cache, an image seen before costs nothing.
+ *
+ * @example
+ * const outcome = await validatePush(event, { config, ecr: (r) => ecrClients(r), events, eventBusName, logger, metrics, now });
+ * if (!outcome.skipped) outcome.detail.verdict; // 'compliant'
+ */
+export async function validatePush(
+  event: EcrImageActionEvent,
+  deps: ValidatePushDeps,
+): Promise<ValidationOutcome> {
+  const target = pushTarget(event, deps.config);
+  const detail = event.detail;
+  const log = deps.logger.child({
+    ecrEventId: event.id,
+    repository: detail['repository-name'],
+    tag: detail['image-tag'],
+    digest: detail['image-digest'],
+  });
+  if ('skip' in target) {
+    // Malformed events are errors worth an alarm; the rest are the normal traffic of a busy registry.
+    if (target.skip === 'malformed' || target.skip === 'not-an-image-action') {
+      log.error(`push event skipped: ${target.reason}`, { skip: target.skip });
+    } else log.info(`push event skipped: ${target.reason}`, { skip: target.skip });
+    deps.metrics({ name: SKIPPED_METRIC, value: 1, unit: 'Count', dimensions: { Reason: target.skip } });
+    return { skipped: true, code: target.skip, reason: target.reason };
+  }
+
+  const verdict = await judge(target, event, deps, log);
+  const eventId = await publish(verdict, target, deps);
+  deps.metrics({ name: VERDICT_METRIC, value: 1, unit: 'Count', dimensions: { Verdict: verdict.verdict } });
+  const fields = {
+    verdict: verdict.verdict,
+    missing: verdict.missing,
+    platforms: verdict.platforms,
+    eventId,
+  };
+  if (verdict.verdict === 'compliant') log.info('image validated', fields);
+  else log.warn('image validated', { ...fields, reasons: verdict.reasons });
+  return { skipped: false, detail: verdict, eventId };
+}
+
+/** Resolves and evaluates the image; every outcome but a transient failure becomes a detail. */
+async function judge(
+  target: PushTarget,
+  event: EcrImageActionEvent,
+  deps: ValidatePushDeps,
+  log: Logger,
+): Promise<ImageValidationDetail> {
+  const base = {
+    schemaVersion: IMAGE_VALIDATION_SCHEMA_VERSION,
+    registry: target.hostname,
+    repository: target.repository,
+    tag: target.tag,
+    digest: target.digest,
+    sourceEventId: event.id ?? null,
+  } as const;
+  let resolved: ResolvedImage;
+  try {
+    resolved = await resolveWithRetry(target, deps, log);
+  } catch (err) {
+    if (isTransient(err)) throw err;
+    const evaluation = errorEvaluation(err);
+    const gone =
+      err instanceof ManifestError && err.code === 'not-found'
+        ? [
+            `not found after ${(deps.notFoundRetryDelaysMs ?? NOT_FOUND_RETRY_DELAYS_MS).length + 1} attempts: the image (or part of it) was deleted after the push, or never fully pushed`,
+          ]
+        : [];
+    log.error('image could not be resolved', {
+      error: err instanceof Error ? { name: err.name, message: err.message } : String(err),
+    });
+    return boundDetail({
+      ...base,
+      mediaType: event.detail['manifest-media-type'] ?? null,
+      kind: null,
+      platforms: [],
+      required: [...target.required],
+      missing: [],
+      mismatches: [],
+      ignored: [],
+      warnings: [],
+      verdict: 'error',
+      reasons: [...evaluation.reasons, ...gone],
+    });
+  }
+  const evaluation = evaluatePlatforms(resolved, target.required, { repository: target.repository });
+  return boundDetail({
+    ...base,
+    mediaType: resolved.mediaType,
+    kind: resolved.kind,
+    platforms: resolved.platforms,
+    required: evaluation.required,
+    missing: evaluation.missing,
+    mismatches: resolved.mismatches,
+    ignored: resolved.ignored,
+    warnings: resolved.warnings,
+    verdict: evaluation.verdict,
+    reasons: evaluation.reasons,
+  });
+}
+
+async function resolveWithRetry(
+  target: PushTarget,
+  deps: ValidatePushDeps,
+  log: Logger,
+): Promise<ResolvedImage> {
+  const { registry, repository } = target;
+  const direct = ecrFetcher({
+    ecr: deps.ecr(registry.region),
+    repository,
+    registryId: registry.accountId,
+    fetch: deps.fetch,
+  });
+  // Presence is per repository (and registry): the cache must not answer "here" with another repository's copy.
+  const fetcher = deps.cache
+    ? cachingFetcher(direct, deps.cache, { scope: `${target.hostname}/${repository}` })
+    : direct;
+  const delays = deps.notFoundRetryDelaysMs ?? NOT_FOUND_RETRY_DELAYS_MS;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await resolveImage(fetcher, target.digest);
+    } catch (err) {
+      const delay = delays[attempt];
+      if (!(err instanceof ManifestError && err.code === 'not-found') || delay === undefined) throw err;
+      log.info('image not found yet, looking again', {
+        attempt: attempt + 1,
+        delayMs: delay,
+        missing: err.digest,
+      });
+      await sleep(delay);
+    }
+  }
+}
+
+/** Puts the verdict on the project bus; a failed entry is thrown (transient: Lambda retries the event). */
+async function publish(
+  detail: ImageValidationDetail,
+  target: PushTarget,
+  deps: ValidatePushDeps,
+): Promise<string | undefined> {
+  const { registry } = target;
+  let out: PutEventsCommandOutput;
+  try {
+    out = await deps.events.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            Source: EVENT_SOURCE,
+            DetailType: DETAIL_TYPES.imageValidation,
+            Detail: JSON.stringify(detail),
+            // The repository ARN lets rules and subscribers filter on `resources` without parsing the detail.
+            Resources: [
+              repositoryArn(registry.partition, registry.region, registry.accountId, target.repository),
+            ],
+            EventBusName: deps.eventBusName,
+            Time: deps.now(),
+          },
+        ],
+      }),
+    );
+  } catch (err) {
+    const name = err instanceof Error ? err.name : typeof err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw new EventPublishError(
+      name,
+      `events:PutEvents of the ${detail.verdict} verdict for ${target.repository}:${target.tag} on ${deps.eventBusName} failed (${name}: ${message})`,
+      { cause: err },
+    );
+  }
+  const entry = out.Entries?.[0];
+  if ((out.FailedEntryCount ?? 0) > 0 || entry?.ErrorCode) {
+    const code = entry?.ErrorCode ?? 'Unknown';
+    throw new EventPublishError(
+      code,
+      `events:PutEvents refused the ${detail.verdict} verdict for ${target.repository}:${target.tag} on ${deps.eventBusName} (${code}: ${entry?.ErrorMessage ?? 'no message'})`,
+    );
+  }
+  return entry?.EventId;
+}
+
+/**
+ * Errors worth Lambda's retry: the source failing transiently. The engine already turns a fetcher's unknown
+ * errors into transient `ImageSourceError`s, so anything else that reaches here is a bug or bad content, for
+ * which a retry would only loop: it becomes an `error` verdict.
+ */
+function isTransient(err: unknown): boolean {
+  return err instanceof ImageSourceError && err.transient;
+}

@@ -1,0 +1,90 @@
+import { ecrPushRulePattern, PROJECT_EVENT_BUS_NAME, RULE_NAMES, repositoryArn } from '@nvcf-ecr/core';
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { StackContext } from 'sst/constructs';
+import { queueDestination, toCdkEventPattern } from './lib/events.ts';
+import { nodeFunction } from './lib/functions.ts';
+import { PERMISSIONS } from './lib/permissions.ts';
+import { stackSettings, suppress } from './lib/stack.ts';
+
+/**
+ * Push validation: the project's event bus (every verdict, rotation outcome and audit summary goes there),
+ * the ECR push rule on the default bus, and the function it triggers, with dead-letter queues for events that
+ * could not be delivered or processed.
+ */
+export function Validation({ app, stack }: StackContext) {
+  const settings = stackSettings(app, stack, { warn: true });
+  const { config } = settings;
+
+  const bus = new events.EventBus(stack, 'Bus', { eventBusName: settings.named(PROJECT_EVENT_BUS_NAME) });
+
+  // Dead letters hold image events (repository, tag, digest), not secrets; SSE-SQS encrypts them at rest at no
+  // cost, and the queue refuses plain-HTTP clients. Fourteen days (SQS's maximum) leaves time to redrive.
+  const deadLetters = (id: string, purpose: string) => {
+    const queue = new sqs.Queue(stack, id, {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    suppress(queue, [
+      { id: 'AwsSolutions-SQS3', reason: `This queue is itself a dead-letter queue: ${purpose}.` },
+    ]);
+    return queue;
+  };
+  const deliveryDeadLetters = deadLetters(
+    'PushDeliveryDeadLetters',
+    'ECR push events EventBridge could not deliver to the function',
+  );
+  const failedValidations = deadLetters(
+    'ValidationFailures',
+    'ECR push events the function failed on after its retries',
+  );
+
+  const validatePush = nodeFunction(stack, settings, {
+    key: 'validatePush',
+    eventBusName: bus.eventBusName,
+    statements: PERMISSIONS.validatePush({
+      privateRepositoryArns: config.registries
+        .filter((r) => r.kind === 'private')
+        .flatMap((r) =>
+          r.repositories.map((repo) => repositoryArn(r.partition, r.region, r.accountId, repo)),
+        ),
+      eventBusArn: bus.eventBusArn,
+      failureQueueArn: failedValidations.queueArn,
+    }),
+    // Each invocation makes a few ECR reads per second at most; ten at a time stay far below ECR's
+    // BatchGetImage rate (1,000–2,000/s per account and region, `aws.md` §2.6), which NVCF's own pulls share.
+    // A push burst beyond that waits in Lambda's asynchronous queue instead of throttling image pulls.
+    reservedConcurrency: 10,
+  });
+
+  // Every configured private repository, whatever its region or account: events forwarded from other
+  // regions or accounts (README "Deploy") arrive on this default bus and must match too.
+  const pattern = ecrPushRulePattern(config);
+  let pushRule: events.Rule | undefined;
+  if (pattern && validatePush) {
+    pushRule = new events.Rule(stack, 'EcrPushRule', {
+      ruleName: settings.named(RULE_NAMES.ecrPush),
+      description: 'Successful ECR pushes to the configured repositories → push validation',
+      eventPattern: toCdkEventPattern(pattern),
+    });
+    pushRule.addTarget(
+      new targets.LambdaFunction(validatePush, {
+        // EventBridge retries delivery (throttling, Lambda unavailable) for up to two hours, then dead-letters.
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(2),
+        deadLetterQueue: deliveryDeadLetters,
+      }),
+    );
+    // Lambda retries a failed asynchronous invocation twice, then hands the event to the failure queue.
+    validatePush.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: queueDestination(failedValidations),
+    });
+  }
+
+  return { bus, validatePush, pushRule, deliveryDeadLetters, failedValidations };
+}

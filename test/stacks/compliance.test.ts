@@ -1,0 +1,121 @@
+import { redact, redactString } from '@nvcf-ecr/core';
+import { describe, expect, it } from 'vitest';
+import { resourcesOfType, STACK_IDS, synth } from './synth.ts';
+
+// Policy checks over every stack of every configuration: cdk-nag's AwsSolutions pack (no unsuppressed error or
+// warning, every suppression with its reason and, for wildcard findings, the exact resource it covers), and
+// invariant 5 for the infrastructure: no secret value, or anything shaped like one, in any template.
+
+const names = ['example', 'multi', 'govcloud'] as const;
+const synthesized = await Promise.all(names.map((n) => synth(n)));
+
+interface Suppression {
+  readonly id: string;
+  readonly reason: string;
+  readonly applies_to?: unknown[];
+}
+
+describe.each(names.map((n, i) => [n, synthesized[i]] as const))(
+  'cdk-nag AwsSolutions: %s configuration',
+  (_, s) => {
+    it('reports no unsuppressed error or warning in any stack', () => {
+      for (const stack of STACK_IDS) {
+        const findings = (s?.messages[stack] ?? []).filter(
+          (m) => m.level !== 'info' && m.text.startsWith('AwsSolutions-'),
+        );
+        expect(findings, stack).toEqual([]);
+      }
+    });
+
+    it('gives every suppression a reason, and scopes wildcard suppressions to named resources', () => {
+      let count = 0;
+      for (const stack of STACK_IDS) {
+        for (const [, resource] of Object.entries(s?.json[stack].Resources ?? {})) {
+          const suppressions =
+            (resource.Metadata?.['cdk_nag'] as { rules_to_suppress?: Suppression[] } | undefined)
+              ?.rules_to_suppress ?? [];
+          for (const sup of suppressions) {
+            count++;
+            expect(sup.id).toMatch(/^AwsSolutions-[A-Z]+\d+$/);
+            expect(sup.reason.length, `${sup.id}: ${sup.reason}`).toBeGreaterThanOrEqual(60);
+            if (sup.id === 'AwsSolutions-IAM5') {
+              expect(
+                sup.applies_to?.length,
+                'IAM5 suppressions must name the resources they cover',
+              ).toBeGreaterThan(0);
+              for (const finding of sup.applies_to ?? []) expect(finding).toMatch(/^Resource::.*\*/);
+            }
+          }
+        }
+      }
+      expect(count).toBeGreaterThan(0);
+    });
+
+    it('suppresses nothing on the functions’ roles but named wildcard resources', () => {
+      for (const stack of STACK_IDS) {
+        for (const [, role] of resourcesOfType(s?.json[stack] ?? { Resources: {} }, 'AWS::IAM::Role')) {
+          const ids = (
+            (role.Metadata?.['cdk_nag'] as { rules_to_suppress?: Suppression[] } | undefined)
+              ?.rules_to_suppress ?? []
+          ).map((x) => x.id);
+          for (const id of ids) expect(id).toBe('AwsSolutions-IAM5');
+        }
+      }
+    });
+  },
+);
+
+describe.each(names.map((n, i) => [n, synthesized[i]] as const))(
+  'Templates of the %s configuration',
+  (_, s) => {
+    it('contain nothing secret-shaped (access keys, secret keys, NGC keys, encoded credentials, tokens)', () => {
+      for (const stack of STACK_IDS) {
+        const text = JSON.stringify(s?.json[stack]);
+        // redactString rewrites every secret-shaped substring; an unchanged text has none.
+        expect(redactString(text), stack).toBe(text);
+      }
+    });
+
+    it('store no secret value: the only secret strings are the non-secret bootstraps, nothing is generated', () => {
+      for (const stack of STACK_IDS) {
+        for (const [id, secret] of resourcesOfType(
+          s?.json[stack] ?? { Resources: {} },
+          'AWS::SecretsManager::Secret',
+        )) {
+          expect(secret.Properties['GenerateSecretString'], id).toBeUndefined();
+          const value = secret.Properties['SecretString'];
+          if (value === undefined) continue;
+          expect(Object.keys(JSON.parse(value as string)).sort(), id).toEqual([
+            'credentialName',
+            'registryHostname',
+            'userName',
+          ]);
+        }
+      }
+    });
+
+    it('give the functions no secret through their environment: names only, no dynamic references', () => {
+      for (const stack of STACK_IDS) {
+        for (const [id, fn] of resourcesOfType(
+          s?.json[stack] ?? { Resources: {} },
+          'AWS::Lambda::Function',
+        )) {
+          const variables = (fn.Properties['Environment'] as { Variables: Record<string, unknown> })
+            .Variables;
+          const text = JSON.stringify(variables);
+          expect(text, id).not.toContain('{{resolve:');
+          for (const name of Object.keys(variables))
+            expect(name, id).not.toMatch(/SECRET|PASSWORD|TOKEN|API_?KEY/i);
+          const config = JSON.parse(variables['NVCF_ECR_CONFIG'] as string) as unknown;
+          // redact() replaces the value of every secret-named key; an unchanged configuration has none.
+          expect(redact(config), id).toEqual(config);
+        }
+      }
+    });
+
+    it('never reference a secret value dynamically anywhere', () => {
+      for (const stack of STACK_IDS)
+        expect(JSON.stringify(s?.json[stack]), stack).not.toContain('{{resolve:secretsmanager');
+    });
+  },
+);

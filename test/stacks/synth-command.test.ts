@@ -1,0 +1,128 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { FUNCTIONS, type FunctionKey } from '@nvcf-ecr/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CfnTemplate, must } from './synth.ts';
+
+// The contract of `npm run synth -- --out DIR`: one <Stack>.template.json per stack, offline, without AWS
+// credentials, with the functions bundled as `sst deploy` bundles them.
+
+const run = promisify(execFile);
+const root = new URL('../../', import.meta.url).pathname;
+const STACKS = ['Validation', 'Notifications', 'Credentials', 'Audit'];
+
+/** The test's environment without any AWS credential or profile, and nowhere to find one. */
+function offlineEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_') && k !== 'NODE_ENV') env[k] = v;
+  return {
+    ...env,
+    AWS_CONFIG_FILE: '/nonexistent/aws-config',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+}
+
+function synthCommand(args: string[]) {
+  return run(process.execPath, ['stacks/synth.ts', ...args], {
+    cwd: root,
+    env: offlineEnv(),
+    timeout: 120_000,
+  });
+}
+
+let dir: string;
+let result: { stdout: string; stderr: string };
+const templates: Record<string, CfnTemplate> = {};
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nvcf-ecr-synth-command-'));
+  result = await synthCommand([
+    '--out',
+    join(dir, 'out'),
+    '--stage',
+    'ci',
+    '--assembly',
+    join(dir, 'assembly'),
+  ]);
+  for (const id of STACKS)
+    templates[id] = JSON.parse(
+      await readFile(join(dir, 'out', `${id}.template.json`), 'utf8'),
+    ) as CfnTemplate;
+}, 120_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('Command: npm run synth', () => {
+  it('is what package.json runs', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(pkg.scripts['synth']).toBe('node stacks/synth.ts');
+  });
+
+  it('writes one template per stack without AWS credentials and lists them', () => {
+    for (const id of STACKS) {
+      expect(result.stdout).toContain(`${id}.template.json`);
+      expect(templates[id]?.Resources).toEqual(expect.any(Object));
+    }
+    expect(result.stdout).toContain("stage 'ci' for account 123456789012 in us-east-1");
+  });
+
+  it('bundles every function as minified ESM for its handler, with only the SDK commands it imports', async () => {
+    const keys = Object.keys(FUNCTIONS) as FunctionKey[];
+    for (const key of keys) {
+      const entry = FUNCTIONS[key].entry;
+      const fn = Object.values(templates)
+        .flatMap((t) => Object.values(t.Resources))
+        .find(
+          (r) =>
+            r.Type === 'AWS::Lambda::Function' &&
+            r.Properties['FunctionName'] === `ci-${FUNCTIONS[key].name}`,
+        );
+      const props = must(fn, `the ${key} function`).Properties;
+      expect(props['Handler']).toBe(entry.replace(/\.ts$/, '.handler'));
+      const hash = String((props['Code'] as { S3Key: string }).S3Key).replace(/\.zip$/, '');
+      const bundle = join(dir, 'assembly', `asset.${hash}`, entry.replace(/\.ts$/, '.mjs'));
+      expect(existsSync(bundle), bundle).toBe(true);
+      const code = await readFile(bundle, 'utf8');
+      expect(code).toMatch(/^import /m);
+      // Minified: thousands of characters per line on average (only template literals keep their newlines).
+      expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
+      // Tree-shaken: ECR's write commands are in the client package, and no handler imports them.
+      expect(code).not.toContain('PutImageCommand');
+      expect(code).not.toContain('DeleteRepositoryCommand');
+    }
+  });
+
+  it('fails with usage and exit code 2 without --out', async () => {
+    const error = await synthCommand([]).then(
+      () => undefined,
+      (e: unknown) => e as { code: number; stderr: string },
+    );
+    expect(error?.code).toBe(2);
+    expect(error?.stderr).toContain('--out DIR is required');
+    expect(error?.stderr).toContain('usage: npm run synth -- --out DIR');
+  });
+
+  it('fails with exit code 1 naming the file when --config does not exist', async () => {
+    const error = await synthCommand([
+      '--out',
+      join(dir, 'never'),
+      '--config',
+      join(dir, 'missing.config.ts'),
+    ]).then(
+      () => undefined,
+      (e: unknown) => e as { code: number; stderr: string },
+    );
+    expect(error?.code).toBe(1);
+    expect(error?.stderr).toContain(`file not found: ${join(dir, 'missing.config.ts')}`);
+    expect(existsSync(join(dir, 'never'))).toBe(false);
+  });
+});

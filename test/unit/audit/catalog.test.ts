@@ -1,0 +1,23 @@
+import { readFileSync } from 'node:fs';
+import { CHECK_IDS, CHECKS, checkCatalog, SEVERITIES } from '@nvcf-ecr/core';
+import { describe, expect, it } from 'vitest';
+
+describe('Catalog: CHECKS', () => {
+  it('defines every check id of the contract exactly once, with what it proves and how to fix it', () => {
+    expect(checkCatalog().map((c) => c.id)).toEqual([...CHECK_IDS]);
+    for (const id of CHECK_IDS) {
+      const c = CHECKS[id];
+      expect(c.id).toBe(id);
+      expect(SEVERITIES).toContain(c.severity);
+      expect(c.title.length).toBeGreaterThan(10);
+      expect(c.proves.length).toBeGreaterThan(40);
+      expect(c.remediation.length).toBeGreaterThan(20);
+    }
+  });
+
+  it('is documented in docs/audit.md: one section per check id', () => {
+    const doc = readFileSync(new URL('../../../docs/audit.md', import.meta.url), 'utf8');
+    const documented = [...doc.matchAll(/^### `([a-z.-]+)` — /gm)].map((m) => m[1]);
+    expect(documented.sort()).toEqual([...CHECK_IDS].sort());
+  });
+});

@@ -1,0 +1,100 @@
+import {
+  AUDIT_REPORT_SCHEMA_VERSION,
+  type AuditReport,
+  assertConfig,
+  CHECKS,
+  type CheckId,
+  type Config,
+  checkCatalog,
+  compareFindings,
+  type Finding,
+  summarize,
+} from '@nvcf-ecr/core';
+
+/** Builders and fakes for the audit's unit tests. */
+
+export const ACCOUNT = '123456789012';
+export const HOST = `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com`;
+
+export const config: Config = assertConfig({
+  ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
+  registries: [
+    {
+      name: 'prod',
+      hostname: HOST,
+      repositories: ['inference', 'inference-gb200'],
+      credentialName: 'ecr-prod',
+      rotation: { schedule: 'rate(30 days)', graceHours: 24, window: '3h' },
+      platforms: {
+        require: ['linux/amd64'],
+        repositories: { 'inference-gb200': ['linux/amd64', 'linux/arm64'] },
+      },
+    },
+  ],
+  audit: { maxKeyAgeDays: 90 },
+});
+export const registry = config.registries[0] as Config['registries'][number];
+
+/** A finding of `checkId` with the check's metadata; `overrides` set what the test is about. */
+export function finding(checkId: CheckId, overrides: Partial<Finding> = {}): Finding {
+  const def = CHECKS[checkId];
+  return {
+    checkId,
+    title: def.title,
+    status: 'pass',
+    severity: def.severity,
+    registry: 'prod',
+    resource: `arn:aws:iam::${ACCOUNT}:user/nvcf-ecr-prod`,
+    message: `${checkId} holds.`,
+    evidence: {},
+    remediation: def.remediation,
+    ...overrides,
+  };
+}
+
+/** A report around `findings`, as the runner assembles it (findings in report order). */
+export function report(findings: Finding[], generatedAt = '2026-01-02T03:04:05.678Z'): AuditReport {
+  return {
+    schemaVersion: AUDIT_REPORT_SCHEMA_VERSION,
+    generatedAt,
+    durationMs: 1234,
+    registries: [
+      {
+        name: 'prod',
+        hostname: HOST,
+        kind: 'private',
+        repositories: ['inference'],
+        userName: 'nvcf-ecr-prod',
+        secretName: 'nvcf-ecr/prod/pull-key',
+        credentialName: 'ecr-prod',
+      },
+    ],
+    summary: summarize(findings),
+    findings: [...findings].sort(compareFindings),
+    checks: checkCatalog(),
+    stats: { images: 3 },
+  };
+}
+
+type Handler = (input: Record<string, unknown>) => unknown;
+
+/**
+ * A stand-in for an SDK client: `send` answers each command by its class name from `handlers` (a value, or
+ * a function of the command's input; an Error instance is thrown). Calls are recorded.
+ */
+export function fakeClient(handlers: Record<string, Handler | unknown>) {
+  const calls: { command: string; input: Record<string, unknown> }[] = [];
+  return {
+    calls,
+    send: async (command: { constructor: { name: string }; input: unknown }) => {
+      const name = command.constructor.name;
+      const input = command.input as Record<string, unknown>;
+      calls.push({ command: name, input });
+      if (!(name in handlers)) throw new Error(`unexpected ${name}`);
+      const h = handlers[name];
+      const out = typeof h === 'function' ? (h as Handler)(input) : h;
+      if (out instanceof Error) throw out;
+      return out as never;
+    },
+  };
+}

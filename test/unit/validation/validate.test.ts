@@ -1,0 +1,334 @@
+import {
+  ContentCache,
+  createLogger,
+  EventPublishError,
+  IMAGE_VALIDATION_SCHEMA_VERSION,
+  ImageSourceError,
+  type ImageValidationDetail,
+  imageValidationDetailSchema,
+  memorySink,
+  NOT_FOUND_RETRY_DELAYS_MS,
+  type ValidatePushDeps,
+  validatePush,
+} from '@nvcf-ecr/core';
+import { describe, expect, it } from 'vitest';
+import { expectRejection } from '../core/expect-error.ts';
+import { AMD64, ARM64, encode, entry, OCI_INDEX, OCI_MANIFEST, UNKNOWN } from '../image/helpers.ts';
+import { ACCOUNT, FakeEcr, FakeEvents, HOSTNAME, metricsCollector, pushEvent, testConfig } from './fakes.ts';
+
+// The push-validation verb against fake ECR and EventBridge clients: verdicts, skip rules, the failure
+// policy (transient → throw, not found → bounded retries then `error`, malformed → `error`), the cache, the
+// calls per image kind, metrics, and the published event's shape.
+
+interface Harness {
+  ecr: FakeEcr;
+  events: FakeEvents;
+  deps: ValidatePushDeps;
+  sleeps: number[];
+  logs: ReturnType<typeof memorySink>;
+  metrics: ReturnType<typeof metricsCollector>;
+}
+
+function harness(options: { cache?: ContentCache } = {}): Harness {
+  const ecr = new FakeEcr();
+  const events = new FakeEvents();
+  const sleeps: number[] = [];
+  const logs = memorySink();
+  const metrics = metricsCollector();
+  const deps: ValidatePushDeps = {
+    config: testConfig(),
+    ecr: () => ecr,
+    events,
+    eventBusName: 'nvcf-ecr-autopilot',
+    cache: options.cache,
+    fetch: ecr.fetch,
+    logger: createLogger({ sink: logs, level: 'debug' }),
+    metrics,
+    now: () => new Date('2026-01-02T03:04:05Z'),
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+  };
+  return { ecr, events, deps, sleeps, logs, metrics };
+}
+
+/** Runs the verb and returns the one detail it published. */
+async function verdictOf(
+  h: Harness,
+  repository: string,
+  digest: string,
+  tag = 'v1',
+): Promise<ImageValidationDetail> {
+  const outcome = await validatePush(pushEvent(repository, digest, tag), h.deps);
+  if (outcome.skipped) throw new Error(`expected a verdict, got a skip: ${outcome.reason}`);
+  expect(imageValidationDetailSchema.safeParse(outcome.detail).success).toBe(true);
+  expect(h.events.details().at(-1)).toEqual(outcome.detail);
+  return outcome.detail;
+}
+
+describe('Function: validatePush', () => {
+  it('publishes a compliant verdict for a multi-platform index, with the documented fields', async () => {
+    const h = harness();
+    const a = h.ecr.repo.image(AMD64);
+    const b = h.ecr.repo.image(ARM64);
+    const index = h.ecr.repo.index([entry(a, AMD64), entry(b, ARM64)]);
+    const detail = await verdictOf(h, 'inference-gb200', index.digest, 'v2');
+    expect(detail).toEqual({
+      schemaVersion: IMAGE_VALIDATION_SCHEMA_VERSION,
+      registry: HOSTNAME,
+      repository: 'inference-gb200',
+      tag: 'v2',
+      digest: index.digest,
+      mediaType: OCI_INDEX,
+      kind: 'index',
+      platforms: ['linux/amd64', 'linux/arm64'],
+      required: ['linux/amd64', 'linux/arm64'],
+      missing: [],
+      mismatches: [],
+      ignored: [],
+      warnings: [],
+      verdict: 'compliant',
+      reasons: [
+        'provides every required platform (linux/amd64, linux/arm64) for repository inference-gb200: the image has linux/amd64, linux/arm64',
+      ],
+      sourceEventId: '446d9337-ebe2-cf4f-42e6-42be36883bbd',
+    });
+    expect(h.events.entries).toEqual([
+      {
+        Source: 'nvcf-ecr-autopilot',
+        DetailType: 'NVCF Image Validation',
+        Detail: JSON.stringify(detail),
+        Resources: [`arn:aws:ecr:us-east-1:${ACCOUNT}:repository/inference-gb200`],
+        EventBusName: 'nvcf-ecr-autopilot',
+        Time: new Date('2026-01-02T03:04:05Z'),
+      },
+    ]);
+    expect(h.metrics.records).toEqual([
+      { name: 'ImageValidations', value: 1, unit: 'Count', dimensions: { Verdict: 'compliant' } },
+    ]);
+  });
+
+  it('calls ECR the minimum number of times per image kind', async () => {
+    const h = harness();
+    const single = h.ecr.repo.image(AMD64);
+    await verdictOf(h, 'inference', single.digest);
+    expect([
+      h.ecr.count('BatchGetImage'),
+      h.ecr.count('GetDownloadUrlForLayer'),
+      h.ecr.downloads.length,
+    ]).toEqual([1, 1, 1]);
+
+    const k = harness();
+    const children = [AMD64, ARM64, { os: 'linux', architecture: 'arm', variant: 'v7' }].map((p) =>
+      k.ecr.repo.image(p),
+    );
+    const attestations = children.map((c) =>
+      k.ecr.repo.manifest(
+        { schemaVersion: 2, mediaType: OCI_MANIFEST, layers: [], ref: c.digest },
+        OCI_MANIFEST,
+      ),
+    );
+    const index = k.ecr.repo.index([
+      ...children.map((c, i) =>
+        entry(c, [AMD64, ARM64, { os: 'linux', architecture: 'arm', variant: 'v7' }][i]),
+      ),
+      ...attestations.map((a, i) =>
+        entry(a, UNKNOWN, {
+          annotations: {
+            'vnd.docker.reference.type': 'attestation-manifest',
+            'vnd.docker.reference.digest': children[i]?.digest ?? '',
+          },
+        }),
+      ),
+    ]);
+    const detail = await verdictOf(k, 'inference', index.digest);
+    expect(detail.ignored.map((i) => i.digest)).toEqual(attestations.map((a) => a.digest));
+    // 1 BatchGetImage for the index, 1 for the 3 runnable children; attestations are never fetched.
+    expect(k.ecr.count('BatchGetImage')).toBe(2);
+    expect(k.ecr.calls[1]?.input['imageIds']).toEqual(children.map((c) => ({ imageDigest: c.digest })));
+    expect([k.ecr.count('GetDownloadUrlForLayer'), k.ecr.downloads.length]).toEqual([3, 3]);
+  });
+
+  it('serves a repeated event from the warm cache with zero ECR calls and the identical verdict', async () => {
+    const h = harness({ cache: new ContentCache() });
+    const a = h.ecr.repo.image(AMD64);
+    const b = h.ecr.repo.image(ARM64);
+    const index = h.ecr.repo.index([entry(a, AMD64), entry(b, ARM64)]);
+    const first = await verdictOf(h, 'inference-gb200', index.digest);
+    const calls = h.ecr.calls.length + h.ecr.downloads.length;
+    const second = await verdictOf(h, 'inference-gb200', index.digest);
+    expect(second).toEqual(first);
+    expect(h.ecr.calls.length + h.ecr.downloads.length).toBe(calls);
+    expect(h.events.entries).toHaveLength(2);
+  });
+
+  it('does not answer one repository from the cache of another', async () => {
+    const h = harness({ cache: new ContentCache() });
+    const a = h.ecr.repo.image(AMD64);
+    await verdictOf(h, 'inference', a.digest);
+    const before = h.ecr.count('BatchGetImage');
+    await verdictOf(h, 'inference-gb200', a.digest);
+    expect(h.ecr.count('BatchGetImage')).toBe(before + 1);
+  });
+
+  it('judges amd64-only non-compliant where arm64 is required, listing it as missing', async () => {
+    const h = harness();
+    const a = h.ecr.repo.image(AMD64);
+    const detail = await verdictOf(h, 'inference-gb200', a.digest);
+    expect(detail).toMatchObject({
+      verdict: 'non-compliant',
+      kind: 'image',
+      platforms: ['linux/amd64'],
+      missing: ['linux/arm64'],
+      reasons: ['missing linux/arm64 required for repository inference-gb200 (the image has linux/amd64)'],
+    });
+    expect(h.metrics.records.at(-1)?.dimensions).toEqual({ Verdict: 'non-compliant' });
+    const warning = h.logs.records.find((r) => r.message === 'image validated');
+    expect(warning?.level).toBe('warn');
+  });
+
+  it('retries an image not found right after the push, then publishes an error verdict', async () => {
+    const h = harness();
+    const missing = `sha256:${'c'.repeat(64)}`;
+    const detail = await verdictOf(h, 'inference', missing);
+    expect(h.ecr.count('BatchGetImage')).toBe(NOT_FOUND_RETRY_DELAYS_MS.length + 1);
+    expect(h.sleeps).toEqual([...NOT_FOUND_RETRY_DELAYS_MS]);
+    expect(detail).toMatchObject({
+      verdict: 'error',
+      kind: null,
+      mediaType: OCI_INDEX,
+      platforms: [],
+      required: ['linux/amd64'],
+      reasons: [
+        `manifest ${missing} was not found: check the tag or digest and that it was pushed`,
+        'not found after 3 attempts: the image (or part of it) was deleted after the push, or never fully pushed',
+      ],
+    });
+  });
+
+  it('publishes the verdict when the image appears during the retries', async () => {
+    const h = harness();
+    const a = h.ecr.repo.image(AMD64);
+    const stored = h.ecr.repo.manifests.get(a.digest);
+    h.ecr.repo.manifests.delete(a.digest);
+    h.deps = { ...h.deps, sleep: async () => void h.ecr.repo.manifests.set(a.digest, stored as never) };
+    const outcome = await validatePush(pushEvent('inference', a.digest, 'v1'), h.deps);
+    expect(outcome.skipped ? outcome.reason : outcome.detail.verdict).toBe('compliant');
+    expect(h.ecr.count('BatchGetImage')).toBe(2);
+  });
+
+  it('throws a transient source error (for Lambda to retry) and publishes nothing', async () => {
+    const h = harness();
+    const a = h.ecr.repo.image(AMD64);
+    h.ecr.errors.push({
+      op: 'BatchGetImage',
+      error: Object.assign(new Error('Rate exceeded'), {
+        name: 'ThrottlingException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    });
+    const err = await expectRejection(
+      () => validatePush(pushEvent('inference', a.digest, 'v1'), h.deps),
+      ImageSourceError,
+      'ThrottlingException: Rate exceeded',
+    );
+    expect(err.transient).toBe(true);
+    expect(h.events.entries).toEqual([]);
+    expect(h.metrics.records).toEqual([]);
+  });
+
+  it('publishes an error verdict for a malformed manifest', async () => {
+    const h = harness();
+    const bad = h.ecr.repo.manifest(encode('{"schemaVersion": 2, "manifests": '), OCI_INDEX);
+    const detail = await verdictOf(h, 'inference', bad.digest);
+    expect(detail.verdict).toBe('error');
+    expect(detail.reasons[0]).toMatch(new RegExp(`^manifest ${bad.digest} is not valid JSON`));
+  });
+
+  it('terminates on content that lists itself and reports it (a source serving wrong bytes)', async () => {
+    const h = harness();
+    // A digest that is not the hash of the index listing it: only a lying source can serve this loop.
+    const fake = `sha256:${'d'.repeat(64)}`;
+    const loop = encode({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [{ mediaType: OCI_INDEX, digest: fake, size: 200 }],
+    });
+    h.ecr.repo.manifests.set(fake, { digest: fake, mediaType: OCI_INDEX, bytes: loop });
+    const detail = await verdictOf(h, 'inference', fake);
+    expect(detail.verdict).toBe('error');
+    expect(detail.reasons[0]).toContain(`manifest ${fake} does not match its content`);
+    expect(h.ecr.count('BatchGetImage')).toBe(1);
+  });
+
+  it('skips an untagged child without any call, event or verdict metric', async () => {
+    const h = harness();
+    const a = h.ecr.repo.image(AMD64);
+    const outcome = await validatePush(pushEvent('inference', a.digest, ''), h.deps);
+    expect(outcome).toEqual({
+      skipped: true,
+      code: 'untagged',
+      reason:
+        'untagged manifest (a child or attestation of an index, or a push by digest): the tagged push carries the verdict',
+    });
+    expect(h.ecr.calls).toEqual([]);
+    expect(h.events.entries).toEqual([]);
+    expect(h.metrics.records).toEqual([
+      { name: 'PushEventsSkipped', value: 1, unit: 'Count', dimensions: { Reason: 'untagged' } },
+    ]);
+    expect(h.logs.records.at(-1)).toMatchObject({
+      level: 'info',
+      message: `push event skipped: ${outcome.skipped ? outcome.reason : ''}`,
+    });
+  });
+
+  it('logs a malformed event as an error', async () => {
+    const h = harness();
+    const outcome = await validatePush(pushEvent('inference', 'sha256:nothex', 'v1'), h.deps);
+    expect(outcome).toMatchObject({ skipped: true, code: 'malformed' });
+    expect(h.logs.records.at(-1)?.level).toBe('error');
+  });
+
+  it('throws EventPublishError when PutEvents fails the entry or the call', async () => {
+    const h = harness();
+    const a = h.ecr.repo.image(AMD64);
+    h.events.answer = () => ({
+      $metadata: {},
+      FailedEntryCount: 1,
+      Entries: [{ ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' }],
+    });
+    const failed = await expectRejection(
+      () => validatePush(pushEvent('inference', a.digest, 'v1'), h.deps),
+      EventPublishError,
+      'events:PutEvents refused the compliant verdict for inference:v1 on nvcf-ecr-autopilot (ThrottlingException: Rate exceeded)',
+    );
+    expect(failed.code).toBe('ThrottlingException');
+    h.events.answer = () => Object.assign(new Error('connect ECONNREFUSED'), { name: 'Error' });
+    await expectRejection(
+      () => validatePush(pushEvent('inference', a.digest, 'v1'), h.deps),
+      EventPublishError,
+      'events:PutEvents of the compliant verdict for inference:v1 on nvcf-ecr-autopilot failed (Error: connect ECONNREFUSED)',
+    );
+    expect(h.metrics.records).toEqual([]);
+  });
+
+  it('keeps the event within bounds whatever the manifest holds', async () => {
+    const h = harness();
+    const long = 'x'.repeat(5000);
+    const entries = Array.from({ length: 100 }, (_, i) => ({
+      mediaType: `application/vnd.example.${i}.${long}`,
+      digest: `sha256:${i.toString(16).padStart(64, '0')}`,
+      size: 10,
+      artifactType: long,
+    }));
+    const index = h.ecr.repo.index(entries);
+    const detail = await verdictOf(h, 'inference', index.digest);
+    expect(detail.verdict).toBe('not-runnable');
+    expect(detail.ignored).toHaveLength(64);
+    expect(detail.reasons.at(-1)).toBe(
+      'this event lists at most 64 of each: 36 more ignored entries, 38 more reasons omitted',
+    );
+    expect(Buffer.byteLength(h.events.entries[0]?.Detail ?? '')).toBeLessThan(256 * 1024);
+  });
+});
