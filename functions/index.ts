@@ -1,4 +1,8 @@
+import { createAuditHandler } from './audit.ts';
 import type { FunctionEnvironment } from './lib/environment.ts';
+import { createRetireKeysHandler } from './retire-keys.ts';
+import { createRotateCredentialHandler } from './rotate-credential.ts';
+import { createValidatePushHandler } from './validate-push.ts';
 
 /**
  * Every handler factory, by the function key the stacks and the local runtime use (`FUNCTIONS` in
@@ -11,4 +15,9 @@ export type HandlerFactory = (
 
 export const handlerFactories: Partial<
   Record<'rotateCredential' | 'retireKeys' | 'validatePush' | 'audit', HandlerFactory>
-> = {};
+> = {
+  validatePush: createValidatePushHandler,
+  rotateCredential: createRotateCredentialHandler,
+  retireKeys: createRetireKeysHandler,
+  audit: createAuditHandler,
+};

@@ -3,8 +3,10 @@ import {
   type Config,
   ConfigError,
   createLogger,
+  emfSink,
   jsonLineSink,
   type Logger,
+  type MetricSink,
 } from '@nvcf-ecr/core';
 
 /**
@@ -27,6 +29,8 @@ export interface FunctionEnvironment {
   readonly reportBucket?: string | undefined;
   readonly now: () => Date;
   readonly logger: Logger;
+  /** Where metrics go: EMF lines on stdout in Lambda; absent elsewhere (handlers then log them at debug). */
+  readonly metrics?: MetricSink | undefined;
 }
 
 /** Environment variables the stacks set (documented in README "Deploy"). */
@@ -77,6 +81,7 @@ export function environmentFromProcess(env: NodeJS.ProcessEnv = process.env): Fu
     eventBusName,
     reportBucket: env[ENV.reportBucket],
     now: () => new Date(),
+    metrics: emfSink((line) => process.stdout.write(line)),
     logger: createLogger({
       sink: jsonLineSink((line) => process.stdout.write(line)),
       level: level === 'debug' || level === 'warn' || level === 'error' ? level : 'info',

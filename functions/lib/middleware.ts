@@ -31,7 +31,12 @@ export function parseEvent<S extends z.ZodMiniType>(
     }
     const issues: ConfigIssue[] = result.error.issues.map((i) => ({
       path: formatPath(i.path),
-      message: i.message === 'Invalid input' ? `invalid ${i.code.replace(/_/g, ' ')}` : i.message,
+      message:
+        i.message !== 'Invalid input'
+          ? i.message
+          : i.code === 'invalid_type'
+            ? `expected ${i.expected}`
+            : `invalid ${i.code.replace(/^invalid_/, '').replace(/_/g, ' ')}`,
     }));
     const error = new EventShapeError(
       `Malformed event: ${issues.map((i) => `${i.path || '(root)'} ${i.message}`).join('; ')}`,

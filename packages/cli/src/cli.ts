@@ -52,6 +52,22 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'run the local AWS + NVCF sandbox (what the tests and the demo run on)',
     load: () => import('./commands/sandbox.ts'),
   },
+  rotate: {
+    summary: 'rotate a registry pull key now and follow the rotation step by step',
+    load: () => import('./commands/rotate.ts'),
+  },
+  status: {
+    summary: 'show the rotation state of the pull keys and the NVCF credential',
+    load: () => import('./commands/status.ts'),
+  },
+  retire: {
+    summary: "deactivate a registry's previous pull key after its grace period",
+    load: () => import('./commands/retire.ts'),
+  },
+  audit: {
+    summary: 'audit the whole NVCF pull chain: IAM, rotated secret, NVCF credential, images',
+    load: () => import('./commands/audit.ts'),
+  },
 };
 
 /** Options every command accepts. */

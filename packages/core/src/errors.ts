@@ -159,6 +159,20 @@ export class EventShapeError extends CoreError {
   }
 }
 
+/**
+ * An event could not be put on the project bus (`PutEvents` failed, or answered a failed entry). The event is
+ * the only report of what happened, so callers throw it and let Lambda retry rather than drop it.
+ */
+export class EventPublishError extends CoreError {
+  /** The entry's `ErrorCode` (`ThrottlingException`, `AccessDeniedException`, ...), or the API error's name. */
+  public readonly code: string;
+  public constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'EventPublishError';
+    this.code = code;
+  }
+}
+
 /** The audit could not run (as opposed to a check that fails, which is a finding, not an error). */
 export class AuditError extends CoreError {
   public constructor(message: string, options?: ErrorOptions) {

@@ -2,6 +2,7 @@
  * `@nvcf-ecr/core`: the domain. No `process.env`, no client construction: collaborators (AWS SDK clients,
  * the NVCF client, a clock, a logger) are passed in by the edge (`functions/`, the CLI, the sandbox runtime).
  */
+export * from './audit/index.ts';
 export * from './config/index.ts';
 export * from './credential/codec.ts';
 export * from './ecr/hostname.ts';
@@ -23,9 +24,15 @@ export * from './image/media-types.ts';
 export * from './image/platform.ts';
 export * from './image/policy.ts';
 export * from './image/resolve.ts';
+export * from './image/sources/ecr.ts';
 export * from './image/sources/layout.ts';
 export * from './image/sources/oci-archive.ts';
 export * from './image/sources/oci-layout.ts';
 export * from './log.ts';
 export * from './metrics.ts';
+export * from './ports/nvcf.ts';
 export * from './redact.ts';
+export * from './rotation/index.ts';
+export * from './validation/detail.ts';
+export * from './validation/event.ts';
+export * from './validation/validate.ts';

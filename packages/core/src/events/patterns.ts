@@ -61,7 +61,10 @@ export interface ComplianceAuditSummary {
   /** Checks evaluated. */
   readonly total: number;
   readonly passed: number;
-  /** Failed and not exempted: what the notification rule matches on. */
+  /**
+   * Failed, not exempted and not informational (severity `info`: what the audit could not verify): what the
+   * notification rule matches on (`AuditSummary` in `audit/model.ts`).
+   */
   readonly failed: number;
   /** Failed but covered by a configured exemption. */
   readonly exempted: number;

@@ -1,0 +1,85 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { type Config, createLogger, retirePreviousKey } from '@nvcf-ecr/core';
+import type { Command, CommandContext } from '../cli.ts';
+import {
+  AWS_OPTIONS,
+  awsClientOptions,
+  COMMON_OPTIONS_HELP,
+  CONFIG_OPTIONS,
+  loadCommandConfig,
+} from '../context.ts';
+import { styleFor, writeJson } from '../output.ts';
+import { commandNow, NOW_HELP, registryByName, reportingServiceErrors, rotationClients } from './status.ts';
+
+/**
+ * `nvcf-ecr retire <registry>`: what the hourly retirement does, now, for one registry (core's
+ * `retirePreviousKey`, the same rules): deactivate the previous key once its grace period is over and it is
+ * not in use, postpone otherwise; never the AWSCURRENT key.
+ */
+
+const HELP = `Deactivates the registry's previous pull key if its grace period (rotation.graceHours) is over, it was
+not used within the last hour (or rotation.retire says to deactivate anyway), and NVCF was updated after the
+current key was created. The key is deactivated, not deleted: reactivate it with 'aws iam update-access-key'
+if something still needed it; the next rotation deletes it. The AWSCURRENT key is never touched.
+
+Options:
+  --event-bus <name>      also put the NVCF Previous Key Retired / Retirement Postponed event on this bus
+  --json                  print the outcome as one JSON object
+${COMMON_OPTIONS_HELP}
+  -h, --help              show this help
+
+${NOW_HELP}
+
+Exit codes:
+  0  retired, or nothing to retire (no previous key, already Inactive, still in its grace period)
+  1  postponed: the key is still in use, or NVCF may still hold it
+  2  usage error, or AWS/NVCF could not be read`;
+
+export const command: Command = {
+  name: 'retire',
+  summary: "deactivate a registry's previous pull key after its grace period",
+  usage:
+    'nvcf-ecr retire <registry> [--json] [--event-bus NAME] [--config FILE] [--endpoint URL] [--nvcf-endpoint URL]',
+  help: HELP,
+  options: { ...CONFIG_OPTIONS, ...AWS_OPTIONS, json: { type: 'boolean' }, 'event-bus': { type: 'string' } },
+  positionals: { min: 1, max: 1 },
+  run: retire,
+};
+
+async function retire({ positionals, values, io }: CommandContext): Promise<number> {
+  const config = (await loadCommandConfig(values, { required: true })) as Config;
+  const registry = registryByName(config, positionals[0] as string, 'retire');
+  const { secrets, iam, nvcf } = rotationClients(values, io, config, registry);
+  const bus = typeof values['event-bus'] === 'string' ? values['event-bus'] : undefined;
+  // Errors the verb logs (a best-effort event that failed) go to stderr; the outcome is the command's output.
+  const logger = createLogger({ level: 'error', sink: (r) => io.stderr.write(`nvcf-ecr: ${r.message}\n`) });
+  const now = commandNow(io.env, 'retire');
+  const outcome = await reportingServiceErrors(`retiring the previous key of ${registry.name}`, () =>
+    retirePreviousKey(registry, {
+      config,
+      secrets,
+      iam,
+      nvcf,
+      ...(bus
+        ? {
+            events: new EventBridgeClient(awsClientOptions(values, io.env, registry.region)),
+            eventBusName: bus,
+          }
+        : {}),
+      now,
+      logger,
+    }),
+  );
+  if (values['json'] === true) writeJson(io, outcome);
+  else {
+    const style = styleFor(io.stdout, io.env);
+    const word =
+      outcome.action === 'retired'
+        ? style.green('retired')
+        : outcome.action === 'postponed'
+          ? style.yellow('postponed')
+          : style.dim(outcome.action);
+    io.stdout.write(`${word}  ${registry.name}: ${outcome.reason}\n`);
+  }
+  return outcome.action === 'postponed' ? 1 : 0;
+}

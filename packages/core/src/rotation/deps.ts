@@ -1,0 +1,122 @@
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { STSClient } from '@aws-sdk/client-sts';
+import type { Config } from '../config/index.ts';
+import type { AccessKeyPair } from '../credential/codec.ts';
+import type { Logger } from '../log.ts';
+import { type MetricRecord, type MetricSink, noMetrics } from '../metrics.ts';
+import type { NvcfRegistryCredentialsPort } from '../ports/nvcf.ts';
+import { type BackoffOptions, DEFAULT_BACKOFF } from './wait.ts';
+
+/**
+ * What the rotation steps and the retirement are given (conventions §9.2: clients are built at the edge and
+ * passed in). `clientsForKey` builds clients signed with a given key pair — the new key is proven with
+ * itself, so the rotation function's own role needs nothing on STS or ECR.
+ */
+
+/** Clients signed with one key pair; `destroy` closes their sockets when the step is done with them. */
+export interface KeyClients {
+  readonly sts: STSClient;
+  /** ECR in the registry's region (private registries). */
+  readonly ecr: ECRClient;
+  /** ECR Public in us-east-1, where its token is issued (`aws.md` §5). */
+  readonly ecrPublic: ECRPUBLICClient;
+  destroy(): void;
+}
+
+/**
+ * Builds clients signed with `key`: STS and ECR in `region` (the registry's), ECR Public in us-east-1.
+ */
+export type ClientsForKey = (key: AccessKeyPair, region: string) => KeyClients;
+
+/** Time budgets of the waits (defaults keep a whole step well inside the 5-minute Lambda timeout). */
+export interface RotationTiming {
+  /** setSecret: until the new key authenticates (STS) and gets an ECR token. */
+  readonly keyPropagationBudgetMs: number;
+  /** setSecret: until NVCF accepts the key (it checks it against ECR itself). */
+  readonly nvcfBudgetMs: number;
+  /** testSecret: each of its proofs (key, canary image, NVCF's `lastUpdatedAt`). */
+  readonly testBudgetMs: number;
+  readonly backoff: BackoffOptions;
+}
+
+/**
+ * The defaults: 90 s + 60 s for setSecret, 3 × 30 s for testSecret, against the function's 300 s timeout
+ * (`FUNCTIONS.rotateCredential`). IAM keys usually work within 5–15 s (`anchors.md` §5.2); NVCF's metadata
+ * cache lives 1 minute on pods that did not take the write (`nvcf-api.md` §4.6), which bounds testSecret's
+ * wait for `lastUpdatedAt`.
+ */
+export const DEFAULT_TIMING: RotationTiming = {
+  keyPropagationBudgetMs: 90_000,
+  nvcfBudgetMs: 60_000,
+  testBudgetMs: 30_000,
+  backoff: DEFAULT_BACKOFF,
+};
+
+export interface RotationDeps {
+  readonly config: Config;
+  readonly secrets: SecretsManagerClient;
+  readonly iam: IAMClient;
+  readonly nvcf: NvcfRegistryCredentialsPort;
+  readonly clientsForKey: ClientsForKey;
+  /** The project bus; events are skipped when absent. */
+  readonly events?: EventBridgeClient | undefined;
+  readonly eventBusName?: string | undefined;
+  /** Wall clock for everything the system records (key `createdAt`, grace periods): the sandbox's is virtual. */
+  readonly now: () => Date;
+  /** Real elapsed time for wait budgets (default `performance.now`). */
+  readonly monotonic?: (() => number) | undefined;
+  readonly sleep?: ((ms: number) => Promise<void>) | undefined;
+  readonly logger: Logger;
+  readonly metrics?: MetricSink | undefined;
+  readonly timing?: Partial<RotationTiming> | undefined;
+}
+
+/** Deps with every default filled in. */
+export interface ResolvedDeps extends RotationDeps {
+  readonly monotonic: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly metric: (record: MetricRecord) => void;
+  readonly timing: RotationTiming;
+}
+
+export function resolveDeps(deps: RotationDeps): ResolvedDeps {
+  const sink = deps.metrics ?? noMetrics;
+  return {
+    ...deps,
+    monotonic: deps.monotonic ?? (() => performance.now()),
+    sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    metric: (record) => {
+      try {
+        sink(record);
+      } catch {
+        // A metric must never fail a rotation.
+      }
+    },
+    timing: {
+      ...DEFAULT_TIMING,
+      ...deps.timing,
+      backoff: { ...DEFAULT_TIMING.backoff, ...deps.timing?.backoff },
+    },
+  };
+}
+
+/** The event target of the deps, when a bus is configured. */
+export function eventTarget(deps: RotationDeps) {
+  return deps.events && deps.eventBusName ? { client: deps.events, busName: deps.eventBusName } : undefined;
+}
+
+/** Metric names (namespace `NvcfEcrAutopilot`, dimension `Registry`). */
+export const ROTATION_METRICS = {
+  stepDuration: 'RotationStepDuration',
+  stepFailed: 'RotationStepFailed',
+  rotated: 'CredentialRotated',
+  orphanKeysDeleted: 'OrphanKeysDeleted',
+  keyDeleted: 'PreviousKeyDeleted',
+  keyRetired: 'PreviousKeyRetired',
+  retirementPostponed: 'PreviousKeyRetirementPostponed',
+  keyPropagationMs: 'KeyPropagationTime',
+} as const;

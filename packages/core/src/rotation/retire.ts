@@ -1,0 +1,241 @@
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { type IAMClient, NoSuchEntityException, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Config, RegistryConfig } from '../config/index.ts';
+import { RotationError } from '../errors.ts';
+import { DETAIL_TYPES } from '../events/names.ts';
+import type { Logger } from '../log.ts';
+import { type MetricSink, noMetrics } from '../metrics.ts';
+import type { NvcfRegistryCredentialsPort } from '../ports/nvcf.ts';
+import { maskAccessKeyId } from '../redact.ts';
+import { describeError } from './aws-errors.ts';
+import { ROTATION_METRICS } from './deps.ts';
+import { publishRotationEvent } from './details.ts';
+import { graceEndsAt, IN_USE_WINDOW_MS, pullKeyOf } from './keys.ts';
+import { AWSCURRENT, describeSecret, keyLastUsed, listAccessKeys, readValue } from './state.ts';
+
+/**
+ * Retirement of the previous key (scheduled hourly, and `nvcf-ecr retire`): once `rotation.graceHours` have
+ * passed since the rotation that replaced it, the previous key is *deactivated* — never deleted (createSecret
+ * deletes an Inactive key when the next rotation needs its slot, so a wrongly retired key can be reactivated
+ * until then). A key used within the last hour is still in use: by default the retirement is postponed, with
+ * a warning event, until `retire.maxPostponeHours` after the grace period; `retire.whenInUse: 'deactivate'`
+ * deactivates it anyway. The AWSCURRENT key is never touched, and nothing is deactivated unless NVCF's
+ * credential was updated after the current key was created (otherwise NVCF may still hold the previous key).
+ */
+
+export interface RetireDeps {
+  readonly config: Config;
+  readonly secrets: SecretsManagerClient;
+  readonly iam: IAMClient;
+  readonly nvcf: NvcfRegistryCredentialsPort;
+  readonly events?: EventBridgeClient | undefined;
+  readonly eventBusName?: string | undefined;
+  readonly now: () => Date;
+  readonly logger: Logger;
+  readonly metrics?: MetricSink | undefined;
+}
+
+export type RetireAction = 'retired' | 'postponed' | 'in-grace' | 'nothing-to-retire';
+
+export interface RetireOutcome {
+  readonly registry: string;
+  readonly action: RetireAction;
+  /** What happened, in a sentence. */
+  readonly reason: string;
+  /** The previous key, masked. */
+  readonly accessKeyId?: string | undefined;
+  readonly graceEndsAt?: string | undefined;
+  readonly lastUsedAt?: string | null | undefined;
+  /** When a postponed retirement deactivates the key anyway (null: never). */
+  readonly deactivateAnywayAt?: string | null | undefined;
+}
+
+/** Retires the previous key of every configured registry; one registry's failure does not stop the others. */
+export async function retirePreviousKeys(deps: RetireDeps): Promise<RetireOutcome[]> {
+  const outcomes: RetireOutcome[] = [];
+  const failures: string[] = [];
+  for (const registry of deps.config.registries) {
+    try {
+      outcomes.push(await retirePreviousKey(registry, deps));
+    } catch (err) {
+      deps.logger.error('retirement failed', { registry: registry.name, error: describeError(err) });
+      failures.push(`${registry.name}: ${describeError(err)}`);
+    }
+  }
+  if (failures.length > 0) {
+    // Thrown after every registry had its turn, so that Lambda retries (the retry finds the done ones done).
+    throw new RotationError(
+      'retire',
+      deps.config.registries.map((r) => r.secretName).join(', '),
+      `Retirement failed for ${failures.length} registr${failures.length === 1 ? 'y' : 'ies'}: ${failures.join('; ')}`,
+    );
+  }
+  return outcomes;
+}
+
+export async function retirePreviousKey(registry: RegistryConfig, deps: RetireDeps): Promise<RetireOutcome> {
+  const log = deps.logger.child({ registry: registry.name });
+  const metric = deps.metrics ?? noMetrics;
+  const secretId = registry.secretName;
+  const nothing = (reason: string): RetireOutcome => {
+    log.debug('nothing to retire', { reason });
+    return { registry: registry.name, action: 'nothing-to-retire', reason };
+  };
+  const state = await describeSecret(deps.secrets, secretId);
+  const current = await readValue(deps.secrets, secretId, { stage: AWSCURRENT }, 'retire');
+  const currentKey = pullKeyOf(current);
+  if (!currentKey) return nothing('the secret holds no key yet (first rotation not done)');
+  if (!state.previousVersionId) return nothing('no previous version (one rotation so far)');
+  const previousKey = pullKeyOf(
+    await readValue(deps.secrets, secretId, { versionId: state.previousVersionId }, 'retire'),
+  );
+  if (!previousKey) return nothing('the previous version holds no key (it was the bootstrap value)');
+  if (previousKey.accessKeyId === currentKey.accessKeyId)
+    return nothing('the previous version holds the AWSCURRENT key, which is never retired');
+  const masked = maskAccessKeyId(previousKey.accessKeyId);
+  const key = (await listAccessKeys(deps.iam, registry.userName)).find(
+    (k) => k.accessKeyId === previousKey.accessKeyId,
+  );
+  if (!key) return nothing(`the previous key ${masked} no longer exists`);
+  if (key.status !== 'Active') return nothing(`the previous key ${masked} is already ${key.status}`);
+
+  const now = deps.now();
+  const graceEnd = graceEndsAt(state.lastRotatedDate, current, registry.rotation.graceHours);
+  if (graceEnd && now < graceEnd) {
+    log.debug('previous key in its grace period', {
+      accessKeyId: masked,
+      graceEndsAt: graceEnd.toISOString(),
+    });
+    return {
+      registry: registry.name,
+      action: 'in-grace',
+      reason: `the previous key ${masked} is in its grace period until ${graceEnd.toISOString()}`,
+      accessKeyId: masked,
+      graceEndsAt: graceEnd.toISOString(),
+    };
+  }
+  const graceEndedAt = (graceEnd ?? now).toISOString();
+  const target =
+    deps.events && deps.eventBusName ? { client: deps.events, busName: deps.eventBusName } : undefined;
+  const base = {
+    schemaVersion: 1 as const,
+    registry: registry.name,
+    secretId: state.arn,
+    userName: registry.userName,
+    accessKeyId: masked,
+    currentAccessKeyId: maskAccessKeyId(currentKey.accessKeyId),
+    graceEndedAt,
+  };
+
+  const postpone = async (
+    cause: 'in-use' | 'nvcf-not-updated',
+    reason: string,
+    lastUsed: { at: Date | undefined; service: string | undefined },
+    deactivateAnywayAt: Date | undefined,
+  ): Promise<RetireOutcome> => {
+    log.warn('retirement of the previous key postponed', { accessKeyId: masked, cause, reason });
+    metric({ name: ROTATION_METRICS.retirementPostponed, value: 1, dimensions: { Registry: registry.name } });
+    await publishRotationEvent(
+      target,
+      DETAIL_TYPES.retirementPostponed,
+      {
+        ...base,
+        cause,
+        lastUsedAt: lastUsed.at?.toISOString() ?? null,
+        lastUsedService: lastUsed.service ?? null,
+        deactivateAnywayAt: deactivateAnywayAt?.toISOString() ?? null,
+        reason,
+        postponedAt: now.toISOString(),
+      },
+      log,
+      [state.arn],
+    );
+    return {
+      registry: registry.name,
+      action: 'postponed',
+      reason,
+      accessKeyId: masked,
+      graceEndsAt: graceEndedAt,
+      lastUsedAt: lastUsed.at?.toISOString() ?? null,
+      deactivateAnywayAt: deactivateAnywayAt?.toISOString() ?? null,
+    };
+  };
+
+  // Invariant 2: NVCF must have been updated since the current key exists, or it may still hold this one.
+  const credential = await deps.nvcf.findRegistryCredential(registry.hostname, registry.credentialName);
+  if (credential && Date.parse(credential.lastUpdatedAt) < Date.parse(currentKey.createdAt)) {
+    return postpone(
+      'nvcf-not-updated',
+      `NVCF credential '${registry.credentialName}' was last updated at ${credential.lastUpdatedAt}, before the ` +
+        `current key was created (${currentKey.createdAt}): NVCF may still hold ${masked}, so it stays Active. ` +
+        `Rotate again ('nvcf-ecr rotate ${registry.name}') to put the current key in NVCF.`,
+      { at: undefined, service: undefined },
+      undefined,
+    );
+  }
+
+  const lastUsed = await keyLastUsed(deps.iam, previousKey.accessKeyId);
+  const inUse = lastUsed.at !== undefined && now.getTime() - lastUsed.at.getTime() < IN_USE_WINDOW_MS;
+  let whileInUse = false;
+  let reason = `grace period of ${registry.rotation.graceHours} h over and not used within the last hour`;
+  if (inUse) {
+    const { whenInUse, maxPostponeHours } = registry.rotation.retire;
+    const deadline =
+      maxPostponeHours > 0 && graceEnd
+        ? new Date(graceEnd.getTime() + maxPostponeHours * 3_600_000)
+        : undefined;
+    const used = `used at ${lastUsed.at?.toISOString()}${lastUsed.service ? ` by ${lastUsed.service}` : ''}`;
+    if (whenInUse === 'postpone' && !(deadline && now >= deadline)) {
+      return postpone(
+        'in-use',
+        `the previous key ${masked} was ${used}, within the last hour: something still pulls with it. Retirement ` +
+          `is tried again every hour${deadline ? `; it is deactivated anyway from ${deadline.toISOString()} (retire.maxPostponeHours)` : ''}.`,
+        lastUsed,
+        deadline,
+      );
+    }
+    whileInUse = true;
+    reason =
+      whenInUse === 'deactivate'
+        ? `grace period over; ${used} but retire.whenInUse is 'deactivate'`
+        : `grace period over and still ${used}, but retirement was postponed for retire.maxPostponeHours (${maxPostponeHours} h)`;
+  }
+
+  try {
+    await deps.iam.send(
+      new UpdateAccessKeyCommand({
+        UserName: registry.userName,
+        AccessKeyId: previousKey.accessKeyId,
+        Status: 'Inactive',
+      }),
+    );
+  } catch (err) {
+    if (err instanceof NoSuchEntityException) return nothing(`the previous key ${masked} no longer exists`);
+    throw err;
+  }
+  if (whileInUse) log.warn('previous key deactivated while still in use', { accessKeyId: masked, reason });
+  else log.info('previous key deactivated', { accessKeyId: masked, reason });
+  metric({ name: ROTATION_METRICS.keyRetired, value: 1, dimensions: { Registry: registry.name } });
+  await publishRotationEvent(
+    target,
+    DETAIL_TYPES.previousKeyRetired,
+    {
+      ...base,
+      lastUsedAt: lastUsed.at?.toISOString() ?? null,
+      deactivatedWhileInUse: whileInUse,
+      reason,
+      retiredAt: now.toISOString(),
+    },
+    log,
+    [state.arn],
+  );
+  return {
+    registry: registry.name,
+    action: 'retired',
+    reason,
+    accessKeyId: masked,
+    graceEndsAt: graceEndedAt,
+    lastUsedAt: lastUsed.at?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,746 @@
+import { BatchGetImageCommand, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import {
+  DescribeImagesCommand,
+  GetAuthorizationTokenCommand as GetPublicTokenCommand,
+} from '@aws-sdk/client-ecr-public';
+import { CreateAccessKeyCommand, DeleteAccessKeyCommand, NoSuchEntityException } from '@aws-sdk/client-iam';
+import {
+  PutSecretValueCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import type { RegistryConfig } from '../config/index.ts';
+import { encodeRegistrySecret } from '../credential/codec.ts';
+import { RotationError, RotationRefusedError, type RotationStepName } from '../errors.ts';
+import { DETAIL_TYPES } from '../events/names.ts';
+import { ACCEPTED_MANIFEST_MEDIA_TYPES } from '../image/media-types.ts';
+import type { Logger } from '../log.ts';
+import { classifyNvcfFailure, type NvcfRegistryCredentialView } from '../ports/nvcf.ts';
+import { maskAccessKeyId } from '../redact.ts';
+import { awsErrorKind, describeError, userNameOfArn } from './aws-errors.ts';
+import { eventTarget, type KeyClients, type ResolvedDeps, ROTATION_METRICS } from './deps.ts';
+import { publishRotationEvent } from './details.ts';
+import type { RotationInvocation } from './invocation.ts';
+import {
+  type ClassifiedKey,
+  classifyKeys,
+  findSupersededKeys,
+  graceEndsAt,
+  planRoom,
+  pullKeyOf,
+} from './keys.ts';
+import { assertValueMatchesRegistry, type PullKeySecret, serializePullKey } from './secret-value.ts';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  describeSecret,
+  formatIntent,
+  keyLastUsed,
+  listAccessKeys,
+  parseIntent,
+  ROTATION_TAGS,
+  readValue,
+  requireRegistry,
+  type SecretState,
+  type StoredValue,
+} from './state.ts';
+import { done, notYet, waitUntil } from './wait.ts';
+
+/**
+ * The guard and the four steps of the rotation protocol (ARCHITECTURE.md, "Rotation protocol"; `aws.md`
+ * §4.2, §4.6). Every step is idempotent on the ClientRequestToken: Secrets Manager retries the whole rotation
+ * after any failure (`aws.md` §4.2), so each step may run again after a crash at any call and must converge.
+ */
+
+/** IAM's access-key quota per user (`anchors.md` §5.1). */
+export const ACCESS_KEYS_PER_USER = 2;
+
+/** Tags NVCF shows on credentials this project created (NVCF's tag alphabet, `nvcf-api.md` §3.2). */
+export const NVCF_CREDENTIAL_TAGS = ['managed-by=nvcf-ecr-autopilot'];
+
+export interface StepContext {
+  readonly event: RotationInvocation;
+  readonly step: RotationStepName;
+  readonly deps: ResolvedDeps;
+  readonly log: Logger;
+  readonly state: SecretState;
+  readonly registry: RegistryConfig;
+  /** The secret's ARN (Secrets Manager passes the ARN; DescribeSecret confirms it). */
+  readonly secretId: string;
+  readonly token: string;
+}
+
+/**
+ * The guard every step starts with (the AWS template's, `aws.md` §4.2): rotation enabled; the token names a
+ * version; a version already AWSCURRENT means this step (and the rotation) is done — return; a version
+ * without AWSPENDING is an error. Returns undefined when there is nothing to do.
+ */
+export async function guard(
+  event: RotationInvocation,
+  deps: ResolvedDeps,
+  log: Logger,
+): Promise<StepContext | undefined> {
+  const step = event.Step;
+  const token = event.ClientRequestToken;
+  const state = await describeSecret(deps.secrets, event.SecretId);
+  if (!state.rotationEnabled) {
+    throw new RotationError(
+      step,
+      state.arn,
+      `Rotation is not enabled for secret ${state.name}: the stacks turn it on (CfnRotationSchedule); for a manual ` +
+        `run use 'nvcf-ecr rotate <registry>'.`,
+    );
+  }
+  const stages = state.versions[token];
+  if (!stages) {
+    throw new RotationError(
+      step,
+      state.arn,
+      `Secret ${state.name} has no version ${token}: Secrets Manager creates it, labelled AWSPENDING, before ` +
+        'invoking the rotation. Start rotations with RotateSecret (or nvcf-ecr rotate), not by invoking the function.',
+    );
+  }
+  if (stages.includes(AWSCURRENT)) {
+    log.info('version is already AWSCURRENT: nothing to do');
+    return undefined;
+  }
+  if (!stages.includes(AWSPENDING)) {
+    throw new RotationError(
+      step,
+      state.arn,
+      `Version ${token} of secret ${state.name} is neither AWSCURRENT nor AWSPENDING (labels: ${
+        stages.join(', ') || 'none'
+      }): it is not the version being rotated. See docs/rotation.md, "Recovering a stuck rotation".`,
+    );
+  }
+  const registry = requireRegistry(deps.config, state, step);
+  return { event, step, deps, log, state, registry, secretId: state.arn, token };
+}
+
+// ---- createSecret ---------------------------------------------------------------------------------------
+
+/**
+ * Makes room under the two-key limit without deleting a key NVCF may hold, creates the new key and stores it
+ * as AWSPENDING. Re-run with the same token: the stored value is reused (no second key).
+ */
+export async function createSecret(ctx: StepContext): Promise<void> {
+  const { deps, log, registry, secretId, token, state } = ctx;
+  const pending = await readPending(ctx, { required: false });
+  if (pending) {
+    log.info('pending key already stored for this token: reusing it', {
+      accessKeyId: maskAccessKeyId(pending.accessKeyId),
+    });
+    await consumeForce(ctx);
+    return;
+  }
+  const current = await readValue(deps.secrets, secretId, { stage: AWSCURRENT }, 'createSecret');
+  if (!current) {
+    throw new RotationError(
+      'createSecret',
+      secretId,
+      `Secret ${state.name} has no AWSCURRENT value: the stacks create it with the bootstrap value ` +
+        `{"userName","registryHostname","credentialName"}; put that value back (docs/rotation.md) and rotate again.`,
+    );
+  }
+  assertValueMatchesRegistry(current.value, registry, {
+    step: 'createSecret',
+    secretId,
+    version: AWSCURRENT,
+  });
+  const force = state.tags.get(ROTATION_TAGS.force) === token;
+  if (force) log.warn('forced rotation: grace period and in-use checks are skipped for this token');
+
+  const keys = await classifyUserKeys(ctx, current, undefined);
+  for (const orphan of keys.filter((k) => k.role === 'orphan')) {
+    await deleteKey(ctx, orphan.accessKeyId);
+    log.warn('deleted an orphan key left by an interrupted attempt (created before its secret was stored)', {
+      accessKeyId: maskAccessKeyId(orphan.accessKeyId),
+      createdAt: orphan.createDate.toISOString(),
+    });
+    deps.metric({
+      name: ROTATION_METRICS.orphanKeysDeleted,
+      value: 1,
+      dimensions: { Registry: registry.name },
+    });
+  }
+  const remaining = keys.filter((k) => k.role !== 'orphan');
+  for (const k of remaining.filter((x) => x.role === 'unmanaged')) {
+    // Typical after adopting a hand-made NVCF credential: the old hand-made key stays until someone deletes
+    // it, and a later rotation that needs its slot refuses, naming it.
+    log.warn('the pull user has a key this rotation did not create: it never deletes it', {
+      accessKeyId: maskAccessKeyId(k.accessKeyId),
+      createdAt: k.createDate.toISOString(),
+      status: k.status,
+    });
+  }
+  if (remaining.length >= ACCESS_KEYS_PER_USER) await makeRoom(ctx, current, remaining, force);
+
+  // The intent marker goes first: if this invocation dies after CreateAccessKey and before PutSecretValue,
+  // the retry recognises the key as this attempt's orphan (`keys.ts`).
+  const intentAt = deps.now();
+  await deps.secrets.send(
+    new TagResourceCommand({
+      SecretId: secretId,
+      Tags: [{ Key: ROTATION_TAGS.intent, Value: formatIntent(token, intentAt) }],
+    }),
+  );
+  const created = await deps.iam.send(new CreateAccessKeyCommand({ UserName: registry.userName }));
+  const accessKeyId = created.AccessKey?.AccessKeyId;
+  const secretAccessKey = created.AccessKey?.SecretAccessKey;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new RotationError('createSecret', secretId, 'IAM CreateAccessKey answered without a key pair');
+  }
+  const value: PullKeySecret = {
+    accessKeyId,
+    secretAccessKey,
+    userName: registry.userName,
+    registryHostname: registry.hostname,
+    credentialName: registry.credentialName,
+    // Taken after CreateAccessKey: testSecret requires NVCF's lastUpdatedAt at or after it, which only a
+    // PATCH made after the key existed can satisfy (see testSecret).
+    createdAt: deps.now().toISOString(),
+  };
+  await deps.secrets.send(
+    new PutSecretValueCommand({
+      SecretId: secretId,
+      ClientRequestToken: token,
+      SecretString: serializePullKey(value),
+      // Without VersionStages, PutSecretValue would move AWSCURRENT (`aws.md` §4.2).
+      VersionStages: [AWSPENDING],
+      RotationToken: ctx.event.RotationToken,
+    }),
+  );
+  log.info('created the new key and stored it as AWSPENDING', {
+    accessKeyId: maskAccessKeyId(accessKeyId),
+    userName: registry.userName,
+  });
+  await consumeForce(ctx);
+}
+
+/**
+ * The user's keys with their roles. Reads the AWSPREVIOUS value, and older versions only when a key is
+ * still unexplained, and whether the intent marker's token stored a value.
+ */
+export async function classifyUserKeys(
+  ctx: {
+    readonly deps: Pick<ResolvedDeps, 'iam' | 'secrets'>;
+    readonly registry: RegistryConfig;
+    readonly secretId: string;
+    readonly state: SecretState;
+    readonly step: RotationStepName;
+  },
+  current: StoredValue | undefined,
+  pending: StoredValue | undefined,
+): Promise<ClassifiedKey[]> {
+  const { deps, registry, secretId, state, step } = ctx;
+  const keys = await listAccessKeys(deps.iam, registry.userName);
+  const known = new Set([pullKeyOf(current)?.accessKeyId, pullKeyOf(pending)?.accessKeyId]);
+  const previous =
+    state.previousVersionId && keys.some((k) => !known.has(k.accessKeyId))
+      ? await readValue(deps.secrets, secretId, { versionId: state.previousVersionId }, step)
+      : undefined;
+  known.add(pullKeyOf(previous)?.accessKeyId);
+  const unknown = keys.filter((k) => !known.has(k.accessKeyId)).map((k) => k.accessKeyId);
+  const intent = parseIntent(state.tags.get(ROTATION_TAGS.intent));
+  const read = new Set(
+    [current?.versionId, pending?.versionId, previous?.versionId].filter((v): v is string => v !== undefined),
+  );
+  const superseded = await findSupersededKeys(deps.secrets, secretId, unknown, read, step);
+  let intentValue: StoredValue | undefined;
+  if (intent && unknown.some((id) => !superseded.has(id))) {
+    // What did the marker's token store? Values already read answer it; otherwise one read (the empty
+    // pending version of a token still in createSecret reads as nothing).
+    intentValue =
+      [current, pending, previous].find((v) => v?.versionId === intent.token) ??
+      (await readValue(deps.secrets, secretId, { versionId: intent.token }, step));
+  }
+  return classifyKeys(keys, { current, pending, previous, superseded, intent, intentValue });
+}
+
+async function makeRoom(
+  ctx: StepContext,
+  current: StoredValue,
+  keys: readonly ClassifiedKey[],
+  force: boolean,
+): Promise<void> {
+  const { deps, log, registry, secretId, state } = ctx;
+  const lastUsed = new Map<string, Date | undefined>();
+  if (!force) {
+    for (const k of keys) {
+      if (k.status === 'Active' && (k.role === 'previous' || k.role === 'superseded'))
+        lastUsed.set(k.accessKeyId, (await keyLastUsed(deps.iam, k.accessKeyId)).at);
+    }
+  }
+  const currentKey = pullKeyOf(current);
+  const plan = planRoom({
+    keys,
+    force,
+    now: deps.now(),
+    graceEndsAt: graceEndsAt(state.lastRotatedDate, current, registry.rotation.graceHours),
+    lastUsed,
+    currentKeyActive:
+      currentKey !== undefined &&
+      keys.some((k) => k.accessKeyId === currentKey.accessKeyId && k.status === 'Active'),
+    registryName: registry.name,
+    userName: registry.userName,
+    keyLimit: ACCESS_KEYS_PER_USER,
+  });
+  if (plan.kind === 'room') return;
+  if (plan.kind === 'refuse') throw new RotationRefusedError('createSecret', secretId, plan.reason);
+  // planRoom only deletes with a working current key: point NVCF at it first (it may hold the key to delete —
+  // a superseded key a cancelled rotation sent it — and never says which key it holds).
+  if (currentKey) await reconcileNvcf(ctx, currentKey);
+  await deleteKey(ctx, plan.key.accessKeyId);
+  log.info('deleted a key to make room for the new one', {
+    accessKeyId: maskAccessKeyId(plan.key.accessKeyId),
+    role: plan.key.role,
+    status: plan.key.status,
+    reason: plan.reason,
+  });
+  deps.metric({ name: ROTATION_METRICS.keyDeleted, value: 1, dimensions: { Registry: registry.name } });
+}
+
+/** Points NVCF's credential at the AWSCURRENT key (a no-op when it already holds it). */
+async function reconcileNvcf(ctx: StepContext, currentKey: PullKeySecret): Promise<void> {
+  const { credential } = await putKeyInNvcf(ctx, currentKey, 'reconcile');
+  if (!credential) return;
+  ctx.log.info('NVCF credential reconciled to the AWSCURRENT key before deleting a key', {
+    nvcfCredentialId: credential.registryCredentialId,
+    accessKeyId: maskAccessKeyId(currentKey.accessKeyId),
+  });
+}
+
+async function deleteKey(ctx: StepContext, accessKeyId: string): Promise<void> {
+  try {
+    await ctx.deps.iam.send(
+      new DeleteAccessKeyCommand({ UserName: ctx.registry.userName, AccessKeyId: accessKeyId }),
+    );
+  } catch (err) {
+    // Already gone (an earlier attempt deleted it and died before seeing the answer): the goal is reached.
+    if (err instanceof NoSuchEntityException) return;
+    throw err;
+  }
+}
+
+/** Removes the force tag once the token it was set for has its key (the flag is spent). */
+async function consumeForce(ctx: StepContext): Promise<void> {
+  if (ctx.state.tags.get(ROTATION_TAGS.force) !== ctx.token) return;
+  await ctx.deps.secrets.send(
+    new UntagResourceCommand({ SecretId: ctx.secretId, TagKeys: [ROTATION_TAGS.force] }),
+  );
+}
+
+// ---- setSecret ------------------------------------------------------------------------------------------
+
+/**
+ * Waits until the new key works (STS says it is the pull user; ECR hands it a token), then stores it in
+ * NVCF: PATCH in place (keeping the credential's name), or — on a registry's first rotation — POST when NVCF
+ * has no credential for (hostname, name), adopting an existing one otherwise.
+ */
+export async function setSecret(ctx: StepContext): Promise<void> {
+  const { deps, log, registry } = ctx;
+  const pending = await readPending(ctx, { required: true });
+  const clients = deps.clientsForKey(pending, registry.region);
+  try {
+    const started = deps.monotonic();
+    await proveKey(ctx, pending, clients, deps.timing.keyPropagationBudgetMs);
+    const waited = Math.round(deps.monotonic() - started);
+    deps.metric({
+      name: ROTATION_METRICS.keyPropagationMs,
+      value: waited,
+      unit: 'Milliseconds',
+      dimensions: { Registry: registry.name },
+    });
+    log.info('the new key works', { accessKeyId: maskAccessKeyId(pending.accessKeyId), waitedMs: waited });
+  } finally {
+    clients.destroy();
+  }
+  const { credential, action } = await putKeyInNvcf(ctx, pending, 'set');
+  log.info(`NVCF credential ${action}`, {
+    nvcfCredentialId: credential?.registryCredentialId,
+    lastUpdatedAt: credential?.lastUpdatedAt,
+    accessKeyId: maskAccessKeyId(pending.accessKeyId),
+  });
+}
+
+/**
+ * Stores `key` in NVCF's credential for the registry, retrying what waiting can fix: NVCF's 400 relaying
+ * `UnrecognizedClientException` (it checks the key against ECR, `nvcf-api.md` §4.4, and IAM may not have
+ * propagated it to NVCF's region yet), 429/5xx and lost answers (the client retries those too, within its own
+ * budget), 409 and 404 (someone created or deleted the credential meanwhile). Every attempt looks the
+ * credential up again, so a POST whose answer was lost is found and PATCHed instead of created twice.
+ */
+async function putKeyInNvcf(
+  ctx: StepContext,
+  key: PullKeySecret,
+  purpose: 'set' | 'reconcile',
+): Promise<{ credential: NvcfRegistryCredentialView | undefined; action: 'created' | 'updated' | 'absent' }> {
+  const { deps, registry, secretId, step } = ctx;
+  const value = encodeRegistrySecret(key);
+  type Put = { credential: NvcfRegistryCredentialView | undefined; action: 'created' | 'updated' | 'absent' };
+  return waitUntil<Put>(
+    async () => {
+      try {
+        const existing = await deps.nvcf.findRegistryCredential(registry.hostname, registry.credentialName);
+        if (!existing) {
+          // Reconciling a credential that does not exist: NVCF holds no key of ours, nothing to point anywhere.
+          if (purpose === 'reconcile') return done({ credential: undefined, action: 'absent' });
+          const credential = await deps.nvcf.createRegistryCredential({
+            registryHostname: registry.hostname,
+            secret: { name: registry.credentialName, value },
+            artifactTypes: ['CONTAINER'],
+            tags: NVCF_CREDENTIAL_TAGS,
+            description: `ECR pull key of registry ${registry.name}, rotated by nvcf-ecr-autopilot`,
+          });
+          return done({ credential, action: 'created' });
+        }
+        const credential = await deps.nvcf.patchRegistryCredential(existing.registryCredentialId, {
+          // The existing name: a PATCH's secret.name renames the credential (`nvcf-api.md` §3.3).
+          secret: { name: existing.registryCredentialName, value },
+          // A credential adopted without CONTAINER would not be handed to container pulls (§4.3).
+          ...(existing.artifactTypes.includes('CONTAINER')
+            ? {}
+            : { artifactTypeEnums: ['CONTAINER' as const] }),
+        });
+        return done({ credential, action: 'updated' });
+      } catch (err) {
+        const kind = classifyNvcfFailure(err);
+        if (kind === 'fatal') {
+          throw new RotationError(
+            step,
+            secretId,
+            `NVCF refused the ${purpose === 'set' ? 'new' : 'current'} key for credential '${registry.credentialName}' ` +
+              `(${registry.hostname}): ${describeError(err)}. The key was not stored in NVCF; fix the cause ` +
+              '(401: the NGC API key secret; 403 without an AWS code: the key lacks the registry-credentials scope).',
+            { cause: err },
+          );
+        }
+        return notYet(`NVCF answered ${kind}: ${describeError(err)}`);
+      }
+    },
+    {
+      budgetMs: deps.timing.nvcfBudgetMs,
+      backoff: deps.timing.backoff,
+      sleep: deps.sleep,
+      monotonic: deps.monotonic,
+      onRetry: (reason, attempt, delayMs) =>
+        ctx.log.debug('NVCF not updated yet', { reason, attempt, delayMs }),
+      onTimeout: (reason, attempts, elapsed) =>
+        new RotationError(
+          step,
+          secretId,
+          `NVCF did not accept the ${purpose === 'set' ? 'new' : 'current'} key within ${Math.round(elapsed / 1000)} s ` +
+            `(${attempts} attempts; last: ${reason}). NVCF keeps the key it had; Secrets Manager retries the rotation.`,
+        ),
+    },
+  );
+}
+
+/**
+ * Polls until `key` authenticates as the pull user (STS `GetCallerIdentity`) and gets a registry token
+ * (ECR `GetAuthorizationToken` in the registry's region, or ECR Public's in us-east-1, `aws.md` §5).
+ */
+async function proveKey(
+  ctx: StepContext,
+  key: PullKeySecret,
+  clients: KeyClients,
+  budgetMs: number,
+): Promise<void> {
+  const { deps, registry, secretId, step } = ctx;
+  await waitUntil(
+    async () => {
+      let arn: string | undefined;
+      try {
+        arn = (await clients.sts.send(new GetCallerIdentityCommand({}))).Arn;
+      } catch (err) {
+        return retryOrThrow(ctx, err, 'STS GetCallerIdentity');
+      }
+      if (userNameOfArn(arn) !== registry.userName) {
+        throw new RotationError(
+          step,
+          secretId,
+          `Key ${maskAccessKeyId(key.accessKeyId)} authenticates as ${arn ?? 'nobody'}, not as the pull user ` +
+            `${registry.userName}: the secret holds another user's key. See docs/rotation.md, "Recovering".`,
+        );
+      }
+      try {
+        if (registry.kind === 'public') await clients.ecrPublic.send(new GetPublicTokenCommand({}));
+        else await clients.ecr.send(new GetAuthorizationTokenCommand({}));
+      } catch (err) {
+        return retryOrThrow(
+          ctx,
+          err,
+          registry.kind === 'public' ? 'ECR Public GetAuthorizationToken' : 'ECR GetAuthorizationToken',
+        );
+      }
+      return done(undefined);
+    },
+    {
+      budgetMs,
+      backoff: deps.timing.backoff,
+      sleep: deps.sleep,
+      monotonic: deps.monotonic,
+      onRetry: (reason, attempt, delayMs) =>
+        ctx.log.debug('key not usable yet', { reason, attempt, delayMs }),
+      onTimeout: (reason, attempts, elapsed) =>
+        new RotationError(
+          step,
+          secretId,
+          `Key ${maskAccessKeyId(key.accessKeyId)} did not work within ${Math.round(elapsed / 1000)} s (${attempts} ` +
+            `attempts; last: ${reason}). IAM usually propagates a new key within seconds; Secrets Manager retries the rotation.`,
+        ),
+    },
+  );
+}
+
+/** A failed call with the new key: wait when waiting can help, otherwise stop with what to fix. */
+function retryOrThrow(ctx: StepContext, err: unknown, call: string) {
+  const kind = awsErrorKind(err);
+  if (kind === 'not-propagated')
+    return notYet(`${call}: the key is not recognised yet (${describeError(err)})`);
+  if (kind === 'transient') return notYet(`${call}: ${describeError(err)}`);
+  const hint =
+    kind === 'denied'
+      ? ` The pull user ${ctx.registry.userName} must have NVCF's minimal pull policy (nvcf-ecr-pull); compare it with 'nvcf-ecr audit'.`
+      : '';
+  throw new RotationError(
+    ctx.step,
+    ctx.secretId,
+    `${call} with the new key failed: ${describeError(err)}.${hint}`,
+    {
+      cause: err,
+    },
+  );
+}
+
+// ---- testSecret -----------------------------------------------------------------------------------------
+
+/**
+ * Proves the pending key with itself — STS identity, registry token, and a pull of the canary image when the
+ * registry names one — and proves NVCF took it: its credential's `lastUpdatedAt` is at or after the key's
+ * `createdAt`. A version's value cannot be changed once written, so the key's creation time is the reference:
+ * only a PATCH made after the key existed (this rotation's setSecret) can be that late. The two clocks differ
+ * (NVCF's and the rotation's); a skew larger than the seconds between createSecret and setSecret makes this
+ * check wait and, at worst, fail — and the retried rotation PATCHes again later, which then passes.
+ */
+export async function testSecret(ctx: StepContext): Promise<void> {
+  const { deps, log, registry } = ctx;
+  const pending = await readPending(ctx, { required: true });
+  const clients = deps.clientsForKey(pending, registry.region);
+  try {
+    await proveKey(ctx, pending, clients, deps.timing.testBudgetMs);
+    if (registry.rotation.canaryImage) await proveCanary(ctx, registry.rotation.canaryImage, clients);
+  } finally {
+    clients.destroy();
+  }
+  const credential = await proveNvcfUpdated(ctx, pending);
+  log.info('the new key is proven', {
+    accessKeyId: maskAccessKeyId(pending.accessKeyId),
+    canaryImage: registry.rotation.canaryImage,
+    nvcfCredentialId: credential.registryCredentialId,
+    lastUpdatedAt: credential.lastUpdatedAt,
+  });
+}
+
+/** Pulls the canary's manifest (private: `BatchGetImage`) or looks it up (public: `DescribeImages`). */
+async function proveCanary(ctx: StepContext, canary: string, clients: KeyClients): Promise<void> {
+  const { deps, registry, secretId, step } = ctx;
+  const [repositoryName = '', imageTag = ''] = canary.split(':');
+  await waitUntil(
+    async () => {
+      try {
+        if (registry.kind === 'public') {
+          await clients.ecrPublic.send(
+            new DescribeImagesCommand({
+              registryId: registry.accountId,
+              repositoryName,
+              imageIds: [{ imageTag }],
+            }),
+          );
+          return done(undefined);
+        }
+        const out = await clients.ecr.send(
+          new BatchGetImageCommand({
+            repositoryName,
+            imageIds: [{ imageTag }],
+            acceptedMediaTypes: [...ACCEPTED_MANIFEST_MEDIA_TYPES],
+          }),
+        );
+        if ((out.images ?? []).length > 0) return done(undefined);
+        const failure = out.failures?.[0];
+        throw new RotationError(
+          step,
+          secretId,
+          `The canary image ${registry.hostname}/${canary} could not be pulled with the new key: ` +
+            `${failure?.failureCode ?? 'no image'}${failure?.failureReason ? ` (${failure.failureReason})` : ''}. ` +
+            'Push it, or change rotation.canaryImage to an image that exists.',
+        );
+      } catch (err) {
+        if (err instanceof RotationError) throw err;
+        if (/ImageNotFound|RepositoryNotFound/.test((err as Error).name ?? '')) {
+          throw new RotationError(
+            step,
+            secretId,
+            `The canary image ${registry.hostname}/${canary} does not exist: ${describeError(err)}. Push it, or ` +
+              'change rotation.canaryImage to an image that exists.',
+            { cause: err },
+          );
+        }
+        return retryOrThrow(ctx, err, `pulling the canary image ${canary}`);
+      }
+    },
+    {
+      budgetMs: deps.timing.testBudgetMs,
+      backoff: deps.timing.backoff,
+      sleep: deps.sleep,
+      monotonic: deps.monotonic,
+      onTimeout: (reason, attempts) =>
+        new RotationError(
+          step,
+          secretId,
+          `The canary image ${canary} could not be pulled after ${attempts} attempts: ${reason}`,
+        ),
+    },
+  );
+}
+
+async function proveNvcfUpdated(
+  ctx: StepContext,
+  pending: PullKeySecret,
+): Promise<NvcfRegistryCredentialView> {
+  const { deps, registry, secretId, step } = ctx;
+  const createdAt = Date.parse(pending.createdAt);
+  return waitUntil(
+    async () => {
+      let credential: NvcfRegistryCredentialView | undefined;
+      try {
+        credential = await deps.nvcf.findRegistryCredential(registry.hostname, registry.credentialName);
+      } catch (err) {
+        if (classifyNvcfFailure(err) === 'fatal')
+          throw new RotationError(step, secretId, `NVCF could not be read: ${describeError(err)}`, {
+            cause: err,
+          });
+        return notYet(`NVCF: ${describeError(err)}`);
+      }
+      if (!credential)
+        return notYet(`NVCF lists no credential '${registry.credentialName}' for ${registry.hostname}`);
+      if (Date.parse(credential.lastUpdatedAt) < createdAt)
+        return notYet(
+          `NVCF credential ${credential.registryCredentialId} was last updated at ${credential.lastUpdatedAt}, ` +
+            `before the new key was created (${pending.createdAt})`,
+        );
+      return done(credential);
+    },
+    {
+      budgetMs: deps.timing.testBudgetMs,
+      backoff: deps.timing.backoff,
+      sleep: deps.sleep,
+      monotonic: deps.monotonic,
+      onTimeout: (reason) =>
+        new RotationError(
+          step,
+          secretId,
+          `NVCF does not show this rotation's update: ${reason}. setSecret's update did not land; Secrets Manager ` +
+            'retries the rotation, whose setSecret updates NVCF again.',
+        ),
+    },
+  );
+}
+
+// ---- finishSecret ---------------------------------------------------------------------------------------
+
+/**
+ * Moves AWSCURRENT to the new version (Secrets Manager puts AWSPREVIOUS on the old one) and announces the
+ * rotation. The old key stays Active: its grace period starts now (`nvcf-api.md` §4.6).
+ */
+export async function finishSecret(ctx: StepContext): Promise<void> {
+  const { deps, log, registry, secretId, state, token } = ctx;
+  const pending = await readPending(ctx, { required: true });
+  const current = await readValue(deps.secrets, secretId, { stage: AWSCURRENT }, 'finishSecret');
+  try {
+    await deps.secrets.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretId,
+        VersionStage: AWSCURRENT,
+        MoveToVersionId: token,
+        RemoveFromVersionId: state.currentVersionId,
+      }),
+    );
+  } catch (err) {
+    // The answer may be lost after the label moved (a timeout, a dropped connection): look before failing.
+    const after = await describeSecret(deps.secrets, secretId);
+    if (after.currentVersionId !== token) throw err;
+    log.warn('AWSCURRENT moved although UpdateSecretVersionStage failed', { error: describeError(err) });
+  }
+  const rotatedAt = deps.now();
+  const previousKey = pullKeyOf(current);
+  log.info('rotation finished: AWSCURRENT moved to the new key', {
+    accessKeyId: maskAccessKeyId(pending.accessKeyId),
+    previousAccessKeyId: previousKey ? maskAccessKeyId(previousKey.accessKeyId) : null,
+  });
+  deps.metric({ name: ROTATION_METRICS.rotated, value: 1, dimensions: { Registry: registry.name } });
+  // Best effort, after the fact: a lookup failure only leaves the id out of the event.
+  const credential = await deps.nvcf
+    .findRegistryCredential(registry.hostname, registry.credentialName)
+    .catch(() => undefined);
+  await publishRotationEvent(
+    eventTarget(deps),
+    DETAIL_TYPES.credentialRotated,
+    {
+      schemaVersion: 1,
+      registry: registry.name,
+      secretId,
+      token,
+      userName: registry.userName,
+      registryHostname: registry.hostname,
+      credentialName: registry.credentialName,
+      nvcfCredentialId: credential?.registryCredentialId ?? null,
+      accessKeyId: maskAccessKeyId(pending.accessKeyId),
+      previousAccessKeyId: previousKey ? maskAccessKeyId(previousKey.accessKeyId) : null,
+      bootstrap: previousKey === undefined,
+      keyCreatedAt: new Date(pending.createdAt).toISOString(),
+      graceEndsAt: previousKey
+        ? new Date(rotatedAt.getTime() + registry.rotation.graceHours * 3_600_000).toISOString()
+        : null,
+      rotatedAt: rotatedAt.toISOString(),
+    },
+    log,
+    [secretId],
+  );
+}
+
+// ---- shared ---------------------------------------------------------------------------------------------
+
+/** The AWSPENDING value of this token, checked to be a pull key of this registry. */
+async function readPending(ctx: StepContext, options: { required: true }): Promise<PullKeySecret>;
+async function readPending(
+  ctx: StepContext,
+  options: { required: false },
+): Promise<PullKeySecret | undefined>;
+async function readPending(
+  ctx: StepContext,
+  options: { required: boolean },
+): Promise<PullKeySecret | undefined> {
+  const { deps, registry, secretId, step, token } = ctx;
+  const stored = await readValue(deps.secrets, secretId, { versionId: token, stage: AWSPENDING }, step);
+  if (!stored) {
+    if (!options.required) return undefined;
+    throw new RotationError(
+      step,
+      secretId,
+      `Version ${token} has no value: createSecret did not complete. Secrets Manager retries the rotation from createSecret.`,
+    );
+  }
+  const source = { step, secretId, version: `version ${token}` };
+  assertValueMatchesRegistry(stored.value, registry, source);
+  if (stored.value.kind !== 'key') {
+    throw new RotationError(
+      step,
+      secretId,
+      `The pending version ${token} holds no key: it was not written by createSecret.`,
+    );
+  }
+  return stored.value;
+}

@@ -1,0 +1,66 @@
+/**
+ * Bounded waiting without fixed sleeps. New IAM keys take seconds to work (`anchors.md` §5.2) and NVCF
+ * checks a key against ECR before storing it (`nvcf-api.md` §4.4), so several steps poll until something
+ * becomes true. Polls start short and grow (100 ms, ×1.5, capped at 500 ms by default): a key that works
+ * after 2 s is noticed within one interval of it — the benchmark's "propagation + 1.5 s" — while a slow
+ * one costs a few calls per second at most. Every wait has a total budget well inside the Lambda timeout;
+ * when it runs out the caller throws and Secrets Manager retries the whole rotation.
+ */
+
+export interface BackoffOptions {
+  /** First pause (default 100 ms). */
+  readonly initialDelayMs: number;
+  /** Growth of each pause (default 1.5). */
+  readonly factor: number;
+  /** Longest pause (default 500 ms). */
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffOptions = { initialDelayMs: 100, factor: 1.5, maxDelayMs: 500 };
+
+/** One poll: done with a value, or not yet (with why, for the log and the timeout message). */
+export type Poll<T> =
+  | { readonly done: true; readonly value: T }
+  | { readonly done: false; readonly reason: string };
+
+export const done = <T>(value: T): Poll<T> => ({ done: true, value });
+export const notYet = (reason: string): Poll<never> => ({ done: false, reason });
+
+export interface WaitOptions {
+  /** Total time allowed, polls and pauses included. */
+  readonly budgetMs: number;
+  readonly backoff?: Partial<BackoffOptions> | undefined;
+  /** Pauses between polls (tests pass a fake). */
+  readonly sleep: (ms: number) => Promise<void>;
+  /** A monotonic clock in milliseconds (real elapsed time: the budget protects the Lambda timeout). */
+  readonly monotonic: () => number;
+  /** Called before each pause (log lines at debug). */
+  readonly onRetry?: ((reason: string, attempt: number, delayMs: number) => void) | undefined;
+  /** The error to throw when the budget runs out, given the last reason and the number of polls. */
+  readonly onTimeout: (lastReason: string, attempts: number, elapsedMs: number) => Error;
+}
+
+/**
+ * Polls `poll` until it is done, pausing with growing intervals, and throws `onTimeout(...)` once the budget
+ * is spent. Errors thrown by `poll` end the wait at once: a poll reports "not yet" only for answers that
+ * waiting can change. The last poll never starts after the budget: a pause that would end past it is
+ * shortened to end exactly at it, and one last poll runs there.
+ */
+export async function waitUntil<T>(poll: () => Promise<Poll<T>>, options: WaitOptions): Promise<T> {
+  const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+  const start = options.monotonic();
+  let delay = backoff.initialDelayMs;
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    const result = await poll();
+    if (result.done) return result.value;
+    const elapsed = options.monotonic() - start;
+    const left = options.budgetMs - elapsed;
+    if (left <= 0) throw options.onTimeout(result.reason, attempts, elapsed);
+    const pause = Math.min(delay, left);
+    options.onRetry?.(result.reason, attempts, pause);
+    await options.sleep(pause);
+    delay = Math.min(backoff.maxDelayMs, delay * backoff.factor);
+  }
+}

@@ -1,0 +1,207 @@
+import { join } from 'node:path';
+import {
+  type Config,
+  loadConfig,
+  maskAccessKeyId,
+  type RegistryConfig,
+  type RegistryRotationStatus,
+  type RetireOutcome,
+} from '@nvcf-ecr/core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../../packages/cli/src/index.ts';
+import { control } from '../../helpers/sandbox.ts';
+import { type CapturedIo, captureIo } from '../../unit/cli/io.ts';
+import {
+  advanceHours,
+  expectNoSecretsLeaked,
+  type Harness,
+  keyInStage,
+  keysOf,
+  startHarness,
+  stuckPending,
+} from './harness.ts';
+
+// The rotation verbs of the CLI (`rotate`, `status`, `retire`) against an in-process sandbox, with the
+// example configuration, `--endpoint`/`--nvcf-endpoint`, and AWS credentials from the standard chain (the
+// environment variables the sandbox's keys are exported in).
+
+const CONFIG_PATH = join(import.meta.dirname, '../../../nvcf-ecr.config.ts');
+const config: Config = await loadConfig(CONFIG_PATH);
+const registry = config.registries[0] as RegistryConfig;
+
+describe('CLI: rotate, status and retire on the sandbox', () => {
+  let h: Harness;
+  const outputs: string[] = [];
+
+  async function cli(...args: string[]): Promise<{ code: number; io: CapturedIo }> {
+    // The sandbox's clock is virtual (tests move it): the CLI is told its time, as its help says.
+    const io = captureIo({ env: { NVCF_ECR_NOW: h.sb.world.clock.now().toISOString() } });
+    const code = await main(
+      [
+        ...args,
+        '--config',
+        CONFIG_PATH,
+        '--endpoint',
+        h.sb.awsEndpoint,
+        '--nvcf-endpoint',
+        h.sb.nvcfEndpoint,
+      ],
+      io,
+    );
+    outputs.push(io.out(), io.err());
+    return { code, io };
+  }
+
+  beforeAll(async () => {
+    // Only the rotation function is wired: the retirement is what `nvcf-ecr retire` runs itself.
+    h = await startHarness(config, { handlerKeys: ['rotateCredential'] });
+  });
+  afterAll(async () => {
+    await expectNoSecretsLeaked(h, outputs);
+    await h.close();
+  });
+  beforeEach(async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', h.sb.accessKeyId);
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', h.sb.secretAccessKey);
+    vi.stubEnv('AWS_REGION', h.sb.region);
+    await control(h.sb, 'POST', 'reset');
+    await h.sb.settle();
+  });
+
+  it('status --json shows the bootstrapped registry: one current key, NVCF updated after it, nothing pending', async () => {
+    const { code, io } = await cli('status', '--json');
+    expect(code).toBe(0);
+    const report = JSON.parse(io.out()) as { schemaVersion: number; registries: RegistryRotationStatus[] };
+    expect(report.schemaVersion).toBe(1);
+    const [prod] = report.registries;
+    const current = keyInStage(h.sb, registry, 'AWSCURRENT') as string;
+    expect(prod).toMatchObject({
+      registry: 'prod',
+      userName: 'nvcf-ecr-prod',
+      rotation: { enabled: true, schedule: 'rate(30 days)', graceHours: 24 },
+      keys: [{ accessKeyId: maskAccessKeyId(current), status: 'Active', role: 'current', ageHours: 0 }],
+      nvcf: { updatedAfterCurrentKey: true },
+      pending: null,
+      previousKey: null,
+      blockers: [],
+    });
+    expect(prod?.stages.find((s) => s.stages.includes('AWSCURRENT'))?.accessKeyId).toBe(
+      maskAccessKeyId(current),
+    );
+  });
+
+  it('rotate shows each step on stderr and the new key on stdout', async () => {
+    const before = keyInStage(h.sb, registry, 'AWSCURRENT');
+    const { code, io } = await cli('rotate', 'prod');
+    expect(code).toBe(0);
+    const after = keyInStage(h.sb, registry, 'AWSCURRENT') as string;
+    expect(after).not.toBe(before);
+    const steps = io
+      .err()
+      .split('\n')
+      .filter((l) => l.startsWith('✓'))
+      .map((l) => l.split(/\s+/)[1]);
+    expect(steps).toEqual(['createSecret', 'setSecret', 'testSecret', 'finishSecret']);
+    expect(io.err()).toMatch(/^rotating prod \(secret nvcf-ecr\/prod\/pull-key, token [0-9a-f-]{36}\)\n/);
+    expect(io.err()).toContain(`✓ createSecret  new key ${maskAccessKeyId(after)} stored as AWSPENDING`);
+    expect(io.out()).toBe(
+      `rotated prod: key ${maskAccessKeyId(after)} is current; the previous key stays Active for the grace period (24 h), then 'nvcf-ecr retire' deactivates it\n`,
+    );
+  });
+
+  it('rotate refuses up front while the previous key is in its grace period, and starts nothing; --force rotates', async () => {
+    expect((await cli('rotate', 'prod')).code).toBe(0);
+    const previous = keyInStage(h.sb, registry, 'AWSPREVIOUS') as string;
+    const refused = await cli('rotate', 'prod');
+    expect(refused.code).toBe(1);
+    expect(refused.io.err()).toContain(
+      `refused (in-grace): The previous key ${maskAccessKeyId(previous)} of IAM user nvcf-ecr-prod is inside its grace period until`,
+    );
+    expect(refused.io.err()).toContain('Nothing was started.');
+    expect(stuckPending(h.sb, registry)).toBeUndefined();
+
+    const forced = await cli('rotate', 'prod', '--force');
+    expect(forced.code).toBe(0);
+    expect(forced.io.err()).toMatch(/token [0-9a-f-]{36}, forced\)/);
+    expect(keysOf(h.sb, registry).map((k) => k.accessKeyId)).not.toContain(previous);
+  });
+
+  it('status explains a refusal and shows the previous key’s grace period', async () => {
+    await cli('rotate', 'prod');
+    const { code, io } = await cli('status', 'prod');
+    expect(code).toBe(0);
+    const text = io.out();
+    expect(text).toMatch(
+      /^prod {2}123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com {2}\(secret arn:aws:secretsmanager:/,
+    );
+    expect(text).toMatch(/previous key +AKIA…\w{4} Active, grace until /);
+    expect(text).toMatch(/blockers +in-grace: The previous key /);
+  });
+
+  it('retire keeps the previous key inside its grace period and deactivates it after', async () => {
+    await cli('rotate', 'prod');
+    const previous = keyInStage(h.sb, registry, 'AWSPREVIOUS') as string;
+    const early = await cli('retire', 'prod');
+    expect(early.code).toBe(0);
+    expect(early.io.out()).toMatch(
+      new RegExp(
+        `^in-grace {2}prod: the previous key ${maskAccessKeyId(previous)} is in its grace period until `,
+      ),
+    );
+    await advanceHours(h.sb, 25);
+    const late = await cli('retire', 'prod', '--json');
+    expect(late.code).toBe(0);
+    const outcome = JSON.parse(late.io.out()) as RetireOutcome;
+    expect(outcome).toMatchObject({
+      registry: 'prod',
+      action: 'retired',
+      accessKeyId: maskAccessKeyId(previous),
+    });
+    expect(keysOf(h.sb, registry).find((k) => k.accessKeyId === previous)?.status).toBe('Inactive');
+  });
+
+  it('rotate reports a failed step and stops following at --timeout; status shows the rotation pending', async () => {
+    await control(h.sb, 'POST', 'faults', {
+      service: 'ecr',
+      operation: 'GetAuthorizationToken',
+      error: { status: 400, code: 'InjectedFailure', message: 'injected' },
+      times: 100,
+    });
+    const { code, io } = await cli('rotate', 'prod', '--timeout', '1');
+    await h.sb.settle();
+    await control(h.sb, 'DELETE', 'faults');
+    expect(code).toBe(1);
+    expect(io.err()).toContain(
+      '✗ setSecret failed: ECR GetAuthorizationToken with the new key failed: InjectedFailure: injected.',
+    );
+    expect(io.err()).toContain(
+      "not finished after 1 s; the rotation goes on in Secrets Manager: follow it with 'nvcf-ecr status prod'",
+    );
+    const status = await cli('status', 'prod', '--json');
+    const [prod] = (JSON.parse(status.io.out()) as { registries: RegistryRotationStatus[] }).registries;
+    expect(prod?.pending).toMatchObject({ stuck: true, lastFailure: { step: 'setSecret', refused: false } });
+    expect(status.code).toBe(1);
+
+    // Rotating again resumes the pending rotation instead of starting another.
+    const resumed = await cli('rotate', 'prod');
+    expect(resumed.code).toBe(0);
+    expect(resumed.io.err()).toMatch(/^resuming the pending rotation prod/);
+  });
+
+  it('reports what AWS answered, not an internal error, when the credentials are refused', async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIAIOSFODNN7EXAMPLE');
+    const { code, io } = await cli('status', 'prod');
+    expect(code).toBe(2);
+    expect(io.err()).toBe(
+      'nvcf-ecr: error: reading the rotation state of prod failed: UnrecognizedClientException: The security token included in the request is invalid.\n',
+    );
+  });
+
+  it('names the configured registries when asked for another', async () => {
+    const { code, io } = await cli('rotate', 'staging');
+    expect(code).toBe(2);
+    expect(io.err()).toBe(
+      "nvcf-ecr: no registry named 'staging' in the configuration: the registries are prod\nRun 'nvcf-ecr rotate --help' for usage.\n",
+    );
+  });
+});

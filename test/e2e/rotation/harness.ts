@@ -1,0 +1,341 @@
+import { createHash } from 'node:crypto';
+import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  type Config,
+  createLogger,
+  EVENT_SOURCE,
+  FUNCTIONS,
+  functionArn,
+  type LogRecord,
+  maskAccessKeyId,
+  memorySink,
+  PROJECT_EVENT_BUS_NAME,
+  type RegistryConfig,
+  type RotationTiming,
+} from '@nvcf-ecr/core';
+import type { LambdaHandler, RunningSandbox, RuntimeHandlers, SandboxOptions } from '@nvcf-ecr/sandbox';
+import { expect } from 'vitest';
+import { fromSandboxEnvironment, type SandboxHandlerEnvironment } from '../../../functions/lib/sandbox.ts';
+import { createRetireKeysHandler } from '../../../functions/retire-keys.ts';
+import { createRotateCredentialHandler } from '../../../functions/rotate-credential.ts';
+import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
+
+/**
+ * What the rotation's end-to-end tests share: a sandbox running the real handlers composed as the CLI
+ * composes them (`fromSandboxEnvironment` over the runtime's environment), in-process views of its state for
+ * invariant checks after every call, a test image to pull, and the secret scan (no secret the sandbox issued,
+ * nor its base64 form, in any captured log line, event or error).
+ */
+
+/** Fast waits: the sandbox's keys work at once unless a test sets a propagation delay. */
+export const FAST_TIMING: Partial<RotationTiming> = {
+  keyPropagationBudgetMs: 3_000,
+  nvcfBudgetMs: 3_000,
+  testBudgetMs: 2_000,
+  backoff: { initialDelayMs: 20, factor: 1.5, maxDelayMs: 100 },
+};
+
+export type HandlerKey = 'rotateCredential' | 'retireKeys';
+
+export interface RotationHandlerOptions {
+  readonly timing?: Partial<RotationTiming> | undefined;
+  readonly nvcfTimeoutMs?: number | undefined;
+}
+
+export function rotationHandlers(
+  keys: readonly HandlerKey[] = ['rotateCredential', 'retireKeys'],
+  options: RotationHandlerOptions = {},
+): RuntimeHandlers {
+  const handlers: RuntimeHandlers = {};
+  if (keys.includes('rotateCredential'))
+    handlers.rotateCredential = (env) =>
+      createRotateCredentialHandler(fromSandboxEnvironment(env), {
+        timing: options.timing ?? FAST_TIMING,
+        ...(options.nvcfTimeoutMs ? { nvcfTimeoutMs: options.nvcfTimeoutMs } : {}),
+      }) as LambdaHandler;
+  if (keys.includes('retireKeys'))
+    handlers.retireKeys = (env) => createRetireKeysHandler(fromSandboxEnvironment(env)) as LambdaHandler;
+  return handlers;
+}
+
+export interface Harness {
+  readonly sb: RunningSandbox;
+  readonly aws: ReturnType<typeof clients>;
+  readonly logs: LogRecord[];
+  /** Every secret access key the sandbox issued while the harness watched (deleted keys included). */
+  readonly issued: Map<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  config: Config,
+  options: Partial<SandboxOptions> & {
+    handlerKeys?: readonly HandlerKey[];
+    rotation?: RotationHandlerOptions;
+  } = {},
+): Promise<Harness> {
+  const sink = memorySink();
+  const { handlerKeys, rotation, ...rest } = options;
+  const sb = await withSandbox({
+    config,
+    logger: createLogger({ sink, level: 'debug' }),
+    handlers: rotationHandlers(handlerKeys, rotation),
+    rotationAttempts: 3,
+    rotationRetryDelayMs: 0,
+    asyncRetryDelaysMs: [0, 0],
+    ...rest,
+  });
+  const issued = new Map<string, string>();
+  const collect = () => {
+    for (const k of sb.world.iam.keys.values()) issued.set(k.accessKeyId, k.secretAccessKey);
+  };
+  const off = sb.onCall(collect);
+  await sb.settle();
+  collect();
+  return {
+    sb,
+    aws: clients(sb, { maxAttempts: 1 }),
+    logs: sink.records,
+    issued,
+    close: async () => {
+      off();
+      await sb.close();
+    },
+  };
+}
+
+// ---- in-process views (synchronous: usable from onCall) --------------------------------------------------
+
+interface SecretView {
+  arn: string;
+  name: string;
+  tags: { Key: string; Value: string }[];
+  versions: { versionId: string; stages: string[]; secretString?: string }[];
+  rotations: {
+    token: string;
+    status: string;
+    attempts: { steps: { step: string; ok: boolean; error?: { message: string } }[] }[];
+  }[];
+}
+
+interface NvcfCredentialView {
+  registryCredentialId: string;
+  registryCredentialName: string;
+  registryHostname: string;
+  lastUpdatedAt: string;
+  username: string;
+}
+
+function inspect<T>(sb: RunningSandbox, module: string): T {
+  const m = sb.modules.find((x) => x.name === module);
+  if (!m) throw new Error(`no module ${module}`);
+  return m.inspect() as T;
+}
+
+export function secretOf(sb: RunningSandbox, registry: RegistryConfig): SecretView {
+  const s = inspect<{ secrets: SecretView[] }>(sb, 'secretsmanager').secrets.find(
+    (x) => x.name === registry.secretName,
+  );
+  if (!s) throw new Error(`no secret ${registry.secretName}`);
+  return s;
+}
+
+export function credentialsOf(sb: RunningSandbox, registry: RegistryConfig): NvcfCredentialView[] {
+  return inspect<{ credentials: NvcfCredentialView[] }>(sb, 'nvcf').credentials.filter(
+    (c) => c.registryHostname === registry.hostname && c.registryCredentialName === registry.credentialName,
+  );
+}
+
+export function keysOf(sb: RunningSandbox, registry: RegistryConfig) {
+  return sb.world.iam
+    .keysOf(registry.userName)
+    .map((k) => ({ accessKeyId: k.accessKeyId, status: k.status }));
+}
+
+/** The access key id stored in a stage (undefined for the bootstrap value). */
+export function keyInStage(sb: RunningSandbox, registry: RegistryConfig, stage: string): string | undefined {
+  const v = secretOf(sb, registry).versions.find((x) => x.stages.includes(stage));
+  if (!v?.secretString) return undefined;
+  return (JSON.parse(v.secretString) as { accessKeyId?: string }).accessKeyId;
+}
+
+/**
+ * Invariants 1 and 2 of the rotation protocol (ARCHITECTURE.md), read from the sandbox's state: NVCF's
+ * credential holds an Active key of the pull user; the user has at most two keys; AWSCURRENT's key is Active.
+ */
+export function invariantViolations(sb: RunningSandbox, registry: RegistryConfig): string[] {
+  const out: string[] = [];
+  const keys = sb.world.iam.keysOf(registry.userName);
+  if (keys.length > 2) out.push(`user ${registry.userName} has ${keys.length} keys`);
+  for (const c of credentialsOf(sb, registry)) {
+    const k = sb.world.iam.keys.get(c.username);
+    if (k?.status !== 'Active' || k.userName !== registry.userName)
+      out.push(
+        `NVCF holds ${maskAccessKeyId(c.username)}, which is ${k ? `${k.status} (${k.userName})` : 'deleted'}`,
+      );
+  }
+  const current = keyInStage(sb, registry, 'AWSCURRENT');
+  if (current !== undefined && sb.world.iam.keys.get(current)?.status !== 'Active')
+    out.push(`AWSCURRENT holds ${maskAccessKeyId(current)}, which is not Active`);
+  return out;
+}
+
+/** AWSPENDING left on a version that is not AWSCURRENT. */
+export function stuckPending(sb: RunningSandbox, registry: RegistryConfig): string | undefined {
+  return secretOf(sb, registry).versions.find(
+    (v) => v.stages.includes('AWSPENDING') && !v.stages.includes('AWSCURRENT'),
+  )?.versionId;
+}
+
+// ---- actions -----------------------------------------------------------------------------------------------
+
+/** RotateSecret through the SDK (rotation as Secrets Manager runs it), then waits until it is over. */
+export async function rotate(h: Harness, registry: RegistryConfig, token?: string): Promise<string> {
+  const out = await h.aws.secrets.send(
+    new RotateSecretCommand({
+      SecretId: registry.secretName,
+      RotateImmediately: true,
+      ClientRequestToken: token,
+    }),
+  );
+  await h.sb.settle();
+  return out.VersionId ?? '';
+}
+
+/** The rotation record of a token (the sandbox's history). */
+export function rotationRecord(sb: RunningSandbox, registry: RegistryConfig, token: string) {
+  return secretOf(sb, registry)
+    .rotations.filter((r) => r.token === token)
+    .at(-1);
+}
+
+/** The environment the runtime hands handlers, for handlers a test registers itself. */
+export function handlerEnvironment(sb: RunningSandbox, config: Config): SandboxHandlerEnvironment {
+  return {
+    config,
+    accountId: sb.accountId,
+    region: sb.region,
+    endpoints: { aws: sb.awsEndpoint, nvcf: sb.nvcfEndpoint },
+    credentials: { accessKeyId: sb.accessKeyId, secretAccessKey: sb.secretAccessKey },
+    now: () => sb.world.clock.now(),
+    logger: sb.world.log,
+    eventBusName: PROJECT_EVENT_BUS_NAME,
+    reportBucket: 'unused',
+  };
+}
+
+export function rotationFunctionArn(sb: RunningSandbox): string {
+  return functionArn('aws', sb.region, sb.accountId, FUNCTIONS.rotateCredential.name);
+}
+
+export function retireFunctionArn(sb: RunningSandbox): string {
+  return functionArn('aws', sb.region, sb.accountId, FUNCTIONS.retireKeys.name);
+}
+
+export async function advanceHours(sb: RunningSandbox, hours: number): Promise<void> {
+  await control(sb, 'POST', 'clock', { advanceSeconds: hours * 3600 });
+  await sb.settle();
+}
+
+/** Pushes a one-layer linux/amd64 image (through the control plane's seed) and returns its reference. */
+export async function pushTestImage(
+  sb: RunningSandbox,
+  registry: RegistryConfig,
+  repository: string,
+  tag: string,
+) {
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+  );
+  const layer = Buffer.from(`layer of ${repository}:${tag}`);
+  const digest = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      digest: digest(config),
+      size: config.length,
+    },
+    layers: [
+      { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digest(layer), size: layer.length },
+    ],
+  });
+  await control(sb, 'POST', 'seed', {
+    ecr: {
+      region: registry.region,
+      images: [
+        { repository, manifest, tags: [tag], blobs: [config.toString('base64'), layer.toString('base64')] },
+      ],
+    },
+  });
+  return `${registry.hostname}/${repository}:${tag}`;
+}
+
+/** NVCF starting an instance: pulls `image` with NVCF's stored credential. */
+export async function nvcfPull(sb: RunningSandbox, image: string): Promise<{ ok: boolean; error?: string }> {
+  return control(sb, 'POST', 'nvcf/pull', { image });
+}
+
+/** Events this project put on its bus, of one detail type. */
+export async function projectEvents<T = Record<string, unknown>>(sb: RunningSandbox, detailType: string) {
+  const out = await control<{ events: { event: { 'detail-type': string; detail: T } }[] }>(
+    sb,
+    'GET',
+    `events?source=${encodeURIComponent(EVENT_SOURCE)}&detailType=${encodeURIComponent(detailType)}`,
+  );
+  return out.events.map((e) => e.event.detail);
+}
+
+/**
+ * Invariant 5 for one harness: no secret the sandbox issued (secret access keys, the admin key, the NGC key),
+ * nor the base64 credential NVCF stores (`id:secret`), nor a base64 secret, appears in what was captured —
+ * log lines, every event on every bus, invocation errors and the rotation history — or in `extra` text.
+ */
+export async function expectNoSecretsLeaked(h: Harness, extra: readonly string[] = []): Promise<void> {
+  const events = await control(h.sb, 'GET', 'events');
+  const state = await control<{ secretsmanager: { secrets: { rotations: unknown[] }[] } }>(
+    h.sb,
+    'GET',
+    'state',
+  );
+  const haystack = [
+    JSON.stringify(h.logs),
+    JSON.stringify(events),
+    JSON.stringify(h.sb.lambda.invocations),
+    JSON.stringify(h.sb.lambda.deadLetters),
+    JSON.stringify(state.secretsmanager.secrets.map((s) => s.rotations)),
+    ...extra,
+  ].join('\n');
+  const needles: [string, string][] = [
+    ['admin secret access key', h.sb.secretAccessKey],
+    ['NGC API key', h.sb.ngcApiKey],
+  ];
+  for (const [id, secret] of h.issued) {
+    needles.push([`secret of ${maskAccessKeyId(id)}`, secret]);
+    needles.push([
+      `base64 credential of ${maskAccessKeyId(id)}`,
+      Buffer.from(`${id}:${secret}`).toString('base64'),
+    ]);
+    needles.push([`base64 secret of ${maskAccessKeyId(id)}`, Buffer.from(secret).toString('base64')]);
+  }
+  expect(h.issued.size).toBeGreaterThan(0);
+  const leaked = needles.filter(([, s]) => haystack.includes(s)).map(([what]) => what);
+  expect(leaked).toEqual([]);
+}
+
+/**
+ * Registers the retirement under its function name without wiring its hourly rule, for tests that invoke it
+ * themselves (a clock advance would otherwise fire the rule first).
+ */
+export function registerRetireHandler(h: Harness, config: Config): void {
+  h.sb.lambda.register({
+    arn: retireFunctionArn(h.sb),
+    name: FUNCTIONS.retireKeys.name,
+    handler: createRetireKeysHandler(
+      fromSandboxEnvironment(handlerEnvironment(h.sb, config)),
+    ) as LambdaHandler,
+    timeoutSeconds: FUNCTIONS.retireKeys.timeoutSeconds,
+    memoryMb: FUNCTIONS.retireKeys.memoryMb,
+  });
+}

@@ -1,0 +1,180 @@
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import {
+  assertConfig,
+  type Config,
+  DETAIL_TYPES,
+  maskAccessKeyId,
+  previousKeyRetiredDetailSchema,
+  type RegistryConfig,
+  type RetirementPostponedDetail,
+  type RetireOutcome,
+  retirementPostponedDetailSchema,
+} from '@nvcf-ecr/core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { control } from '../../helpers/sandbox.ts';
+import {
+  advanceHours,
+  expectNoSecretsLeaked,
+  type Harness,
+  keyInStage,
+  keysOf,
+  projectEvents,
+  registerRetireHandler,
+  retireFunctionArn,
+  rotate,
+  secretOf,
+  startHarness,
+} from './harness.ts';
+
+// The retirement of the previous key (scheduled hourly; the same verb as `nvcf-ecr retire`): nothing inside
+// the grace period, deactivation after it, postponement (with a warning event) while the key is in use, the
+// configured way out of a long postponement, and never the AWSCURRENT key.
+
+const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+const GRACE = 24;
+
+function configWith(retire: { whenInUse?: 'postpone' | 'deactivate'; maxPostponeHours?: number }): Config {
+  return assertConfig({
+    ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
+    registries: [
+      {
+        name: 'prod',
+        hostname: HOST,
+        repositories: ['inference'],
+        credentialName: 'ecr-prod',
+        rotation: { schedule: 'rate(30 days)', graceHours: GRACE, retire },
+      },
+    ],
+  });
+}
+
+/** Invokes the retirement as its schedule does; resolves to its outcomes. */
+async function retire(h: Harness): Promise<RetireOutcome[]> {
+  return (await h.sb.lambda.invoke(retireFunctionArn(h.sb), { source: 'aws.events' })) as RetireOutcome[];
+}
+
+/** Signs one call with the key stored in `stage`, so IAM records its use (GetAccessKeyLastUsed). */
+async function useKey(h: Harness, registry: RegistryConfig, stage: string): Promise<void> {
+  const version = secretOf(h.sb, registry).versions.find((v) => v.stages.includes(stage));
+  const { accessKeyId, secretAccessKey } = JSON.parse(version?.secretString ?? '{}') as {
+    accessKeyId: string;
+    secretAccessKey: string;
+  };
+  const sts = new STSClient({
+    region: h.sb.region,
+    endpoint: h.sb.awsEndpoint,
+    credentials: { accessKeyId, secretAccessKey },
+    maxAttempts: 1,
+  });
+  await sts.send(new GetCallerIdentityCommand({}));
+  sts.destroy();
+}
+
+describe.each([
+  { policy: 'default (postpone, at most 72 h)', retire: {}, afterMax: 'retired' },
+  { policy: "whenInUse 'deactivate'", retire: { whenInUse: 'deactivate' as const }, afterMax: 'retired' },
+  {
+    policy: 'maxPostponeHours 0 (postpone for ever)',
+    retire: { maxPostponeHours: 0 },
+    afterMax: 'postponed',
+  },
+])('Retirement with the $policy policy', ({ retire: policy, afterMax }) => {
+  const config = configWith(policy);
+  const registry = config.registries[0] as RegistryConfig;
+  let h: Harness;
+
+  beforeAll(async () => {
+    // The retirement is invoked by the tests, not by the hourly schedule the clock advances would fire.
+    h = await startHarness(config, { handlerKeys: ['rotateCredential'] });
+    registerRetireHandler(h, config);
+  });
+  afterAll(async () => {
+    await expectNoSecretsLeaked(h);
+    await h.close();
+  });
+  beforeEach(async () => {
+    await control(h.sb, 'POST', 'reset');
+    await h.sb.settle();
+  });
+
+  it('has nothing to retire after the first rotation, and keeps the previous key inside its grace period', async () => {
+    expect((await retire(h))[0]).toMatchObject({ action: 'nothing-to-retire' });
+    await rotate(h, registry);
+    const previous = keyInStage(h.sb, registry, 'AWSPREVIOUS') as string;
+    await advanceHours(h.sb, GRACE - 1);
+    const [outcome] = await retire(h);
+    expect(outcome).toMatchObject({ action: 'in-grace', accessKeyId: maskAccessKeyId(previous) });
+    expect(keysOf(h.sb, registry).find((k) => k.accessKeyId === previous)?.status).toBe('Active');
+  });
+
+  it('postpones while the previous key is in use, then acts as configured once the postponement runs out', async () => {
+    await rotate(h, registry);
+    const previous = keyInStage(h.sb, registry, 'AWSPREVIOUS') as string;
+    const current = keyInStage(h.sb, registry, 'AWSCURRENT') as string;
+    await advanceHours(h.sb, GRACE + 1);
+    await useKey(h, registry, 'AWSPREVIOUS');
+    const [first] = await retire(h);
+    const stillActive = keysOf(h.sb, registry).find((k) => k.accessKeyId === previous)?.status === 'Active';
+    if (policy.whenInUse === 'deactivate') {
+      expect(first).toMatchObject({ action: 'retired' });
+      expect(stillActive).toBe(false);
+      const [event] = await projectEvents(h.sb, DETAIL_TYPES.previousKeyRetired);
+      expect(previousKeyRetiredDetailSchema.safeParse(event).success).toBe(true);
+      expect(event).toMatchObject({ deactivatedWhileInUse: true, accessKeyId: maskAccessKeyId(previous) });
+      return;
+    }
+    expect(first).toMatchObject({ action: 'postponed', accessKeyId: maskAccessKeyId(previous) });
+    expect(stillActive).toBe(true);
+    const [warning] = await projectEvents<RetirementPostponedDetail>(h.sb, DETAIL_TYPES.retirementPostponed);
+    expect(retirementPostponedDetailSchema.safeParse(warning).success).toBe(true);
+    expect(warning).toMatchObject({
+      cause: 'in-use',
+      accessKeyId: maskAccessKeyId(previous),
+      currentAccessKeyId: maskAccessKeyId(current),
+      lastUsedService: 'sts',
+      deactivateAnywayAt: policy.maxPostponeHours === 0 ? null : expect.any(String),
+    });
+
+    // Still used past the longest postponement (72 h after the grace period by default).
+    await advanceHours(h.sb, 73);
+    await useKey(h, registry, 'AWSPREVIOUS');
+    const [last] = await retire(h);
+    expect(last?.action).toBe(afterMax);
+    expect(keysOf(h.sb, registry).find((k) => k.accessKeyId === current)?.status).toBe('Active');
+  });
+
+  it('never touches the AWSCURRENT key, even when the previous version holds it', async () => {
+    await rotate(h, registry);
+    // A hand-made PutSecretValue of the same value: AWSPREVIOUS now names the AWSCURRENT key.
+    const current = secretOf(h.sb, registry).versions.find((v) => v.stages.includes('AWSCURRENT'));
+    await h.aws.secrets.send(
+      new PutSecretValueCommand({ SecretId: registry.secretName, SecretString: current?.secretString }),
+    );
+    await advanceHours(h.sb, GRACE + 1);
+    expect((await retire(h))[0]).toMatchObject({
+      action: 'nothing-to-retire',
+      reason: 'the previous version holds the AWSCURRENT key, which is never retired',
+    });
+    expect(keysOf(h.sb, registry).every((k) => k.status === 'Active')).toBe(true);
+  });
+
+  it('postpones while NVCF was not updated since the current key was created (it may hold the previous one)', async () => {
+    await rotate(h, registry);
+    const previous = keyInStage(h.sb, registry, 'AWSPREVIOUS') as string;
+    // NVCF's record dated back, as if the rotation's update had never reached it.
+    const nvcf = h.sb.modules.find((m) => m.name === 'nvcf');
+    const snap = structuredClone(nvcf?.snapshot()) as { credentials: { lastUpdatedAt: string }[] };
+    for (const c of snap.credentials) c.lastUpdatedAt = '2020-01-01T00:00:00.000Z';
+    nvcf?.restore(snap);
+    await advanceHours(h.sb, GRACE + 1);
+    const [outcome] = await retire(h);
+    expect(outcome).toMatchObject({ action: 'postponed', accessKeyId: maskAccessKeyId(previous) });
+    expect(outcome?.reason).toContain(
+      "NVCF credential 'ecr-prod' was last updated at 2020-01-01T00:00:00.000Z",
+    );
+    expect(keysOf(h.sb, registry).find((k) => k.accessKeyId === previous)?.status).toBe('Active');
+    const [warning] = await projectEvents<RetirementPostponedDetail>(h.sb, DETAIL_TYPES.retirementPostponed);
+    expect(warning?.cause).toBe('nvcf-not-updated');
+  });
+});
