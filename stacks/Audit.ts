@@ -91,23 +91,18 @@ export function Audit({ app, stack }: StackContext) {
     reservedConcurrency: 1,
   });
 
-  let schedule: events.Rule | undefined;
-  if (audit) {
-    schedule = new events.Rule(stack, 'AuditSchedule', {
-      ruleName: settings.named(RULE_NAMES.auditSchedule),
-      description: 'Runs the NVCF pull chain compliance audit',
-      schedule: events.Schedule.expression(config.audit.schedule),
-    });
-    schedule.addTarget(
-      new targets.LambdaFunction(audit, { retryAttempts: 2, maxEventAge: Duration.hours(2) }),
-    );
-    // A failed audit is retried once; then the failure is put on the bus, which notifies (Notifications).
-    audit.configureAsyncInvoke({
-      retryAttempts: 1,
-      maxEventAge: Duration.hours(2),
-      onFailure: busDestination(bus),
-    });
-  }
+  const schedule = new events.Rule(stack, 'AuditSchedule', {
+    ruleName: settings.named(RULE_NAMES.auditSchedule),
+    description: 'Runs the NVCF pull chain compliance audit',
+    schedule: events.Schedule.expression(config.audit.schedule),
+  });
+  schedule.addTarget(new targets.LambdaFunction(audit, { retryAttempts: 2, maxEventAge: Duration.hours(2) }));
+  // A failed audit is retried once; then the failure is put on the bus, which notifies (Notifications).
+  audit.configureAsyncInvoke({
+    retryAttempts: 1,
+    maxEventAge: Duration.hours(2),
+    onFailure: busDestination(bus),
+  });
 
   return { reports, audit, schedule };
 }

@@ -110,27 +110,25 @@ export function Credentials({ app, stack }: StackContext) {
     // No reserved concurrency: Secrets Manager runs one rotation per secret at a time and does not queue a
     // throttled step (the rotation would fail), and at most 25 registries can rotate at once.
   });
-  if (rotateCredential) {
-    for (const { registry, secret } of registries) {
-      // Secrets Manager may invoke the function for this secret only, from this account (`aws.md` §4.4; one
-      // permission per secret, so each carries its SourceArn).
-      const permission = new lambda.CfnPermission(stack, `RotationInvoke-${registry.name}`, {
-        functionName: rotateCredential.functionArn,
-        action: 'lambda:InvokeFunction',
-        principal: 'secretsmanager.amazonaws.com',
-        sourceAccount: Aws.ACCOUNT_ID,
-        sourceArn: secret.secretArn,
-      });
-      const schedule = new secretsmanager.CfnRotationSchedule(stack, `Rotation-${registry.name}`, {
-        secretId: secret.secretArn,
-        rotationLambdaArn: rotateCredential.functionArn,
-        // `aws.md` §4.3: a rate or cron expression and a window (Duration); the config validated both.
-        rotationRules: { scheduleExpression: registry.rotation.schedule, duration: registry.rotation.window },
-        // The bootstrap: rotate as soon as the schedule exists (and whenever it changes).
-        rotateImmediatelyOnUpdate: true,
-      });
-      schedule.addDependency(permission);
-    }
+  for (const { registry, secret } of registries) {
+    // Secrets Manager may invoke the function for this secret only, from this account (`aws.md` §4.4; one
+    // permission per secret, so each carries its SourceArn).
+    const permission = new lambda.CfnPermission(stack, `RotationInvoke-${registry.name}`, {
+      functionName: rotateCredential.functionArn,
+      action: 'lambda:InvokeFunction',
+      principal: 'secretsmanager.amazonaws.com',
+      sourceAccount: Aws.ACCOUNT_ID,
+      sourceArn: secret.secretArn,
+    });
+    const schedule = new secretsmanager.CfnRotationSchedule(stack, `Rotation-${registry.name}`, {
+      secretId: secret.secretArn,
+      rotationLambdaArn: rotateCredential.functionArn,
+      // `aws.md` §4.3: a rate or cron expression and a window (Duration); the config validated both.
+      rotationRules: { scheduleExpression: registry.rotation.schedule, duration: registry.rotation.window },
+      // The bootstrap: rotate as soon as the schedule exists (and whenever it changes).
+      rotateImmediatelyOnUpdate: true,
+    });
+    schedule.addDependency(permission);
   }
 
   const retireKeys = nodeFunction(stack, settings, {
@@ -141,23 +139,20 @@ export function Credentials({ app, stack }: StackContext) {
     // the same key concurrently.
     reservedConcurrency: 1,
   });
-  let retireSchedule: events.Rule | undefined;
-  if (retireKeys) {
-    retireSchedule = new events.Rule(stack, 'RetireSchedule', {
-      ruleName: settings.named(RULE_NAMES.retireSchedule),
-      description: 'Deactivates previous pull keys after their grace period',
-      schedule: events.Schedule.expression(RETIRE_SCHEDULE),
-    });
-    // A missed run is made up by the next one an hour later: no dead-letter queue, short retries.
-    retireSchedule.addTarget(
-      new targets.LambdaFunction(retireKeys, { retryAttempts: 2, maxEventAge: Duration.hours(1) }),
-    );
-    retireKeys.configureAsyncInvoke({
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(1),
-      onFailure: busDestination(bus),
-    });
-  }
+  const retireSchedule = new events.Rule(stack, 'RetireSchedule', {
+    ruleName: settings.named(RULE_NAMES.retireSchedule),
+    description: 'Deactivates previous pull keys after their grace period',
+    schedule: events.Schedule.expression(RETIRE_SCHEDULE),
+  });
+  // A missed run is made up by the next one an hour later: no dead-letter queue, short retries.
+  retireSchedule.addTarget(
+    new targets.LambdaFunction(retireKeys, { retryAttempts: 2, maxEventAge: Duration.hours(1) }),
+  );
+  retireKeys.configureAsyncInvoke({
+    retryAttempts: 2,
+    maxEventAge: Duration.hours(1),
+    onFailure: busDestination(bus),
+  });
 
   return { key, ngcApiKey, registries, resources, rotateCredential, retireKeys, retireSchedule };
 }

@@ -64,7 +64,7 @@ export function Validation({ app, stack }: StackContext) {
   // regions or accounts (README "Deploy") arrive on this default bus and must match too.
   const pattern = ecrPushRulePattern(config);
   let pushRule: events.Rule | undefined;
-  if (pattern && validatePush) {
+  if (pattern) {
     pushRule = new events.Rule(stack, 'EcrPushRule', {
       ruleName: settings.named(RULE_NAMES.ecrPush),
       description: 'Successful ECR pushes to the configured repositories → push validation',

@@ -1,11 +1,8 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { type Config, ConfigError, FUNCTIONS, type FunctionKey, serializeConfig } from '@nvcf-ecr/core';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Function as SstFunction, type Stack } from 'sst/constructs';
-import { useProject } from 'sst/project.js';
 import { ENV } from '../../functions/lib/environment.ts';
 import { logStatements, type PermissionStatement } from './permissions.ts';
 import { type StackSettings, suppress } from './stack.ts';
@@ -45,16 +42,6 @@ export function handlerPath(key: FunctionKey): string {
 }
 
 /**
- * Whether the handler file of `key` exists. This guard exists for incremental development only: the
- * infrastructure around a handler (users, secrets, queues, rules) is built before its engineer lands the
- * handler, and the function, its role and its triggers appear once the file does. The stack tests assert
- * that every handler under `functions/` is wired, so a shipped tree never deploys without one.
- */
-export function handlerExists(key: FunctionKey): boolean {
-  return existsSync(join(useProject().paths.root, FUNCTIONS[key].entry));
-}
-
-/**
  * The environment every handler reads (`functions/lib/environment.ts`): the validated configuration as JSON
  * (names of secrets, never their values) and the bus. {@link nodeFunction} refuses one beyond Lambda's 4 KB at
  * synth, rather than letting the deployment fail.
@@ -79,17 +66,13 @@ function environmentSize(environment: Readonly<Record<string, string>>): number 
   );
 }
 
-/**
- * Creates the function of `key`, or returns `undefined` while its handler file does not exist yet
- * ({@link handlerExists}).
- */
+/** Creates the function of `key` with its log group, its role and the settings every function shares. */
 export function nodeFunction(
   stack: Stack,
   settings: StackSettings,
   options: NodeFunctionOptions,
-): SstFunction | undefined {
+): SstFunction {
   const { key } = options;
-  if (!handlerExists(key)) return undefined;
   const spec = FUNCTIONS[key];
   const id = key.charAt(0).toUpperCase() + key.slice(1);
   const functionName = settings.named(spec.name);
