@@ -68,6 +68,26 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'audit the whole NVCF pull chain: IAM, rotated secret, NVCF credential, images',
     load: () => import('./commands/audit.ts'),
   },
+  demo: {
+    summary: 'run the whole system on the sandbox and tell the story end to end (npm start)',
+    load: () => import('./commands/demo.ts'),
+  },
+  policy: {
+    summary: 'print the minimal IAM policy NVCF needs to pull from a registry',
+    load: () => import('./commands/policy.ts'),
+  },
+  encode: {
+    summary: 'print the NVCF registry credential value for an IAM access key pair',
+    load: () => import('./commands/encode.ts'),
+  },
+  init: {
+    summary: 'write a starter nvcf-ecr.config.ts from flags',
+    load: () => import('./commands/init.ts'),
+  },
+  doctor: {
+    summary: 'check the configuration, AWS credentials, NGC key and NVCF, and say how to fix what is wrong',
+    load: () => import('./commands/doctor.ts'),
+  },
 };
 
 /** Options every command accepts. */

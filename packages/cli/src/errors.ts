@@ -32,3 +32,15 @@ export class ExitError extends CliError {
     this.name = 'ExitError';
   }
 }
+
+/**
+ * A step of `nvcf-ecr demo` did not do what the story says it does (a verdict, a pull, a retirement...): the
+ * demo stops there, marks the step failed in its summary and exits 1. The message says what was expected
+ * and what was seen.
+ */
+export class DemoStepError extends CliError {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, 1, options);
+    this.name = 'DemoStepError';
+  }
+}

@@ -49,6 +49,7 @@ export async function start(): Promise<never> {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
+    stdin: process.stdin,
   });
   // Let stdout and stderr drain before exiting, so piped output is never cut short.
   await Promise.all([drain(process.stdout), drain(process.stderr)]);

@@ -13,6 +13,13 @@ export interface CliIo {
   stdout: OutputStream;
   stderr: OutputStream;
   env: Readonly<Record<string, string | undefined>>;
+  /** Standard input, for commands that read a pipe (`encode`); absent: nothing to read. */
+  stdin?: InputStream | undefined;
+}
+
+/** What a command reads of standard input. */
+export interface InputStream extends AsyncIterable<string | Uint8Array> {
+  readonly isTTY?: boolean | undefined;
 }
 
 export function colorEnabled(stream: OutputStream, env: CliIo['env']): boolean {

@@ -7,6 +7,8 @@ export { VirtualClock } from './clock.ts';
 export { ProblemError, SandboxError, ServiceError } from './errors.ts';
 export type { FaultRuleInput, FaultService } from './faults.ts';
 export type { ServiceModule } from './module.ts';
+export type { RateLimit, ThrottleOptions } from './pacing.ts';
+export { type EcrPushApi, type PushedImage, type PushImageOptions, pushImage } from './push.ts';
 export type { DeadLetter, LambdaFunction, LambdaHandler } from './runtime/lambda.ts';
 export type {
   HandlerEnvironment,

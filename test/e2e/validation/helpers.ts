@@ -9,24 +9,22 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  BatchCheckLayerAvailabilityCommand,
-  CompleteLayerUploadCommand,
-  type ECRClient,
-  GetAuthorizationTokenCommand,
-  ImageAlreadyExistsException,
-  InitiateLayerUploadCommand,
-  PutImageCommand,
-  UploadLayerPartCommand,
-} from '@aws-sdk/client-ecr';
+import { type ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import {
   type Config,
   createLogger,
   type ImageValidationDetail,
   type LogRecord,
   memorySink,
+  openOciLayout,
 } from '@nvcf-ecr/core';
-import { type EventLogEntry, type LambdaHandler, type RunningSandbox, startSandbox } from '@nvcf-ecr/sandbox';
+import {
+  type EventLogEntry,
+  type LambdaHandler,
+  pushImage,
+  type RunningSandbox,
+  startSandbox,
+} from '@nvcf-ecr/sandbox';
 import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';
 import { createValidatePushHandler } from '../../../functions/validate-push.ts';
 import { control } from '../../helpers/sandbox.ts';
@@ -80,9 +78,8 @@ export function entriesOf(layout: Layout, digest: string): Descriptor[] {
 }
 
 /**
- * Pushes `ref` of `layout` through the ECR API as a registry client does: every blob a manifest needs that
- * the repository lacks (BatchCheckLayerAvailability, then a layer upload), every child manifest untagged,
- * then the root under `tag`. Returns the root's digest.
+ * Pushes `ref` of `layout` through the ECR API as a registry client does (the sandbox package's `pushImage`:
+ * missing blobs uploaded, children untagged, then the root under `tag`). Returns the root's digest.
  */
 export async function pushWithApi(
   ecr: ECRClient,
@@ -91,56 +88,12 @@ export async function pushWithApi(
   repositoryName: string,
   tag: string,
 ): Promise<string> {
-  const pushed = new Set<string>();
-  const push = async (digest: string, imageTag?: string): Promise<void> => {
-    if (pushed.has(digest) && imageTag === undefined) return;
-    const doc = layout.json(digest);
-    for (const child of entriesOf(layout, digest)) await push(child.digest);
-    const config = doc['config'] as Descriptor | undefined;
-    const blobs = [
-      ...(config ? [config.digest] : []),
-      ...((doc['layers'] as Descriptor[] | undefined) ?? []).map((l) => l.digest),
-    ];
-    if (blobs.length > 0) {
-      const { layers } = await ecr.send(
-        new BatchCheckLayerAvailabilityCommand({ repositoryName, layerDigests: blobs }),
-      );
-      for (const l of layers ?? []) {
-        if (l.layerAvailability === 'AVAILABLE' || !l.layerDigest) continue;
-        const data = layout.bytes(l.layerDigest);
-        const { uploadId } = await ecr.send(new InitiateLayerUploadCommand({ repositoryName }));
-        await ecr.send(
-          new UploadLayerPartCommand({
-            repositoryName,
-            uploadId,
-            partFirstByte: 0,
-            partLastByte: data.length - 1,
-            layerPartBlob: data,
-          }),
-        );
-        await ecr.send(
-          new CompleteLayerUploadCommand({ repositoryName, uploadId, layerDigests: [l.layerDigest] }),
-        );
-      }
-    }
-    try {
-      await ecr.send(
-        new PutImageCommand({
-          repositoryName,
-          imageManifest: layout.bytes(digest).toString('utf8'),
-          imageManifestMediaType: doc['mediaType'] as string | undefined,
-          imageTag,
-        }),
-      );
-    } catch (err) {
-      // A child shared by two indexes is already there: a client checks and moves on.
-      if (!(err instanceof ImageAlreadyExistsException)) throw err;
-    }
-    pushed.add(digest);
-  };
-  const root = layout.digest(ref);
-  await push(root, tag);
-  return root;
+  const source = await openOciLayout(layout.dir);
+  try {
+    return (await pushImage(ecr, source, ref, { repositoryName, tag })).digest;
+  } finally {
+    await source.close();
+  }
 }
 
 /** The password of an ECR token (`base64(AWS:<password>)`), for `skopeo --dest-creds AWS:<password>`. */
