@@ -7,6 +7,7 @@ import { SandboxError } from './errors.ts';
 import { FaultRegistry } from './faults.ts';
 import * as ids from './ids.ts';
 import type { ServiceModule } from './module.ts';
+import { Throttle, type ThrottleOptions, validateLatency, withLatency } from './pacing.ts';
 import { LambdaRegistry } from './runtime/lambda.ts';
 import { createAwsFrontDoor } from './server/aws.ts';
 import { type Listener, listen, type RequestHandler } from './server/http.ts';
@@ -37,6 +38,16 @@ export interface SandboxOptions extends ServiceModuleOptions {
   keyPropagationSeconds?: number;
   /** Persist state to this file (atomically) and load it at start. */
   statePath?: string;
+  /**
+   * Real milliseconds every request to the AWS, registry and NVCF listeners waits before it is handled, like an
+   * API round trip (default 0; the benchmarks use 20). The control plane is never delayed.
+   */
+  latencyMs?: number;
+  /**
+   * Token buckets per operation, `{"ecr.DescribeImages": {rate, burst}}`: a call that finds its bucket empty
+   * is refused as the service refuses a throttled call (ECR `ThrottlingException`). Default: none.
+   */
+  throttle?: ThrottleOptions;
   logger?: Logger;
 }
 
@@ -94,6 +105,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   if (!/^\d{12}$/.test(accountId)) throw new SandboxError(`accountId must be 12 digits, got '${accountId}'`);
   if (!partition) throw new SandboxError(`region '${region}' is not an AWS region`);
   const log = options.logger ?? silentLogger;
+  const latencyMs = validateLatency(options.latencyMs);
+  const throttle = new Throttle(options.throttle);
 
   let persisted: PersistedState | undefined;
   if (options.statePath) persisted = await loadState(options.statePath, accountId);
@@ -122,7 +135,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   const listeners: Listener[] = [];
   try {
     for (const [i, name] of (['aws', 'registry', 'nvcf', 'control'] as const).entries()) {
-      listeners.push(await listen((req) => handlers[name](req), base === 0 ? 0 : base + i, onError));
+      // Latency applies to the emulated services only: the control plane is the test's own instrument.
+      const handler = withLatency((req) => handlers[name](req), name === 'control' ? 0 : latencyMs);
+      listeners.push(await listen(handler, base === 0 ? 0 : base + i, onError));
     }
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
@@ -155,6 +170,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     regions: [region],
     clock,
     faults,
+    throttle,
     tracker,
     iam,
     log,

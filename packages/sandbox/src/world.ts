@@ -1,6 +1,7 @@
 import type { Logger } from '@nvcf-ecr/core';
 import type { VirtualClock } from './clock.ts';
 import type { FaultRegistry } from './faults.ts';
+import type { Throttle } from './pacing.ts';
 import type { IamBackend } from './services/iam/backend.ts';
 import type { WorkTracker } from './tracker.ts';
 
@@ -81,6 +82,8 @@ export interface World {
   readonly regions: readonly string[];
   readonly clock: VirtualClock;
   readonly faults: FaultRegistry;
+  /** Per-operation token buckets (`SandboxOptions.throttle`); throttles nothing unless configured. */
+  readonly throttle: Throttle;
   readonly tracker: WorkTracker;
   readonly iam: IamBackend;
   readonly log: Logger;

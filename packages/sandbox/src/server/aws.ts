@@ -135,7 +135,7 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
   ): Promise<SandboxResponse> {
     const fail = (err: ServiceError) => jsonError(err, service.messageKey, requestId);
     const auth = await authenticate(req, 'json');
-    if (auth instanceof ServiceError) return fail(auth);
+    if (auth instanceof ServiceError) return refused(service.id, operation, req, auth, fail);
     const op = service.operations[operation];
     if (!op)
       return fail(
@@ -178,9 +178,9 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
     requestId: string,
   ): Promise<SandboxResponse> {
     const fail = (err: ServiceError) => queryError(err, service.namespace, requestId);
-    const auth = await authenticate(req, 'query');
-    if (auth instanceof ServiceError) return fail(auth);
     const action = params.get('Action') ?? '';
+    const auth = await authenticate(req, 'query');
+    if (auth instanceof ServiceError) return refused(service.id, action, req, auth, fail);
     const op = service.operations[action];
     if (!op)
       return fail(
@@ -217,12 +217,39 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
         ),
       );
     const auth = await authenticate(req, 'rest-xml');
-    if (auth instanceof ServiceError) return fail(auth);
+    if (auth instanceof ServiceError) return refused(service.id, operation, req, auth, fail);
     const ctx = context(service.id, operation, auth.region, auth.principal, requestId, req, 'rest-xml');
     return run(service.id, operation, auth.principal.accessKeyId, fail, () => service.handle(ctx, req));
   }
 
-  /** Applies faults around the handler and turns thrown ServiceErrors into the protocol's error response. */
+  /**
+   * A call refused before it reached the service (no, malformed, unknown, inactive or not yet propagated key;
+   * bad signature): answered, so recorded like every other call — the request log counts the polls of a key
+   * that does not work yet, which are round trips like any other.
+   */
+  function refused(
+    serviceId: FaultService,
+    operation: string,
+    req: SandboxRequest,
+    err: ServiceError,
+    fail: (err: ServiceError) => SandboxResponse,
+  ): SandboxResponse {
+    const parsed = parseAuthorization(req);
+    world.recordCall({
+      service: serviceId,
+      operation,
+      status: err.status,
+      code: err.code,
+      accessKeyId: parsed.kind === 'ok' ? parsed.auth.accessKeyId : undefined,
+      fault: false,
+    });
+    return fail(err);
+  }
+
+  /**
+   * Applies throttling and faults around the handler and turns thrown ServiceErrors into the protocol's error
+   * response. A throttled call never reaches the service (nor a fault rule): AWS refuses it at the front.
+   */
   async function run(
     serviceId: FaultService,
     operation: string,
@@ -236,6 +263,7 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
       record(err.status, err.code, fault);
       return fail(err);
     };
+    if (!world.throttle.take(serviceId, operation)) return failWith(throttledError(serviceId), false);
     const fault = world.faults.decide(serviceId, operation);
     if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
     if (fault?.error && !fault.afterEffect) return failWith(faultError(fault.error), true);
@@ -454,6 +482,17 @@ export function accessDenied(
   return protocol === 'json'
     ? new ServiceError('AccessDeniedException', message, 400)
     : new ServiceError('AccessDenied', message, 403);
+}
+
+/**
+ * What a throttled AWS API answers: `ThrottlingException` (400, "Rate exceeded") from the JSON 1.1 services —
+ * the answer ECR clients report (`aws.md` §2.1; both the SDK and our pacing classify it as throttling) —
+ * `Throttling` from the Query services (IAM, STS), and S3's `SlowDown` (503).
+ */
+export function throttledError(serviceId: FaultService): ServiceError {
+  if (serviceId === 's3') return new ServiceError('SlowDown', 'Please reduce your request rate.', 503);
+  if (serviceId === 'iam' || serviceId === 'sts') return new ServiceError('Throttling', 'Rate exceeded', 400);
+  return new ServiceError('ThrottlingException', 'Rate exceeded', 400);
 }
 
 function faultError(spec: FaultErrorSpec): ServiceError {

@@ -176,6 +176,9 @@ export function createNvcfListener(world: World, backend: NvcfBackend): RequestH
     }
 
     call.operation = operation.name;
+    // NVCF's gateway answers a throttled call 429 with Retry-After, as for an injected 429.
+    if (!world.throttle.take('nvcf', operation.name))
+      return faultResponse({ status: 429, message: 'Rate exceeded' }, instance);
     const fault = world.faults.decide('nvcf', operation.name);
     if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
     call.fault = fault?.error !== undefined;

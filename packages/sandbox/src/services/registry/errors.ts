@@ -42,6 +42,8 @@ export const registryErrors = {
   sizeInvalid: (message: string) => registryError('SIZE_INVALID', message, 413),
   unsupported: (message = 'The operation is unsupported.') => registryError('UNSUPPORTED', message, 405),
   notFound: () => registryError('NOT_FOUND', 'The requested resource is not part of the registry API.', 404),
+  /** ECR's registry when throttled: docker prints "toomanyrequests: Rate exceeded" (ECR common-errors.html). */
+  tooManyRequests: () => registryError('TOOMANYREQUESTS', 'Rate exceeded', 429),
 };
 
 /**

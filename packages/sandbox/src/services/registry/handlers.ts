@@ -433,6 +433,7 @@ export function createRegistryHandler(world: World, backend: EcrBackend): Reques
     }
     const ctx: RegistryContext = { world, store: backend.store(auth.region), token: auth, route, req };
 
+    if (!world.throttle.take('registry', route.operation)) return fail(registryErrors.tooManyRequests());
     const fault = world.faults.decide('registry', route.operation);
     if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
     const faultError = fault?.error
