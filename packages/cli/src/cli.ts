@@ -48,17 +48,13 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'check an image for the platforms NVCF needs, before or after pushing it',
     load: () => import('./commands/check.ts'),
   },
-  sandbox: {
-    summary: 'run the local AWS + NVCF sandbox (what the tests and the demo run on)',
-    load: () => import('./commands/sandbox.ts'),
+  status: {
+    summary: 'show the rotation state of the pull keys and the NVCF credential',
+    load: () => import('./commands/status.ts'),
   },
   rotate: {
     summary: 'rotate a registry pull key now and follow the rotation step by step',
     load: () => import('./commands/rotate.ts'),
-  },
-  status: {
-    summary: 'show the rotation state of the pull keys and the NVCF credential',
-    load: () => import('./commands/status.ts'),
   },
   retire: {
     summary: "deactivate a registry's previous pull key after its grace period",
@@ -67,10 +63,6 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   audit: {
     summary: 'audit the whole NVCF pull chain: IAM, rotated secret, NVCF credential, images',
     load: () => import('./commands/audit.ts'),
-  },
-  demo: {
-    summary: 'run the whole system on the sandbox and tell the story end to end (npm start)',
-    load: () => import('./commands/demo.ts'),
   },
   policy: {
     summary: 'print the minimal IAM policy NVCF needs to pull from a registry',
@@ -87,6 +79,14 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   doctor: {
     summary: 'check the configuration, AWS credentials, NGC key and NVCF, and say how to fix what is wrong',
     load: () => import('./commands/doctor.ts'),
+  },
+  sandbox: {
+    summary: 'run the local AWS + NVCF sandbox (what the tests and the demo run on)',
+    load: () => import('./commands/sandbox.ts'),
+  },
+  demo: {
+    summary: 'run the whole system on the sandbox and tell the story end to end (npm start)',
+    load: () => import('./commands/demo.ts'),
   },
 };
 
