@@ -3,6 +3,7 @@
  * the NVCF client, a clock, a logger) are passed in by the edge (`functions/`, the CLI, the sandbox runtime).
  */
 export * from './audit/index.ts';
+export * from './aws-errors.ts';
 export * from './config/index.ts';
 export * from './credential/codec.ts';
 export * from './ecr/hostname.ts';

@@ -14,6 +14,16 @@ export class SandboxError extends Error {
   }
 }
 
+/** A Lambda ARN the local runtime has no function for (AWS Lambda answers `ResourceNotFoundException`). */
+export class FunctionNotFoundError extends SandboxError {
+  public readonly functionArn: string;
+  public constructor(functionArn: string, options?: ErrorOptions) {
+    super(`Function not found: ${functionArn}`, options);
+    this.name = 'FunctionNotFoundError';
+    this.functionArn = functionArn;
+  }
+}
+
 /**
  * An error response of an emulated service. `code` is the AWS error code (`__type` for JSON protocols,
  * `<Code>` for Query/XML and S3) and `status` the HTTP status AWS uses for it.

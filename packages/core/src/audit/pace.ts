@@ -5,6 +5,8 @@
  * the audit going at the rate the service allows instead.
  */
 
+import { isServerError, isThrottlingError } from '../aws-errors.ts';
+
 /** Sleeps; tests pass a fake that advances nothing. */
 export type Sleep = (ms: number) => Promise<void>;
 
@@ -28,48 +30,13 @@ export async function mapLimit<T, R>(
   return out;
 }
 
-// Error names AWS SDKs classify as throttling (`aws.md` §2.1, @smithy/core service-error-classification),
-// plus ECR's ThrottleException (common-errors.html).
-const THROTTLING_NAMES = new Set([
-  'BandwidthLimitExceeded',
-  'EC2ThrottledException',
-  'LimitExceededException',
-  'PriorRequestNotComplete',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
-  'ThrottledException',
-  'ThrottleException',
-  'Throttling',
-  'ThrottlingException',
-  'TooManyRequestsException',
-]);
-
-function statusOf(err: unknown): number | undefined {
-  const meta = (err as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode;
-  if (typeof meta === 'number') return meta;
-  const status = (err as { status?: unknown } | null)?.status;
-  return typeof status === 'number' ? status : undefined;
-}
-
-/** True for an answer that says "slow down" (HTTP 429 or a throttling error name). */
-export function isThrottling(err: unknown): boolean {
-  if (err === null || typeof err !== 'object') return false;
-  if (statusOf(err) === 429) return true;
-  if (THROTTLING_NAMES.has((err as { name?: string }).name ?? '')) return true;
-  // Wrapped errors (the image engine wraps fetcher failures) keep the original as `cause`.
-  const cause = (err as { cause?: unknown }).cause;
-  return cause !== undefined && cause !== err && isThrottling(cause);
-}
+/** True for an answer that says "slow down" (HTTP 429 or a throttling error name, here or in a cause). */
+export const isThrottling = isThrottlingError;
 
 /** True for failures worth retrying: throttling, 5xx, and errors that declare themselves transient. */
 export function isTransient(err: unknown): boolean {
   if (err === null || typeof err !== 'object') return false;
-  if (isThrottling(err)) return true;
-  const status = statusOf(err);
-  if (status !== undefined && status >= 500) return true;
+  if (isThrottlingError(err) || isServerError(err)) return true;
   if ((err as { transient?: unknown }).transient === true) return true;
   const cause = (err as { cause?: unknown }).cause;
   return cause !== undefined && cause !== err && isTransient(cause);

@@ -5,6 +5,8 @@
  * exception classes differ per client, and the same answer must be read alike from STS, ECR and ECR Public.
  */
 
+import { isServerError, isThrottlingError } from '../aws-errors.ts';
+
 export type AwsErrorKind = 'not-propagated' | 'transient' | 'denied' | 'other';
 
 /**
@@ -21,12 +23,9 @@ const NOT_PROPAGATED = new Set([
   'InvalidSignatureException',
 ]);
 
-const THROTTLED = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'SlowDown',
+// Server faults by name, for answers that reach us without an HTTP status (throttling names and 5xx statuses
+// are read by core's shared `isThrottlingError`/`isServerError`).
+const SERVER_FAULTS = new Set([
   'ServiceUnavailable',
   'ServiceUnavailableException',
   'InternalFailure',
@@ -57,9 +56,7 @@ export function awsErrorKind(err: unknown): AwsErrorKind {
   const name = typeof e.name === 'string' ? e.name : '';
   if (NOT_PROPAGATED.has(name)) return 'not-propagated';
   if (DENIED.has(name)) return 'denied';
-  if (THROTTLED.has(name)) return 'transient';
-  const status = e.$metadata?.httpStatusCode;
-  if (typeof status === 'number' && status >= 500) return 'transient';
+  if (isThrottlingError(err) || isServerError(err) || SERVER_FAULTS.has(name)) return 'transient';
   if (NETWORK.has(name) || (typeof e.code === 'string' && NETWORK.has(e.code))) return 'transient';
   return 'other';
 }

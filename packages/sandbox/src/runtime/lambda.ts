@@ -1,4 +1,5 @@
 import type { Logger } from '@nvcf-ecr/core';
+import { FunctionNotFoundError } from '../errors.ts';
 import * as ids from '../ids.ts';
 import type { WorkTracker } from '../tracker.ts';
 import type { LambdaContextLike, LambdaInvoker } from '../world.ts';
@@ -46,14 +47,6 @@ export interface LambdaRegistryOptions {
   now: () => Date;
   /** Delays before the 2nd and 3rd attempt of an asynchronous invocation. */
   asyncRetryDelaysMs?: readonly number[];
-}
-
-/** Thrown when a function ARN is not registered (AWS: `ResourceNotFoundException` from Lambda). */
-export class FunctionNotFoundError extends Error {
-  public constructor(arn: string) {
-    super(`Function not found: ${arn}`);
-    this.name = 'FunctionNotFoundError';
-  }
 }
 
 export class LambdaRegistry implements LambdaInvoker {

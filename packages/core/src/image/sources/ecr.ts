@@ -10,6 +10,7 @@ import {
   LayersNotFoundException,
   RepositoryNotFoundException,
 } from '@aws-sdk/client-ecr';
+import { isTransientAwsError } from '../../aws-errors.ts';
 import { CoreError, ImageSourceError, ManifestError } from '../../errors.ts';
 import { digestProblem } from '../digest.ts';
 import type { ImageFetcher, ImageSource, ManifestBlob, RootDescriptor } from '../fetcher.ts';
@@ -53,53 +54,11 @@ export const BATCH_GET_IMAGE_MAX_IDS = 100;
 export const BLOB_TIMEOUT_MS = 10_000;
 
 /**
- * Error names the SDK classifies as throttling (`@smithy/core` service-error-classification, `aws.md` §2.1),
- * plus ECR's documented `ThrottleException`.
- */
-const THROTTLING_ERRORS = new Set([
-  'BandwidthLimitExceeded',
-  'EC2ThrottledException',
-  'LimitExceededException',
-  'PriorRequestNotComplete',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
-  'ThrottledException',
-  'ThrottleException',
-  'Throttling',
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'TransactionInProgressException',
-]);
-
-/**
  * `BatchGetImage` failure codes that say "try again later" (`aws.md` §2.2): a pull-through cache's upstream
  * being busy or down, and KMS (decrypting an encrypted repository's manifest) failing, which is usually KMS
  * throttling.
  */
 const TRANSIENT_FAILURES = new Set(['UpstreamTooManyRequests', 'UpstreamUnavailable', 'KmsError']);
-
-/**
- * Whether an error from an AWS SDK call (or from the network under it) may go away on retry: throttling
- * (HTTP 429 or a throttling error name), server faults (5xx), and failures that never got an answer from the
- * service (connection refused or reset, DNS, timeouts, aborts). Client faults (4xx) are not.
- */
-export function isTransientAwsError(err: unknown): boolean {
-  if (!(err instanceof Error)) return true;
-  const e = err as Error & {
-    $fault?: unknown;
-    $metadata?: { httpStatusCode?: unknown };
-    $retryable?: unknown;
-  };
-  const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
-  // No HTTP status and no fault side: the request never got a service answer (the SDK's retry middleware
-  // still adds `$metadata.attempts` to such errors, so `$metadata` alone proves nothing).
-  if (status === undefined && e.$fault === undefined) return true;
-  if (e.$fault === 'server' || status === 429 || (status !== undefined && status >= 500)) return true;
-  return THROTTLING_ERRORS.has(e.name) || e.$retryable !== undefined;
-}
 
 /** A fetcher over one ECR repository. */
 export function ecrFetcher(options: EcrSourceOptions): ImageFetcher {

@@ -44,9 +44,6 @@ export interface UpdateRequest {
   readonly artifactTypeEnums: readonly ArtifactType[] | undefined;
 }
 
-/** Thrown inside the binder: Jackson could not build the DTO. */
-class Unreadable extends Error {}
-
 function parseBody(body: Buffer): Record<string, unknown> {
   let parsed: unknown;
   try {
@@ -63,18 +60,18 @@ function bindString(v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  throw new Unreadable();
+  throw nvcfErrors.unreadable();
 }
 
 /** `Set<ArtifactTypeEnum>` with `ACCEPT_CASE_INSENSITIVE_ENUMS`: an array of known names, de-duplicated. */
 function bindArtifactTypes(v: unknown): ArtifactType[] | undefined {
   if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v)) throw new Unreadable();
+  if (!Array.isArray(v)) throw nvcfErrors.unreadable();
   const out: ArtifactType[] = [];
   for (const item of v) {
-    if (typeof item !== 'string') throw new Unreadable();
+    if (typeof item !== 'string') throw nvcfErrors.unreadable();
     const t = ARTIFACT_TYPES.find((a) => a === item.toUpperCase());
-    if (!t) throw new Unreadable();
+    if (!t) throw nvcfErrors.unreadable();
     if (!out.includes(t)) out.push(t);
   }
   return out;
@@ -82,11 +79,11 @@ function bindArtifactTypes(v: unknown): ArtifactType[] | undefined {
 
 function bindTags(v: unknown): string[] | undefined {
   if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v)) throw new Unreadable();
+  if (!Array.isArray(v)) throw nvcfErrors.unreadable();
   const out: string[] = [];
   for (const item of v) {
     const s = bindString(item);
-    if (s === undefined) throw new Unreadable();
+    if (s === undefined) throw nvcfErrors.unreadable();
     if (!out.includes(s)) out.push(s);
   }
   return out;
@@ -98,21 +95,12 @@ function bindTags(v: unknown): string[] | undefined {
  */
 function bindSecret(v: unknown): SecretInput | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v)) throw new Unreadable();
+  if (typeof v !== 'object' || Array.isArray(v)) throw nvcfErrors.unreadable();
   const raw = v as Record<string, unknown>;
   const name = bindString(raw['name']);
   const value = raw['value'];
-  if (name === undefined || value === undefined || value === null) throw new Unreadable();
+  if (name === undefined || value === undefined || value === null) throw nvcfErrors.unreadable();
   return { name, value };
-}
-
-function bind<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof Unreadable) throw nvcfErrors.unreadable();
-    throw err;
-  }
 }
 
 /**
@@ -160,13 +148,14 @@ function secretViolations(object: string, secret: SecretInput): FieldViolation[]
 /** Reads and validates a POST body (`AddRegistryCredentialRequest`), or throws NVCF's 400. */
 export function parseAddRequest(body: Buffer): AddRequest {
   const raw = parseBody(body);
-  const bound = bind(() => ({
+  // Binding (Jackson building the DTO) fails with NVCF's unreadable-body 400 before any bean validation.
+  const bound = {
     registryHostname: bindString(raw['registryHostname']),
     secret: bindSecret(raw['secret']),
     artifactTypes: bindArtifactTypes(raw['artifactTypes']),
     tags: bindTags(raw['tags']),
     description: bindString(raw['description']),
-  }));
+  };
   const object = 'addRegistryCredentialRequest';
   const v: FieldViolation[] = [];
   const host = bound.registryHostname;
@@ -241,10 +230,10 @@ export function parseAddRequest(body: Buffer): AddRequest {
  */
 export function parseUpdateRequest(body: Buffer): UpdateRequest {
   const raw = parseBody(body);
-  const bound = bind(() => ({
+  const bound = {
     secret: bindSecret(raw['secret']),
     artifactTypeEnums: bindArtifactTypes(raw['artifactTypeEnums']),
-  }));
+  };
   if (bound.secret) {
     const v = secretViolations('updateRegistryCredentialRequest', bound.secret);
     if (v.length > 0) throw validationProblem(v);
