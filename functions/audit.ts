@@ -14,7 +14,7 @@ import {
   triggerRegistries,
 } from '@nvcf-ecr/core';
 import type { Context } from 'aws-lambda';
-import { awsClientConfig, ENV, type FunctionEnvironment, lambdaEntry } from './lib/environment.ts';
+import { awsClientConfig, ENV, type FunctionEnvironment, lambdaEntry, perRegion } from './lib/environment.ts';
 import { logErrors, parseEvent } from './lib/middleware.ts';
 import { nvcfClientFor } from './lib/nvcf.ts';
 
@@ -31,12 +31,7 @@ export function createAuditHandler(env: FunctionEnvironment) {
       { path: ENV.reportBucket, message: 'is not set: the Audit stack sets it to the report bucket' },
     ]);
   const secrets = new SecretsManagerClient(awsClientConfig(env));
-  const ecrClients = new Map<string, ECRClient>();
-  const ecr = (region: string) => {
-    const client = ecrClients.get(region) ?? new ECRClient(awsClientConfig(env, region));
-    ecrClients.set(region, client);
-    return client;
-  };
+  const ecr = perRegion((region) => new ECRClient(awsClientConfig(env, region)));
   const deps = {
     iam: new IAMClient(awsClientConfig(env)),
     secrets,

@@ -9,7 +9,7 @@ import {
   validatePush,
 } from '@nvcf-ecr/core';
 import type { Context } from 'aws-lambda';
-import { awsClientConfig, type FunctionEnvironment, lambdaEntry } from './lib/environment.ts';
+import { awsClientConfig, type FunctionEnvironment, lambdaEntry, perRegion } from './lib/environment.ts';
 import { logErrors, parseEvent } from './lib/middleware.ts';
 
 /**
@@ -18,13 +18,7 @@ import { logErrors, parseEvent } from './lib/middleware.ts';
  * before (a redelivered event, a new index sharing children) costs no ECR call.
  */
 export function createValidatePushHandler(env: FunctionEnvironment) {
-  const ecrClients = new Map<string, ECRClient>();
-  // ECR answers in the repository's region; events forwarded from other regions need their own client.
-  const ecr = (region: string) => {
-    const client = ecrClients.get(region) ?? new ECRClient(awsClientConfig(env, region));
-    ecrClients.set(region, client);
-    return client;
-  };
+  const ecr = perRegion((region) => new ECRClient(awsClientConfig(env, region)));
   const deps = {
     config: env.config,
     ecr,

@@ -121,3 +121,19 @@ export function awsClientConfig(env: FunctionEnvironment, region: string = env.r
     maxAttempts: 3,
   };
 }
+
+/**
+ * One client per region, built on first use and reused across warm invocations: ECR answers in the
+ * repository's region, and events forwarded from other regions need their own client.
+ */
+export function perRegion<T>(make: (region: string) => T): (region: string) => T {
+  const clients = new Map<string, T>();
+  return (region) => {
+    let client = clients.get(region);
+    if (client === undefined) {
+      client = make(region);
+      clients.set(region, client);
+    }
+    return client;
+  };
+}

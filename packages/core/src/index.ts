@@ -13,6 +13,7 @@ export * from './errors.ts';
 export * from './events/names.ts';
 export * from './events/pattern.ts';
 export * from './events/patterns.ts';
+export * from './events/publish.ts';
 export * from './events/schedule.ts';
 export * from './iam/effective.ts';
 export * from './iam/policy.ts';

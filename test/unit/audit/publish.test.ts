@@ -151,7 +151,7 @@ describe('Function: publishAudit', () => {
           logger: silentLogger,
         }),
       EventPublishError,
-      'EventBridge refused the NVCF Compliance Audit event on bus (AccessDeniedException: no)',
+      'events:PutEvents refused the NVCF Compliance Audit event on bus (AccessDeniedException: no)',
       'the reports are stored under reports/2026-01-02T03-04-05-678Z/',
     );
     expect(err.code).toBe('AccessDeniedException');

@@ -1,7 +1,7 @@
-import { PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand, type PutObjectCommandOutput } from '@aws-sdk/client-s3';
 import { EventPublishError } from '../errors.ts';
-import { DETAIL_TYPES, EVENT_SOURCE } from '../events/names.ts';
+import { DETAIL_TYPES } from '../events/names.ts';
+import { type PutEventsApi, putProjectEvent } from '../events/publish.ts';
 import type { Logger } from '../log.ts';
 import type { MetricRecord, MetricSink } from '../metrics.ts';
 import { type AuditReport, CHECK_STATUSES, SEVERITIES } from './model.ts';
@@ -98,7 +98,7 @@ export function auditMetrics(report: AuditReport): MetricRecord[] {
 
 export interface PublishDeps {
   readonly s3: { send(command: PutObjectCommand): Promise<PutObjectCommandOutput> };
-  readonly events: { send(command: PutEventsCommand): Promise<PutEventsCommandOutput> };
+  readonly events: PutEventsApi;
   readonly bucket: string;
   readonly eventBusName: string;
   readonly metrics: MetricSink;
@@ -129,43 +129,31 @@ export async function publishAudit(report: AuditReport, deps: PublishDeps): Prom
     ),
   );
   const detail = auditEventDetail(report, location);
-  let out: PutEventsCommandOutput;
+  const reportsAt = location.json.replace(/audit\.json$/, '');
+  let eventId: string | undefined;
   try {
-    out = await deps.events.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            Source: EVENT_SOURCE,
-            DetailType: DETAIL_TYPES.complianceAudit,
-            Detail: JSON.stringify(detail),
-            EventBusName: deps.eventBusName,
-            Resources: [],
-          },
-        ],
-      }),
-    );
+    eventId = await putProjectEvent(deps.events, deps.eventBusName, {
+      detailType: DETAIL_TYPES.complianceAudit,
+      detail,
+      subject: `the ${DETAIL_TYPES.complianceAudit} event`,
+    });
   } catch (err) {
-    throw new EventPublishError(
-      err instanceof Error ? err.name : 'Unknown',
-      `Could not put the ${DETAIL_TYPES.complianceAudit} event on ${deps.eventBusName}: ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err },
-    );
-  }
-  const entry = out.Entries?.[0];
-  if ((out.FailedEntryCount ?? 0) > 0 || entry?.ErrorCode) {
-    throw new EventPublishError(
-      entry?.ErrorCode ?? 'Unknown',
-      `EventBridge refused the ${DETAIL_TYPES.complianceAudit} event on ${deps.eventBusName} (${entry?.ErrorCode ?? 'no code'}: ${entry?.ErrorMessage ?? 'no message'}); the reports are stored under ${location.json.replace(/audit\.json$/, '')}`,
-    );
+    // Say where the reports went: they are stored even though the event (and its notification) is not.
+    if (err instanceof EventPublishError) {
+      throw new EventPublishError(err.code, `${err.message}; the reports are stored under ${reportsAt}`, {
+        cause: err,
+      });
+    }
+    throw err;
   }
   for (const m of auditMetrics(report)) deps.metrics(m);
   deps.logger.info('audit published', {
-    reports: location.json.replace(/audit\.json$/, ''),
+    reports: reportsAt,
     bucket: deps.bucket,
-    eventId: entry?.EventId,
+    eventId,
     failed: report.summary.failed,
     errors: report.summary.errors,
     worstSeverity: report.summary.worstSeverity,
   });
-  return { location, detail, eventId: entry?.EventId };
+  return { location, detail, eventId };
 }

@@ -1,6 +1,8 @@
-import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import * as z from 'zod/mini';
-import { DETAIL_TYPES, EVENT_SOURCE } from '../events/names.ts';
+import { EventPublishError } from '../errors.ts';
+import { DETAIL_TYPES } from '../events/names.ts';
+import { putProjectEvent } from '../events/publish.ts';
 import type { Logger } from '../log.ts';
 import { redactString } from '../redact.ts';
 
@@ -156,31 +158,19 @@ export async function publishRotationEvent<K extends RotationEventType>(
   }
   if (!target) return false;
   try {
-    const out = await target.client.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: target.busName,
-            Source: EVENT_SOURCE,
-            DetailType: detailType,
-            Detail: JSON.stringify(detail),
-            Resources: [...resources],
-          },
-        ],
-      }),
-    );
-    const failed = out.Entries?.find((e) => e.ErrorCode);
-    if ((out.FailedEntryCount ?? 0) > 0 || failed) {
-      logger.error('rotation event was not accepted by EventBridge', {
-        detailType,
-        errorCode: failed?.ErrorCode,
-        errorMessage: failed?.ErrorMessage,
-      });
-      return false;
-    }
+    await putProjectEvent(target.client, target.busName, {
+      detailType,
+      detail,
+      resources,
+      subject: `the ${detailType} event`,
+    });
     return true;
   } catch (err) {
-    logger.error('rotation event could not be published', { detailType, error: err });
+    logger.error('rotation event could not be published', {
+      detailType,
+      error: err,
+      ...(err instanceof EventPublishError ? { errorCode: err.code } : {}),
+    });
     return false;
   }
 }

@@ -1,8 +1,8 @@
-import { PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import type { Config } from '../config/index.ts';
 import { repositoryArn } from '../ecr/reference.ts';
-import { EventPublishError, ImageSourceError, ManifestError } from '../errors.ts';
-import { DETAIL_TYPES, EVENT_SOURCE } from '../events/names.ts';
+import { ImageSourceError, ManifestError } from '../errors.ts';
+import { DETAIL_TYPES } from '../events/names.ts';
+import { type PutEventsApi, putProjectEvent } from '../events/publish.ts';
 import { type ContentCache, cachingFetcher } from '../image/cache.ts';
 import { errorEvaluation, evaluatePlatforms } from '../image/policy.ts';
 import { type ResolvedImage, resolveImage } from '../image/resolve.ts';
@@ -38,9 +38,7 @@ export const VERDICT_METRIC = 'ImageValidations';
 export const SKIPPED_METRIC = 'PushEventsSkipped';
 
 /** The one EventBridge operation the validation calls; an `EventBridgeClient` satisfies it. */
-export interface VerdictEventsApi {
-  send(command: PutEventsCommand): Promise<PutEventsCommandOutput>;
-}
+export type VerdictEventsApi = PutEventsApi;
 
 export interface ValidatePushDeps {
   readonly config: Config;
@@ -217,43 +215,14 @@ async function publish(
   deps: ValidatePushDeps,
 ): Promise<string | undefined> {
   const { registry } = target;
-  let out: PutEventsCommandOutput;
-  try {
-    out = await deps.events.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            Source: EVENT_SOURCE,
-            DetailType: DETAIL_TYPES.imageValidation,
-            Detail: JSON.stringify(detail),
-            // The repository ARN lets rules and subscribers filter on `resources` without parsing the detail.
-            Resources: [
-              repositoryArn(registry.partition, registry.region, registry.accountId, target.repository),
-            ],
-            EventBusName: deps.eventBusName,
-            Time: deps.now(),
-          },
-        ],
-      }),
-    );
-  } catch (err) {
-    const name = err instanceof Error ? err.name : typeof err;
-    const message = err instanceof Error ? err.message : String(err);
-    throw new EventPublishError(
-      name,
-      `events:PutEvents of the ${detail.verdict} verdict for ${target.repository}:${target.tag} on ${deps.eventBusName} failed (${name}: ${message})`,
-      { cause: err },
-    );
-  }
-  const entry = out.Entries?.[0];
-  if ((out.FailedEntryCount ?? 0) > 0 || entry?.ErrorCode) {
-    const code = entry?.ErrorCode ?? 'Unknown';
-    throw new EventPublishError(
-      code,
-      `events:PutEvents refused the ${detail.verdict} verdict for ${target.repository}:${target.tag} on ${deps.eventBusName} (${code}: ${entry?.ErrorMessage ?? 'no message'})`,
-    );
-  }
-  return entry?.EventId;
+  return putProjectEvent(deps.events, deps.eventBusName, {
+    detailType: DETAIL_TYPES.imageValidation,
+    detail,
+    // The repository ARN lets rules and subscribers filter on `resources` without parsing the detail.
+    resources: [repositoryArn(registry.partition, registry.region, registry.accountId, target.repository)],
+    time: deps.now(),
+    subject: `the ${detail.verdict} verdict for ${target.repository}:${target.tag}`,
+  });
 }
 
 /**
