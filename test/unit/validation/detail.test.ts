@@ -39,8 +39,8 @@ describe('Schema: imageValidationDetailSchema', () => {
     expect(imageValidationDetailSchema.safeParse({ ...base, verdict: 'ok' }).success).toBe(false);
   });
 
-  it('validates the example event of docs/validation.md', () => {
-    const doc = readFileSync('docs/validation.md', 'utf8');
+  it('validates the example event of README.md', () => {
+    const doc = readFileSync('README.md', 'utf8');
     const block = [...doc.matchAll(/```json\n([\s\S]*?)```/g)]
       .map((m) => m[1] ?? '')
       .find((b) => b.includes('"detail-type": "NVCF Image Validation"'));

@@ -192,7 +192,7 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
           say(`${style.red('✗')} ${failure.step} refused: ${reason}`);
           say(
             `The rotation stays pending (${AWSPENDING}); Secrets Manager reattempts it at the next window. ` +
-              `Rotate anyway with 'nvcf-ecr rotate ${registry.name} --force', or see docs/rotation.md, "Recovering a stuck rotation".`,
+              `Rotate anyway with 'nvcf-ecr rotate ${registry.name} --force', or see README.md, "Recovering".`,
           );
           return 1;
         }
