@@ -58,7 +58,7 @@ Examples:
 
 Exit codes:
   0  shown
-  1  a rotation is stuck (see docs/rotation.md, "Recovering a stuck rotation")
+  1  a rotation is stuck (see README.md, "Recovering")
   2  usage error, or AWS/NVCF could not be read`;
 
 export const command: Command = {
@@ -185,7 +185,7 @@ export function formatStatus(r: RegistryRotationStatus, style: Style): string {
                 `${r.pending.lastFailure.at}: ${r.pending.lastFailure.reason ?? ''}`,
             ]
           : []),
-        ...(r.pending.stuck ? ["recover: see docs/rotation.md, 'Recovering a stuck rotation'"] : []),
+        ...(r.pending.stuck ? ["recover: see README.md, 'Recovering'"] : []),
       ]
     : [];
   return (

@@ -238,7 +238,7 @@ export function planRoom(input: RoomInput): RoomPlan {
         reason:
           `Making room needs deleting key ${masked} of IAM user ${input.userName}, but the AWSCURRENT key is missing or ` +
           'Inactive, so NVCF cannot first be pointed at it and might be holding the key to delete. Nothing was ' +
-          'deleted. Reactivate the AWSCURRENT key (see docs/rotation.md, "Recovering"), then rotate again.',
+          'deleted. Reactivate the AWSCURRENT key (see README.md, "Recovering"), then rotate again.',
       };
     }
     return {

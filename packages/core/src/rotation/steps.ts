@@ -112,7 +112,7 @@ export async function guard(
       state.arn,
       `Version ${token} of secret ${state.name} is neither AWSCURRENT nor AWSPENDING (labels: ${
         stages.join(', ') || 'none'
-      }): it is not the version being rotated. See docs/rotation.md, "Recovering a stuck rotation".`,
+      }): it is not the version being rotated. See README.md, "Recovering".`,
     );
   }
   const registry = requireRegistry(deps.config, state, step);
@@ -141,7 +141,7 @@ export async function createSecret(ctx: StepContext): Promise<void> {
       'createSecret',
       secretId,
       `Secret ${state.name} has no AWSCURRENT value: the stacks create it with the bootstrap value ` +
-        `{"userName","registryHostname","credentialName"}; put that value back (docs/rotation.md) and rotate again.`,
+        `{"userName","registryHostname","credentialName"}; put that value back (README.md, "The rotated secret") and rotate again.`,
     );
   }
   assertValueMatchesRegistry(current.value, registry, {
@@ -462,7 +462,7 @@ async function proveKey(
           step,
           secretId,
           `Key ${maskAccessKeyId(key.accessKeyId)} authenticates as ${arn ?? 'nobody'}, not as the pull user ` +
-            `${registry.userName}: the secret holds another user's key. See docs/rotation.md, "Recovering".`,
+            `${registry.userName}: the secret holds another user's key. See README.md, "Recovering".`,
         );
       }
       try {
