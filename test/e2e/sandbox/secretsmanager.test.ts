@@ -48,9 +48,15 @@ describe('Sandbox: Secrets Manager conformance', () => {
     const client = clients(sb).secrets;
     client.middlewareStack.add(
       (next) => async (args) => {
-        // The SDK's JSON body is a string-like adapter object; its text is the serialized request.
+        // The SDK's JSON body is a string or bytes holding the serialized request.
         const request = args.request as { body?: unknown; headers?: Record<string, string> };
-        const body = rewrite(JSON.parse(String(request.body ?? '{}')) as Record<string, unknown>);
+        const raw =
+          request.body instanceof Uint8Array
+            ? Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength).toString(
+                'utf8',
+              )
+            : `${request.body ?? '{}'}`;
+        const body = rewrite(JSON.parse(raw) as Record<string, unknown>);
         request.body = body;
         if (request.headers) request.headers['content-length'] = String(Buffer.byteLength(body));
         return next(args);
