@@ -206,15 +206,7 @@ const operations: Record<RegistryOperation, Operation> = {
     if (!blob) throw registryErrors.blobUnknown(ctx.route.reference);
     // ECR answers a blob GET with a redirect to a presigned S3 URL; the sandbox serves the bytes itself (also
     // what the spec allows) so that no client has to forward or drop credentials across ports.
-    return {
-      status: 200,
-      headers: {
-        ...API_VERSION,
-        'content-type': 'application/octet-stream',
-        'docker-content-digest': blob.digest,
-      },
-      body: blob.data,
-    };
+    return blobResponse(blob);
   },
 
   async HeadBlob(ctx) {
@@ -223,15 +215,8 @@ const operations: Record<RegistryOperation, Operation> = {
     const repo = repository(ctx);
     const blob = repo.blobs.get(ctx.route.reference);
     if (!blob) throw registryErrors.blobUnknown(ctx.route.reference);
-    return {
-      status: 200,
-      headers: {
-        ...API_VERSION,
-        'content-type': 'application/octet-stream',
-        'docker-content-digest': blob.digest,
-      },
-      body: blob.data,
-    };
+    // The listener sends no body for HEAD; the headers (length, digest) are the answer.
+    return blobResponse(blob);
   },
 
   async DeleteBlob() {
@@ -453,5 +438,17 @@ export function createRegistryHandler(world: World, backend: EcrBackend): Reques
     }
     if (faultError) return fail(faultError, true);
     return answer(response);
+  };
+}
+
+function blobResponse(blob: { digest: string; data: Buffer }): SandboxResponse {
+  return {
+    status: 200,
+    headers: {
+      ...API_VERSION,
+      'content-type': 'application/octet-stream',
+      'docker-content-digest': blob.digest,
+    },
+    body: blob.data,
   };
 }
