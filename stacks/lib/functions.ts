@@ -23,6 +23,9 @@ import { type StackSettings, suppress } from './stack.ts';
  * TLS-heavy runs.
  */
 
+/** The module the bundles use in place of `@aws-sdk/credential-provider-node`, relative to the project root. */
+export const LAMBDA_CREDENTIALS = 'functions/lib/lambda-credentials.ts';
+
 /** Log retention of every function (CloudWatch Logs bills storage; a month covers an incident review). */
 export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
 
@@ -179,6 +182,12 @@ export function nodeFunction(
       minify: true,
       sourcemap: false,
       ...(options.iamData ? { banner: IAM_DATA.banner } : {}),
+      // In Lambda the role's credentials are always in the environment: bundle the SDK's env provider instead of
+      // its whole workstation chain (functions/lib/lambda-credentials.ts says why; about 100 KB per bundle).
+      // esbuild wants an absolute path; SST bundles the stacks, so `import.meta.url` is not this file's.
+      esbuild: {
+        alias: { '@aws-sdk/credential-provider-node': join(useProject().paths.root, LAMBDA_CREDENTIALS) },
+      },
     },
     ...(options.iamData
       ? { copyFiles: [{ from: iamDataSource(useProject().paths.root), to: `${IAM_DATA.dir}/data` }] }

@@ -7,6 +7,7 @@ import { basename, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { FUNCTIONS, type FunctionKey } from '@nvcf-ecr/core';
+import { LAMBDA_CREDENTIALS } from '../../stacks/lib/functions.ts';
 import { ROOT, synthesize } from '../../stacks/lib/synth.ts';
 import { median, round } from './lib/measure.ts';
 import { bytes, type Row } from './lib/table.ts';
@@ -168,6 +169,8 @@ async function composition(key: FunctionKey, deployed: string): Promise<ColdStar
     target: 'esnext',
     mainFields: ['module', 'main'],
     banner: { js: code.split('\n').slice(0, 5).join('\n') },
+    // The stacks' alias: the environment credential provider in place of the SDK's workstation chain.
+    alias: { '@aws-sdk/credential-provider-node': join(ROOT, LAMBDA_CREDENTIALS) },
     outfile: join(tmpdir(), `nvcf-ecr-bench-${key}.mjs`),
     write: false,
     sourcemap: false,

@@ -4,8 +4,18 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { FUNCTIONS, type FunctionKey } from '@nvcf-ecr/core';
+import {
+  DETAIL_TYPES,
+  FUNCTIONS,
+  type FunctionKey,
+  loadConfig,
+  openOciLayout,
+  PROJECT_EVENT_BUS_NAME,
+  serializeConfig,
+} from '@nvcf-ecr/core';
+import { pushImage, startSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clients, control } from '../helpers/sandbox.ts';
 import { type CfnTemplate, must } from './synth.ts';
 
 // The contract of `npm run synth -- --out DIR`: one <Stack>.template.json per stack, offline, without AWS
@@ -98,6 +108,93 @@ describe('Command: npm run synth', () => {
       // Tree-shaken: ECR's write commands are in the client package, and no handler imports them.
       expect(code).not.toContain('PutImageCommand');
       expect(code).not.toContain('DeleteRepositoryCommand');
+      // Credentials come from the environment Lambda sets (functions/lib/lambda-credentials.ts): the SDK's
+      // workstation chain (SSO, credential processes, web identity) is not bundled.
+      expect(code).toContain('AWS_SECRET_ACCESS_KEY');
+      for (const workstationOnly of ['sso_start_url', 'credential_process', 'AWS_WEB_IDENTITY_TOKEN_FILE']) {
+        expect(code).not.toContain(workstationOnly);
+      }
+    }
+  });
+
+  it('runs as deployed: the validation bundle signs with the credentials Lambda puts in the environment', async () => {
+    // The bundle replaces the SDK's credential chain with the environment provider; prove it still signs by
+    // running the deployed file in a fresh Node process against the sandbox, configured only through the
+    // environment Lambda and the stack give it (AWS_ENDPOINT_URL stands in for the real endpoint).
+    const config = await loadConfig(join(root, 'nvcf-ecr.config.ts'));
+    const sb = await startSandbox({ config });
+    try {
+      await sb.settle();
+      const layout = await openOciLayout(join(root, 'test/fixtures/images'));
+      let digest: string;
+      try {
+        digest = (
+          await pushImage(clients(sb).ecr, layout, 'multi-oci', {
+            repositoryName: 'inference',
+            tag: 'bundle',
+          })
+        ).digest;
+      } finally {
+        await layout.close();
+      }
+      const fn = Object.values(templates)
+        .flatMap((t) => Object.values(t.Resources))
+        .find(
+          (r) =>
+            r.Type === 'AWS::Lambda::Function' &&
+            r.Properties['FunctionName'] === `ci-${FUNCTIONS.validatePush.name}`,
+        );
+      const hash = String(
+        (must(fn, 'the validation function').Properties['Code'] as { S3Key: string }).S3Key,
+      ).replace(/\.zip$/, '');
+      const bundle = join(
+        dir,
+        'assembly',
+        `asset.${hash}`,
+        FUNCTIONS.validatePush.entry.replace(/\.ts$/, '.mjs'),
+      );
+      const event = {
+        version: '0',
+        id: 'bundle-test',
+        'detail-type': 'ECR Image Action',
+        source: 'aws.ecr',
+        account: sb.accountId,
+        time: new Date().toISOString(),
+        region: sb.region,
+        resources: [],
+        detail: {
+          result: 'SUCCESS',
+          'repository-name': 'inference',
+          'image-digest': digest,
+          'action-type': 'PUSH',
+          'image-tag': 'bundle',
+        },
+      };
+      const script = `const m = await import(${JSON.stringify(bundle)}); console.log(JSON.stringify(await m.handler(${JSON.stringify(event)}, {})));`;
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+        env: {
+          ...offlineEnv(),
+          AWS_REGION: sb.region,
+          AWS_ENDPOINT_URL: sb.awsEndpoint,
+          AWS_ACCESS_KEY_ID: sb.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: sb.secretAccessKey,
+          AWS_LAMBDA_FUNCTION_NAME: `ci-${FUNCTIONS.validatePush.name}`,
+          NVCF_ECR_CONFIG: serializeConfig(config),
+          NVCF_ECR_EVENT_BUS: PROJECT_EVENT_BUS_NAME,
+        },
+        timeout: 60_000,
+      });
+      const outcome = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
+        skipped: boolean;
+        detail?: { verdict: string };
+      };
+      expect(outcome).toMatchObject({ skipped: false, detail: { verdict: 'compliant' } });
+      const { events } = await control<{
+        events: { event: { 'detail-type': string; detail: { tag: string } } }[];
+      }>(sb, 'GET', `events?detailType=${encodeURIComponent(DETAIL_TYPES.imageValidation)}`);
+      expect(events.map((e) => e.event.detail.tag)).toContain('bundle');
+    } finally {
+      await sb.close();
     }
   });
 
