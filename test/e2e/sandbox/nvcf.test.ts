@@ -1276,6 +1276,63 @@ describe('NVCF emulator: POST /_sandbox/nvcf/pull and stale-cache mode (§4.3, �
     await control(sb, 'POST', 'nvcf/stale-cache', { seconds: 0 });
   });
 
+  it('refuses to pull from another account’s registry even when the key gets an ECR token', async () => {
+    // An account of its own, so that this credential is the only one NVCF holds for that host.
+    const key = 'nvapi-other-registry-key-01';
+    await control(sb, 'POST', 'seed', {
+      nvcf: {
+        accounts: [{ ncaId: 'other-registry-nca' }],
+        apiKeys: [{ key, scopes: ['manage_registry_credentials'], account: 'other-registry-nca' }],
+      },
+    });
+    const other = `999999999999.dkr.ecr.${sb.region}.amazonaws.com`;
+    const pull = await pullKey();
+    // NVCF's check only exchanges the key for a token (`nvcf-api.md` §4.4): it cannot tell whose registry it is.
+    const created = await nvcf(
+      'POST',
+      `${NVCF_ROOT}/registry-credentials`,
+      { registryHostname: other, secret: { name: 'other', value: pull.value }, artifactTypes: ['CONTAINER'] },
+      { key },
+    );
+    expect(created.status).toBe(200);
+    const out = await control(sb, 'POST', 'nvcf/pull', {
+      image: `${other}/${REPO}:v1`,
+      ncaId: 'other-registry-nca',
+    });
+    expect(out).toEqual({
+      ok: false,
+      error: `registry ${other} is not served by this sandbox (account ${sb.accountId}, partition aws): it is account 999999999999's registry, and the sandbox emulates one account without cross-account repository policies, so NVCF's pull would fail`,
+      attempts: [],
+    });
+  });
+
+  it('refuses to pull from a region outside the sandbox’s partition', async () => {
+    const gov = `${sb.accountId}.dkr.ecr.us-gov-west-1.amazonaws.com`;
+    // Seeded (no remote check): NVCF recognises GovCloud hostnames, the sandbox's ECR does not serve them.
+    await control(sb, 'POST', 'seed', {
+      nvcf: {
+        accounts: [{ ncaId: 'gov-registry-nca' }],
+        credentials: [
+          {
+            ncaId: 'gov-registry-nca',
+            registryHostname: gov,
+            secret: { name: 'gov', value: (await pullKey()).value },
+            artifactTypes: ['CONTAINER'],
+          },
+        ],
+      },
+    });
+    const out = await control(sb, 'POST', 'nvcf/pull', {
+      image: `${gov}/${REPO}:v1`,
+      ncaId: 'gov-registry-nca',
+    });
+    expect(out).toEqual({
+      ok: false,
+      error: `registry ${gov} is not served by this sandbox (account ${sb.accountId}, partition aws): region us-gov-west-1 is not a region of partition aws`,
+      attempts: [],
+    });
+  });
+
   it('refuses a pull request without an image', async () => {
     const res = await fetch(`${sb.controlEndpoint}/_sandbox/nvcf/pull`, {
       method: 'POST',

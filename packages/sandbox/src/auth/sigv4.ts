@@ -7,7 +7,9 @@ import type { SandboxRequest } from '../server/http.ts';
  * AWS Signature Version 4, verified by re-signing the request with the SDK's own signer
  * (`@smithy/signature-v4`) and the secret the sandbox issued for the access key, then comparing signatures.
  * Using the SDK's signer instead of our own canonicalisation means the sandbox accepts exactly what the real
- * clients send, and a request signed with the wrong secret fails here as it fails at AWS.
+ * clients send, and a request signed with the wrong secret fails here as it fails at AWS. The signature is
+ * computed for the scope the request claims; whether that scope (service, region) and the signed headers are
+ * acceptable for the endpoint is the front door's check (`server/aws.ts`), made before this one.
  */
 
 export interface ParsedAuthorization {
@@ -21,6 +23,8 @@ export interface ParsedAuthorization {
   readonly location: 'header' | 'query';
   /** Presigned URLs: seconds the signature is valid for. */
   readonly expiresSeconds: number | undefined;
+  /** `X-Amz-Security-Token` (header or presigned parameter): what temporary credentials send. */
+  readonly securityToken: string | undefined;
 }
 
 export type AuthParseResult =
@@ -54,6 +58,7 @@ export function parseAuthorization(req: SandboxRequest): AuthParseResult {
         signature: m[3] ?? '',
         location: 'header',
         expiresSeconds: undefined,
+        securityToken: req.headers['x-amz-security-token'],
       },
     };
   }
@@ -76,6 +81,7 @@ export function parseAuthorization(req: SandboxRequest): AuthParseResult {
         signature,
         location: 'query',
         expiresSeconds: Number(q.get('X-Amz-Expires') ?? '0'),
+        securityToken: q.get('X-Amz-Security-Token') ?? undefined,
       },
     };
   }

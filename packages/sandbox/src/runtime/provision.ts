@@ -36,6 +36,7 @@ import {
   RULE_NAMES,
   reportBucketName,
 } from '@nvcf-ecr/core';
+import { iamSigningRegion } from '../services/iam/routes.ts';
 import type { World } from '../world.ts';
 
 /**
@@ -121,7 +122,9 @@ export async function provision(input: ProvisionInput): Promise<Provisioned> {
     credentials: { ...world.serviceKey },
     maxAttempts: 1,
   };
-  const iam = new IAMClient({ ...base, region });
+  // IAM is global: with an endpoint override the SDK signs for the client's region, so name the region IAM's
+  // endpoint signs for (the sandbox refuses any other, as AWS does).
+  const iam = new IAMClient({ ...base, region: iamSigningRegion(world.partition) });
   const secrets = new SecretsManagerClient({ ...base, region });
   const events = (r: string) => new EventBridgeClient({ ...base, region: r });
   const skipped = new Set<string>();

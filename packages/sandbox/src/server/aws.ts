@@ -1,5 +1,10 @@
-import { isActionAllowed, PolicyEvaluationError } from '@nvcf-ecr/core';
-import { parseAmzDate, parseAuthorization, verifySignature } from '../auth/sigv4.ts';
+import { isActionAllowed, PolicyEvaluationError, partitionOfRegion } from '@nvcf-ecr/core';
+import {
+  type ParsedAuthorization,
+  parseAmzDate,
+  parseAuthorization,
+  verifySignature,
+} from '../auth/sigv4.ts';
 import { ServiceError } from '../errors.ts';
 import type { FaultErrorSpec, FaultService } from '../faults.ts';
 import * as ids from '../ids.ts';
@@ -43,6 +48,8 @@ export type QueryOperation = (ctx: OperationContext, params: URLSearchParams) =>
 export interface JsonServiceDef {
   readonly protocol: 'json';
   readonly id: FaultService;
+  /** SigV4 signing name (the service's `signingName` in the SDK model): the credential scope must name it. */
+  readonly signingName: string;
   readonly targetPrefix: string;
   /** ECR and EventBridge say `message`, Secrets Manager `Message` (`aws.md` §2.1, §2.7). */
   readonly messageKey: 'message' | 'Message';
@@ -52,6 +59,13 @@ export interface JsonServiceDef {
 export interface QueryServiceDef {
   readonly protocol: 'query';
   readonly id: FaultService;
+  /** SigV4 signing name: the credential scope must name it. */
+  readonly signingName: string;
+  /**
+   * The one region a global service's endpoint signs for (IAM: us-east-1 in the commercial partition); a
+   * request scoped to any other region is refused. Undefined for regional services.
+   */
+  readonly signingRegion?: string | undefined;
   readonly version: string;
   readonly namespace: string;
   readonly operations: Readonly<Record<string, QueryOperation>>;
@@ -61,6 +75,8 @@ export interface QueryServiceDef {
 export interface RestServiceDef {
   readonly protocol: 'rest-xml';
   readonly id: FaultService;
+  /** SigV4 signing name: the credential scope must name it. */
+  readonly signingName: string;
   /** Operation name of a request (for faults and authorisation), or undefined when the route is unknown. */
   operationOf(req: SandboxRequest): string | undefined;
   handle(ctx: OperationContext, req: SandboxRequest): Promise<SandboxResponse>;
@@ -134,7 +150,7 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
     requestId: string,
   ): Promise<SandboxResponse> {
     const fail = (err: ServiceError) => jsonError(err, service.messageKey, requestId);
-    const auth = await authenticate(req, 'json');
+    const auth = await authenticate(req, 'json', { name: service.signingName });
     if (auth instanceof ServiceError) return refused(service.id, operation, req, auth, fail);
     const op = service.operations[operation];
     if (!op)
@@ -179,7 +195,10 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
   ): Promise<SandboxResponse> {
     const fail = (err: ServiceError) => queryError(err, service.namespace, requestId);
     const action = params.get('Action') ?? '';
-    const auth = await authenticate(req, 'query');
+    const auth = await authenticate(req, 'query', {
+      name: service.signingName,
+      region: service.signingRegion,
+    });
     if (auth instanceof ServiceError) return refused(service.id, action, req, auth, fail);
     const op = service.operations[action];
     if (!op)
@@ -216,7 +235,7 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
           405,
         ),
       );
-    const auth = await authenticate(req, 'rest-xml');
+    const auth = await authenticate(req, 'rest-xml', { name: service.signingName });
     if (auth instanceof ServiceError) return refused(service.id, operation, req, auth, fail);
     const ctx = context(service.id, operation, auth.region, auth.principal, requestId, req, 'rest-xml');
     return run(service.id, operation, auth.principal.accessKeyId, fail, () => service.handle(ctx, req));
@@ -316,10 +335,16 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
     };
   }
 
-  /** SigV4 authentication with AWS's error for each failure, per protocol (`aws.md` §2.8). */
+  /**
+   * SigV4 authentication with AWS's error for each failure, per protocol (`aws.md` §2.8). The request must be
+   * signed for this endpoint — the service's signing name, a region the sandbox serves (the one region of a
+   * global service), `Host` among the signed headers, no session token — before its key and signature are
+   * looked at: a signature that verifies for another scope is still refused, as AWS refuses it.
+   */
   async function authenticate(
     req: SandboxRequest,
     protocol: Protocol,
+    signing: SigningSpec,
   ): Promise<{ principal: Principal; region: string } | ServiceError> {
     const parsed = parseAuthorization(req);
     if (parsed.kind === 'none') {
@@ -349,6 +374,8 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
             );
     }
     const { auth, amzDate } = parsed;
+    const refusal = scopeRefusal(world, protocol, signing, auth);
+    if (refusal) return refusal;
     const unknownKey = () =>
       protocol === 'json'
         ? new ServiceError('UnrecognizedClientException', INVALID_TOKEN, 400)
@@ -419,9 +446,117 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
               403,
             );
     }
-    if (principal.kind === 'user') world.iam.recordUse(auth.accessKeyId, auth.service, auth.region);
+    // Only an accepted request counts as a use; its scope was checked above, so it names this service.
+    if (principal.kind === 'user') world.iam.recordUse(auth.accessKeyId, signing.name, auth.region);
     return { principal, region: auth.region };
   }
+}
+
+/** What an endpoint requires of a request's credential scope. */
+export interface SigningSpec {
+  /** The signing name the scope must carry. */
+  readonly name: string;
+  /** The one region a global service signs for; undefined for regional services. */
+  readonly region?: string | undefined;
+}
+
+/**
+ * Whether the sandbox serves `region`: every region of its partition — the AWS APIs, ECR storage and the
+ * registry listener all keep state per region — and none of another partition, whose endpoints (and keys)
+ * are separate. The NVCF pull applies the same rule to an image's registry host.
+ */
+export function servesRegion(world: World, region: string): boolean {
+  return partitionOfRegion(region)?.partition === world.partition;
+}
+
+/**
+ * Refuses a credential scope or signed-header list that AWS refuses whatever the signature. The checks and
+ * messages, per protocol, and where each comes from:
+ * - Session token: the sandbox issues no temporary credentials, so any `X-Amz-Security-Token` is one it never
+ *   issued, answered as AWS answers an invalid token (JSON `UnrecognizedClientException` 400, Query
+ *   `InvalidClientTokenId` 403, `aws.md` §2.8; S3 `InvalidToken` 400 "The provided token is malformed or
+ *   otherwise invalid.", S3's documented error-code list).
+ * - Service: "Credential should be scoped to correct service: '<name>'. " is AWS's observed answer (e.g.
+ *   AWS Batch, cllunsford/aws-signing-proxy#25), as `InvalidSignatureException` 400 from the JSON services; the
+ *   Query services answer signature problems with `SignatureDoesNotMatch` 403 (not verified for this case).
+ *   S3's `AuthorizationHeaderMalformed` "incorrect service" wording is recalled, not verified.
+ * - Region: "Credential should be scoped to a valid region, not '<region>'. " is observed for IAM signed for
+ *   us-west-2 (aws/aws-sdk-go#156) and for other services (aws/aws-sdk-ruby#508). S3 answers
+ *   `AuthorizationHeaderMalformed` "...the region '<r>' is wrong; expecting '<home>'" with `<Region>`
+ *   (aws/aws-cli#2954), and `AuthorizationQueryParametersError` "Error parsing the X-Amz-Credential
+ *   parameter; ..." for presigned URLs (mlflow/mlflow#11828); it expects the sandbox's home region, as
+ *   `s3.amazonaws.com` expects us-east-1.
+ * - Host: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization." was answered by
+ *   DynamoDB as `InvalidSignatureException` 400 (aws/aws-sdk-php#2469); the Query code is not verified. S3
+ *   answers an unsigned Host as any unsigned header: `AccessDenied` 403 "There were headers present in the
+ *   request which were not signed" with `<HeadersNotSigned>` (coda/packs-sdk#3093).
+ */
+function scopeRefusal(
+  world: World,
+  protocol: Protocol,
+  signing: SigningSpec,
+  auth: ParsedAuthorization,
+): ServiceError | undefined {
+  const presigned = auth.location === 'query';
+  if (auth.securityToken !== undefined) {
+    return protocol === 'json'
+      ? new ServiceError('UnrecognizedClientException', INVALID_TOKEN, 400)
+      : protocol === 'query'
+        ? new ServiceError('InvalidClientTokenId', INVALID_TOKEN, 403)
+        : new ServiceError('InvalidToken', 'The provided token is malformed or otherwise invalid.', 400);
+  }
+  if (auth.service !== signing.name) {
+    if (protocol === 'rest-xml') {
+      const why = `incorrect service "${auth.service}". This endpoint belongs to "${signing.name}".`;
+      return presigned
+        ? new ServiceError(
+            'AuthorizationQueryParametersError',
+            `Error parsing the X-Amz-Credential parameter; ${why}`,
+          )
+        : new ServiceError('AuthorizationHeaderMalformed', `The authorization header is malformed; ${why}`);
+    }
+    const message = `Credential should be scoped to correct service: '${signing.name}'. `;
+    return protocol === 'json'
+      ? new ServiceError('InvalidSignatureException', message, 400)
+      : new ServiceError('SignatureDoesNotMatch', message, 403);
+  }
+  const regionOk =
+    signing.region === undefined ? servesRegion(world, auth.region) : auth.region === signing.region;
+  if (!regionOk) {
+    if (protocol === 'rest-xml') {
+      const expected = signing.region ?? world.regions[0] ?? 'us-east-1';
+      const why = `the region '${auth.region}' is wrong; expecting '${expected}'`;
+      const extra = { Region: expected };
+      return presigned
+        ? new ServiceError(
+            'AuthorizationQueryParametersError',
+            `Error parsing the X-Amz-Credential parameter; ${why}`,
+            400,
+            extra,
+          )
+        : new ServiceError(
+            'AuthorizationHeaderMalformed',
+            `The authorization header is malformed; ${why}`,
+            400,
+            extra,
+          );
+    }
+    const message = `Credential should be scoped to a valid region, not '${auth.region}'. `;
+    return protocol === 'json'
+      ? new ServiceError('InvalidSignatureException', message, 400)
+      : new ServiceError('SignatureDoesNotMatch', message, 403);
+  }
+  if (!auth.signedHeaders.includes('host')) {
+    if (protocol === 'rest-xml') {
+      const message = 'There were headers present in the request which were not signed';
+      return new ServiceError('AccessDenied', message, 403, { HeadersNotSigned: 'host' });
+    }
+    const message = "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.";
+    return protocol === 'json'
+      ? new ServiceError('InvalidSignatureException', message, 400)
+      : new ServiceError('SignatureDoesNotMatch', message, 403);
+  }
+  return undefined;
 }
 
 export type AccessDecision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';

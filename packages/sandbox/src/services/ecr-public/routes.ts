@@ -8,6 +8,7 @@ export function ecrPublicService(world: World, backend: EcrPublicBackend): JsonS
   return {
     protocol: 'json',
     id: 'ecr-public',
+    signingName: 'ecr-public',
     targetPrefix: 'SpencerFrontendService',
     messageKey: 'message',
     operations: ecrPublicHandlers(world, backend),

@@ -8,6 +8,7 @@ export function ecrService(world: World, backend: EcrBackend): JsonServiceDef {
   return {
     protocol: 'json',
     id: 'ecr',
+    signingName: 'ecr',
     targetPrefix: 'AmazonEC2ContainerRegistry_V20150921',
     messageKey: 'message',
     operations: ecrHandlers(world, backend),

@@ -7,6 +7,7 @@ export function eventsService(backend: EventsBackend): JsonServiceDef {
   return {
     protocol: 'json',
     id: 'events',
+    signingName: 'events',
     targetPrefix: 'AWSEvents',
     messageKey: 'message',
     operations: eventsHandlers(backend),

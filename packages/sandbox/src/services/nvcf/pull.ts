@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { decodeRegistrySecret, maskAccessKeyId } from '@nvcf-ecr/core';
 import { SandboxError } from '../../errors.ts';
+import { servesRegion } from '../../server/aws.ts';
 import type { World } from '../../world.ts';
 import { type CredentialRecord, DEFAULT_NCA_ID, type NvcfBackend } from './backend.ts';
 import { getEcrToken } from './ecr-auth.ts';
-import { hostOfArtifactUrl } from './registries.ts';
+import { ecrTarget, hostOfArtifactUrl } from './registries.ts';
 
 /**
  * `POST /_sandbox/nvcf/pull {image, ncaId?}`: what NVCF does when it starts an instance of a function whose
@@ -13,7 +14,9 @@ import { hostOfArtifactUrl } from './registries.ts';
  * compute plane, which succeeds if any works): decodes the secret NVCF currently serves (the stale one in
  * stale-cache mode), exchanges it for an ECR token with `GetAuthorizationToken` through the SDK, then fetches
  * the manifest from the sandbox registry (`Authorization: Basic <token>`, as the ECR credential helper does).
- * The answer never contains a secret: keys appear masked (`AKIA…WXYZ`).
+ * An image in a registry the sandbox does not hold (another account's, or a region outside its partition) is
+ * refused with the reason rather than pulled from the sandbox's own repositories. The answer never contains a
+ * secret: keys appear masked (`AKIA…WXYZ`).
  */
 
 export type PullResult =
@@ -72,6 +75,8 @@ export async function simulatePull(world: World, backend: NvcfBackend, body: unk
       attempts: [],
     };
   }
+  const unserved = unservedRegistry(world, image.host);
+  if (unserved) return { ok: false, error: unserved, attempts: [] };
   const attempts: { credentialId: string; stale: boolean; error: string }[] = [];
   for (const credential of candidates) {
     const outcome = await pullWith(world, backend, credential, image);
@@ -87,6 +92,33 @@ export async function simulatePull(world: World, backend: NvcfBackend, body: unk
       ? (attempts[0]?.error ?? '')
       : attempts.map((a) => `${a.credentialId}: ${a.error}`).join('; ');
   return { ok: false, error, attempts };
+}
+
+/**
+ * Why the sandbox cannot serve the private ECR registry `host` names, or undefined when it can. The sandbox
+ * emulates one account, in every region of its partition (`servesRegion`, the rule its AWS endpoint applies to
+ * credential scopes). NVCF's real pull of another account's image goes to that account's registry, whose
+ * repositories (and the repository policies that could let this key pull) the sandbox does not have; serving
+ * the sandbox's own repository of the same name instead would report a pull that fails for real as a success.
+ *
+ * Checked here rather than in the registry listener: the listener is one address (127.0.0.1:port) for every
+ * client, skopeo included, so a request to it does not say which registry host it means — it serves the
+ * token's region of the one account — whereas the pull knows the image's host. Checked after the credential
+ * lookup (NVCF refuses a deployment without a credential for the host first) and before any attempt, since no
+ * credential can make such a pull succeed.
+ */
+function unservedRegistry(world: World, host: string): string | undefined {
+  const target = ecrTarget(host);
+  // public.ecr.aws is refused per attempt below; a host that is no ECR registry fails at the token exchange.
+  if (target?.kind !== 'private') return undefined;
+  const where = `registry ${host} is not served by this sandbox (account ${world.accountId}, partition ${world.partition})`;
+  if (target.accountId !== world.accountId) {
+    return `${where}: it is account ${target.accountId}'s registry, and the sandbox emulates one account without cross-account repository policies, so NVCF's pull would fail`;
+  }
+  if (!servesRegion(world, target.region)) {
+    return `${where}: region ${target.region} is not a region of partition ${world.partition}`;
+  }
+  return undefined;
 }
 
 async function pullWith(

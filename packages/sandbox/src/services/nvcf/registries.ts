@@ -69,13 +69,17 @@ export function recognizedRegistryName(type: ArtifactType, hostname: string): st
 }
 
 /** Which AWS registry a credential's hostname is, for the remote credential check (`nvcf-api.md` §4.4). */
-export type EcrTarget = { kind: 'private'; region: string } | { kind: 'public' } | undefined;
+export type EcrTarget =
+  | { kind: 'private'; accountId: string; region: string }
+  | { kind: 'public' }
+  | undefined;
 
 export function ecrTarget(hostname: string): EcrTarget {
   if (hostname === ECR_PUBLIC_HOSTNAME) return { kind: 'public' };
-  // `EcrRegistryUtils.ECR_PRIVATE_HOSTNAME_REGION_PATTERN`: the region is the fourth label.
-  const m = /^\d{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com$/.exec(hostname);
-  return m?.[1] ? { kind: 'private', region: m[1] } : undefined;
+  // `EcrRegistryUtils.ECR_PRIVATE_HOSTNAME_REGION_PATTERN`: the region is the fourth label (the account, the
+  // first, is what the registry's repositories belong to).
+  const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com$/.exec(hostname);
+  return m?.[1] && m[2] ? { kind: 'private', accountId: m[1], region: m[2] } : undefined;
 }
 
 /**

@@ -99,6 +99,7 @@ export function s3Service(world: World, backend: S3Backend, layers: LayerReader)
   return {
     protocol: 'rest-xml',
     id: 's3',
+    signingName: 's3',
     operationOf: s3OperationOf,
     handle: async (ctx, req) => {
       const target = s3Target(req) ?? { bucket: undefined, key: undefined };

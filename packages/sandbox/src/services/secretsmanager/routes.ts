@@ -13,6 +13,7 @@ export function secretsManagerService(
   return {
     protocol: 'json',
     id: 'secretsmanager',
+    signingName: 'secretsmanager',
     targetPrefix: 'secretsmanager',
     messageKey: 'Message',
     operations: secretsManagerHandlers(world, backend, engine),

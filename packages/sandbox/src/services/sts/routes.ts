@@ -9,6 +9,7 @@ export function stsService(world: World): QueryServiceDef {
   return {
     protocol: 'query',
     id: 'sts',
+    signingName: 'sts',
     version: '2011-06-15',
     namespace: 'https://sts.amazonaws.com/doc/2011-06-15/',
     operations: {
