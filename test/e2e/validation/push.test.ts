@@ -1,4 +1,4 @@
-import type { ECRClient } from '@aws-sdk/client-ecr';
+import { type ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
 import {
   assertConfig,
   type Config,
@@ -58,6 +58,7 @@ const POLICIES: Record<string, string[]> = {
   throttled: ['linux/amd64'],
   broken: ['linux/amd64'],
   gone: ['linux/amd64'],
+  oversized: ['linux/amd64'],
 };
 
 function config(): Config {
@@ -223,6 +224,50 @@ describe('Push validation on the sandbox', () => {
         verdict: 'compliant',
         platforms: GB200,
       });
+    });
+  });
+
+  describe('Size', () => {
+    it('publishes a verdict for an index whose entries are full of control characters and multi-byte text', async () => {
+      // The sandbox's EventBridge refuses an entry over 256 KB as AWS does (`aws.md` §2.7). Each control
+      // character costs 6 bytes once JSON-encoded (`\u0001`), each '中' 3 in UTF-8; 100 such entries make a
+      // verdict far over the limit unless it is cut by bytes.
+      const child = await pushWithApi(ecr, built, 'amd64-oci', 'oversized', 'child');
+      const ctrl = '\u0001'.repeat(300);
+      const wide = '中'.repeat(300);
+      const manifests = Array.from({ length: 100 }, (_, i) => ({
+        mediaType: `application/vnd.example.${i}.${ctrl}`,
+        digest: child,
+        size: built.bytes(child).length,
+        artifactType: `application/vnd.example.${i}.${ctrl}${wide}`,
+        platform: { os: ctrl, architecture: ctrl },
+        annotations: { note: ctrl },
+      }));
+      await ecr.send(
+        new PutImageCommand({
+          repositoryName: 'oversized',
+          imageManifest: JSON.stringify({
+            schemaVersion: 2,
+            mediaType: 'application/vnd.oci.image.index.v1+json',
+            manifests,
+          }),
+          imageManifestMediaType: 'application/vnd.oci.image.index.v1+json',
+          imageTag: 'v1',
+        }),
+      );
+      await v.sb.settle();
+      const verdict = (await verdictsFor(v.sb, 'oversized')).find((d) => d.tag === 'v1');
+      expect(verdict).toMatchObject({ verdict: 'not-runnable', kind: 'index', platforms: [] });
+      expect(verdict?.ignored[0]?.digest).toBe(child);
+      expect(JSON.stringify(verdict)).not.toContain('\\u0001');
+      expect(verdict?.reasons.at(-1)).toMatch(/^this event was cut: /);
+      const { runtime } = await control<{ runtime: { deadLetters: DeadLetter[] } }>(v.sb, 'GET', 'state');
+      expect(
+        runtime.deadLetters.filter(
+          (d) =>
+            (d.event as { detail?: Record<string, unknown> }).detail?.['repository-name'] === 'oversized',
+        ),
+      ).toEqual([]);
     });
   });
 

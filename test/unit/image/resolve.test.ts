@@ -346,6 +346,25 @@ describe('Function: resolveImage', () => {
       expect(r.mismatches).toEqual([{ digest: lie.digest, declared: 'linux/arm64', actual: 'linux/amd64' }]);
     });
 
+    it('records a mismatch for every entry that contradicts its config, also when entries share a manifest', async () => {
+      const repo = new MemoryRepo();
+      const amd = repo.image(AMD64);
+      const arm = repo.image(ARM64);
+      // Two entries point at one amd64 manifest: the second declares arm64, which its config contradicts. The
+      // same entry listed again adds no new fact, so it is recorded once.
+      const idx = repo.index([entry(amd, AMD64), entry(amd, ARM64), entry(arm, ARM_V7), entry(amd, ARM64)]);
+      const r = await resolveImage(repo, idx.digest);
+      expect(r.platforms).toEqual(['linux/amd64', 'linux/arm64']);
+      expect(r.children.map((c) => c.digest)).toEqual([amd.digest, arm.digest]);
+      expect(r.mismatches).toEqual([
+        { digest: amd.digest, declared: 'linux/arm64', actual: 'linux/amd64' },
+        { digest: arm.digest, declared: 'linux/arm/v7', actual: 'linux/arm64' },
+      ]);
+      // Each manifest and config is still fetched once.
+      expect(repo.manifestCalls).toEqual([[idx.digest], [amd.digest, arm.digest]]);
+      expect(repo.blobCalls).toHaveLength(2);
+    });
+
     it('returns an index with no platforms for an empty index', async () => {
       const repo = new MemoryRepo();
       const idx = repo.index([]);

@@ -326,9 +326,50 @@ describe('Function: validatePush', () => {
     const detail = await verdictOf(h, 'inference', index.digest);
     expect(detail.verdict).toBe('not-runnable');
     expect(detail.ignored).toHaveLength(64);
+    // Shortened: the 64 media types and the 64 reasons of the ignored entries kept, and 62 of the reasons kept
+    // (after the first, each repeats an ignored entry's long reason).
     expect(detail.reasons.at(-1)).toBe(
-      'this event lists at most 64 of each: 36 more ignored entries, 38 more reasons omitted',
+      `this event was cut: 36 more ignored entries, 38 more reasons omitted; ${64 + 64 + 62} strings shortened to 256 characters`,
     );
     expect(Buffer.byteLength(h.events.entries[0]?.Detail ?? '')).toBeLessThan(256 * 1024);
+  });
+
+  it('publishes a verdict within the EventBridge entry limit when the entries are full of control characters and multi-byte text', async () => {
+    const h = harness();
+    // Each control character costs 6 bytes once JSON-encoded (`\u0001`), each '中' 3 in UTF-8.
+    const control = '\u0001'.repeat(300);
+    const wide = '中'.repeat(300);
+    const entries = Array.from({ length: 100 }, (_, i) => ({
+      mediaType: `application/vnd.example.${i}.${control}`,
+      digest: `sha256:${i.toString(16).padStart(64, '0')}`,
+      size: 10,
+      artifactType: `${control}${wide}`,
+      platform: { os: control, architecture: wide },
+      annotations: { note: control },
+    }));
+    const index = h.ecr.repo.index(entries);
+    const detail = await verdictOf(h, 'inference', index.digest);
+    expect(detail.verdict).toBe('not-runnable');
+    const entry = h.events.entries[0];
+    // The size EventBridge counts for an entry (user guide, "Calculating PutEvents event entry size"):
+    // 14 bytes for Time, then the UTF-8 bytes of Source, DetailType, Detail and each resource.
+    const bytes = (text: string | undefined) => Buffer.byteLength(text ?? '');
+    const size =
+      14 +
+      bytes(entry?.Source) +
+      bytes(entry?.DetailType) +
+      bytes(entry?.Detail) +
+      (entry?.Resources ?? []).reduce((n, r) => n + bytes(r), 0);
+    expect(size).toBeLessThan(256 * 1024);
+    expect(entry?.Detail).not.toContain('\\u0001');
+    expect(detail.ignored[0]).toEqual({
+      digest: entries[0]?.digest,
+      mediaType: 'application/vnd.example.0.',
+      platform: `/${wide.slice(0, 254)}…`,
+      reason: `artifact (artifactType ${wide.slice(0, 256 - 'artifact (artifactType '.length - 1)}…`,
+    });
+    expect(detail.reasons.at(-1)).toMatch(
+      /^this event was cut: \d+ more ignored entries, \d+ more reasons omitted; \d+ strings shortened to 256 characters; non-printing characters removed from \d+ strings$/,
+    );
   });
 });

@@ -72,7 +72,10 @@ export interface ResolvedImage {
   children: ResolvedChild[];
   /** Entries (or, for an artifact, the root itself) that are not runnable images, with the reason. */
   ignored: IgnoredEntry[];
-  /** Index entries whose declared platform differs from their config's. */
+  /**
+   * Index entries whose declared platform differs from their config's: one per entry (two entries pointing at
+   * one manifest with different declared platforms are two records), identical repeats listed once.
+   */
   mismatches: PlatformMismatch[];
   /** Legacy schema1, amd64 v3/v4, entries without a platform, missing children that were tolerated... */
   warnings: string[];
@@ -490,6 +493,7 @@ class Resolution {
     const ignoredEntries: IgnoredEntry[] = [];
     const mismatches: PlatformMismatch[] = [];
     const seenChildren = new Set<string>();
+    const seenMismatches = new Set<string>();
     const walk = (node: Outcome & { type: 'index' }) => {
       for (const slot of node.slots) {
         const o = slot.outcome;
@@ -501,7 +505,16 @@ class Resolution {
           if (!seenChildren.has(o.child.digest)) {
             seenChildren.add(o.child.digest);
             children.push(o.child);
-            if (o.mismatch) mismatches.push(o.mismatch);
+          }
+          // A mismatch belongs to the index entry, not to the manifest it points at: two entries can point
+          // at one manifest and declare different platforms, and each one that contradicts the config is a
+          // lie worth reporting. Only an identical (digest, declared, actual) triple is a repeat.
+          if (o.mismatch) {
+            const key = `${o.mismatch.digest}\n${o.mismatch.declared}\n${o.mismatch.actual}`;
+            if (!seenMismatches.has(key)) {
+              seenMismatches.add(key);
+              mismatches.push(o.mismatch);
+            }
           }
         }
       }

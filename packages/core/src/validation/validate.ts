@@ -9,7 +9,13 @@ import { type ResolvedImage, resolveImage } from '../image/resolve.ts';
 import { type EcrImageApi, ecrFetcher } from '../image/sources/ecr.ts';
 import type { Logger } from '../log.ts';
 import type { MetricSink } from '../metrics.ts';
-import { boundDetail, IMAGE_VALIDATION_SCHEMA_VERSION, type ImageValidationDetail } from './detail.ts';
+import {
+  IMAGE_VALIDATION_SCHEMA_VERSION,
+  type ImageValidationDetail,
+  publishableDetail,
+  VALIDATION_EVENT_MAX_BYTES,
+  verdictEnvelopeBytes,
+} from './detail.ts';
 import { type EcrImageActionEvent, type PushTarget, pushTarget, type SkipCode } from './event.ts';
 
 /**
@@ -71,9 +77,11 @@ export type ValidationOutcome =
  * ({@link ImageSourceError} with `transient`, {@link EventPublishError}), which the caller lets Lambda retry.
  *
  * Round trips (the minimum the resolution allows, `ARCHITECTURE.md` "Push validation"): a single manifest
- * is 1 `BatchGetImage` + 1 `GetDownloadUrlForLayer` + 1 GET; an index with k runnable children is 1
- * `BatchGetImage` (the index) + 1 `BatchGetImage` (all children) + k × (`GetDownloadUrlForLayer` + GET) in
- * parallel; attestation entries are never fetched. With a warm cache, an image seen before costs nothing.
+ * is 1 `BatchGetImage` + 1 `GetDownloadUrlForLayer` + 1 GET; an index with k ≤ 100 runnable children is 1
+ * `BatchGetImage` (the index) + 1 `BatchGetImage` (all children) + k × (`GetDownloadUrlForLayer` + GET), at
+ * most 8 at a time (`CONFIG_FETCH_CONCURRENCY`); attestation entries are never fetched. In general each index
+ * level costs ⌈m / 100⌉ more `BatchGetImage` for its m new manifests (the API takes 100 ids per call). With a
+ * warm cache, an image seen before costs nothing.
  *
  * @example
  * const outcome = await validatePush(event, { config, ecr: (r) => ecrClients(r), events, eventBusName, logger, metrics, now });
@@ -100,8 +108,19 @@ export async function validatePush(
     return { skipped: true, code: target.skip, reason: target.reason };
   }
 
-  const verdict = await judge(target, event, deps, log);
-  const eventId = await publish(verdict, target, deps);
+  const { registry } = target;
+  // The repository ARN lets rules and subscribers filter on `resources` without parsing the detail.
+  const resources = [
+    repositoryArn(registry.partition, registry.region, registry.accountId, target.repository),
+  ];
+  // Cut to what the entry leaves for the detail, checked against the schema (a failure is logged and becomes
+  // a minimal `error` verdict): an entry EventBridge refuses would be retried into the failure queue, and
+  // nobody would get a verdict at all.
+  const verdict = publishableDetail(await judge(target, event, deps, log), {
+    maxBytes: VALIDATION_EVENT_MAX_BYTES - verdictEnvelopeBytes(resources),
+    logger: log,
+  });
+  const eventId = await publish(verdict, target, resources, deps);
   deps.metrics({ name: VERDICT_METRIC, value: 1, unit: 'Count', dimensions: { Verdict: verdict.verdict } });
   const fields = {
     verdict: verdict.verdict,
@@ -114,7 +133,10 @@ export async function validatePush(
   return { skipped: false, detail: verdict, eventId };
 }
 
-/** Resolves and evaluates the image; every outcome but a transient failure becomes a detail. */
+/**
+ * Resolves and evaluates the image; every outcome but a transient failure becomes a detail (not yet cut to
+ * the bounds of the event: {@link publishableDetail} does that).
+ */
 async function judge(
   target: PushTarget,
   event: EcrImageActionEvent,
@@ -144,7 +166,7 @@ async function judge(
     log.error('image could not be resolved', {
       error: err instanceof Error ? { name: err.name, message: err.message } : String(err),
     });
-    return boundDetail({
+    return {
       ...base,
       mediaType: event.detail['manifest-media-type'] ?? null,
       kind: null,
@@ -156,10 +178,10 @@ async function judge(
       warnings: [],
       verdict: 'error',
       reasons: [...evaluation.reasons, ...gone],
-    });
+    };
   }
   const evaluation = evaluatePlatforms(resolved, target.required, { repository: target.repository });
-  return boundDetail({
+  return {
     ...base,
     mediaType: resolved.mediaType,
     kind: resolved.kind,
@@ -171,7 +193,7 @@ async function judge(
     warnings: resolved.warnings,
     verdict: evaluation.verdict,
     reasons: evaluation.reasons,
-  });
+  };
 }
 
 async function resolveWithRetry(
@@ -212,14 +234,13 @@ async function resolveWithRetry(
 async function publish(
   detail: ImageValidationDetail,
   target: PushTarget,
+  resources: readonly string[],
   deps: ValidatePushDeps,
 ): Promise<string | undefined> {
-  const { registry } = target;
   return putProjectEvent(deps.events, deps.eventBusName, {
     detailType: DETAIL_TYPES.imageValidation,
     detail,
-    // The repository ARN lets rules and subscribers filter on `resources` without parsing the detail.
-    resources: [repositoryArn(registry.partition, registry.region, registry.accountId, target.repository)],
+    resources,
     time: deps.now(),
     subject: `the ${detail.verdict} verdict for ${target.repository}:${target.tag}`,
   });
