@@ -42,7 +42,7 @@ const MESSAGES: Readonly<
       'Find who still pulls with it (the detail names the key by its masked id) before it is deactivated anyway.',
   },
   'audit-failed': {
-    headline: 'The NVCF pull chain compliance audit found failures.',
+    headline: 'The NVCF pull chain compliance audit found failures, or checks it could not evaluate.',
     action:
       'Open the report named in the detail (S3 report bucket) and follow each finding\u2019s remediation.',
   },

@@ -1,4 +1,12 @@
-import { NOTIFICATION_RULE_PREFIX, NOTIFICATION_TOPIC_NAME, notificationPatterns } from '@nvcf-ecr/core';
+import {
+  compileEventPattern,
+  DETAIL_TYPES,
+  EVENT_SOURCE,
+  type EventPattern,
+  NOTIFICATION_RULE_PREFIX,
+  NOTIFICATION_TOPIC_NAME,
+  notificationPatterns,
+} from '@nvcf-ecr/core';
 import { describe, expect, it } from 'vitest';
 import { findResource, must, resourcesOfType, STAGE, synth } from './synth.ts';
 
@@ -78,6 +86,21 @@ describe('Stack: Notifications', () => {
       expect(message['notification']).toEqual(expect.any(String));
       expect(message['whatToDo']).toEqual(expect.any(String));
     }
+  });
+
+  it('notifies audits with failures or with checks that could not be evaluated, as the deployed rule matches', () => {
+    const [, rule] = findResource(template, 'AWS::Events::Rule', {
+      Name: `${STAGE}-${NOTIFICATION_RULE_PREFIX}audit-failed`,
+    });
+    const deployed = compileEventPattern(rule.Properties['EventPattern'] as EventPattern);
+    const audit = (summary: Record<string, number>) => ({
+      source: EVENT_SOURCE,
+      'detail-type': DETAIL_TYPES.complianceAudit,
+      detail: { summary: { total: 9, passed: 9, failed: 0, exempted: 0, errors: 0, ...summary } },
+    });
+    expect(deployed.matches(audit({ passed: 7, failed: 2 }))).toBe(true);
+    expect(deployed.matches(audit({ passed: 2, errors: 7 }))).toBe(true);
+    expect(deployed.matches(audit({ passed: 8, exempted: 1 }))).toBe(false);
   });
 
   it('notifies when a scheduled function fails after its retries (Lambda’s on-failure event on the project bus)', () => {

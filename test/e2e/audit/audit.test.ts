@@ -237,6 +237,46 @@ describe('Audit: each check catches its failure', () => {
     );
   });
 
+  it('fails iam.pull-policy-least-privilege for plain Allows on specific resources next to the minimal policy', async () => {
+    // Review finding 1: no wildcard, and none of these resources is one a fixed sample probe names.
+    const account = s.sb.accountId;
+    const adminUser = `arn:aws:iam::${account}:user/admin`;
+    const dbPassword = `arn:aws:secretsmanager:${s.sb.region}:${account}:secret:prod/db-password-AbCdEf`;
+    const otherTeam = `arn:aws:ecr:${s.sb.region}:${account}:repository/other-team/app`;
+    const orgRole = 'arn:aws:iam::999999999999:role/OrganizationAccountAccessRole';
+    await s.aws.iam.send(
+      new PutUserPolicyCommand({
+        UserName: registry.userName,
+        PolicyName: 'extra',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Action: ['iam:CreateAccessKey', 'iam:AttachUserPolicy'], Resource: adminUser },
+            { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: dbPassword },
+            { Effect: 'Allow', Action: 'ecr:PutImage', Resource: otherTeam },
+            { Effect: 'Allow', Action: 'sts:AssumeRole', Resource: orgRole },
+          ],
+        }),
+      }),
+    );
+    const { report } = await audit();
+    const f = findingOn(report, 'iam.pull-policy-least-privilege', userArn);
+    expect(f).toMatchObject({ status: 'fail', severity: 'critical', registry: 'prod' });
+    expect(f.evidence).toMatchObject({ missing: [], outOfScope: [], wildcards: [] });
+    const via = ['inline extra'];
+    expect(f.evidence['excess']).toEqual([
+      { action: 'iam:CreateAccessKey', resource: adminUser, sources: via },
+      { action: 'iam:AttachUserPolicy', resource: adminUser, sources: via },
+      { action: 'secretsmanager:GetSecretValue', resource: dbPassword, sources: via },
+      { action: 'ecr:PutImage', resource: otherTeam, sources: via },
+      { action: 'sts:AssumeRole', resource: orgRole, sources: via },
+    ]);
+    expect(f.message).toContain(`allows iam:CreateAccessKey on ${adminUser} (via inline extra)`);
+    expect(f.remediation).toContain(
+      `aws iam delete-user-policy --user-name ${registry.userName} --policy-name extra`,
+    );
+  });
+
   it('fails iam.access-key-count and iam.key-matches-secret for an out-of-band second key, naming it masked', async () => {
     const created = await s.aws.iam.send(new CreateAccessKeyCommand({ UserName: registry.userName }));
     const id = created.AccessKey?.AccessKeyId ?? '';

@@ -1,9 +1,17 @@
 import { NoSuchEntityException } from '@aws-sdk/client-iam';
 import { ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
-import { type Finding, maskAccessKeyId, readRotatedSecret, silentLogger } from '@nvcf-ecr/core';
+import {
+  type Finding,
+  maskAccessKeyId,
+  minimalPullPolicy,
+  type NvcfRegistryCredentialView,
+  readRotatedSecret,
+  silentLogger,
+} from '@nvcf-ecr/core';
 import { describe, expect, it } from 'vitest';
 import type { RegistryCheckContext } from '../../../packages/core/src/audit/check.ts';
 import { iamChecks } from '../../../packages/core/src/audit/checks/iam.ts';
+import { nvcfChecks } from '../../../packages/core/src/audit/checks/nvcf.ts';
 import { secretChecks } from '../../../packages/core/src/audit/checks/secret.ts';
 import { accountFacts, registryFacts } from '../../../packages/core/src/audit/facts.ts';
 import { ACCOUNT, config, fakeClient, registry } from './fakes.ts';
@@ -38,7 +46,15 @@ const layout = (accessKeyId: string, createdAt: Date) => ({
   createdAt: createdAt.toISOString(),
 });
 
-function context(state: State, overrides: { iamError?: Error } = {}): RegistryCheckContext {
+interface Overrides {
+  iamError?: Error;
+  /** More IAM answers by command (the policy reads of iam.pull-policy-least-privilege). */
+  iam?: Record<string, unknown>;
+  /** NVCF's registry credentials. */
+  credentials?: NvcfRegistryCredentialView[];
+}
+
+function context(state: State, overrides: Overrides = {}): RegistryCheckContext {
   const versions = state.versions ?? [
     { id: 'v-current', stages: ['AWSCURRENT'], created: hours(2), value: layout(CURRENT, hours(2)) },
     { id: 'v-previous', stages: ['AWSPREVIOUS'], created: hours(800), value: layout(PREVIOUS, hours(800)) },
@@ -55,6 +71,7 @@ function context(state: State, overrides: { iamError?: Error } = {}): RegistryCh
         IsTruncated: false,
       },
     GetAccessKeyLastUsedCommand: { AccessKeyLastUsed: { ServiceName: 'N/A', Region: 'N/A' } },
+    ...overrides.iam,
   });
   const secrets = fakeClient({
     DescribeSecretCommand: {
@@ -86,7 +103,7 @@ function context(state: State, overrides: { iamError?: Error } = {}): RegistryCh
     account: accountFacts(
       config,
       {
-        listRegistryCredentials: async () => [],
+        listRegistryCredentials: async () => overrides.credentials ?? [],
         listFunctions: async () => [],
         getDeployment: async () => undefined,
       },
@@ -180,6 +197,28 @@ describe('Check: iam.access-key-count', () => {
   });
 });
 
+describe('Check: iam.pull-policy-least-privilege', () => {
+  it('reads the pull user once: the policy reads reuse the audit’s GetUser (review finding 10c)', async () => {
+    const ctx = context(
+      { keys: [{ id: CURRENT, created: hours(2) }] },
+      {
+        iam: {
+          ListUserPoliciesCommand: { PolicyNames: ['nvcf-ecr-pull'], IsTruncated: false },
+          GetUserPolicyCommand: {
+            PolicyDocument: encodeURIComponent(JSON.stringify(minimalPullPolicy(registry))),
+          },
+          ListAttachedUserPoliciesCommand: { AttachedPolicies: [], IsTruncated: false },
+          ListGroupsForUserCommand: { Groups: [], IsTruncated: false },
+        },
+      },
+    );
+    const f = one(await iamChecks(ctx), 'iam.pull-policy-least-privilege');
+    expect(f).toMatchObject({ status: 'pass', resource: USER_ARN });
+    const calls = (ctx.iam as unknown as { calls: { command: string }[] }).calls;
+    expect(calls.filter((c) => c.command === 'GetUserCommand')).toHaveLength(1);
+  });
+});
+
 describe('Check: iam.access-key-age', () => {
   it('ages Active keys only: an old Inactive key does not count', async () => {
     const f = one(
@@ -248,6 +287,97 @@ describe('Check: iam.key-matches-secret', () => {
       severity: 'critical',
       message: 'The pull user nvcf-ecr-prod does not exist.',
     });
+  });
+});
+
+describe('Check: nvcf.credential-current', () => {
+  const STRANDED = 'AKIASTRANDEDKEY00003';
+  const credential = (lastUpdatedAt: Date): NvcfRegistryCredentialView => ({
+    registryCredentialId: 'cred-1',
+    registryCredentialName: registry.credentialName,
+    registryHostname: registry.hostname,
+    artifactTypes: ['CONTAINER'],
+    provisionedBy: 'USER',
+    lastUpdatedAt: lastUpdatedAt.toISOString(),
+    createdAt: hours(2000).toISOString(),
+  });
+  const current = (versions: State['versions'] = undefined) => ({
+    versions: versions ?? [
+      { id: 'v-current', stages: ['AWSCURRENT'], created: hours(48), value: layout(CURRENT, hours(48)) },
+      { id: 'v-previous', stages: ['AWSPREVIOUS'], created: hours(800), value: layout(PREVIOUS, hours(800)) },
+    ],
+  });
+
+  it('fails when a key newer than the current one was created before NVCF was last updated (review finding 2)', async () => {
+    // A rotation's setSecret gave NVCF the new key, its testSecret failed, and the operator removed the
+    // AWSPENDING label: the key is unknown to the secret, and NVCF may hold it.
+    const ctx = context(
+      {
+        keys: [
+          { id: CURRENT, created: hours(48) },
+          { id: STRANDED, created: hours(5) },
+        ],
+        ...current(),
+      },
+      { credentials: [credential(hours(4.9))] },
+    );
+    const f = one(await nvcfChecks(ctx), 'nvcf.credential-current');
+    expect(f).toMatchObject({ status: 'fail', severity: 'high' });
+    expect(f.message).toContain(
+      `NVCF may hold key ${maskAccessKeyId(STRANDED)} (unknown to the secret, Active, created ${hours(5).toISOString()}) instead of the current key ${maskAccessKeyId(CURRENT)}`,
+    );
+    expect(f.remediation).toContain('Rotate the secret before deactivating anything');
+    expect(JSON.stringify(f)).not.toContain(STRANDED);
+
+    // The key check says the same key is unknown, and warns not to deactivate a key NVCF may hold.
+    const matches = one(await iamChecks(ctx), 'iam.key-matches-secret');
+    expect(matches.message).toContain(
+      `${maskAccessKeyId(STRANDED)} (Active, created ${hours(5).toISOString()}, after the current key: NVCF may hold it, see nvcf.credential-current)`,
+    );
+    expect(matches.remediation).toContain(
+      'Do not deactivate a key NVCF may hold: first check nvcf.credential-current',
+    );
+  });
+
+  it('passes a key created after NVCF’s last update: NVCF cannot have been given it', async () => {
+    const ctx = context(
+      {
+        keys: [
+          { id: CURRENT, created: hours(48) },
+          { id: STRANDED, created: hours(3) },
+        ],
+        ...current(),
+      },
+      { credentials: [credential(hours(47))] },
+    );
+    const f = one(await nvcfChecks(ctx), 'nvcf.credential-current');
+    expect(f.status).toBe('pass');
+  });
+
+  it('passes the pending key of a rotation in progress, which NVCF is given before AWSCURRENT moves', async () => {
+    const ctx = context(
+      {
+        keys: [
+          { id: CURRENT, created: hours(48) },
+          { id: STRANDED, created: hours(0.1) },
+        ],
+        ...current([
+          { id: 'v-current', stages: ['AWSCURRENT'], created: hours(48), value: layout(CURRENT, hours(48)) },
+          {
+            id: 'v-pending',
+            stages: ['AWSPENDING'],
+            created: hours(0.1),
+            value: layout(STRANDED, hours(0.1)),
+          },
+        ]),
+      },
+      { credentials: [credential(hours(0.05))] },
+    );
+    const f = one(await nvcfChecks(ctx), 'nvcf.credential-current');
+    expect(f.status).toBe('pass');
+    expect(f.message).toContain(
+      `the newer key ${maskAccessKeyId(STRANDED)} is the pending key of a rotation in progress`,
+    );
   });
 });
 

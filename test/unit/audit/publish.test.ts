@@ -1,5 +1,6 @@
 import {
   AUDIT_METRICS,
+  AuditError,
   auditEventDetail,
   auditMetrics,
   compileEventPattern,
@@ -132,6 +133,31 @@ describe('Function: publishAudit', () => {
     expect(JSON.parse(entry?.['Detail'] ?? '{}')).toEqual(out.detail);
     expect(out.eventId).toBe('e-1');
     expect(metrics).toEqual(auditMetrics(failing));
+  });
+
+  it('refuses to publish a detail that breaks its own schema, naming the field (README, "Events")', async () => {
+    const events = fakeClient({ PutEventsCommand: { FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] } });
+    const s3 = fakeClient({ PutObjectCommand: {} });
+    // A negative duration (a clock stepping back mid-run) is no count: the detail schema refuses it.
+    await expectRejection(
+      () =>
+        publishAudit(
+          { ...failing, durationMs: -5 },
+          {
+            s3,
+            events,
+            bucket: 'b',
+            eventBusName: 'bus',
+            metrics: () => {},
+            logger: silentLogger,
+          },
+        ),
+      AuditError,
+      'The NVCF Compliance Audit event detail does not match complianceAuditDetailSchema (durationMs: ',
+      'the reports are stored under reports/2026-01-02T03-04-05-678Z/',
+    );
+    expect(events.calls).toEqual([]);
+    expect(s3.calls).toHaveLength(3);
   });
 
   it('throws EventPublishError naming the code when EventBridge refuses the entry', async () => {

@@ -505,6 +505,18 @@ describe('Function: notificationPatterns', () => {
     ).toEqual([]);
   });
 
+  it('notifies audits with checks that could not be evaluated, even without a failure (review finding 5)', () => {
+    // The audit role lost its reads, or NVCF is down: every check it touches is an error, none failed.
+    const summary = { total: 9, passed: 2, failed: 0, exempted: 0, errors: 7, informational: 0 };
+    expect(matching(event(DETAIL_TYPES.complianceAudit, { summary }))).toEqual(['audit-failed']);
+    expect(
+      matching(event(DETAIL_TYPES.complianceAudit, { summary: { ...summary, failed: 2, errors: 7 } })),
+    ).toEqual(['audit-failed']);
+    expect(
+      matching(event(DETAIL_TYPES.complianceAudit, { summary: { ...summary, passed: 9, errors: 0 } })),
+    ).toEqual([]);
+  });
+
   it('ignores events from other sources', () => {
     expect(
       matching({ source: 'someone-else', 'detail-type': DETAIL_TYPES.rotationFailed, detail: {} }),

@@ -14,6 +14,7 @@ import {
   RepositoryNotFoundException as PublicRepositoryNotFoundException,
 } from '@aws-sdk/client-ecr-public';
 import { type RegistryConfig, requiredPlatforms } from '../config/index.ts';
+import { type ImageSourceError, PartialManifestsError } from '../errors.ts';
 import { type ContentCache, cachingFetcher } from '../image/cache.ts';
 import type { ImageFetcher, ManifestBlob } from '../image/fetcher.ts';
 import { evaluatePlatforms, type PlatformEvaluation } from '../image/policy.ts';
@@ -115,7 +116,9 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 
 /**
  * Wraps a repository's fetcher: `getManifests` in chunks of {@link BATCH_GET_IMAGE_MAX_IDS}, every call through
- * the region's gate, transient failures (throttling, 5xx, network) retried with backoff.
+ * the region's gate, transient failures (throttling, 5xx, network) retried with backoff. Failures of single
+ * digests ({@link PartialManifestsError}) stay those digests': a transient one is asked again on its own, a
+ * lasting one (or one whose retries are spent) is reported for its digest while the others are returned.
  */
 export function pacedFetcher(
   inner: ImageFetcher,
@@ -126,15 +129,37 @@ export function pacedFetcher(
   return {
     async getManifests(digests) {
       const out = new Map<string, ManifestBlob>();
-      const answers = await Promise.all(
-        chunks([...new Set(digests)], BATCH_GET_IMAGE_MAX_IDS).map((chunk) =>
-          withBackoff(() => {
+      const failures = new Map<string, ImageSourceError>();
+      const fetchChunk = async (chunk: readonly string[]) => {
+        let pending = chunk;
+        try {
+          await withBackoff(async () => {
             if (stats) stats.batchGetImageCalls++;
-            return gate.run(() => inner.getManifests(chunk));
-          }, backoff),
-        ),
-      );
-      for (const answer of answers) for (const [d, blob] of answer) out.set(d, blob);
+            try {
+              const got = await gate.run(() => inner.getManifests(pending));
+              for (const [d, blob] of got) out.set(d, blob);
+            } catch (err) {
+              if (!(err instanceof PartialManifestsError)) throw err;
+              for (const [d, blob] of err.found) out.set(d, blob);
+              const again: string[] = [];
+              for (const [d, failure] of err.failures) {
+                if (failure.transient) again.push(d);
+                else failures.set(d, failure);
+              }
+              const retry = err.forDigests(again);
+              if (retry) {
+                pending = again;
+                throw retry;
+              }
+            }
+          }, backoff);
+        } catch (err) {
+          if (!(err instanceof PartialManifestsError)) throw err;
+          for (const [d, failure] of err.failures) failures.set(d, failure);
+        }
+      };
+      await Promise.all(chunks([...new Set(digests)], BATCH_GET_IMAGE_MAX_IDS).map(fetchChunk));
+      if (failures.size > 0) throw new PartialManifestsError(out, failures);
       return out;
     },
     getBlob: (digest, maxBytes) =>
@@ -148,7 +173,9 @@ export function pacedFetcher(
 /**
  * Merges the `getManifests` calls made before the next turn of the event loop into one: concurrent
  * resolutions in a repository each ask for their own children, and together they fill `BatchGetImage`'s
- * 100 ids instead of sending one small call each.
+ * 100 ids instead of sending one small call each. Each caller gets its own digests back, and fails only
+ * for a failure of one of its own digests ({@link PartialManifestsError}); a failure of the whole call is
+ * every caller's.
  */
 export function coalescingFetcher(inner: ImageFetcher): ImageFetcher {
   let batch: { digests: Set<string>; result: Promise<Map<string, ManifestBlob>> } | undefined;
@@ -166,13 +193,19 @@ export function coalescingFetcher(inner: ImageFetcher): ImageFetcher {
       }
       for (const d of digests) batch.digests.add(d);
       const mine = [...digests];
-      return batch.result.then((all) => {
+      const pick = (all: ReadonlyMap<string, ManifestBlob>) => {
         const out = new Map<string, ManifestBlob>();
         for (const d of mine) {
           const blob = all.get(d);
           if (blob) out.set(d, blob);
         }
         return out;
+      };
+      return batch.result.then(pick, (err: unknown) => {
+        if (!(err instanceof PartialManifestsError)) throw err;
+        const own = err.forDigests(mine);
+        if (own) throw own;
+        return pick(err.found);
       });
     },
     getBlob: (digest, maxBytes) => inner.getBlob(digest, maxBytes),
@@ -266,8 +299,17 @@ export class ImageScanner {
     }[],
   ): Promise<ScannedImage[]> {
     const fetcher = this.fetcherFor(registry, repository);
-    // The page's root manifests in BatchGetImage calls of 100, before any resolution starts.
-    const roots = await fetcher.getManifests(listed.map((d) => d.imageDigest as string));
+    // The page's root manifests in BatchGetImage calls of 100, before any resolution starts. A root ECR
+    // refuses (ImageInaccessible, a KMS failure that outlived its retries) is that image's error alone.
+    let roots: ReadonlyMap<string, ManifestBlob>;
+    let rootFailures: ReadonlyMap<string, ImageSourceError> = new Map();
+    try {
+      roots = await fetcher.getManifests(listed.map((d) => d.imageDigest as string));
+    } catch (err) {
+      if (!(err instanceof PartialManifestsError)) throw err;
+      roots = err.found;
+      rootFailures = err.failures;
+    }
     return mapLimit(listed, this.options.concurrency, async (d) => {
       const digest = d.imageDigest as string;
       const base = {
@@ -277,6 +319,11 @@ export class ImageScanner {
         mediaType: d.imageManifestMediaType,
         pushedAt: d.imagePushedAt?.toISOString(),
       };
+      const failed = rootFailures.get(digest);
+      if (failed) {
+        this.options.logger.warn('image could not be read', { repository, digest, error: failed });
+        return { ...base, outcome: { kind: 'error', message: describeFailure(failed) } };
+      }
       const root = roots.get(digest);
       if (!root) return { ...base, outcome: { kind: 'gone' } };
       return { ...base, outcome: await this.resolveOne(registry, repository, fetcher, digest, root) };

@@ -1,5 +1,5 @@
 import { PutObjectCommand, type PutObjectCommandOutput } from '@aws-sdk/client-s3';
-import { EventPublishError } from '../errors.ts';
+import { AuditError, EventPublishError } from '../errors.ts';
 import { DETAIL_TYPES } from '../events/names.ts';
 import { type PutEventsApi, putProjectEvent } from '../events/publish.ts';
 import type { Logger } from '../log.ts';
@@ -11,6 +11,7 @@ import { renderMarkdown } from './render/markdown.ts';
 import {
   COMPLIANCE_AUDIT_SCHEMA_VERSION,
   type ComplianceAuditDetail,
+  complianceAuditDetailSchema,
   EVENT_MAX_TEXT,
   EVENT_TOP_FINDINGS,
 } from './schema.ts';
@@ -130,6 +131,15 @@ export async function publishAudit(report: AuditReport, deps: PublishDeps): Prom
   );
   const detail = auditEventDetail(report, location);
   const reportsAt = location.json.replace(/audit\.json$/, '');
+  // Every event is checked against its published schema before it is put (README, "Events"): consumers
+  // route and store it by that contract. A detail that breaks it is a bug here, not something to send.
+  const checked = complianceAuditDetailSchema.safeParse(detail, { reportInput: false });
+  if (!checked.success) {
+    const issues = checked.error.issues.map((i) => `${i.path.join('.') || '(detail)'}: ${i.message}`);
+    throw new AuditError(
+      `The ${DETAIL_TYPES.complianceAudit} event detail does not match complianceAuditDetailSchema (${issues.join('; ')}): this is a bug in nvcf-ecr, please report it; the event was not published, the reports are stored under ${reportsAt}`,
+    );
+  }
   let eventId: string | undefined;
   try {
     eventId = await putProjectEvent(deps.events, deps.eventBusName, {

@@ -54,8 +54,9 @@ export const NOTIFY_VERDICTS = [
 
 /**
  * The summary every `NVCF Compliance Audit` event carries in `detail.summary`. The notification rule matches
- * `detail.summary.failed > 0` (numeric), so `failed` counts failed checks that are not exempted; a run with
- * only exempted or passed checks is quiet.
+ * `detail.summary.failed > 0` or `detail.summary.errors > 0` (numeric), so `failed` counts failed checks that
+ * are not exempted, and `errors` checks that could not be evaluated; a run with only exempted, informational
+ * or passed checks is quiet.
  */
 export interface ComplianceAuditSummary {
   /** Checks evaluated. */
@@ -68,6 +69,11 @@ export interface ComplianceAuditSummary {
   readonly failed: number;
   /** Failed but covered by a configured exemption. */
   readonly exempted: number;
+  /**
+   * Checks that could not be evaluated (a read the audit was refused, NVCF down). They notify too: an audit
+   * that lost its access proves nothing, and would otherwise stay silent for as long as the access is lost.
+   */
+  readonly errors: number;
 }
 
 export type NotificationKey =
@@ -79,8 +85,8 @@ export type NotificationKey =
 /**
  * Patterns of the notification rules on the project bus, keyed by the suffix of their rule name
  * (`NOTIFICATION_RULE_PREFIX + key`): image verdicts that are not `compliant` (`detail.verdict`), failed
- * rotations, postponed retirements, and audits with failures (`detail.summary.failed > 0`, see
- * {@link ComplianceAuditSummary}).
+ * rotations, postponed retirements, and audits with failures or checks they could not evaluate
+ * (`detail.summary.failed > 0` or `detail.summary.errors > 0`, see {@link ComplianceAuditSummary}).
  *
  * @example
  * for (const [key, pattern] of Object.entries(notificationPatterns())) new events.Rule(stack, key, { eventBus, eventPattern: pattern });
@@ -98,7 +104,10 @@ export function notificationPatterns(): Readonly<Record<NotificationKey, EventPa
     'audit-failed': {
       source,
       'detail-type': [DETAIL_TYPES.complianceAudit],
-      detail: { summary: { failed: [{ numeric: ['>', 0] }] } },
+      // One rule (one e-mail per audit) for both: EventBridge's `$or` within the summary.
+      detail: {
+        summary: { $or: [{ failed: [{ numeric: ['>', 0] }] }, { errors: [{ numeric: ['>', 0] }] }] },
+      },
     },
   };
 }

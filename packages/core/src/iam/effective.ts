@@ -93,14 +93,28 @@ export function parsePolicyDocument(document: unknown, label: string): Record<st
 /** What {@link loadEffectivePolicies} needs from IAM: an SDK v3 IAM client (or anything with its `send`). */
 export type IamReader = Pick<IAMClient, 'send'>;
 
+/** A user whose ARN the caller already read (the audit's `GetUser`), so it is not read again. */
+export interface KnownUser {
+  readonly name: string;
+  readonly arn: string;
+}
+
 /**
  * Reads a user's effective identity policies from live IAM (never the credential report, which is hours
  * old: `anchors.md` §5.4): inline and attached policies of the user and of each of its groups, with managed
  * policies resolved to their default version. Each managed policy is fetched once even when attached in
- * several places. Pagination is followed to the end.
+ * several places. Pagination is followed to the end. Given a user name, `GetUser` reads its ARN; given a
+ * {@link KnownUser}, nothing is read twice.
  */
-export async function loadEffectivePolicies(iam: IamReader, userName: string): Promise<EffectivePolicies> {
-  const user = (await iam.send(new GetUserCommand({ UserName: userName }))).User;
+export async function loadEffectivePolicies(
+  iam: IamReader,
+  who: string | KnownUser,
+): Promise<EffectivePolicies> {
+  const user =
+    typeof who === 'string'
+      ? (await iam.send(new GetUserCommand({ UserName: who }))).User
+      : { UserName: who.name, Arn: who.arn };
+  const userName = typeof who === 'string' ? who : who.name;
   const userArn = user?.Arn ?? '';
   const accountId = userArn.split(':')[4] ?? '';
   const policies: PolicySource[] = [];

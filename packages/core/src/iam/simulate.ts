@@ -77,16 +77,47 @@ export function defaultRequestContext(principalArn: string): Record<string, stri
   return ctx;
 }
 
+/** One resource iam-simulate judged: the request's own, or one a resource pattern expanded to. */
+interface ResourceEvaluation {
+  readonly resource: string;
+  readonly decision: Decision;
+  /** Indices (into the request's policies) of the policies whose statements allowed the request. */
+  readonly allowedBy: readonly number[];
+}
+
 interface Evaluation {
   readonly decision: Decision;
   /** Indices (into the request's policies) of the policies whose statements allowed the request. */
   readonly allowedBy: readonly number[];
+  /**
+   * Each resource judged. For a concrete resource, that one; for a pattern (`*`, `arn:...:secret:prod/*`)
+   * of an action that takes resources, every resource string of the policies' Allow statements that
+   * overlaps it (the pattern itself when a statement names it), unless the pattern is denied outright.
+   */
+  readonly resources: readonly ResourceEvaluation[];
 }
 
 interface ParsedPolicy {
   readonly name: string;
   readonly document: Record<string, unknown>;
 }
+
+/**
+ * iam-simulate's answers that say the request does not exist rather than that the policies are broken: an
+ * unknown service or action, a resource the action does not take (or not `*` for an action without
+ * resources), an ARN of several resource types. A statement naming such a pair grants nothing by it.
+ */
+const INAPPLICABLE = new Set([
+  'invalid.service',
+  'invalid.action',
+  'must.use.wildcard',
+  'no.resource.types',
+  'multiple.resource.types',
+]);
+
+type Simulated =
+  | { readonly kind: 'evaluated'; readonly evaluation: Evaluation }
+  | { readonly kind: 'inapplicable'; readonly message: string };
 
 /**
  * Evaluates one request against parsed identity policies (and, for probes, a resource policy). Throws
@@ -98,6 +129,21 @@ async function evaluate(
   policies: readonly ParsedPolicy[],
   resourcePolicy?: Record<string, unknown>,
 ): Promise<Evaluation> {
+  const out = await simulate(request, policies, resourcePolicy);
+  if (out.kind === 'inapplicable') throw new PolicyEvaluationError(out.message);
+  return out.evaluation;
+}
+
+/**
+ * {@link evaluate}, except that a request that does not exist (see {@link INAPPLICABLE}) is answered as
+ * such instead of thrown: the probes derived from the policies' own statements meet those (a statement may
+ * list `s3:GetObject` and `s3:ListBucket` on both a bucket and its objects, each action taking one of them).
+ */
+async function simulate(
+  request: Omit<ActionRequest, 'policies'>,
+  policies: readonly ParsedPolicy[],
+  resourcePolicy?: Record<string, unknown>,
+): Promise<Simulated> {
   const resourceAccount = /^\d{12}$/.test(request.resource.split(':')[4] ?? '')
     ? (request.resource.split(':')[4] as string)
     : request.accountId;
@@ -124,15 +170,32 @@ async function evaluate(
       { cause: err },
     );
   }
-  if (result.resultType === 'error')
-    throw new PolicyEvaluationError(describeErrors(result.errors, request, policies));
-  const analyses =
-    result.resultType === 'single' ? [result.result.analysis] : result.results.map((r) => r.analysis);
-  const allowedBy = new Set<number>();
-  for (const a of analyses) {
-    for (const s of a.identityAnalysis?.allowStatements ?? []) allowedBy.add(Number(s.policyId));
+  if (result.resultType === 'error') {
+    const message = describeErrors(result.errors, request, policies);
+    if (!result.errors.identityPolicyErrors && INAPPLICABLE.has(result.errors.message))
+      return { kind: 'inapplicable', message };
+    throw new PolicyEvaluationError(message);
   }
-  return { decision: result.overallResult, allowedBy: [...allowedBy].sort((x, y) => x - y) };
+  const allowers = (a: { identityAnalysis?: { allowStatements?: { policyId: string }[] } | undefined }) =>
+    [...new Set((a.identityAnalysis?.allowStatements ?? []).map((s) => Number(s.policyId)))].sort(
+      (x, y) => x - y,
+    );
+  const resources: ResourceEvaluation[] =
+    result.resultType === 'single'
+      ? [
+          {
+            resource: request.resource,
+            decision: result.result.analysis.result,
+            allowedBy: allowers(result.result.analysis),
+          },
+        ]
+      : result.results.map((r) => ({
+          resource: r.resourcePattern,
+          decision: r.analysis.result,
+          allowedBy: allowers(r.analysis),
+        }));
+  const allowedBy = [...new Set(resources.flatMap((r) => r.allowedBy))].sort((x, y) => x - y);
+  return { kind: 'evaluated', evaluation: { decision: result.overallResult, allowedBy, resources } };
 }
 
 function describeErrors(
@@ -250,7 +313,10 @@ export interface WildcardFinding {
 export interface PullAccessReport {
   /** NVCF needs it, and it is not allowed. */
   readonly missing: readonly Permission[];
-  /** Allowed, but beyond the minimum: a sample of dangerous actions on representative resources. */
+  /**
+   * Allowed, but beyond the minimum: every (action, resource) an Allow statement of the user's policies names
+   * that the simulation allows, and a sample of dangerous actions on representative resources.
+   */
   readonly excess: readonly GrantFinding[];
   /** Pull actions allowed on a repository that is not configured, in another region, or in another account. */
   readonly outOfScope: readonly GrantFinding[];
@@ -275,13 +341,19 @@ export interface Probe extends Permission {
  * *simulation* (statement order, Deny, NotAction, wildcards and conditions all count as AWS counts them):
  *
  * - `missing` / `allowedRequired`: each permission of {@link requiredPullPermissions};
- * - `excess`: a sample of dangerous actions ({@link dangerousActionProbes}) on representative resources,
- *   naming the policies that allow each;
- * - `outOfScope`: the repository pull actions on a repository that is not configured, on a configured name
- *   in another region, and in another account (whose repository policy is assumed to let our account in, so
- *   that the finding reflects what *our* policies grant);
+ * - `excess` / `outOfScope`: what the policies themselves grant ({@link statementGrants}: every literal action
+ *   of every Allow statement on every resource it names, simulated against all the policies, so a Deny or a
+ *   condition elsewhere still decides), plus two fixed samples that catch what wildcard actions grant: the
+ *   dangerous actions of {@link dangerousActionProbes} on representative resources, and the repository pull
+ *   actions of {@link outOfScopeProbes} on repositories NVCF must not reach. An allowed pair that is not one
+ *   of NVCF's required permissions is `outOfScope` when it is a pull action (of the registry's kind) on
+ *   another repository, `excess` otherwise; each names the policies that allow it;
  * - `wildcards`: Allow statements with `*` actions or resources, `NotAction`, `NotResource`, read from the
  *   documents as supporting evidence.
+ *
+ * A resource in another account (a repository, a role to assume) is judged as if that account's resource
+ * policy let the user's account in, and a KMS key as if its key policy delegated to IAM: the verdict is then
+ * the user's own policies', which is what this audits.
  *
  * Throws {@link PolicyEvaluationError} naming the policy when a document is malformed.
  */
@@ -295,49 +367,174 @@ export async function evaluatePullAccess(
     document: parsePolicyDocument(p.document, labels[i] ?? p.name),
   }));
   const base = { principalArn: effective.userArn, accountId: effective.accountId };
-  // A resource in another account than the user's also needs that account's resource policy to let the
-  // user in. We cannot read it and it is not the user's to change, so it is taken to admit the user's
-  // account: every verdict is then about the user's own policies, which is what this check audits.
-  const run = (probe: Probe) => {
-    const owner = probe.resource.split(':')[4] ?? '';
-    const foreign = /^\d{12}$/.test(owner) && owner !== effective.accountId;
-    const resourcePolicy =
-      probe.resourcePolicy ??
-      (foreign
-        ? admitAccount(partitionOf(effective.userArn), effective.accountId, [probe.action])
-        : undefined);
-    return evaluate({ ...base, ...probe }, policies, resourcePolicy);
-  };
-  const sourcesOf = (e: Evaluation) => e.allowedBy.map((i) => labels[i] ?? String(i));
+  const admission = (probe: Probe) =>
+    probe.resourcePolicy ?? admissionPolicy(probe, effective.userArn, effective.accountId);
+  const run = (probe: Probe) => evaluate({ ...base, ...probe }, policies, admission(probe));
+  const sourcesOf = (allowedBy: readonly number[]) => allowedBy.map((i) => labels[i] ?? String(i));
 
+  const required = requiredPullPermissions(registry);
   const missing: Permission[] = [];
   const allowedRequired: Permission[] = [];
-  for (const p of requiredPullPermissions(registry)) {
+  for (const p of required) {
     const e = await run(p);
     (e.decision === 'Allowed' ? allowedRequired : missing).push({ action: p.action, resource: p.resource });
   }
-  const granted = async (probes: readonly Probe[]): Promise<GrantFinding[]> => {
-    const out: GrantFinding[] = [];
-    for (const p of probes) {
-      const e = await run(p);
-      if (e.decision === 'Allowed')
-        out.push({ action: p.action, resource: p.resource, sources: sourcesOf(e) });
-    }
-    return out;
-  };
   const probeContext = {
     ...registry,
     userName: effective.userName,
     accountId: registry.accountId || effective.accountId,
     principalAccount: effective.accountId,
   };
+  const sampled = async (probes: readonly Probe[]): Promise<GrantFinding[]> => {
+    const out: GrantFinding[] = [];
+    for (const p of probes) {
+      const e = await run(p);
+      if (e.decision === 'Allowed')
+        out.push({ action: p.action, resource: p.resource, sources: sourcesOf(e.allowedBy) });
+    }
+    return out;
+  };
+  const excess = await sampled(dangerousActionProbes(probeContext));
+  const outOfScope = await sampled(outOfScopeProbes(probeContext));
+
+  // What the statements grant. Required pairs were simulated above; everything else the simulation allows
+  // is beyond NVCF's minimum. A pattern resource is judged as iam-simulate judges a pattern request (allowed
+  // when some resource it names is), and reported as written unless a concrete finding for the same action
+  // on a resource it matches already shows it.
+  const requiredKeys = new Set(required.map(grantKey));
+  const pullActions = new Set<string>(
+    (registry.kind === 'public' ? PUBLIC_PULL_ACTIONS : PRIVATE_PULL_ACTIONS).map((a) => a.toLowerCase()),
+  );
+  const context = defaultRequestContext(effective.userArn);
+  const derived: GrantFinding[] = [];
+  const seen = new Set<string>();
+  for (const p of policies) {
+    for (const grant of statementGrants(p.document, context)) {
+      const key = grantKey(grant);
+      if (requiredKeys.has(key) || seen.has(key)) continue;
+      seen.add(key);
+      // A concrete resource is asked for as AWS would see it (variables resolved); a pattern as written,
+      // since iam-simulate matches a pattern request against the policies' patterns before it resolves
+      // their variables. Its own verdict is the entry under that text.
+      const asked = isPattern(grant.resource) ? grant.written : grant.resource;
+      const probe = { action: grant.action, resource: asked };
+      const out = await simulate({ ...base, ...probe }, policies, admission(probe));
+      if (out.kind === 'inapplicable') continue;
+      const judged = out.evaluation.resources.find((r) => r.resource === asked);
+      if (judged?.decision === 'Allowed')
+        derived.push({
+          action: grant.action,
+          resource: grant.resource,
+          sources: sourcesOf(judged.allowedBy),
+        });
+    }
+  }
+  for (const g of derived) {
+    const target = pullActions.has(g.action.toLowerCase()) ? outOfScope : excess;
+    if (!shownBy(g, target)) target.push(g);
+  }
   return {
     missing,
-    excess: await granted(dangerousActionProbes(probeContext)),
-    outOfScope: await granted(outOfScopeProbes(probeContext)),
+    excess,
+    outOfScope,
     wildcards: policies.flatMap((p) => scanWildcards(p.name, p.document)),
     allowedRequired,
   };
+}
+
+/** IAM action names are case-insensitive; ARNs are not. */
+function grantKey(p: Permission): string {
+  return `${p.action.toLowerCase()} ${p.resource}`;
+}
+
+const isPattern = (resource: string) => /[*?]/.test(resource);
+
+/** An IAM resource pattern as a regular expression: `*` any run of characters, `?` any one. */
+function patternRegExp(pattern: string): RegExp {
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}
+
+/** Whether `found` is already in `list`: the same pair, or a pattern one of its concrete pairs falls under. */
+function shownBy(found: GrantFinding, list: readonly GrantFinding[]): boolean {
+  const key = grantKey(found);
+  if (list.some((g) => grantKey(g) === key)) return true;
+  if (!isPattern(found.resource)) return false;
+  const re = patternRegExp(found.resource);
+  const action = found.action.toLowerCase();
+  return list.some((g) => g.action.toLowerCase() === action && !isPattern(g.resource) && re.test(g.resource));
+}
+
+/**
+ * The resource policy a probe is judged with, when the resource's own policy must also allow: a resource in
+ * another account than the user's (whose policy is taken to admit the user's account: we cannot read it and
+ * it is not the user's to change), and a KMS key (no identity policy can use a key whose key policy does not
+ * delegate to IAM; the default key policy does).
+ */
+function admissionPolicy(
+  probe: Permission,
+  userArn: string,
+  userAccount: string,
+): Record<string, unknown> | undefined {
+  const [, , service = '', , owner = ''] = probe.resource.split(':');
+  const foreign = /^\d{12}$/.test(owner) && owner !== userAccount;
+  if (!foreign && service !== 'kms') return undefined;
+  return admitAccount(partitionOf(userArn), userAccount, [probe.action]);
+}
+
+/** One (action, resource) an Allow statement names. */
+export interface StatementGrant extends Permission {
+  /** The `Resource` entry as the statement writes it (`resource` is it with its policy variables resolved). */
+  readonly written: string;
+}
+
+/**
+ * Every (action, resource) the Allow statements of a document name: each literal action (no `*` or `?`) on
+ * each `Resource` entry, with the policy variables of `context` resolved (`${aws:username}`, with its
+ * default if it has one, and the escapes `${*}`, `${?}`, `${$}`). Wildcard actions, `NotAction` and
+ * `NotResource` statements are not expanded: {@link scanWildcards} reports them, and the fixed samples of
+ * {@link evaluatePullAccess} show what they grant. A resource naming a variable the audit cannot know (a
+ * principal tag, the source IP) is left out: AWS resolves it per request, the audit cannot.
+ */
+export function statementGrants(
+  document: Record<string, unknown>,
+  context: Readonly<Record<string, string>>,
+): StatementGrant[] {
+  const raw = document['Statement'];
+  const statements: unknown[] = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
+  const known = new Map(Object.entries(context).map(([k, v]) => [k.toLowerCase(), v]));
+  const out: StatementGrant[] = [];
+  for (const st of statements) {
+    if (st === null || typeof st !== 'object') continue;
+    const s = st as Record<string, unknown>;
+    if (s['Effect'] !== 'Allow' || 'NotAction' in s || 'NotResource' in s) continue;
+    const actions = strings(s['Action']).filter((a) => !/[*?]/.test(a));
+    for (const written of strings(s['Resource'])) {
+      const resource = resolveVariables(written, known);
+      if (resource === undefined) continue;
+      for (const action of actions) out.push({ action, resource, written });
+    }
+  }
+  return out;
+}
+
+/** `${aws:username}` → its value; `undefined` when a variable has neither a known value nor a default. */
+function resolveVariables(resource: string, known: ReadonlyMap<string, string>): string | undefined {
+  let unresolved = false;
+  const value = resource.replace(/\$\{([^}]*)\}/g, (_, inner: string) => {
+    if (inner === '*' || inner === '?' || inner === '$') return inner;
+    const [name = '', fallback] = inner.split(/,(.*)/s);
+    const v = known.get(name.trim().toLowerCase());
+    if (v !== undefined) return v;
+    const quoted = fallback?.trim().match(/^'(.*)'$/s);
+    if (quoted) return quoted[1] ?? '';
+    unresolved = true;
+    return '';
+  });
+  return unresolved ? undefined : value;
 }
 
 export interface ProbeContext extends PullAccessScope {

@@ -1,3 +1,4 @@
+import { type ImageSourceError, PartialManifestsError } from '../errors.ts';
 import { digestMatches } from './digest.ts';
 import type { ImageFetcher, ManifestBlob } from './fetcher.ts';
 
@@ -142,28 +143,49 @@ export function cachingFetcher(
       if (need.length > 0) {
         const batch = inner.getManifests(need);
         for (const digest of need) {
-          const one = batch.then((m) => m.get(digest));
+          // Each digest settles on its own: a failure of one digest (PartialManifestsError) is that
+          // digest's, and the others the same call read are still returned and cached.
+          const one = batch.then(
+            (m) => m.get(digest),
+            (err: unknown) => {
+              if (!(err instanceof PartialManifestsError)) throw err;
+              const own = err.forDigests([digest]);
+              if (own) throw own;
+              return err.found.get(digest);
+            },
+          );
           one.catch(() => undefined);
           inflightManifests.set(digest, one);
+          waits.push(
+            one.then((blob) => {
+              if (blob && digestMatches(digest, blob.bytes, blob.mediaType)) {
+                cache.set(manifestKey(digest), { mediaType: blob.mediaType, bytes: blob.bytes });
+              }
+              if (blob) out.set(digest, blob);
+            }),
+          );
         }
         waits.push(
           batch
-            .then((got) => {
-              for (const digest of need) {
-                const blob = got.get(digest);
-                if (!blob) continue;
-                out.set(digest, blob);
-                if (digestMatches(digest, blob.bytes, blob.mediaType)) {
-                  cache.set(manifestKey(digest), { mediaType: blob.mediaType, bytes: blob.bytes });
-                }
-              }
-            })
+            .then(
+              () => undefined,
+              () => undefined,
+            )
             .finally(() => {
               for (const digest of need) inflightManifests.delete(digest);
             }),
         );
       }
-      await Promise.all(waits);
+      // Every digest's outcome, then one answer: a failure of the whole call rejects as it is; failures of
+      // single digests are gathered into one PartialManifestsError carrying what was read.
+      const settled = await Promise.allSettled(waits);
+      const failures = new Map<string, ImageSourceError>();
+      for (const r of settled) {
+        if (r.status === 'fulfilled') continue;
+        if (!(r.reason instanceof PartialManifestsError)) throw r.reason;
+        for (const [d, failure] of r.reason.failures) failures.set(d, failure);
+      }
+      if (failures.size > 0) throw new PartialManifestsError(out, failures);
       return out;
     },
 

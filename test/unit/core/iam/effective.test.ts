@@ -96,6 +96,14 @@ describe('Function: loadEffectivePolicies', () => {
     expect(parsePolicyDocument(effective.policies[2]?.document, 'admin')).toEqual(ADMINISTRATOR_ACCESS);
   });
 
+  it('takes a user whose ARN the caller already read, without calling GetUser again', async () => {
+    const { iam, calls } = fakeIam();
+    const effective = await loadEffectivePolicies(iam, { name: 'nvcf-ecr-prod', arn: USER_ARN });
+    expect(effective).toMatchObject({ userName: 'nvcf-ecr-prod', userArn: USER_ARN, accountId: ACCOUNT });
+    expect(effective.policies).toHaveLength(5);
+    expect(calls).not.toContain('GetUserCommand');
+  });
+
   it('feeds evaluatePullAccess directly', async () => {
     const { iam } = fakeIam();
     const report = await evaluatePullAccess(registry(), await loadEffectivePolicies(iam, 'nvcf-ecr-prod'));

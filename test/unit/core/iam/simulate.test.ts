@@ -365,6 +365,136 @@ describe('Function: evaluatePullAccess', () => {
     expect(report.wildcards).toEqual([]);
   });
 
+  it('reports what a plain Allow grants on specific resources next to the minimal policy (review finding 1)', async () => {
+    // The reviewer's scenario: nothing here is a wildcard, and no fixed sample probe names these resources.
+    const r = registry();
+    const adminUser = `arn:aws:iam::${ACCOUNT}:user/admin`;
+    const dbPassword = `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:prod/db-password-AbCdEf`;
+    const otherTeam = `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/other-team/app`;
+    const orgRole = 'arn:aws:iam::999999999999:role/OrganizationAccountAccessRole';
+    const extra: PolicySource = {
+      kind: 'inline',
+      name: 'extra',
+      document: {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: ['iam:CreateAccessKey', 'iam:AttachUserPolicy'], Resource: adminUser },
+          { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: dbPassword },
+          { Effect: 'Allow', Action: 'ecr:PutImage', Resource: otherTeam },
+          { Effect: 'Allow', Action: 'sts:AssumeRole', Resource: orgRole },
+        ],
+      },
+    };
+    const report = await evaluatePullAccess(r, effective(minimalInline(r), extra));
+    expect(report.missing).toEqual([]);
+    expect(report.outOfScope).toEqual([]);
+    expect(report.wildcards).toEqual([]);
+    expect(report.excess).toEqual([
+      { action: 'iam:CreateAccessKey', resource: adminUser, sources: ['inline extra'] },
+      { action: 'iam:AttachUserPolicy', resource: adminUser, sources: ['inline extra'] },
+      { action: 'secretsmanager:GetSecretValue', resource: dbPassword, sources: ['inline extra'] },
+      { action: 'ecr:PutImage', resource: otherTeam, sources: ['inline extra'] },
+      { action: 'sts:AssumeRole', resource: orgRole, sources: ['inline extra'] },
+    ]);
+  });
+
+  it('reports a pull action a statement grants on an unconfigured repository as out of scope', async () => {
+    const r = registry();
+    const other = `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/other-team/app`;
+    const report = await evaluatePullAccess(
+      r,
+      effective(minimalInline(r), {
+        kind: 'group-inline',
+        name: 'team-pull',
+        group: 'Team',
+        document: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: ['ecr:BatchGetImage', 'ecr:ListImages'], Resource: other }],
+        },
+      }),
+    );
+    const label = 'group Team / inline team-pull';
+    expect(report.outOfScope).toEqual([{ action: 'ecr:BatchGetImage', resource: other, sources: [label] }]);
+    // ecr:ListImages is no pull action NVCF makes: beyond the minimum, even on a repository.
+    expect(report.excess).toEqual([{ action: 'ecr:ListImages', resource: other, sources: [label] }]);
+  });
+
+  it('lets a Deny, a condition or a missing key policy decide a statement-derived probe', async () => {
+    const r = registry();
+    const dbPassword = `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:prod/db-password-AbCdEf`;
+    const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+    const report = await evaluatePullAccess(
+      r,
+      effective(minimalInline(r), {
+        kind: 'inline',
+        name: 'guarded',
+        document: {
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: dbPassword },
+            { Effect: 'Deny', Action: 'secretsmanager:*', Resource: '*' },
+            {
+              Effect: 'Allow',
+              Action: 'iam:CreateAccessKey',
+              Resource: `arn:aws:iam::${ACCOUNT}:user/admin`,
+              Condition: { IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } },
+            },
+            // A KMS key whose key policy delegates to IAM (the default): the identity policy decides.
+            { Effect: 'Allow', Action: 'kms:Decrypt', Resource: key },
+            // Two actions on a bucket and its objects: each pair that does not exist grants nothing.
+            {
+              Effect: 'Allow',
+              Action: ['s3:GetObject', 's3:ListBucket'],
+              Resource: ['arn:aws:s3:::reports', 'arn:aws:s3:::reports/a.json'],
+            },
+          ],
+        },
+      }),
+    );
+    expect(report.excess).toEqual([
+      { action: 'kms:Decrypt', resource: key, sources: ['inline guarded'] },
+      { action: 's3:ListBucket', resource: 'arn:aws:s3:::reports', sources: ['inline guarded'] },
+      { action: 's3:GetObject', resource: 'arn:aws:s3:::reports/a.json', sources: ['inline guarded'] },
+    ]);
+  });
+
+  it('reports a resource pattern a statement grants as written, unless a concrete finding already shows it', async () => {
+    const r = registry();
+    const prodSecrets = `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:prod/*`;
+    const report = await evaluatePullAccess(
+      r,
+      effective(minimalInline(r), {
+        kind: 'inline',
+        name: 'patterns',
+        document: {
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: prodSecrets },
+            { Effect: 'Allow', Action: 'dynamodb:DeleteTable', Resource: '*' },
+            // Shown by the fixed sample on the user itself: not repeated as a pattern.
+            { Effect: 'Allow', Action: 'iam:CreateAccessKey', Resource: `arn:aws:iam::${ACCOUNT}:user/*` },
+            // A pattern with a policy variable: reported with the variable resolved.
+            {
+              Effect: 'Allow',
+              Action: 'secretsmanager:PutSecretValue',
+              Resource: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:\${aws:username}/*`,
+            },
+          ],
+        },
+      }),
+    );
+    expect(report.excess).toEqual([
+      { action: 'iam:CreateAccessKey', resource: USER_ARN, sources: ['inline patterns'] },
+      { action: 'secretsmanager:GetSecretValue', resource: prodSecrets, sources: ['inline patterns'] },
+      { action: 'dynamodb:DeleteTable', resource: '*', sources: ['inline patterns'] },
+      {
+        action: 'secretsmanager:PutSecretValue',
+        resource: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:nvcf-ecr-prod/*`,
+        sources: ['inline patterns'],
+      },
+    ]);
+  });
+
   it('refuses a malformed document, naming the policy and the fault', async () => {
     const broken: PolicySource = {
       kind: 'group-inline',

@@ -17,7 +17,7 @@ export const IAM_CHECKS = {
     title: "The pull user's effective policies allow exactly what NVCF needs",
     severity: 'critical',
     proves:
-      "Simulating the pull user's inline, attached and group policies together: every permission of NVCF's minimal pull policy is allowed on the configured repositories, and nothing more — no dangerous action (image writes, key or policy management, data access), no other repository, no wildcard statement.",
+      "Simulating the pull user's inline, attached and group policies together: every permission of NVCF's minimal pull policy is allowed on the configured repositories, and nothing more — every action an Allow statement names is simulated on every resource it names, and a sample of dangerous actions (image writes, key or policy management, data access) and of other repositories backs up what wildcard actions grant; no wildcard statement.",
     remediation:
       "Make NVCF's minimal pull policy the user's only permission: redeploy the Credentials stack (it writes that policy), and remove every other inline policy, attached policy and group membership of the user.",
   },
@@ -76,7 +76,8 @@ export async function iamChecks(ctx: RegistryCheckContext): Promise<Finding[]> {
 
 async function leastPrivilege(ctx: RegistryCheckContext, arn: string): Promise<FindingDraft[]> {
   const { registry } = ctx;
-  if (!(await ctx.facts.user()).exists) {
+  const user = await ctx.facts.user();
+  if (!user.exists) {
     return [
       {
         status: 'fail',
@@ -88,7 +89,8 @@ async function leastPrivilege(ctx: RegistryCheckContext, arn: string): Promise<F
       },
     ];
   }
-  const effective = await loadEffectivePolicies(ctx.iam, registry.userName);
+  // The user's ARN is known from the audit's one GetUser: no second call.
+  const effective = await loadEffectivePolicies(ctx.iam, { name: user.name, arn: user.arn });
   const report = await evaluatePullAccess(registry, effective);
   const labels = effective.policies.map(policySourceLabel);
   const evidence = {
@@ -306,7 +308,7 @@ function keyCount(
     resource: arn,
     message: `${registry.userName} has 2 Active keys outside a rotation: ${problems.join('; ')}.`,
     evidence: { ...evidence, graceEnds: iso(end) },
-    remediation: `Deactivate the extra key once nothing uses it (its last use is in the evidence): aws iam update-access-key --user-name ${registry.userName} --access-key-id <the key named above> --status Inactive. A second key makes the next rotation refuse to run until one slot is free.`,
+    remediation: `Deactivate the extra key once nothing uses it (its last use is in the evidence; and not while nvcf.credential-current says NVCF may hold it: rotate first): aws iam update-access-key --user-name ${registry.userName} --access-key-id <the key named above> --status Inactive. A second key makes the next rotation refuse to run until one slot is free.`,
   };
 }
 
@@ -418,9 +420,14 @@ function keyMatchesSecret(
   }
   const known = new Set(Object.values(knownKeys(secret)));
   const unknown = keys.filter((k) => !known.has(k.id));
+  // A key created after the current one may be the key a failed rotation gave NVCF (nvcf.credential-current
+  // judges that against NVCF's last update): it must not be deactivated before NVCF is brought back.
+  const currentCreated = key?.created;
+  const newer = (k: AccessKeyFact) =>
+    currentCreated !== undefined && k.created !== undefined && k.created.getTime() > currentCreated.getTime();
   if (unknown.length > 0) {
     problems.push(
-      `${plural(unknown.length, 'key')} unknown to the secret: ${unknown.map((k) => `${masked(k.id)} (${k.status}, created ${iso(k.created) ?? 'at an unknown time'})`).join(', ')}`,
+      `${plural(unknown.length, 'key')} unknown to the secret: ${unknown.map((k) => `${masked(k.id)} (${k.status}, created ${iso(k.created) ?? 'at an unknown time'}${newer(k) ? ', after the current key: NVCF may hold it, see nvcf.credential-current' : ''})`).join(', ')}`,
     );
   }
   if (problems.length === 0) {
@@ -435,7 +442,7 @@ function keyMatchesSecret(
     severity,
     `${registry.userName}: ${problems.join('; ')}.`,
     key && key.status === 'Active'
-      ? `Deactivate keys the secret does not know once nothing uses them: aws iam update-access-key --user-name ${registry.userName} --access-key-id <the key named above> --status Inactive.`
+      ? `Do not deactivate a key NVCF may hold: first check nvcf.credential-current, and if it names the key (a rotation gave it to NVCF and then failed), rotate first (${rotate}), which points NVCF back at the current key. Then deactivate keys the secret does not know once nothing uses them: aws iam update-access-key --user-name ${registry.userName} --access-key-id <the key named above> --status Inactive.`
       : `Rotate the secret so that AWSCURRENT names a working key and NVCF is updated: ${rotate}.`,
   );
 }

@@ -506,7 +506,30 @@ async function architecture(
   if (u.located.problem || u.exists === false) return []; // reported by image.function-image-present
   if (u.error !== undefined) throw new AuditError(u.error);
   const deployment = await account.deployment(fn.id, fn.versionId);
-  if (!deployment || deployment.deploymentSpecifications.length === 0) return [];
+  if (!deployment || deployment.deploymentSpecifications.length === 0) {
+    // A deployed version is judged by its deployment's GPUs; without them nothing can be said, and saying
+    // nothing would also suppress the registry's pass (a deployed version exists): report it as unknown.
+    const why = deployment
+      ? 'has no deployment specifications'
+      : `could not be read (NVCF answers that it has none, although the version is ${fn.status})`;
+    return [
+      {
+        status: 'error',
+        resource,
+        message: `The deployment of function ${fn.name} (${fn.id}) version ${fn.versionId} ${why}: its CPU architecture is unknown, so ${image} was not checked against it.`,
+        evidence: {
+          function: resource,
+          name: fn.name,
+          status: fn.status,
+          image,
+          deployment: deployment
+            ? { deploymentId: deployment.deploymentId, deploymentSpecifications: [] }
+            : null,
+        },
+        remediation: `Check the deployment in NVCF (GET /v2/nvcf/deployments/functions/${fn.id}/versions/${fn.versionId}); once it lists its GPUs, run the audit again.`,
+      },
+    ];
+  }
   const needs = requiredArchitectures(deployment);
   const evidence: Record<string, unknown> = {
     function: resource,

@@ -2,9 +2,10 @@ import type { Config } from '../../config/index.ts';
 import type { Logger } from '../../log.ts';
 import { type NvcfRegistryCredentialView, nvcfFailureStatus } from '../../ports/nvcf.ts';
 import { guard, iso, listText, masked, plural, type RegistryCheckContext } from '../check.ts';
-import type { AccountFacts } from '../facts.ts';
+import type { AccountFacts, SecretFact } from '../facts.ts';
 import { credentialUsers, functionResource } from '../functions.ts';
 import type { CheckDefinition, Finding, FindingDraft } from '../model.ts';
+import { PENDING_STUCK_AFTER_MS } from './secret.ts';
 
 /**
  * NVCF checks (`nvcf-api.md` §3–§4, §8): the registry credential the rotation maintains exists for the exact
@@ -27,7 +28,7 @@ export const NVCF_CHECKS = {
     title: 'The NVCF credential was updated after the current key was created',
     severity: 'high',
     proves:
-      "The NVCF credential's lastUpdatedAt is after the creation of the key in the secret's AWSCURRENT version, so NVCF was given that key (NVCF never returns the value itself).",
+      "The NVCF credential's lastUpdatedAt is after the creation of the key in the secret's AWSCURRENT version, and no other key of the pull user was created between the two (outside a rotation in progress), so the last key NVCF can have been given is the current one. This is inferred from timestamps: NVCF never returns the value, so which key it holds cannot be read.",
     remediation:
       'Rotate the secret: the rotation reconciles NVCF to the current key before it makes room for a new one, and updates the credential in place.',
   },
@@ -224,12 +225,57 @@ async function credentialCurrent(
       remediation: `Rotate the secret, which first brings NVCF to the current key and then replaces it: ${rotate}.`,
     };
   }
+  // NVCF never says which key it holds; the timestamps only show which keys it *can* have been given. A key
+  // created after the current one and no later than NVCF's last update may be the one NVCF got: a rotation
+  // whose setSecret sent it and whose testSecret then failed leaves exactly that, and once its AWSPENDING
+  // label is removed the key looks unknown to the secret. Deactivating it would stop new NVCF instances.
+  const secretKeys = knownStages(secret);
+  const pendingSince = secret?.versions.find((v) => v.stages.includes('AWSPENDING'))?.created;
+  const inProgress =
+    pendingSince !== undefined && ctx.now.getTime() - pendingSince.getTime() <= PENDING_STUCK_AFTER_MS;
+  const later = (await ctx.facts.keys()).filter(
+    (k) =>
+      k.id !== keyId &&
+      k.created !== undefined &&
+      k.created.getTime() > created.getTime() &&
+      k.created.getTime() <= updated.getTime(),
+  );
+  const heldMaybe = later.filter((k) => !(inProgress && secretKeys.get(k.id) === 'AWSPENDING'));
+  const laterEvidence = later.map((k) => ({
+    accessKeyId: masked(k.id),
+    status: k.status,
+    created: iso(k.created),
+    secretStage: secretKeys.get(k.id) ?? null,
+  }));
+  if (heldMaybe.length > 0) {
+    const named = heldMaybe.map(
+      (k) =>
+        `${masked(k.id)} (${secretKeys.get(k.id) === 'AWSPENDING' ? 'the AWSPENDING key of a rotation that did not finish' : 'unknown to the secret'}, ${k.status}, created ${iso(k.created)})`,
+    );
+    const which = heldMaybe.length === 1 ? 'that key' : 'one of those keys';
+    return {
+      status: 'fail',
+      resource,
+      message: `NVCF may hold ${heldMaybe.length === 1 ? 'key' : 'keys'} ${listText(named)} instead of the current key ${masked(keyId)}: ${heldMaybe.length === 1 ? 'it was' : 'they were'} created after the current key (${created.toISOString()}) and before NVCF's credential '${registry.credentialName}' was last updated (${updated.toISOString()}), as when a rotation gave NVCF a new key and then failed.`,
+      evidence: { ...evidence, laterKeys: laterEvidence },
+      remediation: `Rotate the secret before deactivating anything: ${rotate} (the rotation points NVCF back at the current key before it deletes a key; if it refuses because ${which} is in use, NVCF is pulling with it: run nvcf-ecr rotate ${registry.name} --force). Deactivating ${which} first would stop new NVCF instances from pulling.`,
+    };
+  }
   return {
     status: 'pass',
     resource,
-    message: `NVCF's credential was updated ${updated.toISOString()}, after the current key ${masked(keyId)} was created (${created.toISOString()}).`,
-    evidence,
+    message: `NVCF's credential was updated ${updated.toISOString()}, after the current key ${masked(keyId)} was created (${created.toISOString()})${later.length > 0 ? `; the newer key ${listText(later.map((k) => masked(k.id)))} is the pending key of a rotation in progress` : ', and no newer key exists'}.`,
+    evidence: { ...evidence, laterKeys: laterEvidence },
   };
+}
+
+/** Which stage of the secret names each key id. */
+function knownStages(secret: SecretFact | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (secret?.previous?.accessKeyId) out.set(secret.previous.accessKeyId, 'AWSPREVIOUS');
+  if (secret?.pending?.accessKeyId) out.set(secret.pending.accessKeyId, 'AWSPENDING');
+  if (secret?.current?.accessKeyId) out.set(secret.current.accessKeyId, 'AWSCURRENT');
+  return out;
 }
 
 async function credentialDuplicates(

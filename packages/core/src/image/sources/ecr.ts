@@ -11,7 +11,7 @@ import {
   RepositoryNotFoundException,
 } from '@aws-sdk/client-ecr';
 import { isTransientAwsError } from '../../aws-errors.ts';
-import { CoreError, ImageSourceError, ManifestError } from '../../errors.ts';
+import { CoreError, ImageSourceError, ManifestError, PartialManifestsError } from '../../errors.ts';
 import { digestProblem } from '../digest.ts';
 import type { ImageFetcher, ImageSource, ManifestBlob, RootDescriptor } from '../fetcher.ts';
 import { ACCEPTED_MANIFEST_MEDIA_TYPES } from '../media-types.ts';
@@ -25,7 +25,8 @@ import { ACCEPTED_MANIFEST_MEDIA_TYPES } from '../media-types.ts';
  * Failures are sorted for the caller: `ImageSourceError` with `transient: true` for throttling, 5xx, network
  * and timeouts (retrying may help), `transient: false` for answers that will not change (no such
  * repository, access denied); content that does not exist is `ManifestError('not-found')`, as for every
- * source.
+ * source. A `BatchGetImage` that answers some images and a failure entry for others throws
+ * `PartialManifestsError`, which carries both, per digest.
  */
 
 /** The two ECR operations the source calls; an `ECRClient` satisfies it. */
@@ -98,10 +99,17 @@ export function ecrFetcher(options: EcrSourceOptions): ImageFetcher {
         ),
       );
       const asked = new Set(wanted);
+      // A failure entry concerns its own image: it becomes that digest's failure, and the images answered
+      // beside it are still returned (one inaccessible image must not void a batch of a hundred).
+      const failures = new Map<string, ImageSourceError>();
       for (const answer of answers) {
         for (const failure of answer.failures ?? []) {
           const problem = failureProblem(failure, where);
-          if (problem) throw problem;
+          if (!problem) continue;
+          const digest = failure.imageId?.imageDigest;
+          // A failure that names no digest we asked for cannot be attributed: it voids the call, as before.
+          if (digest === undefined || !asked.has(digest)) throw problem;
+          failures.set(digest, problem);
         }
         for (const image of answer.images ?? []) {
           const blob = manifestBlob(image);
@@ -109,6 +117,7 @@ export function ecrFetcher(options: EcrSourceOptions): ImageFetcher {
           if (blob && asked.has(blob.digest)) out.set(blob.digest, blob);
         }
       }
+      if (failures.size > 0) throw new PartialManifestsError(out, failures);
       return out;
     },
 
@@ -218,7 +227,7 @@ function manifestBlob(image: Image): ManifestBlob | undefined {
  * the validation retries it briefly: right after a push it may not be readable yet, `aws.md` §3.7); the other
  * codes are errors, transient or not.
  */
-function failureProblem(failure: ImageFailure, where: string): CoreError | undefined {
+function failureProblem(failure: ImageFailure, where: string): ImageSourceError | undefined {
   const code = failure.failureCode ?? 'Unknown';
   if (code === 'ImageNotFound') return undefined;
   const id = failure.imageId?.imageDigest ?? failure.imageId?.imageTag ?? '(no id)';
