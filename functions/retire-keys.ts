@@ -13,9 +13,20 @@ import { nvcfClientFor } from './lib/nvcf.ts';
  * The hourly retirement of previous pull keys (issue #4; the verb is core's `retirePreviousKeys`). The
  * schedule's event carries nothing the verb needs, so any JSON object is accepted (an operator may invoke it
  * with `{}`); what to retire comes from the secrets. A registry that fails makes the invocation fail after
- * the others ran, so Lambda's retries cover it.
+ * the others ran, so Lambda's retries cover it. The function has 60 s (`FUNCTIONS.retireKeys`) for every
+ * registry: NVCF gets a small budget per call, and a registry is only started while one registry's worth of
+ * time is left (`context.getRemainingTimeInMillis`) — the others are reported skipped, not cut off unreported.
  */
 const scheduledEventSchema = z.looseObject({});
+
+/**
+ * NVCF's budget per call: three attempts within 10 s (the client's default, 5 attempts in 30 s, is half the
+ * function's time for one registry's one lookup).
+ */
+export const RETIRE_NVCF_RETRY = { maxAttempts: 3, maxTotalMs: 10_000 } as const;
+
+/** One registry at most: the NVCF lookup's budget plus the few IAM, Secrets Manager and EventBridge calls. */
+export const RETIRE_TIME_PER_REGISTRY_MS = RETIRE_NVCF_RETRY.maxTotalMs + 10_000;
 
 export function createRetireKeysHandler(env: FunctionEnvironment) {
   const secrets = new SecretsManagerClient(awsClientConfig(env));
@@ -23,17 +34,26 @@ export function createRetireKeysHandler(env: FunctionEnvironment) {
     config: env.config,
     secrets,
     iam: new IAMClient(awsClientConfig(env)),
-    nvcf: nvcfClientFor(env, secrets),
+    nvcf: nvcfClientFor(env, secrets, RETIRE_NVCF_RETRY),
     events: new EventBridgeClient(awsClientConfig(env)),
     eventBusName: env.eventBusName,
     now: env.now,
     logger: env.logger,
     metrics: env.metrics ?? ((m) => env.logger.debug('metric', { metric: m })),
+    timePerRegistryMs: RETIRE_TIME_PER_REGISTRY_MS,
   };
   const handler = middy<Record<string, unknown>, RetireOutcome[]>()
     .use(logErrors(env.logger))
     .use(parseEvent({ schema: scheduledEventSchema, logger: env.logger, onInvalid: 'throw' }))
-    .handler(() => retirePreviousKeys(deps));
+    .handler((_event, context) =>
+      retirePreviousKeys({
+        ...deps,
+        // Absent when the handler is invoked without a Lambda context (a test, a local run): no limit then.
+        ...(typeof context?.getRemainingTimeInMillis === 'function'
+          ? { timeLeftMs: () => context.getRemainingTimeInMillis() }
+          : {}),
+      }),
+    );
   return (event: unknown, context?: unknown): Promise<RetireOutcome[]> =>
     handler(event as Record<string, unknown>, (context ?? {}) as Context);
 }

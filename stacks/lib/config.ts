@@ -4,6 +4,7 @@ import {
   ConfigError,
   type ConfigInput,
   type ConfigIssue,
+  deploymentRegion,
   type Partition,
   partitionOfRegion,
 } from '@nvcf-ecr/core';
@@ -53,14 +54,14 @@ export function projectConfig(): Config {
 /**
  * The deployment a configuration implies when nothing else says: the account and region of its first
  * private registry (ECR push events are delivered in the registry's own region, so the push rule must live
- * there), else the owner account of its first ECR Public registry in us-east-1, ECR Public's only region.
- * `npx sst deploy` takes the account from the credentials and `--region` may override the region;
- * {@link deploymentIssues} then reports what that breaks.
+ * there), else the owner account of its first ECR Public registry in us-east-1, ECR Public's only region —
+ * the region is core's `deploymentRegion`, which the CLI uses too. `npx sst deploy` takes the account from the
+ * credentials and `--region` may override the region; {@link deploymentIssues} then reports what that breaks.
  */
 export function defaultDeployment(config: Config): Deployment {
   const first = config.registries.find((r) => r.kind === 'private') ?? config.registries[0];
   if (!first) throw new ConfigError([{ path: 'registries', message: 'must list at least one registry' }]);
-  const region = first.kind === 'private' ? first.region : 'us-east-1';
+  const region = deploymentRegion(config);
   return { account: first.accountId, region, partition: partitionFor(region) };
 }
 

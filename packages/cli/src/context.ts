@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { STSClient } from '@aws-sdk/client-sts';
 import { type Config, ConfigError, loadConfig } from '@nvcf-ecr/core';
 import { NvcfClient } from '@nvcf-ecr/nvcf';
 import type { OptionValues } from './cli.ts';
@@ -30,7 +31,9 @@ export const COMMON_OPTIONS_HELP = `  --config <file>         configuration file
   --endpoint <url>        AWS endpoint override (e.g. the sandbox's awsEndpoint); credentials come from the
                           standard AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, ...)
   --nvcf-endpoint <url>   NVCF API base URL (default: ngc.baseUrl of the configuration)
-  --region <region>       AWS region for Secrets Manager, IAM-free calls and ECR (default: the registry's)`;
+  --region <region>       AWS region of the deployment: its secrets and event bus (default: AWS_REGION,
+                          AWS_DEFAULT_REGION, the AWS profile's region, else the first private registry's,
+                          where the stacks deploy)`;
 
 function stringOption(values: OptionValues, name: string): string | undefined {
   const v = values[name];
@@ -62,16 +65,44 @@ export async function loadCommandConfig(
   }
 }
 
-/** Settings for an AWS SDK client: region, endpoint override, one retry policy for the CLI. */
+/**
+ * Settings for an AWS SDK client: region, endpoint override, one retry policy for the CLI. The region is
+ * `--region`, else `AWS_REGION`/`AWS_DEFAULT_REGION`, else the region of the AWS profile as the SDK reads it
+ * (`AWS_PROFILE`, `~/.aws/config`), else `defaultRegion` — the deployment region (core `deploymentRegion`) for
+ * the secrets and the bus. It is only given to the SDK as a fixed value when a flag or the environment names
+ * it; otherwise a provider asks the SDK's own chain first, once.
+ */
 export function awsClientOptions(
   values: OptionValues,
   env: Readonly<Record<string, string | undefined>>,
   defaultRegion: string,
 ) {
   const endpoint = stringOption(values, 'endpoint');
-  const region =
-    stringOption(values, 'region') ?? env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'] ?? defaultRegion;
+  const named = stringOption(values, 'region') ?? env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'];
+  let resolved: Promise<string> | undefined;
+  const region: string | (() => Promise<string>) =
+    named ??
+    (() => {
+      resolved ??= profileRegion().then((r) => r ?? defaultRegion);
+      return resolved;
+    });
   return { region, ...(endpoint ? { endpoint } : {}), maxAttempts: 3 };
+}
+
+/**
+ * The region the SDK's default chain finds (the environment, then the profile's `region` in the shared config
+ * file), or undefined when it finds none. Read through a client the SDK configures itself — the chain's own
+ * code, files and precedence — and never used for a call.
+ */
+async function profileRegion(): Promise<string | undefined> {
+  const probe = new STSClient({});
+  try {
+    return await probe.config.region();
+  } catch {
+    return undefined;
+  } finally {
+    probe.destroy();
+  }
 }
 
 /**

@@ -5,6 +5,8 @@
  * it; they never contain a secret (callers pass masked values only).
  */
 
+import type { ManifestBlob } from './image/fetcher.ts';
+
 /** Base class of every error `@nvcf-ecr/core` throws. */
 export class CoreError extends Error {
   public constructor(message: string, options?: ErrorOptions) {
@@ -120,6 +122,49 @@ export class ImageSourceError extends CoreError {
     super(message, options);
     this.name = 'ImageSourceError';
     this.transient = transient;
+  }
+}
+
+/**
+ * A `getManifests` call read some digests and failed others one by one (ECR's `BatchGetImage` answers a
+ * failure entry per image id, `aws.md` §2.2). `found` holds what was read, `failures` each failed digest's
+ * own error; `transient` is true when one of them may pass on retry. The fetcher layers narrow it to the
+ * digests each caller asked for ({@link PartialManifestsError.forDigests}), so that one image's failure
+ * never becomes another image's.
+ */
+export class PartialManifestsError extends ImageSourceError {
+  public readonly found: ReadonlyMap<string, ManifestBlob>;
+  public readonly failures: ReadonlyMap<string, ImageSourceError>;
+  public constructor(
+    found: ReadonlyMap<string, ManifestBlob>,
+    failures: ReadonlyMap<string, ImageSourceError>,
+    options?: ErrorOptions,
+  ) {
+    const messages = [...failures.values()].map((f) => f.message);
+    const shown = messages.slice(0, 3).join('; ');
+    super(
+      messages.length === 1
+        ? shown
+        : `${messages.length} manifests could not be read: ${shown}${messages.length > 3 ? `; and ${messages.length - 3} more` : ''}`,
+      [...failures.values()].some((f) => f.transient),
+      options,
+    );
+    this.name = 'PartialManifestsError';
+    this.found = found;
+    this.failures = failures;
+  }
+
+  /** The failures among `digests` (with what was read of them), or `undefined` when none of them failed. */
+  public forDigests(digests: Iterable<string>): PartialManifestsError | undefined {
+    const found = new Map<string, ManifestBlob>();
+    const failures = new Map<string, ImageSourceError>();
+    for (const d of digests) {
+      const blob = this.found.get(d);
+      if (blob) found.set(d, blob);
+      const failure = this.failures.get(d);
+      if (failure) failures.set(d, failure);
+    }
+    return failures.size === 0 ? undefined : new PartialManifestsError(found, failures);
   }
 }
 

@@ -1,5 +1,9 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import {
+  assertConfig,
   type Config,
   loadConfig,
   maskAccessKeyId,
@@ -13,6 +17,7 @@ import { control } from '../../helpers/sandbox.ts';
 import { type CapturedIo, captureIo } from '../../unit/cli/io.ts';
 import {
   advanceHours,
+  credentialsOf,
   expectNoSecretsLeaked,
   type Harness,
   keyInStage,
@@ -120,6 +125,9 @@ describe('CLI: rotate, status and retire on the sandbox', () => {
     expect(refused.io.err()).toContain('Nothing was started.');
     expect(stuckPending(h.sb, registry)).toBeUndefined();
 
+    // Forcing skips the grace period, not NVCF's caches (10 minutes after NVCF moved off the previous key).
+    await control(h.sb, 'POST', 'clock', { advanceSeconds: 11 * 60 });
+    await h.sb.settle();
     const forced = await cli('rotate', 'prod', '--force');
     expect(forced.code).toBe(0);
     expect(forced.io.err()).toMatch(/token [0-9a-f-]{36}, forced\)/);
@@ -188,6 +196,51 @@ describe('CLI: rotate, status and retire on the sandbox', () => {
     expect(resumed.io.err()).toMatch(/^resuming the pending rotation prod/);
   });
 
+  it('rotate says what a failed step left: NVCF may hold the pending key after setSecret, and what the current key’s check found', async () => {
+    await control(h.sb, 'POST', 'faults', {
+      service: 'secretsmanager',
+      operation: 'UpdateSecretVersionStage',
+      error: { status: 400, code: 'InjectedFailure', message: 'injected' },
+      times: 100,
+    });
+    const { code, io } = await cli('rotate', 'prod', '--timeout', '2');
+    await h.sb.settle();
+    await control(h.sb, 'DELETE', 'faults');
+    expect(code).toBe(1);
+    expect(io.err()).toContain('✗ finishSecret failed: ');
+    expect(io.err()).toContain('NVCF may hold the pending key');
+    expect(io.err()).toContain('the current key worked when checked right after the failure');
+    expect(io.err()).not.toContain('the current key still works');
+  });
+
+  it('rotate starts what status would refuse while NVCF may hold a cancelled rotation’s key: the function points NVCF back first', async () => {
+    const current = keyInStage(h.sb, registry, 'AWSCURRENT') as string;
+    await control(h.sb, 'POST', 'faults', {
+      service: 'secretsmanager',
+      operation: 'UpdateSecretVersionStage',
+      error: { status: 400, code: 'InjectedFailure', message: 'injected' },
+      times: 100,
+    });
+    await cli('rotate', 'prod', '--timeout', '2');
+    await h.sb.settle();
+    await control(h.sb, 'DELETE', 'faults');
+    const cancelled = stuckPending(h.sb, registry) as string;
+    await h.aws.secrets.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: registry.secretName,
+        VersionStage: 'AWSPENDING',
+        RemoveFromVersionId: cancelled,
+      }),
+    );
+    expect(credentialsOf(h.sb, registry)[0]?.username).not.toBe(current);
+
+    const { code, io } = await cli('rotate', 'prod');
+    expect(code).toBe(1);
+    expect(io.err()).toContain('NVCF may hold another key than the current one');
+    expect(io.err()).toContain('✗ createSecret refused: ');
+    expect(credentialsOf(h.sb, registry)[0]?.username).toBe(current);
+  });
+
   it('reports what AWS answered, not an internal error, when the credentials are refused', async () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIAIOSFODNN7EXAMPLE');
     const { code, io } = await cli('status', 'prod');
@@ -203,5 +256,69 @@ describe('CLI: rotate, status and retire on the sandbox', () => {
     expect(io.err()).toBe(
       "nvcf-ecr: no registry named 'staging' in the configuration: the registries are prod\nRun 'nvcf-ecr rotate --help' for usage.\n",
     );
+  });
+});
+
+describe('CLI: a registry in another region than the deployment', () => {
+  // The stacks put every secret in one region: the first private registry's (README "Deploy").
+  const raw = {
+    ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
+    registries: [
+      {
+        name: 'prod',
+        hostname: '123456789012.dkr.ecr.us-east-1.amazonaws.com',
+        repositories: ['inference'],
+        credentialName: 'ecr-prod',
+      },
+      {
+        name: 'eu',
+        hostname: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
+        repositories: ['inference'],
+        credentialName: 'ecr-eu',
+      },
+    ],
+  };
+  let h: Harness;
+  let dir: string;
+  let file: string;
+
+  beforeAll(async () => {
+    h = await startHarness(assertConfig(raw), { handlerKeys: ['rotateCredential'] });
+    dir = await mkdtemp(join(tmpdir(), 'nvcf-ecr-regions-'));
+    file = join(dir, 'nvcf-ecr.config.json');
+    await writeFile(file, JSON.stringify(raw));
+  });
+  afterAll(async () => {
+    await h.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('status reads the registry’s secret in the deployment region without --region, AWS_REGION or a profile region', async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', h.sb.accessKeyId);
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', h.sb.secretAccessKey);
+    vi.stubEnv('AWS_REGION', undefined);
+    vi.stubEnv('AWS_DEFAULT_REGION', undefined);
+    vi.stubEnv('AWS_PROFILE', undefined);
+    vi.stubEnv('AWS_CONFIG_FILE', join(dir, 'no-aws-config'));
+    const io = captureIo({ env: { NVCF_ECR_NOW: h.sb.world.clock.now().toISOString() } });
+    const code = await main(
+      [
+        'status',
+        'eu',
+        '--json',
+        '--config',
+        file,
+        '--endpoint',
+        h.sb.awsEndpoint,
+        '--nvcf-endpoint',
+        h.sb.nvcfEndpoint,
+      ],
+      io,
+    );
+    expect(io.err()).toBe('');
+    expect(code).toBe(0);
+    const [eu] = (JSON.parse(io.out()) as { registries: RegistryRotationStatus[] }).registries;
+    expect(eu).toMatchObject({ registry: 'eu', hostname: '123456789012.dkr.ecr.eu-west-1.amazonaws.com' });
+    expect(eu?.keys.map((k) => k.role)).toEqual(['current']);
   });
 });

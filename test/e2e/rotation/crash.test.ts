@@ -1,11 +1,12 @@
 import { join } from 'node:path';
-import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { RotateSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core';
 import type { FaultRuleInput, LambdaHandler, RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';
 import { createRetireKeysHandler } from '../../../functions/retire-keys.ts';
 import { createRotateCredentialHandler } from '../../../functions/rotate-credential.ts';
+import { control } from '../../helpers/sandbox.ts';
 import {
   advanceHours,
   expectNoSecretsLeaked,
@@ -162,6 +163,41 @@ const SCENARIOS: Scenario[] = [
       expect((await rotateOnce(h)).violations).toEqual([]);
       await advanceHours(h.sb, registry.rotation.graceHours + 2);
       expect(keysOf(h.sb, registry).map((k) => k.status)).toEqual(['Active', 'Active']);
+    },
+  },
+  {
+    name: 'a rotation that deletes a cancelled rotation’s key, ten minutes after NVCF was pointed back at the current key',
+    prepare: async (h) => {
+      const abandon = (token: string) =>
+        h.aws.secrets.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: registry.secretName,
+            VersionStage: 'AWSPENDING',
+            RemoveFromVersionId: token,
+          }),
+        );
+      expect((await rotateOnce(h)).violations).toEqual([]);
+      // A rotation that fails at finishSecret, after NVCF took its key, then abandoned: its key is superseded.
+      h.sb.world.faults.add([
+        {
+          service: 'secretsmanager',
+          operation: 'UpdateSecretVersionStage',
+          times: 100,
+          error: { status: 400, code: 'InjectedFailure', message: 'injected' },
+        },
+      ]);
+      const cancelled = await rotateOnce(h);
+      h.sb.world.faults.clear();
+      expect(cancelled.violations).toEqual([]);
+      await abandon(cancelled.token);
+      await advanceHours(h.sb, 2);
+      // The next rotation points NVCF back at the current key and leaves the cancelled key to NVCF's caches.
+      const refused = await rotateOnce(h);
+      expect(refused.violations).toEqual([]);
+      expect(rotationRecord(h.sb, registry, refused.token)?.status).toBe('failed');
+      await abandon(refused.token);
+      await control(h.sb, 'POST', 'clock', { advanceSeconds: 11 * 60 });
+      expect(keysOf(h.sb, registry)).toHaveLength(2);
     },
   },
 ];

@@ -86,8 +86,10 @@ export async function startHarness(
     ...rest,
   });
   const issued = new Map<string, string>();
-  const collect = () => {
+  const history = watchNvcf(sb);
+  const collect = (call?: SandboxCall) => {
     for (const k of sb.world.iam.keys.values()) issued.set(k.accessKeyId, k.secretAccessKey);
+    history.observe(call);
   };
   const off = sb.onCall(collect);
   await sb.settle();
@@ -124,6 +126,8 @@ interface NvcfCredentialView {
   registryHostname: string;
   lastUpdatedAt: string;
   username: string;
+  /** Stale-cache mode: the secret a PATCH replaced, still served until `servedUntil`. */
+  previous?: { username: string; servedUntil: string };
 }
 
 function inspect<T>(sb: RunningSandbox, module: string): T {
@@ -159,9 +163,75 @@ export function keyInStage(sb: RunningSandbox, registry: RegistryConfig, stage: 
   return (JSON.parse(v.secretString) as { accessKeyId?: string }).accessKeyId;
 }
 
+type SandboxCall = Parameters<Parameters<RunningSandbox['onCall']>[0]>[0];
+
+/**
+ * How long the real NVCF may go on handing out a key after its credential was given another one: each API pod
+ * caches a credential's secret for 5 minutes and only the pod that took the write forgets it (`nvcf-api.md`
+ * §4.6). The sandbox switches at once (unless in stale-cache mode), so the harness keeps that history itself.
+ */
+export const NVCF_SECRET_CACHE_MS = 5 * 60_000;
+
+interface CacheViolation {
+  readonly accessKeyId: string;
+  readonly hostname: string;
+  readonly heldAtMs: number;
+  readonly what: 'deleted' | 'deactivated';
+}
+
+const nvcfHistories = new WeakMap<RunningSandbox, { violations: CacheViolation[] }>();
+
+/**
+ * Watches, after every call, which keys NVCF's credentials hold (and serve, in stale-cache mode) and when, and
+ * records every key an IAM call deletes or deactivates within {@link NVCF_SECRET_CACHE_MS} of NVCF holding it.
+ * Keys are compared with the previous call's, and only across a successful DeleteAccessKey or UpdateAccessKey:
+ * a control-plane reset or a test's restore removes keys without being a deletion.
+ */
+function watchNvcf(sb: RunningSandbox): { observe(call?: SandboxCall): void } {
+  const lastHeld = new Map<string, { atMs: number; hostname: string }>();
+  let keys = new Map<string, string>();
+  const violations: CacheViolation[] = [];
+  nvcfHistories.set(sb, { violations });
+  return {
+    observe(call) {
+      const now = sb.world.clock.nowMs();
+      const current = new Map(
+        [...sb.world.iam.keys.values()].map((k) => [k.accessKeyId, k.status as string]),
+      );
+      const iamChange =
+        call?.service === 'iam' &&
+        call.status < 300 &&
+        (call.operation === 'DeleteAccessKey' || call.operation === 'UpdateAccessKey');
+      if (iamChange) {
+        for (const [id, before] of keys) {
+          const after = current.get(id);
+          const what =
+            after === undefined
+              ? 'deleted'
+              : before === 'Active' && after !== 'Active'
+                ? 'deactivated'
+                : undefined;
+          const held = lastHeld.get(id);
+          if (what && held && now - held.atMs < NVCF_SECRET_CACHE_MS)
+            violations.push({ accessKeyId: id, hostname: held.hostname, heldAtMs: held.atMs, what });
+        }
+      }
+      keys = current;
+      const nvcf = inspect<{ credentials: NvcfCredentialView[] }>(sb, 'nvcf');
+      for (const c of nvcf.credentials) {
+        lastHeld.set(c.username, { atMs: now, hostname: c.registryHostname });
+        if (c.previous && Date.parse(c.previous.servedUntil) > now)
+          lastHeld.set(c.previous.username, { atMs: now, hostname: c.registryHostname });
+      }
+    },
+  };
+}
+
 /**
  * Invariants 1 and 2 of the rotation protocol (ARCHITECTURE.md), read from the sandbox's state: NVCF's
- * credential holds an Active key of the pull user; the user has at most two keys; AWSCURRENT's key is Active.
+ * credential holds an Active key of the pull user; the user has at most two keys; AWSCURRENT's key is Active;
+ * and — for a sandbox started by {@link startHarness} — no key was deleted or deactivated while NVCF's caches
+ * may still hand it out (within {@link NVCF_SECRET_CACHE_MS} of NVCF holding it; reported while that lasts).
  */
 export function invariantViolations(sb: RunningSandbox, registry: RegistryConfig): string[] {
   const out: string[] = [];
@@ -177,6 +247,14 @@ export function invariantViolations(sb: RunningSandbox, registry: RegistryConfig
   const current = keyInStage(sb, registry, 'AWSCURRENT');
   if (current !== undefined && sb.world.iam.keys.get(current)?.status !== 'Active')
     out.push(`AWSCURRENT holds ${maskAccessKeyId(current)}, which is not Active`);
+  const now = sb.world.clock.nowMs();
+  for (const v of nvcfHistories.get(sb)?.violations ?? []) {
+    if (v.hostname !== registry.hostname || now - v.heldAtMs >= NVCF_SECRET_CACHE_MS) continue;
+    out.push(
+      `${maskAccessKeyId(v.accessKeyId)} was ${v.what} while NVCF may still hand it out (it held it at ` +
+        `${new Date(v.heldAtMs).toISOString()}; NVCF caches a credential's secret for 5 minutes)`,
+    );
+  }
   return out;
 }
 

@@ -1,6 +1,10 @@
 import { join } from 'node:path';
 import { CreateAccessKeyCommand } from '@aws-sdk/client-iam';
-import { RotateSecretCommand, TagResourceCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  RotateSecretCommand,
+  TagResourceCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
 import {
   assertConfig,
   type Config,
@@ -202,6 +206,10 @@ describe('Rotation: lifecycle on the example configuration', () => {
     );
     expect(await nvcfPull(h.sb, image)).toMatchObject({ ok: true });
 
+    // Forcing skips the grace period, not NVCF's caches: NVCF moved off the previous key at the first rotation,
+    // and its caches may hand it out for 10 minutes after that.
+    await control(h.sb, 'POST', 'clock', { advanceSeconds: 11 * 60 });
+    await h.sb.settle();
     // What `nvcf-ecr rotate --force` does: the force tag names the token, then RotateSecret reattempts it.
     await h.aws.secrets.send(
       new TagResourceCommand({
@@ -269,6 +277,76 @@ describe('Rotation: lifecycle on the example configuration', () => {
     );
     expect(orphaned[0]?.fields['accessKeyId']).not.toBe(created.at(-1)?.fields['accessKeyId']);
     expect(invariantViolations(h.sb, registry)).toEqual([]);
+  });
+
+  it('points NVCF at the current key before it deletes an orphan', async () => {
+    await control(h.sb, 'POST', 'faults', {
+      service: 'secretsmanager',
+      operation: 'PutSecretValue',
+      error: { status: 400, code: 'InjectedFailure', message: 'injected' },
+    });
+    const { calls: before } = await control<{ calls: { seq: number }[] }>(h.sb, 'GET', 'calls');
+    const token = await rotate(h, registry);
+    expect(rotationRecord(h.sb, registry, token)?.status).toBe('succeeded');
+    const { calls } = await control<{ calls: { service: string; operation: string }[] }>(
+      h.sb,
+      'GET',
+      `calls?since=${before.at(-1)?.seq ?? 0}`,
+    );
+    const order = calls.map((c) => `${c.service}:${c.operation}`);
+    const deletion = order.indexOf('iam:DeleteAccessKey');
+    expect(deletion).toBeGreaterThan(0);
+    expect(order.slice(0, deletion)).toContain('nvcf:UpdateRegistryCredential');
+    expect(invariantViolations(h.sb, registry)).toEqual([]);
+  });
+
+  it('never takes a key made by hand after an attempt denied CreateAccessKey for an orphan: NVCF keeps it', async () => {
+    // CreateAccessKey denied on every attempt (an SCP, a permissions boundary): the attempt dies after its marker.
+    await control(h.sb, 'POST', 'faults', {
+      service: 'iam',
+      operation: 'CreateAccessKey',
+      error: { status: 403, code: 'AccessDenied', message: 'denied by a service control policy' },
+      times: 100,
+    });
+    const denied = await rotate(h, registry);
+    await control(h.sb, 'DELETE', 'faults');
+    expect(rotationRecord(h.sb, registry, denied)?.status).toBe('failed');
+    // The failure path took back the marker of an attempt that created nothing.
+    expect(secretOf(h.sb, registry).tags.map((t) => t.Key)).not.toContain(ROTATION_TAGS.intent);
+    await h.aws.secrets.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: registry.secretName,
+        VersionStage: 'AWSPENDING',
+        RemoveFromVersionId: denied,
+      }),
+    );
+    // Meanwhile an operator makes a key by hand and puts it in NVCF.
+    const { AccessKey } = await h.aws.iam.send(new CreateAccessKeyCommand({ UserName: registry.userName }));
+    const handMade = {
+      accessKeyId: AccessKey?.AccessKeyId as string,
+      secretAccessKey: AccessKey?.SecretAccessKey as string,
+    };
+    h.issued.set(handMade.accessKeyId, handMade.secretAccessKey);
+    const nvcf = new NvcfClient({ baseUrl: h.sb.nvcfEndpoint, apiKey: async () => h.sb.ngcApiKey });
+    const credential = await nvcf.findRegistryCredential(registry.hostname, registry.credentialName);
+    await nvcf.patchRegistryCredential(credential?.registryCredentialId as string, {
+      secret: {
+        name: credential?.registryCredentialName as string,
+        value: encodeRegistrySecret(handMade),
+      },
+    });
+
+    const since = h.logs.length;
+    const token = await rotate(h, registry);
+    expect(h.logs.slice(since).filter((r) => r.message.startsWith('deleted an orphan'))).toEqual([]);
+    expect(keysOf(h.sb, registry)).toContainEqual({ accessKeyId: handMade.accessKeyId, status: 'Active' });
+    const [refusal] = (await projectEvents<RotationFailedDetail>(h.sb, DETAIL_TYPES.rotationFailed)).filter(
+      (e) => e.token === token,
+    );
+    expect(refusal).toMatchObject({ refused: true });
+    expect(refusal?.reason).toContain(`key ${maskAccessKeyId(handMade.accessKeyId)} (Active, created`);
+    expect(invariantViolations(h.sb, registry)).toEqual([]);
+    expect(await nvcfPull(h.sb, image)).toMatchObject({ ok: true });
   });
 
   it('refuses, naming it, a key the rotation did not create, and deletes nothing', async () => {

@@ -12,11 +12,14 @@ import {
   retirementPostponedDetailSchema,
 } from '@nvcf-ecr/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { control } from '../../helpers/sandbox.ts';
+import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';
+import { createRetireKeysHandler } from '../../../functions/retire-keys.ts';
+import { control, rejection } from '../../helpers/sandbox.ts';
 import {
   advanceHours,
   expectNoSecretsLeaked,
   type Harness,
+  handlerEnvironment,
   keyInStage,
   keysOf,
   projectEvents,
@@ -176,5 +179,54 @@ describe.each([
     expect(keysOf(h.sb, registry).find((k) => k.accessKeyId === previous)?.status).toBe('Active');
     const [warning] = await projectEvents<RetirementPostponedDetail>(h.sb, DETAIL_TYPES.retirementPostponed);
     expect(warning?.cause).toBe('nvcf-not-updated');
+  });
+});
+
+describe('Retirement: the function within its time limit', () => {
+  const config = configWith({});
+  const registry = config.registries[0] as RegistryConfig;
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness(config, { handlerKeys: ['rotateCredential'] });
+  });
+  afterAll(async () => {
+    await expectNoSecretsLeaked(h);
+    await h.close();
+  });
+  beforeEach(async () => {
+    await control(h.sb, 'POST', 'reset');
+    await h.sb.settle();
+    await rotate(h, registry);
+    await advanceHours(h.sb, GRACE + 2);
+  });
+
+  const handler = () => createRetireKeysHandler(fromSandboxEnvironment(handlerEnvironment(h.sb, config)));
+
+  it('skips, and reports, the registries it has no time left for, deactivating nothing', async () => {
+    const previous = keyInStage(h.sb, registry, 'AWSPREVIOUS') as string;
+    const outcomes = await handler()({}, { getRemainingTimeInMillis: () => 2_000 });
+    expect(outcomes).toEqual([expect.objectContaining({ registry: 'prod', action: 'skipped' })]);
+    expect(outcomes[0]?.reason).toContain('2 s were left of this invocation');
+    expect(keysOf(h.sb, registry).find((k) => k.accessKeyId === previous)?.status).toBe('Active');
+  });
+
+  it('gives NVCF a small budget: three attempts, then the registry fails and the invocation says so', async () => {
+    await control(h.sb, 'POST', 'faults', {
+      service: 'nvcf',
+      operation: 'ListRegistryCredentials',
+      error: { status: 429, message: 'slow down' },
+      times: 100,
+    });
+    const { calls: before } = await control<{ calls: { seq: number }[] }>(h.sb, 'GET', 'calls');
+    const err = await rejection(handler()({}, { getRemainingTimeInMillis: () => 60_000 }));
+    await control(h.sb, 'DELETE', 'faults');
+    expect(err.message).toContain('Retirement failed for 1 registry: prod: NvcfRateLimitError');
+    const { calls } = await control<{ calls: { operation: string }[] }>(
+      h.sb,
+      'GET',
+      `calls?service=nvcf&since=${before.at(-1)?.seq ?? 0}`,
+    );
+    expect(calls.filter((c) => c.operation === 'ListRegistryCredentials')).toHaveLength(3);
   });
 });

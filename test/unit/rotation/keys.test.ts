@@ -89,6 +89,16 @@ describe('Function: classifyKeys', () => {
     expect(roles).toEqual(['current', 'orphan']);
   });
 
+  it('never takes a key created more than a minute after the marker for an orphan: it is unmanaged', () => {
+    // An attempt that died before CreateAccessKey answered (denied, throttled past its retries, a crash) left its
+    // marker behind: a key made by hand minutes later is not that attempt's.
+    const [k] = classifyKeys([key(K_OTHER, 2 * 60_000)], {
+      superseded: new Map(),
+      intent: { token: 'tok-2', at: at(0) },
+    });
+    expect(k?.role).toBe('unmanaged');
+  });
+
   it('takes a key created after the marker’s token stored its value for an unmanaged key', () => {
     const storedByToken = stored('tok-2', K_CURRENT, 2000);
     const [, other] = classifyKeys([key(K_CURRENT, 1000), key(K_OTHER, 60_000)], {
@@ -117,6 +127,7 @@ function input(overrides: Partial<RoomInput>): RoomInput {
     registryName: 'prod',
     userName: 'nvcf-ecr-prod',
     keyLimit: 2,
+    nvcf: { kind: 'current', since: at(-10 * HOUR) },
     ...overrides,
   };
 }
@@ -196,6 +207,79 @@ describe('Function: planRoom', () => {
       }),
     );
     expect(plan).toMatchObject({ kind: 'delete', key: { accessKeyId: K_OLD } });
+  });
+
+  it('says the last use may be the rotation’s own checks or NVCF’s, and what to do', () => {
+    const plan = planRoom(
+      input({
+        keys: [classified(K_CURRENT, 'current'), classified(K_OLD, 'superseded')],
+        lastUsed: new Map([[K_OLD, at(-10 * 60_000)]]),
+      }),
+    );
+    expect(plan).toMatchObject({ kind: 'refuse', code: 'in-use' });
+    const reason = plan.kind === 'refuse' ? plan.reason : '';
+    expect(reason).toContain(
+      'Key AKIA…0003 of IAM user nvcf-ecr-prod (superseded) was used at 2026-03-01T11:50:00.000Z',
+    );
+    expect(reason).toContain('the rotation that created it proved it');
+    expect(reason).toContain('NVCF checks a key with ECR');
+    expect(reason).toContain('Rotate again after 2026-03-01T12:50:00.000Z');
+    expect(reason).not.toContain('something still pulls with it');
+  });
+
+  it('does not delete an Active key while NVCF’s caches may still hand it out (10 minutes after NVCF moved off it)', () => {
+    const plan = planRoom(
+      input({
+        lastUsed: new Map([[K_PREVIOUS, at(-2 * HOUR)]]),
+        nvcf: { kind: 'current', since: at(-4 * 60_000) },
+      }),
+    );
+    expect(plan).toMatchObject({ kind: 'refuse', code: 'nvcf-cache' });
+    const reason = plan.kind === 'refuse' ? plan.reason : '';
+    expect(reason).toContain(
+      'NVCF was pointed at the current key at 2026-03-01T11:56:00.000Z; its caches may hand out the key it replaced until 2026-03-01T12:06:00.000Z',
+    );
+    expect(reason).toContain('Key AKIA…0002 (previous) is not deleted before then. Nothing was deleted.');
+  });
+
+  it('keeps to NVCF’s cache lifetime when forced, too', () => {
+    const plan = planRoom(
+      input({ force: true, graceEndsAt: at(HOUR), nvcf: { kind: 'current', since: at(-60_000) } }),
+    );
+    expect(plan).toMatchObject({ kind: 'refuse', code: 'nvcf-cache' });
+  });
+
+  it('deletes an Active key once NVCF has held the current key for 10 minutes, or has no credential at all', () => {
+    const unused = new Map([[K_PREVIOUS, at(-2 * HOUR)]]);
+    expect(
+      planRoom(input({ lastUsed: unused, nvcf: { kind: 'current', since: at(-10 * 60_000) } })),
+    ).toMatchObject({ kind: 'delete', key: { accessKeyId: K_PREVIOUS } });
+    expect(planRoom(input({ lastUsed: unused, nvcf: { kind: 'absent' } }))).toMatchObject({
+      kind: 'delete',
+      key: { accessKeyId: K_PREVIOUS },
+    });
+  });
+
+  it('deletes an Inactive key right after NVCF moved off it: a cached copy fails already', () => {
+    const plan = planRoom(
+      input({
+        keys: [classified(K_CURRENT, 'current'), classified(K_OLD, 'superseded', 'Inactive')],
+        nvcf: { kind: 'current', since: at(0) },
+      }),
+    );
+    expect(plan).toMatchObject({ kind: 'delete', key: { accessKeyId: K_OLD } });
+  });
+
+  it('counts the 10 minutes from now when NVCF may hold another key: the rotation points it at the current key first', () => {
+    const plan = planRoom(
+      input({
+        keys: [classified(K_CURRENT, 'current'), classified(K_OLD, 'superseded')],
+        lastUsed: new Map([[K_OLD, at(-2 * HOUR)]]),
+        nvcf: { kind: 'unknown' },
+      }),
+    );
+    expect(plan).toMatchObject({ kind: 'refuse', code: 'nvcf-cache' });
+    expect(plan.kind === 'refuse' && plan.reason).toContain('until 2026-03-01T12:10:00.000Z');
   });
 
   it('refuses to delete without a working current key to point NVCF at first', () => {

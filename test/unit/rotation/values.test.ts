@@ -4,8 +4,10 @@ import {
   bootstrapSecretValue,
   formatIntent,
   formatLastFailure,
+  formatNvcfKey,
   parseIntent,
   parseLastFailure,
+  parseNvcfKey,
   parseRotatedSecret,
   ROTATION_TAGS,
   RotationError,
@@ -199,6 +201,42 @@ describe('Function: parseLastFailure', () => {
 
   it('ignores a tag of the wrong shape', () => {
     expect(parseLastFailure(new Map([[ROTATION_TAGS.lastFailure, 'tok-1 setSecret']]))).toBeUndefined();
+  });
+
+  it('reads what the failure path found of the current key: working, broken, or none yet', () => {
+    const at = new Date('2026-05-06T07:08:09.000Z');
+    const read = (currentKey: 'works' | 'broken' | 'none') =>
+      parseLastFailure(
+        new Map([
+          [ROTATION_TAGS.lastFailure, formatLastFailure('tok-1', 'testSecret', false, at, currentKey)],
+        ]),
+      )?.currentKey;
+    expect(read('works')).toBe('works');
+    expect(read('broken')).toBe('broken');
+    expect(read('none')).toBe('none');
+    // A tag written before the check was recorded says nothing about the current key.
+    expect(
+      parseLastFailure(
+        new Map([[ROTATION_TAGS.lastFailure, 'tok-1 setSecret failed 2026-05-06T07:08:09.000Z']]),
+      )?.currentKey,
+    ).toBeUndefined();
+  });
+});
+
+describe('Function: parseNvcfKey', () => {
+  it('reads back the version NVCF was given and since when it holds it, or that it is being sent', () => {
+    const since = new Date('2026-05-06T07:08:09.123Z');
+    expect(parseNvcfKey(formatNvcfKey({ versionId: 'v-1', since }))).toEqual({ versionId: 'v-1', since });
+    expect(parseNvcfKey(formatNvcfKey({ versionId: 'v-1', since: undefined }))).toEqual({
+      versionId: 'v-1',
+      since: undefined,
+    });
+  });
+
+  it('ignores a missing or garbled record', () => {
+    expect(parseNvcfKey(undefined)).toBeUndefined();
+    expect(parseNvcfKey('v-1')).toBeUndefined();
+    expect(parseNvcfKey('v-1@not-a-date')).toBeUndefined();
   });
 });
 

@@ -98,4 +98,42 @@ describe('Function: waitUntil', () => {
     });
     expect(t.pauses).toEqual([5, 10, 12]);
   });
+
+  it('pauses at least as long as the answer asked (Retry-After), then goes back to its own backoff', async () => {
+    const t = fakeTime();
+    let polls = 0;
+    await waitUntil(
+      async () => {
+        polls++;
+        if (polls === 1) return notYet('throttled', { retryAfterMs: 3_000 });
+        return polls === 3 ? done(undefined) : notYet('not yet');
+      },
+      { budgetMs: 60_000, sleep: t.sleep, monotonic: t.monotonic, onTimeout: () => new TimedOut('x') },
+    );
+    // The first pause is the 3 s asked for, not the 100 ms backoff; the backoff then goes on from its next step.
+    expect(t.pauses).toEqual([3_000, 150]);
+  });
+
+  it('gives up at once, saying so, when the wait asked for would pass its budget', async () => {
+    const t = fakeTime();
+    let polls = 0;
+    const err = await waitUntil(
+      async () => {
+        polls++;
+        return notYet('throttled; NVCF asked to wait 30 s', { retryAfterMs: 30_000 });
+      },
+      {
+        budgetMs: 10_000,
+        sleep: t.sleep,
+        monotonic: t.monotonic,
+        onTimeout: (reason, attempts) => new TimedOut(`${reason} (${attempts} polls)`),
+      },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimedOut);
+    expect((err as Error).message).toBe(
+      'throttled; NVCF asked to wait 30 s, more than the 10 s left of this wait (1 polls)',
+    );
+    expect(polls).toBe(1);
+    expect(t.pauses).toEqual([]);
+  });
 });

@@ -7,6 +7,7 @@ import {
   AuditError,
   type AuditReport,
   createLogger,
+  deploymentRegion,
   failsAt,
   renderHtml,
   renderJson,
@@ -124,8 +125,7 @@ async function audit({ values, io }: CommandContext): Promise<number> {
   const out = typeof values['out'] === 'string' ? values['out'] : undefined;
   const config = await loadCommandConfig(values, { required: true });
   if (!config) throw new CliError('no configuration', 2);
-  const home = config.registries.find((r) => r.kind === 'private')?.region ?? 'us-east-1';
-  const base = awsClientOptions(values, io.env, home);
+  const base = awsClientOptions(values, io.env, deploymentRegion(config));
   const secrets = new SecretsManagerClient(base);
   const ecrClients = new Map<string, ECRClient>();
   const logger = createLogger({

@@ -1,6 +1,6 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
-import { type Config, redactString } from '@nvcf-ecr/core';
+import { type Config, deploymentRegion, redactString } from '@nvcf-ecr/core';
 import { NvcfClient } from '@nvcf-ecr/nvcf';
 import type { Command, CommandContext } from '../cli.ts';
 import {
@@ -100,8 +100,7 @@ async function loadConfigCheck(
 }
 
 function depsFor(values: CommandContext['values'], io: CliIo, config: Config) {
-  const home = config.registries.find((r) => r.kind === 'private')?.region ?? 'us-east-1';
-  const options = awsClientOptions(values, io.env, home);
+  const options = awsClientOptions(values, io.env, deploymentRegion(config));
   const nvcfBaseUrl =
     (typeof values['nvcf-endpoint'] === 'string' ? values['nvcf-endpoint'] : undefined) ??
     io.env['NVCF_ECR_NVCF_ENDPOINT'] ??

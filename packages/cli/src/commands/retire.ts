@@ -1,5 +1,5 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { type Config, createLogger, retirePreviousKey } from '@nvcf-ecr/core';
+import { type Config, createLogger, deploymentRegion, retirePreviousKey } from '@nvcf-ecr/core';
 import type { Command, CommandContext } from '../cli.ts';
 import {
   AWS_OPTIONS,
@@ -49,7 +49,7 @@ export const command: Command = {
 async function retire({ positionals, values, io }: CommandContext): Promise<number> {
   const config = (await loadCommandConfig(values, { required: true })) as Config;
   const registry = registryByName(config, positionals[0] as string, 'retire');
-  const { secrets, iam, nvcf } = rotationClients(values, io, config, registry);
+  const { secrets, iam, nvcf } = rotationClients(values, io, config);
   const bus = typeof values['event-bus'] === 'string' ? values['event-bus'] : undefined;
   // Errors the verb logs (a best-effort event that failed) go to stderr; the outcome is the command's output.
   const logger = createLogger({ level: 'error', sink: (r) => io.stderr.write(`nvcf-ecr: ${r.message}\n`) });
@@ -62,7 +62,8 @@ async function retire({ positionals, values, io }: CommandContext): Promise<numb
       nvcf,
       ...(bus
         ? {
-            events: new EventBridgeClient(awsClientOptions(values, io.env, registry.region)),
+            // The project bus lives in the deployment region, with the secrets.
+            events: new EventBridgeClient(awsClientOptions(values, io.env, deploymentRegion(config))),
             eventBusName: bus,
           }
         : {}),

@@ -9,18 +9,22 @@ import {
   AWSPENDING,
   type Config,
   describeSecret,
+  type LastFailure,
   maskAccessKeyId,
+  type NvcfRegistryCredentialView,
+  type PullKeySecret,
   parseLastFailure,
   pullKeyOf,
   ROTATION_TAGS,
   readValue,
   redactString,
   rotationStatus,
+  type SecretState,
 } from '@nvcf-ecr/core';
 import type { Command, CommandContext } from '../cli.ts';
 import { AWS_OPTIONS, COMMON_OPTIONS_HELP, CONFIG_OPTIONS, loadCommandConfig } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
-import { styleFor } from '../output.ts';
+import { type Style, styleFor } from '../output.ts';
 import { commandNow, NOW_HELP, registryByName, reportingServiceErrors, rotationClients } from './status.ts';
 
 /**
@@ -31,20 +35,31 @@ import { commandNow, NOW_HELP, registryByName, reportingServiceErrors, rotationC
  */
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
-const POLL_MS = 250;
+
+/**
+ * Pauses between looks at the rotation: 1 s, growing by a quarter, at most 2 s. Each look costs a
+ * DescribeSecret, and until the steps it waits for are seen a GetSecretValue and NVCF's whole credential list;
+ * a rotation takes seconds to minutes, so a step shows up within two seconds of it.
+ */
+export const FOLLOW_POLL = { initialMs: 1_000, factor: 1.25, maxMs: 2_000 } as const;
 
 const HELP = `Rotates the registry's pull key now: Secrets Manager runs the deployed rotation function (createSecret,
 setSecret, testSecret, finishSecret) and this command shows each step as it completes, then the new key
 (masked) and until when the previous key stays Active.
 
-A rotation that is pending (a stuck one) is resumed with its own token instead of starting another.
+A rotation that is pending (a stuck one) is reattempted with its own token instead of starting another
+(RotateSecret with that token; see README.md, "Recovering", if Secrets Manager answers that a rotation is
+still in progress).
 Without --force, a rotation that the function would refuse is not started: the previous key still inside
-its grace period, a key in use, or a key the rotation did not create (see 'nvcf-ecr status').
+its grace period, a key in use or still cached by NVCF, or a key the rotation did not create (see
+'nvcf-ecr status') -- unless NVCF may hold another key than the current one: the rotation points NVCF at
+the current key before it decides anything, so it is started then.
 
 Options:
   --force                 rotate even while the previous key is in its grace period or in use: that key is
-                          deleted to make room (the flag reaches the function as the secret tag
-                          ${ROTATION_TAGS.force}=<token>, honoured for this rotation only)
+                          deleted to make room, though never within 10 minutes of NVCF holding it (the flag
+                          reaches the function as the secret tag ${ROTATION_TAGS.force}=<token>, honoured for
+                          this rotation only)
   --timeout <seconds>     how long to follow the rotation (default ${DEFAULT_TIMEOUT_SECONDS}); it goes on in AWS anyway
 ${COMMON_OPTIONS_HELP}
   -h, --help              show this help
@@ -92,7 +107,7 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
   const force = values['force'] === true;
   const config = (await loadCommandConfig(values, { required: true })) as Config;
   const registry = registryByName(config, positionals[0] as string, 'rotate');
-  const { secrets, iam, nvcf } = rotationClients(values, io, config, registry);
+  const { secrets, iam, nvcf } = rotationClients(values, io, config);
   const style = styleFor(io.stderr, io.env);
   const say = (line: string) => io.stderr.write(`${line}\n`);
 
@@ -108,10 +123,24 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
   const token = stuck ?? randomUUID();
   if (!force && !stuck) {
     const now = await rotationStatus(registry, { secrets, iam, nvcf, now: commandNow(io.env, 'rotate') });
-    if (now.blockers.length > 0) {
+    // NVCF may hold another key than the current one (a cancelled rotation's): only the rotation points it back,
+    // and it does so before it refuses anything, so it is started whatever status predicts.
+    const nvcfUnsure =
+      now.nvcfHoldsCurrentKeySince === null &&
+      now.keys.some((k) => k.role === 'current' && k.status === 'Active') &&
+      !(now.nvcf !== null && 'missing' in now.nvcf);
+    if (now.blockers.length > 0 && !nvcfUnsure) {
       for (const b of now.blockers) say(style.yellow(`refused (${b.code}): ${b.reason}`));
       say('Nothing was started.');
       return 1;
+    }
+    if (now.blockers.length > 0) {
+      say(
+        style.yellow(
+          `NVCF may hold another key than the current one: starting anyway, so that the rotation points NVCF at the ` +
+            `current key first; it may then refuse (${now.blockers.map((b) => b.code).join(', ')}).`,
+        ),
+      );
     }
   }
   const failureBefore = state.tags.get(ROTATION_TAGS.lastFailure);
@@ -144,15 +173,85 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
       `(secret ${registry.secretName}, token ${token}${force ? ', forced' : ''})`,
   );
 
-  const deadline = Date.now() + timeout * 1000;
+  const outcome = await followRotation(
+    {
+      describe: () => describeSecret(secrets, state.arn),
+      pendingKey: async () =>
+        pullKeyOf(await readValue(secrets, state.arn, { versionId: token }, 'createSecret')),
+      nvcfCredential: () => nvcf.findRegistryCredential(registry.hostname, registry.credentialName),
+    },
+    {
+      token,
+      registryName: registry.name,
+      deadlineMs: Date.now() + timeout * 1000,
+      lastFailureBefore: failureBefore,
+      now: Date.now,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      say,
+      style,
+    },
+  );
+  if (outcome.kind !== 'rotated') {
+    if (outcome.kind === 'timeout') {
+      say(
+        `${style.yellow('…')} not finished after ${timeout} s; the rotation goes on in Secrets Manager: follow it with ` +
+          `'nvcf-ecr status ${registry.name}'`,
+      );
+    }
+    return 1;
+  }
+  io.stdout.write(
+    `rotated ${registry.name}: key ${outcome.accessKeyId ? maskAccessKeyId(outcome.accessKeyId) : '(new key)'} is current; ` +
+      `the previous key stays Active for the grace period (${registry.rotation.graceHours} h), then 'nvcf-ecr retire' deactivates it\n`,
+  );
+  return 0;
+}
+
+/** What {@link followRotation} reads on each look. */
+export interface RotationSource {
+  /** DescribeSecret: the labels of the rotation's version and the failure tag. */
+  describe(): Promise<SecretState>;
+  /** The key the rotation's version stores, once createSecret stored it. */
+  pendingKey(): Promise<PullKeySecret | undefined>;
+  /** NVCF's credential of the registry. */
+  nvcfCredential(): Promise<NvcfRegistryCredentialView | undefined>;
+}
+
+export interface FollowOptions {
+  readonly token: string;
+  readonly registryName: string;
+  /** When to stop following, on `now`'s clock. */
+  readonly deadlineMs: number;
+  /** The failure tag before the rotation started (a new value is this rotation's). */
+  readonly lastFailureBefore: string | undefined;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly say: (line: string) => void;
+  readonly style: Style;
+}
+
+export type FollowOutcome =
+  | { readonly kind: 'rotated'; readonly accessKeyId: string | undefined }
+  | { readonly kind: 'refused' }
+  | { readonly kind: 'timeout' };
+
+/**
+ * Follows a rotation until AWSCURRENT moves to its version, the function records a refusal, or the deadline,
+ * saying each step once as it sees it. It reads only what it has not seen yet: the stored key until
+ * createSecret stored it, NVCF's list between then and AWSCURRENT moving (testSecret proved NVCF's update by
+ * then); one last look runs at the deadline.
+ */
+export async function followRotation(source: RotationSource, o: FollowOptions): Promise<FollowOutcome> {
+  const { style, say } = o;
   let created: { accessKeyId: string; createdAt: string } | undefined;
   let set = false;
-  let lastFailure = failureBefore;
+  let lastFailure = o.lastFailureBefore;
+  let delay: number = FOLLOW_POLL.initialMs;
   for (;;) {
-    const now = await describeSecret(secrets, state.arn);
-    const labels = now.versions[token] ?? [];
+    const state = await source.describe();
+    const finished = (state.versions[o.token] ?? []).includes(AWSCURRENT);
     if (!created) {
-      const pending = pullKeyOf(await readValue(secrets, state.arn, { versionId: token }, 'createSecret'));
+      const pending = await source.pendingKey();
       if (pending) {
         created = { accessKeyId: pending.accessKeyId, createdAt: pending.createdAt };
         say(
@@ -160,10 +259,8 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
         );
       }
     }
-    if (created && !set) {
-      const credential = await nvcf
-        .findRegistryCredential(registry.hostname, registry.credentialName)
-        .catch(() => undefined);
+    if (created && !set && !finished) {
+      const credential = await source.nvcfCredential().catch(() => undefined);
       if (credential && Date.parse(credential.lastUpdatedAt) >= Date.parse(created.createdAt)) {
         set = true;
         say(
@@ -171,42 +268,57 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
         );
       }
     }
-    if (labels.includes(AWSCURRENT)) {
+    if (finished) {
       if (!set) say(`${style.green('✓')} setSecret     NVCF credential updated`);
       say(`${style.green('✓')} testSecret    the new key works and NVCF holds it`);
-      say(`${style.green('✓')} finishSecret  ${AWSCURRENT} moved to ${token}`);
-      const grace = registry.rotation.graceHours;
-      io.stdout.write(
-        `rotated ${registry.name}: key ${created ? maskAccessKeyId(created.accessKeyId) : '(new key)'} is current; ` +
-          `the previous key stays Active for the grace period (${grace} h), then 'nvcf-ecr retire' deactivates it\n`,
-      );
-      return 0;
+      say(`${style.green('✓')} finishSecret  ${AWSCURRENT} moved to ${o.token}`);
+      return { kind: 'rotated', accessKeyId: created?.accessKeyId };
     }
-    const failureTag = now.tags.get(ROTATION_TAGS.lastFailure);
+    const failureTag = state.tags.get(ROTATION_TAGS.lastFailure);
     if (failureTag !== lastFailure) {
       lastFailure = failureTag;
-      const failure = parseLastFailure(now.tags);
-      if (failure && failure.token === token) {
-        const reason = redactString(failure.reason ?? '');
-        if (failure.refused) {
-          say(`${style.red('✗')} ${failure.step} refused: ${reason}`);
-          say(
-            `The rotation stays pending (${AWSPENDING}); Secrets Manager reattempts it at the next window. ` +
-              `Rotate anyway with 'nvcf-ecr rotate ${registry.name} --force', or see README.md, "Recovering".`,
-          );
-          return 1;
-        }
-        say(`${style.red('✗')} ${failure.step} failed: ${reason}`);
-        say('  the current key still works; Secrets Manager retries the rotation…');
+      const failure = parseLastFailure(state.tags);
+      if (failure && failure.token === o.token) {
+        for (const line of failureLines(failure, style, o.registryName)) say(line);
+        if (failure.refused) return { kind: 'refused' };
       }
     }
-    if (Date.now() >= deadline) {
-      say(
-        `${style.yellow('…')} not finished after ${timeout} s; the rotation goes on in Secrets Manager: follow it with ` +
-          `'nvcf-ecr status ${registry.name}'`,
-      );
-      return 1;
-    }
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    const left = o.deadlineMs - o.now();
+    if (left <= 0) return { kind: 'timeout' };
+    await o.sleep(Math.min(delay, left));
+    delay = Math.min(FOLLOW_POLL.maxMs, delay * FOLLOW_POLL.factor);
   }
+}
+
+/**
+ * What to say about a failed or refused step, claiming only what the failure path recorded: what the check of
+ * the current key found (nothing, for a tag written before that was recorded), and — after setSecret — that
+ * NVCF may hold the pending key.
+ */
+export function failureLines(failure: LastFailure, style: Style, registryName: string): string[] {
+  const reason = redactString(failure.reason ?? '');
+  if (failure.refused) {
+    return [
+      `${style.red('✗')} ${failure.step} refused: ${reason}`,
+      `The rotation stays pending (${AWSPENDING}); Secrets Manager reattempts it at the next window. ` +
+        `Rotate anyway with 'nvcf-ecr rotate ${registryName} --force', or see README.md, "Recovering".`,
+    ];
+  }
+  const lines = [`${style.red('✗')} ${failure.step} failed: ${reason}`];
+  if (failure.step === 'testSecret' || failure.step === 'finishSecret')
+    lines.push(
+      '  NVCF may hold the pending key: setSecret gave it to NVCF before this step failed (the key is Active; the ' +
+        "retry or the next rotation goes on from there, see 'nvcf-ecr status')",
+    );
+  if (failure.currentKey === 'works')
+    lines.push('  the current key worked when checked right after the failure');
+  else if (failure.currentKey === 'broken')
+    lines.push(
+      "  the current key did NOT work when checked right after the failure: see the Failed event, 'nvcf-ecr status' " +
+        'and README.md, "Recovering"',
+    );
+  else if (failure.currentKey === 'none')
+    lines.push('  no current key yet: the first rotation of this registry');
+  lines.push('  Secrets Manager retries the rotation…');
+  return lines;
 }

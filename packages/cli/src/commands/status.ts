@@ -3,6 +3,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   type Config,
   CoreError,
+  deploymentRegion,
   type RegistryConfig,
   type RegistryRotationStatus,
   rotationStatus,
@@ -77,8 +78,8 @@ async function status({ positionals, values, io }: CommandContext): Promise<numb
     positionals[0] === undefined ? config.registries : [registryByName(config, positionals[0], 'status')];
   const registries: RegistryRotationStatus[] = [];
   const now = commandNow(io.env, 'status');
+  const clients = rotationClients(values, io, config);
   for (const registry of selected) {
-    const clients = rotationClients(values, io, config, registry);
     registries.push(
       await reportingServiceErrors(`reading the rotation state of ${registry.name}`, () =>
         rotationStatus(registry, { secrets: clients.secrets, iam: clients.iam, nvcf: clients.nvcf, now }),
@@ -143,14 +144,17 @@ export async function reportingServiceErrors<T>(what: string, body: () => Promis
   }
 }
 
-/** Clients for the rotation commands: Secrets Manager and IAM with the standard chain, NVCF with the NGC key. */
+/**
+ * Clients for the rotation commands: Secrets Manager and IAM with the standard chain, NVCF with the NGC key.
+ * Secrets Manager in the deployment region, where the stacks put every registry's secret and the NGC key
+ * secret — not the registry's own region, which may differ.
+ */
 export function rotationClients(
   values: OptionValues,
   io: CliIo,
   config: Config,
-  registry: RegistryConfig,
 ): { secrets: SecretsManagerClient; iam: IAMClient; nvcf: NvcfClient } {
-  const options = awsClientOptions(values, io.env, registry.region);
+  const options = awsClientOptions(values, io.env, deploymentRegion(config));
   const secrets = new SecretsManagerClient(options);
   return { secrets, iam: new IAMClient(options), nvcf: nvcfClientFor(values, io.env, config, secrets) };
 }
@@ -175,6 +179,15 @@ export function formatStatus(r: RegistryRotationStatus, style: Style): string {
                   : r.nvcf.updatedAfterCurrentKey
                     ? ' (after the current key was created)'
                     : style.red(' (BEFORE the current key was created: NVCF may hold an older key)')),
+              ...(r.nvcf.updatedAfterCurrentKey === null
+                ? []
+                : r.nvcfHoldsCurrentKeySince
+                  ? [`holds the current key since ${r.nvcfHoldsCurrentKeySince} (the rotation's record)`]
+                  : [
+                      style.yellow(
+                        'may hold another key than the current one (a cancelled rotation left it): the next rotation points it at the current key first',
+                      ),
+                    ]),
             ];
   const pending = r.pending
     ? [

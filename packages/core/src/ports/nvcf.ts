@@ -51,6 +51,8 @@ export interface NvcfFailureShape {
   readonly name?: string;
   readonly status?: number;
   readonly awsErrorCode?: string | undefined;
+  /** NVCF's `Retry-After`, in milliseconds, when its answer had one (a 429 or a 503). */
+  readonly retryAfterMs?: number | undefined;
 }
 
 /** How the domain treats an NVCF failure. */
@@ -121,6 +123,17 @@ export interface NvcfAuditPort {
   listFunctions(visibility?: 'private'): Promise<readonly NvcfFunctionView[]>;
   /** The deployment of a version, or `undefined` when it was never deployed (NVCF answers 404, §8). */
   getDeployment(functionId: string, versionId: string): Promise<NvcfDeploymentView | undefined>;
+}
+
+/**
+ * How long NVCF asked the caller to wait before trying again (`Retry-After`, in milliseconds), or `undefined`
+ * when it did not say. The client gives such an answer back at once when the wait is longer than its own
+ * retry pauses; the caller's bounded wait must honour it rather than poll again.
+ */
+export function nvcfRetryAfterMs(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const ms = (err as NvcfFailureShape).retryAfterMs;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
 /** The HTTP status of an NVCF failure, or `undefined` when NVCF never answered (network, timeout, key provider). */

@@ -16,10 +16,11 @@ import { type AccessKeyInfo, type KeyIntent, readValue, type StoredValue } from 
  *   `rotation.graceHours`, then deactivated by the retirement.
  * - `superseded`: in an older, unlabelled version — typically the key of a rotation an operator cancelled
  *   after its setSecret, which NVCF may still hold (hence the reconciliation before any deletion).
- * - `orphan`: in no version, created at or after the intent marker of a token that never stored a value — the
- *   key of an attempt that died between CreateAccessKey and PutSecretValue — or created by that token's
- *   attempt next to the key it stored (a retried CreateAccessKey). Never sent to NVCF (setSecret only sends
- *   stored values) and its secret is lost, so it is deleted.
+ * - `orphan`: in no version, created within {@link ORPHAN_WINDOW_MS} of the intent marker of a token that never
+ *   stored a value — the key of an attempt that died between CreateAccessKey and PutSecretValue — or created by
+ *   that token's attempt next to the key it stored (a retried CreateAccessKey). Never sent to NVCF (setSecret
+ *   only sends stored values) and its secret is lost, so it is deleted (NVCF first pointed at the current key,
+ *   like before any deletion).
  * - `unmanaged`: anything else — a key made by hand or by another tool. Never deleted: the rotation refuses,
  *   naming it, when it would need its slot.
  */
@@ -60,6 +61,21 @@ function createdAfterIntent(key: AccessKeyInfo, intent: KeyIntent): boolean {
 }
 
 /**
+ * How long after its intent marker a key can still be that attempt's: the marker is written right before one
+ * `CreateAccessKey` call, so the key is created during that call. One call with the SDK's standard retries
+ * (3 attempts, pauses capped at 20 s) ends within a minute; a minute also absorbs a few seconds between the
+ * rotation's clock and IAM's. A marker is never cleared by a Lambda that dies, so without this bound a key made
+ * by hand days later, while that token still stored nothing, would be taken for an orphan and deleted.
+ */
+export const ORPHAN_WINDOW_MS = 60_000;
+
+function createdSoonAfterIntent(key: AccessKeyInfo, intent: KeyIntent): boolean {
+  return (
+    createdAfterIntent(key, intent) && key.createDate.getTime() <= intent.at.getTime() + ORPHAN_WINDOW_MS
+  );
+}
+
+/**
  * A key created between the marker and the moment the marker's token stored its value (`createdAt` is taken
  * right after CreateAccessKey answered) was created by that attempt even if it is not the stored one: an SDK
  * that retried a CreateAccessKey whose answer was lost creates a second key. The window is one API call;
@@ -83,7 +99,7 @@ export function classifyKeys(keys: readonly AccessKeyInfo[], refs: KeyReferences
     if (superseded) return { ...k, role: 'superseded', versionId: superseded };
     if (
       refs.intent &&
-      createdAfterIntent(k, refs.intent) &&
+      createdSoonAfterIntent(k, refs.intent) &&
       (refs.intentValue === undefined || createdBeforeStored(k, refs.intentValue))
     )
       return { ...k, role: 'orphan' };
@@ -136,7 +152,25 @@ export async function findSupersededKeys(
 }
 
 /** Why a slot cannot be made. */
-export type RefusalCode = 'in-grace' | 'in-use' | 'unmanaged' | 'no-working-current-key';
+export type RefusalCode = 'in-grace' | 'in-use' | 'nvcf-cache' | 'unmanaged' | 'no-working-current-key';
+
+/**
+ * How long NVCF may keep handing out a key after its credential was given another one: each API pod caches a
+ * credential's secret for 5 minutes (`expireAfterWrite`), invalidated only on the pod that took the write, and
+ * NVCT caches credentials for about 5 minutes more, possibly filled from a pod's stale copy just before it
+ * expired (`nvcf-api.md` §4.6): 10 minutes end to end. Counted from the rotation's own clock read after NVCF
+ * answered the PATCH, so no clock difference with NVCF shortens it.
+ */
+export const NVCF_CACHE_LIFETIME_MS = 10 * 60_000;
+
+/** What createSecret knows of the key NVCF's credential holds (NVCF never says which key it holds). */
+export type NvcfHolding =
+  /** The AWSCURRENT key, since (at the latest) `since`. */
+  | { readonly kind: 'current'; readonly since: Date }
+  /** NVCF has no credential for the registry: it hands out no key of the pull user. */
+  | { readonly kind: 'absent' }
+  /** Not known: a cancelled rotation's key may be there. The rotation points NVCF at the current key first. */
+  | { readonly kind: 'unknown' };
 
 export type RoomPlan =
   | { readonly kind: 'room' }
@@ -154,6 +188,11 @@ export interface RoomInput {
   readonly lastUsed: ReadonlyMap<string, Date | undefined>;
   /** Whether the AWSCURRENT key exists and is Active: NVCF can be reconciled to it before a deletion. */
   readonly currentKeyActive: boolean;
+  /**
+   * What NVCF holds. `unknown` is planned as if NVCF were pointed at the current key now — what createSecret
+   * does before planning (`status` passes it to predict the rotation).
+   */
+  readonly nvcf: NvcfHolding;
   readonly registryName: string;
   readonly userName: string;
   readonly keyLimit: number;
@@ -174,9 +213,12 @@ const CANDIDATE_ORDER: Readonly<Record<KeyRole, number>> = {
 /**
  * Decides how to make room for one new key (pure). Deletable: a `previous` or `superseded` key that is
  * Inactive (retired: nothing can use it), or Active and neither inside the previous key's grace period nor
- * used within the last hour — both checks skipped when the rotation is forced. Inactive keys go first. The
- * current key, a pending key and unmanaged keys are never candidates. A deletion also needs a working
- * current key, because NVCF is reconciled to it first (NVCF never reveals which key it holds).
+ * used within the last hour — both checks skipped when the rotation is forced — nor possibly still handed out
+ * by NVCF's caches: NVCF must have held the current key for {@link NVCF_CACHE_LIFETIME_MS}, forced or not (a
+ * key NVCF serves from a cache is as good as in NVCF; a cached Inactive key fails already, so Inactive keys
+ * need no wait). Inactive keys go first. The current key, a pending key and unmanaged keys are never
+ * candidates. A deletion also needs a working current key, because NVCF is reconciled to it first (NVCF never
+ * reveals which key it holds).
  */
 export function planRoom(input: RoomInput): RoomPlan {
   if (input.keys.length < input.keyLimit) return { kind: 'room' };
@@ -220,13 +262,20 @@ export function planRoom(input: RoomInput): RoomPlan {
       }
       const used = input.lastUsed.get(key.accessKeyId);
       if (used && input.now.getTime() - used.getTime() < IN_USE_WINDOW_MS) {
+        // IAM records only the latest use, by anyone: a workload, NVCF, or the checks that came with the key
+        // itself — the rotation that created it proved it with STS and ECR, and NVCF checks a key with ECR
+        // when it is stored — so a key is "in use" for an hour after its own rotation.
+        const unusedFrom = new Date(used.getTime() + IN_USE_WINDOW_MS).toISOString();
         blocked ??= {
           kind: 'refuse',
           code: 'in-use',
           reason:
             `Key ${masked} of IAM user ${input.userName} (${key.role}) was used at ${used.toISOString()}, within the ` +
-            'last hour: something still pulls with it, so it is not deleted to make room for a new key. Nothing was ' +
-            `deleted. Find what uses it, or rotate with 'nvcf-ecr rotate ${input.registryName} --force' (deletes ${masked}).`,
+            'last hour, so it is not deleted to make room for a new key. The use may be a workload or NVCF pulling ' +
+            'with it, or only the checks made when it was new (the rotation that created it proved it with STS and ' +
+            'ECR; NVCF checks a key with ECR when it is stored). Nothing was deleted. Rotate again after ' +
+            `${unusedFrom} if nothing uses it meanwhile, find what uses it ('nvcf-ecr status'), or rotate with ` +
+            `'nvcf-ecr rotate ${input.registryName} --force' (deletes ${masked}).`,
         };
         continue;
       }
@@ -240,6 +289,22 @@ export function planRoom(input: RoomInput): RoomPlan {
           'Inactive, so NVCF cannot first be pointed at it and might be holding the key to delete. Nothing was ' +
           'deleted. Reactivate the AWSCURRENT key (see README.md, "Recovering"), then rotate again.',
       };
+    }
+    if (key.status === 'Active' && input.nvcf.kind !== 'absent') {
+      const since = input.nvcf.kind === 'current' ? input.nvcf.since : input.now;
+      const cachedUntil = new Date(since.getTime() + NVCF_CACHE_LIFETIME_MS);
+      if (input.now < cachedUntil) {
+        blocked ??= {
+          kind: 'refuse',
+          code: 'nvcf-cache',
+          reason:
+            `NVCF was pointed at the current key at ${since.toISOString()}; its caches may hand out the key it ` +
+            `replaced until ${cachedUntil.toISOString()} (NVCF caches credentials for up to 10 minutes, README.md ` +
+            `"Two keys"). Key ${masked} (${key.role}) is not deleted before then. Nothing was deleted. Rotate ` +
+            'again after that time (Secrets Manager also retries the rotation).',
+        };
+        continue;
+      }
     }
     return {
       kind: 'delete',

@@ -34,9 +34,21 @@ export interface RetireDeps {
   readonly now: () => Date;
   readonly logger: Logger;
   readonly metrics?: MetricSink | undefined;
+  /**
+   * Milliseconds left to the invoker (Lambda's `context.getRemainingTimeInMillis`); absent: no limit. A
+   * registry is only started with {@link RetireDeps.timePerRegistryMs} left, so that the function reports
+   * what it skipped instead of being cut off mid-way.
+   */
+  readonly timeLeftMs?: (() => number) | undefined;
+  /** The most one registry may take: the NVCF client's budget plus the AWS calls (default 20 s). */
+  readonly timePerRegistryMs?: number | undefined;
 }
 
-export type RetireAction = 'retired' | 'postponed' | 'in-grace' | 'nothing-to-retire';
+/** {@link RetireDeps.timePerRegistryMs} by default: an NVCF budget of 10–15 s plus a few AWS calls. */
+export const DEFAULT_TIME_PER_REGISTRY_MS = 20_000;
+
+/** `skipped`: not started, too little of the invocation's time was left (the next hourly run retires it). */
+export type RetireAction = 'retired' | 'postponed' | 'in-grace' | 'nothing-to-retire' | 'skipped';
 
 export interface RetireOutcome {
   readonly registry: string;
@@ -51,11 +63,26 @@ export interface RetireOutcome {
   readonly deactivateAnywayAt?: string | null | undefined;
 }
 
-/** Retires the previous key of every configured registry; one registry's failure does not stop the others. */
+/**
+ * Retires the previous key of every configured registry; one registry's failure does not stop the others. With
+ * {@link RetireDeps.timeLeftMs}, a registry is not started once less than one registry's worth of time is left:
+ * it is reported `skipped` (and logged) rather than lost to a timeout that reports nothing.
+ */
 export async function retirePreviousKeys(deps: RetireDeps): Promise<RetireOutcome[]> {
   const outcomes: RetireOutcome[] = [];
   const failures: string[] = [];
+  const skipped: string[] = [];
+  const perRegistry = deps.timePerRegistryMs ?? DEFAULT_TIME_PER_REGISTRY_MS;
   for (const registry of deps.config.registries) {
+    const left = deps.timeLeftMs?.();
+    if (left !== undefined && left < perRegistry) {
+      const reason =
+        `not started: ${Math.floor(left / 1000)} s were left of this invocation, less than the ` +
+        `${Math.round(perRegistry / 1000)} s one registry may take; the next hourly run retires it`;
+      outcomes.push({ registry: registry.name, action: 'skipped', reason });
+      skipped.push(registry.name);
+      continue;
+    }
     try {
       outcomes.push(await retirePreviousKey(registry, deps));
     } catch (err) {
@@ -63,12 +90,15 @@ export async function retirePreviousKeys(deps: RetireDeps): Promise<RetireOutcom
       failures.push(`${registry.name}: ${describeError(err)}`);
     }
   }
+  if (skipped.length > 0)
+    deps.logger.warn('retirement skipped: not enough time left in this invocation', { registries: skipped });
   if (failures.length > 0) {
     // Thrown after every registry had its turn, so that Lambda retries (the retry finds the done ones done).
     throw new RotationError(
       'retire',
       deps.config.registries.map((r) => r.secretName).join(', '),
-      `Retirement failed for ${failures.length} registr${failures.length === 1 ? 'y' : 'ies'}: ${failures.join('; ')}`,
+      `Retirement failed for ${failures.length} registr${failures.length === 1 ? 'y' : 'ies'}: ${failures.join('; ')}` +
+        (skipped.length > 0 ? `; skipped for lack of time: ${skipped.join(', ')}` : ''),
     );
   }
   return outcomes;
@@ -164,7 +194,19 @@ export async function retirePreviousKey(registry: RegistryConfig, deps: RetireDe
 
   // Invariant 2: NVCF must have been updated since the current key exists, or it may still hold this one.
   const credential = await deps.nvcf.findRegistryCredential(registry.hostname, registry.credentialName);
-  if (credential && Date.parse(credential.lastUpdatedAt) < Date.parse(currentKey.createdAt)) {
+  const updatedAt = credential ? Date.parse(credential.lastUpdatedAt) : undefined;
+  // An unreadable time says nothing about NVCF's update: postpone, never pass (NaN compares false).
+  if (credential && Number.isNaN(updatedAt)) {
+    return postpone(
+      'nvcf-not-updated',
+      `NVCF credential '${registry.credentialName}' reports lastUpdatedAt '${credential.lastUpdatedAt}', which is ` +
+        `not a time: it is not known that NVCF was updated after the current key was created, so ${masked} stays ` +
+        `Active. Check the credential in NVCF; rotating again ('nvcf-ecr rotate ${registry.name}') updates it.`,
+      { at: undefined, service: undefined },
+      undefined,
+    );
+  }
+  if (credential && updatedAt !== undefined && updatedAt < Date.parse(currentKey.createdAt)) {
     return postpone(
       'nvcf-not-updated',
       `NVCF credential '${registry.credentialName}' was last updated at ${credential.lastUpdatedAt}, before the ` +

@@ -37,11 +37,25 @@ export const ROTATION_TAGS = {
   force: 'nvcf-ecr:force-rotation',
   /**
    * `<token>@<ISO time>`, written by createSecret right before CreateAccessKey. A key no version references,
-   * created at or after that time while that token has no stored value, can only be the key of an attempt
-   * that died before PutSecretValue: an orphan, safe to delete (see `keys.ts`).
+   * created within a minute of that time while that token has no stored value, can only be the key of an
+   * attempt that died before PutSecretValue: an orphan, safe to delete (see `keys.ts`). The failure path
+   * removes it when the attempt created no key, so that it cannot outlive the call it announces.
    */
   intent: 'nvcf-ecr:key-intent',
-  /** `<token> <step> <failed|refused> <ISO time>`: the last failed step, for `nvcf-ecr rotate` and `status`. */
+  /**
+   * `<versionId>@<ISO time>` or `<versionId>@sending`: the version whose key the rotation last gave NVCF, and
+   * since when NVCF has held it (the rotation's clock, read once NVCF answered), or `sending` while a PATCH or
+   * POST with it may or may not have landed. Written before every PATCH/POST with another version's key, so
+   * it always names the last key the rotation sent. NVCF never says which key it holds (`nvcf-api.md` §3.4):
+   * this is how createSecret knows whether NVCF may still hold a cancelled rotation's key, and since when
+   * NVCF's caches can no longer hand out the key it replaced (`keys.ts`, `nvcf-api.md` §4.6).
+   */
+  nvcfKey: 'nvcf-ecr:nvcf-key',
+  /**
+   * `<token> <step> <failed|refused> <ISO time> <current-key-works|current-key-broken|no-current-key>`: the last
+   * failed step and what the check of the AWSCURRENT key found right after it, for `nvcf-ecr rotate` and
+   * `status`.
+   */
   lastFailure: 'nvcf-ecr:last-failure',
   /** The last failure's reason, scrubbed and shortened to the tag limit of 256 characters. */
   lastFailureReason: 'nvcf-ecr:last-failure-reason',
@@ -203,31 +217,93 @@ export function parseIntent(value: string | undefined): KeyIntent | undefined {
   return { token: value.slice(0, at), at: time };
 }
 
-/** The last failure tag: who failed where, and whether on purpose. */
+/** {@link ROTATION_TAGS.nvcfKey}: the version whose key NVCF was last given, and since when it holds it. */
+export interface NvcfKeyRecord {
+  readonly versionId: string;
+  /** Since when NVCF holds it (at the latest); undefined while it is being sent. */
+  readonly since: Date | undefined;
+}
+
+const SENDING = 'sending';
+
+export function formatNvcfKey(record: NvcfKeyRecord): string {
+  return `${record.versionId}@${record.since ? record.since.toISOString() : SENDING}`;
+}
+
+export function parseNvcfKey(value: string | undefined): NvcfKeyRecord | undefined {
+  if (!value) return undefined;
+  const at = value.lastIndexOf('@');
+  if (at <= 0) return undefined;
+  const versionId = value.slice(0, at);
+  const rest = value.slice(at + 1);
+  if (rest === SENDING) return { versionId, since: undefined };
+  const since = new Date(rest);
+  return Number.isNaN(since.getTime()) ? undefined : { versionId, since };
+}
+
+/**
+ * Since when NVCF has held the key of version `currentVersionId` (the AWSCURRENT version), by the rotation's
+ * record; undefined when it is not known to hold it — a cancelled rotation's key may be there, or a send of
+ * the current key whose outcome was never confirmed.
+ */
+export function nvcfHoldsVersionSince(
+  tags: ReadonlyMap<string, string>,
+  currentVersionId: string | undefined,
+): Date | undefined {
+  const record = parseNvcfKey(tags.get(ROTATION_TAGS.nvcfKey));
+  return record && currentVersionId !== undefined && record.versionId === currentVersionId
+    ? record.since
+    : undefined;
+}
+
+/**
+ * What the failure path's check of the AWSCURRENT key found: it authenticated, it did not, or there is none yet
+ * (the registry's first rotation).
+ */
+export type CurrentKeyCheck = 'works' | 'broken' | 'none';
+
+const CHECK_WORDS: Readonly<Record<CurrentKeyCheck, string>> = {
+  works: 'current-key-works',
+  broken: 'current-key-broken',
+  none: 'no-current-key',
+};
+
+/** The last failure tag: who failed where, whether on purpose, and what the current key's check found. */
 export interface LastFailure {
   readonly token: string;
   readonly step: string;
   readonly refused: boolean;
   readonly at: Date;
   readonly reason: string | undefined;
+  /** Undefined for a tag written before the check was recorded. */
+  readonly currentKey?: CurrentKeyCheck | undefined;
 }
 
-export function formatLastFailure(token: string, step: string, refused: boolean, at: Date): string {
-  return `${token} ${step} ${refused ? 'refused' : 'failed'} ${at.toISOString()}`;
+export function formatLastFailure(
+  token: string,
+  step: string,
+  refused: boolean,
+  at: Date,
+  currentKey?: CurrentKeyCheck,
+): string {
+  const base = `${token} ${step} ${refused ? 'refused' : 'failed'} ${at.toISOString()}`;
+  return currentKey ? `${base} ${CHECK_WORDS[currentKey]}` : base;
 }
 
 export function parseLastFailure(tags: ReadonlyMap<string, string>): LastFailure | undefined {
   const parts = tags.get(ROTATION_TAGS.lastFailure)?.split(' ');
-  if (parts?.length !== 4) return undefined;
-  const [token = '', step = '', outcome = '', time = ''] = parts;
+  if (parts?.length !== 4 && parts?.length !== 5) return undefined;
+  const [token = '', step = '', outcome = '', time = '', check] = parts;
   const at = new Date(time);
   if (Number.isNaN(at.getTime())) return undefined;
+  const currentKey = (Object.keys(CHECK_WORDS) as CurrentKeyCheck[]).find((k) => CHECK_WORDS[k] === check);
   return {
     token,
     step,
     refused: outcome === 'refused',
     at,
     reason: tags.get(ROTATION_TAGS.lastFailureReason),
+    ...(currentKey ? { currentKey } : {}),
   };
 }
 

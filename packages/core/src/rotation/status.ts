@@ -4,12 +4,20 @@ import type { RegistryConfig } from '../config/index.ts';
 import type { NvcfRegistryCredentialsPort } from '../ports/nvcf.ts';
 import { maskAccessKeyId } from '../redact.ts';
 import { describeError } from './aws-errors.ts';
-import { graceEndsAt, type KeyRole, planRoom, pullKeyOf, type RefusalCode } from './keys.ts';
+import {
+  graceEndsAt,
+  type KeyRole,
+  type NvcfHolding,
+  planRoom,
+  pullKeyOf,
+  type RefusalCode,
+} from './keys.ts';
 import {
   AWSCURRENT,
   AWSPENDING,
   describeSecret,
   keyLastUsed,
+  nvcfHoldsVersionSince,
   parseLastFailure,
   readValue,
   type StoredValue,
@@ -78,6 +86,12 @@ export interface RegistryRotationStatus {
     | { readonly missing: true }
     | { readonly error: string }
     | null;
+  /**
+   * Since when NVCF holds the AWSCURRENT key, by the rotation's record (the secret's `nvcf-ecr:nvcf-key` tag);
+   * null when that is not known — a cancelled rotation's key may be there: the next rotation points NVCF at
+   * the current key before anything else.
+   */
+  readonly nvcfHoldsCurrentKeySince: string | null;
   readonly pending: {
     readonly token: string;
     readonly since: string | null;
@@ -204,6 +218,13 @@ export async function rotationStatus(
 
   // What createSecret would decide now. An orphan is deleted before planning; a pending key is the
   // rotation under way's own.
+  const heldSince = currentKey ? nvcfHoldsVersionSince(state.tags, state.currentVersionId) : undefined;
+  const holding: NvcfHolding =
+    nvcf !== null && 'missing' in nvcf
+      ? { kind: 'absent' }
+      : heldSince
+        ? { kind: 'current', since: heldSince }
+        : { kind: 'unknown' };
   const plan = planRoom({
     keys: classified.filter((k) => k.role !== 'orphan' && k.role !== 'pending'),
     force: false,
@@ -213,6 +234,7 @@ export async function rotationStatus(
     currentKeyActive:
       currentKey !== undefined &&
       classified.some((k) => k.accessKeyId === currentKey.accessKeyId && k.status === 'Active'),
+    nvcf: holding,
     registryName: registry.name,
     userName: registry.userName,
     keyLimit: ACCESS_KEYS_PER_USER,
@@ -234,6 +256,7 @@ export async function rotationStatus(
     stages,
     keys,
     nvcf,
+    nvcfHoldsCurrentKeySince: heldSince?.toISOString() ?? null,
     pending: pendingStatus,
     previousKey,
     blockers: plan.kind === 'refuse' ? [{ code: plan.code, reason: plan.reason }] : [],

@@ -17,7 +17,7 @@ import { RotationError, RotationRefusedError, type RotationStepName } from '../e
 import { DETAIL_TYPES } from '../events/names.ts';
 import { ACCEPTED_MANIFEST_MEDIA_TYPES } from '../image/media-types.ts';
 import type { Logger } from '../log.ts';
-import { classifyNvcfFailure, type NvcfRegistryCredentialView } from '../ports/nvcf.ts';
+import { classifyNvcfFailure, type NvcfRegistryCredentialView, nvcfRetryAfterMs } from '../ports/nvcf.ts';
 import { maskAccessKeyId } from '../redact.ts';
 import { awsErrorKind, describeError, userNameOfArn } from './aws-errors.ts';
 import { eventTarget, type KeyClients, type ResolvedDeps, ROTATION_METRICS } from './deps.ts';
@@ -28,6 +28,7 @@ import {
   classifyKeys,
   findSupersededKeys,
   graceEndsAt,
+  type NvcfHolding,
   planRoom,
   pullKeyOf,
 } from './keys.ts';
@@ -37,9 +38,12 @@ import {
   AWSPENDING,
   describeSecret,
   formatIntent,
+  formatNvcfKey,
   keyLastUsed,
   listAccessKeys,
+  type NvcfKeyRecord,
   parseIntent,
+  parseNvcfKey,
   ROTATION_TAGS,
   readValue,
   requireRegistry,
@@ -70,6 +74,11 @@ export interface StepContext {
   /** The secret's ARN (Secrets Manager passes the ARN; DescribeSecret confirms it). */
   readonly secretId: string;
   readonly token: string;
+  /**
+   * The rotation's record of the key NVCF was last given ({@link ROTATION_TAGS.nvcfKey}), as read at the start
+   * of the step and kept up to date as the step writes it.
+   */
+  readonly nvcfKey: { value: NvcfKeyRecord | undefined };
 }
 
 /**
@@ -116,7 +125,8 @@ export async function guard(
     );
   }
   const registry = requireRegistry(deps.config, state, step);
-  return { event, step, deps, log, state, registry, secretId: state.arn, token };
+  const nvcfKey = { value: parseNvcfKey(state.tags.get(ROTATION_TAGS.nvcfKey)) };
+  return { event, step, deps, log, state, registry, secretId: state.arn, token, nvcfKey };
 }
 
 // ---- createSecret ---------------------------------------------------------------------------------------
@@ -153,18 +163,13 @@ export async function createSecret(ctx: StepContext): Promise<void> {
   if (force) log.warn('forced rotation: grace period and in-use checks are skipped for this token');
 
   const keys = await classifyUserKeys(ctx, current, undefined);
-  for (const orphan of keys.filter((k) => k.role === 'orphan')) {
-    await deleteKey(ctx, orphan.accessKeyId);
-    log.warn('deleted an orphan key left by an interrupted attempt (created before its secret was stored)', {
-      accessKeyId: maskAccessKeyId(orphan.accessKeyId),
-      createdAt: orphan.createDate.toISOString(),
-    });
-    deps.metric({
-      name: ROTATION_METRICS.orphanKeysDeleted,
-      value: 1,
-      dimensions: { Registry: registry.name },
-    });
-  }
+  const currentKey = pullKeyOf(current);
+  const currentKeyActive =
+    currentKey !== undefined &&
+    keys.some((k) => k.accessKeyId === currentKey.accessKeyId && k.status === 'Active');
+  let nvcf = knownNvcfHolding(ctx);
+  const orphans = keys.filter((k) => k.role === 'orphan');
+  if (orphans.length > 0) nvcf = await deleteOrphans(ctx, orphans, currentKey, currentKeyActive, nvcf);
   const remaining = keys.filter((k) => k.role !== 'orphan');
   for (const k of remaining.filter((x) => x.role === 'unmanaged')) {
     // Typical after adopting a hand-made NVCF credential: the old hand-made key stays until someone deletes
@@ -175,7 +180,8 @@ export async function createSecret(ctx: StepContext): Promise<void> {
       status: k.status,
     });
   }
-  if (remaining.length >= ACCESS_KEYS_PER_USER) await makeRoom(ctx, current, remaining, force);
+  if (remaining.length >= ACCESS_KEYS_PER_USER)
+    await makeRoom(ctx, current, remaining, { force, currentKeyActive, nvcf });
 
   // The intent marker goes first: if this invocation dies after CreateAccessKey and before PutSecretValue,
   // the retry recognises the key as this attempt's orphan (`keys.ts`).
@@ -259,13 +265,77 @@ export async function classifyUserKeys(
   return classifyKeys(keys, { current, pending, previous, superseded, intent, intentValue });
 }
 
+/** What createSecret knows of NVCF's credential, and whether this step already pointed it at the current key. */
+interface NvcfState {
+  readonly holding: NvcfHolding;
+  readonly reconciled: boolean;
+}
+
+/** NVCF's holding as the rotation's record says, before this step touched NVCF. */
+function knownNvcfHolding(ctx: StepContext): NvcfState {
+  const record = ctx.nvcfKey.value;
+  const since = record?.versionId === ctx.state.currentVersionId ? record?.since : undefined;
+  return { holding: since ? { kind: 'current', since } : { kind: 'unknown' }, reconciled: false };
+}
+
+/**
+ * Deletes the keys of attempts that died before storing them — after pointing NVCF at the current key, as
+ * before any deletion: an orphan never reached NVCF, but NVCF never says which key it holds, and a key wrongly
+ * taken for an orphan must not leave NVCF on a deleted key. Without a current key (the registry's first
+ * rotation) there is nothing to point NVCF at, and the rotation never gave NVCF a key yet.
+ */
+async function deleteOrphans(
+  ctx: StepContext,
+  orphans: readonly ClassifiedKey[],
+  currentKey: PullKeySecret | undefined,
+  currentKeyActive: boolean,
+  nvcf: NvcfState,
+): Promise<NvcfState> {
+  const { deps, log, registry, secretId } = ctx;
+  let next = nvcf;
+  if (currentKey) {
+    if (!currentKeyActive) {
+      throw new RotationRefusedError(
+        'createSecret',
+        secretId,
+        `Key ${orphans.map((k) => maskAccessKeyId(k.accessKeyId)).join(' and ')} of IAM user ${registry.userName} ` +
+          'was left by an attempt that died before storing it, but the AWSCURRENT key is missing or Inactive, so ' +
+          'NVCF cannot first be pointed at it. Nothing was deleted. Reactivate the AWSCURRENT key (see README.md, ' +
+          '"Recovering"), then rotate again.',
+      );
+    }
+    if (!next.reconciled) next = await reconcileNvcf(ctx, currentKey, 'before deleting an orphan key');
+  }
+  for (const orphan of orphans) {
+    await deleteKey(ctx, orphan.accessKeyId);
+    log.warn('deleted an orphan key left by an interrupted attempt (created before its secret was stored)', {
+      accessKeyId: maskAccessKeyId(orphan.accessKeyId),
+      createdAt: orphan.createDate.toISOString(),
+    });
+    deps.metric({
+      name: ROTATION_METRICS.orphanKeysDeleted,
+      value: 1,
+      dimensions: { Registry: registry.name },
+    });
+  }
+  return next;
+}
+
 async function makeRoom(
   ctx: StepContext,
   current: StoredValue,
   keys: readonly ClassifiedKey[],
-  force: boolean,
+  options: { force: boolean; currentKeyActive: boolean; nvcf: NvcfState },
 ): Promise<void> {
   const { deps, log, registry, secretId, state } = ctx;
+  const { force, currentKeyActive } = options;
+  const currentKey = pullKeyOf(current);
+  let nvcf = options.nvcf;
+  // NVCF may hold another key than the current one — a cancelled rotation's, which NVCF would go on handing out
+  // and which would go on looking "in use" — so it is pointed at the current key before anything is decided,
+  // refusals included (safe: the current key is Active). Its caches then age the other key out.
+  if (nvcf.holding.kind === 'unknown' && currentKey && currentKeyActive)
+    nvcf = await reconcileNvcf(ctx, currentKey, 'NVCF may hold another key than the current one');
   const lastUsed = new Map<string, Date | undefined>();
   if (!force) {
     for (const k of keys) {
@@ -273,25 +343,23 @@ async function makeRoom(
         lastUsed.set(k.accessKeyId, (await keyLastUsed(deps.iam, k.accessKeyId)).at);
     }
   }
-  const currentKey = pullKeyOf(current);
   const plan = planRoom({
     keys,
     force,
     now: deps.now(),
     graceEndsAt: graceEndsAt(state.lastRotatedDate, current, registry.rotation.graceHours),
     lastUsed,
-    currentKeyActive:
-      currentKey !== undefined &&
-      keys.some((k) => k.accessKeyId === currentKey.accessKeyId && k.status === 'Active'),
+    currentKeyActive,
+    nvcf: nvcf.holding,
     registryName: registry.name,
     userName: registry.userName,
     keyLimit: ACCESS_KEYS_PER_USER,
   });
   if (plan.kind === 'room') return;
   if (plan.kind === 'refuse') throw new RotationRefusedError('createSecret', secretId, plan.reason);
-  // planRoom only deletes with a working current key: point NVCF at it first (it may hold the key to delete —
-  // a superseded key a cancelled rotation sent it — and never says which key it holds).
-  if (currentKey) await reconcileNvcf(ctx, currentKey);
+  // planRoom only deletes with a working current key: point NVCF at it right before deleting (a PATCH with the
+  // key it holds already when the record says so; NVCF never says which key it holds).
+  if (currentKey && !nvcf.reconciled) await reconcileNvcf(ctx, currentKey, 'before deleting a key');
   await deleteKey(ctx, plan.key.accessKeyId);
   log.info('deleted a key to make room for the new one', {
     accessKeyId: maskAccessKeyId(plan.key.accessKeyId),
@@ -302,14 +370,43 @@ async function makeRoom(
   deps.metric({ name: ROTATION_METRICS.keyDeleted, value: 1, dimensions: { Registry: registry.name } });
 }
 
-/** Points NVCF's credential at the AWSCURRENT key (a no-op when it already holds it). */
-async function reconcileNvcf(ctx: StepContext, currentKey: PullKeySecret): Promise<void> {
-  const { credential } = await putKeyInNvcf(ctx, currentKey, 'reconcile');
-  if (!credential) return;
-  ctx.log.info('NVCF credential reconciled to the AWSCURRENT key before deleting a key', {
+/** Points NVCF's credential at the AWSCURRENT key (the same key again when it already holds it). */
+async function reconcileNvcf(ctx: StepContext, currentKey: PullKeySecret, why: string): Promise<NvcfState> {
+  const versionId = ctx.state.currentVersionId ?? '';
+  const { credential, since } = await putKeyInNvcf(ctx, currentKey, 'reconcile', versionId);
+  if (!credential || !since) return { holding: { kind: 'absent' }, reconciled: true };
+  ctx.log.info('NVCF credential pointed at the AWSCURRENT key', {
+    why,
     nvcfCredentialId: credential.registryCredentialId,
     accessKeyId: maskAccessKeyId(currentKey.accessKeyId),
+    holdsItSince: since.toISOString(),
   });
+  return { holding: { kind: 'current', since }, reconciled: true };
+}
+
+/**
+ * Records on the secret which version's key NVCF was given (`ROTATION_TAGS.nvcfKey`). Before a PATCH/POST with
+ * another version's key the write must succeed (the record must never name a key NVCF is not about to get);
+ * the confirmation after NVCF answered is best effort — a lost one only makes the next deletion wait for
+ * NVCF's caches again.
+ */
+async function recordNvcfKey(
+  ctx: StepContext,
+  record: NvcfKeyRecord,
+  options: { bestEffort: boolean },
+): Promise<void> {
+  ctx.nvcfKey.value = record;
+  try {
+    await ctx.deps.secrets.send(
+      new TagResourceCommand({
+        SecretId: ctx.secretId,
+        Tags: [{ Key: ROTATION_TAGS.nvcfKey, Value: formatNvcfKey(record) }],
+      }),
+    );
+  } catch (err) {
+    if (!options.bestEffort) throw err;
+    ctx.log.warn('could not record which key NVCF holds', { error: describeError(err) });
+  }
 }
 
 async function deleteKey(ctx: StepContext, accessKeyId: string): Promise<void> {
@@ -357,7 +454,7 @@ export async function setSecret(ctx: StepContext): Promise<void> {
   } finally {
     clients.destroy();
   }
-  const { credential, action } = await putKeyInNvcf(ctx, pending, 'set');
+  const { credential, action } = await putKeyInNvcf(ctx, pending, 'set', ctx.token);
   log.info(`NVCF credential ${action}`, {
     nvcfCredentialId: credential?.registryCredentialId,
     lastUpdatedAt: credential?.lastUpdatedAt,
@@ -366,27 +463,60 @@ export async function setSecret(ctx: StepContext): Promise<void> {
 }
 
 /**
- * Stores `key` in NVCF's credential for the registry, retrying what waiting can fix: NVCF's 400 relaying
- * `UnrecognizedClientException` (it checks the key against ECR, `nvcf-api.md` §4.4, and IAM may not have
- * propagated it to NVCF's region yet), 429/5xx and lost answers (the client retries those too, within its own
- * budget), 409 and 404 (someone created or deleted the credential meanwhile). Every attempt looks the
- * credential up again, so a POST whose answer was lost is found and PATCHed instead of created twice.
+ * Stores `key` — the key of version `versionId` — in NVCF's credential for the registry, retrying what waiting
+ * can fix: NVCF's 400 relaying `UnrecognizedClientException` (it checks the key against ECR, `nvcf-api.md`
+ * §4.4, and IAM may not have propagated it to NVCF's region yet), 429/5xx and lost answers (the client retries
+ * those too, within its own budget; a `Retry-After` longer than the client's own pauses is honoured here), 409
+ * and 404 (someone created or deleted the credential meanwhile). Every attempt looks the credential up again,
+ * so a POST whose answer was lost is found and PATCHed instead of created twice. The rotation's record of the
+ * key NVCF holds is written before the first PATCH/POST with another version's key and confirmed after; it
+ * returns since when NVCF holds this key (undefined when reconciling a credential that does not exist).
  */
 async function putKeyInNvcf(
   ctx: StepContext,
   key: PullKeySecret,
   purpose: 'set' | 'reconcile',
-): Promise<{ credential: NvcfRegistryCredentialView | undefined; action: 'created' | 'updated' | 'absent' }> {
+  versionId: string,
+): Promise<{
+  credential: NvcfRegistryCredentialView | undefined;
+  action: 'created' | 'updated' | 'absent';
+  since: Date | undefined;
+}> {
   const { deps, registry, secretId, step } = ctx;
   const value = encodeRegistrySecret(key);
+  const which = purpose === 'set' ? 'new' : 'current';
+  const failed = (err: unknown) => {
+    const kind = classifyNvcfFailure(err);
+    if (kind === 'fatal') {
+      throw new RotationError(
+        step,
+        secretId,
+        `NVCF refused the ${which} key for credential '${registry.credentialName}' (${registry.hostname}): ` +
+          `${describeError(err)}. The key was not stored in NVCF; fix the cause (401: the NGC API key secret; 403 ` +
+          'without an AWS code: the key lacks the registry-credentials scope).',
+        { cause: err },
+      );
+    }
+    return nvcfNotYet(`NVCF answered ${kind}: ${describeError(err)}`, err);
+  };
+  let announced = ctx.nvcfKey.value?.versionId === versionId;
   type Put = { credential: NvcfRegistryCredentialView | undefined; action: 'created' | 'updated' | 'absent' };
-  return waitUntil<Put>(
+  const put = await waitUntil<Put>(
     async () => {
+      let existing: NvcfRegistryCredentialView | undefined;
       try {
-        const existing = await deps.nvcf.findRegistryCredential(registry.hostname, registry.credentialName);
+        existing = await deps.nvcf.findRegistryCredential(registry.hostname, registry.credentialName);
+      } catch (err) {
+        return failed(err);
+      }
+      // Reconciling a credential that does not exist: NVCF holds no key of ours, nothing to point anywhere.
+      if (!existing && purpose === 'reconcile') return done({ credential: undefined, action: 'absent' });
+      if (!announced) {
+        await recordNvcfKey(ctx, { versionId, since: undefined }, { bestEffort: false });
+        announced = true;
+      }
+      try {
         if (!existing) {
-          // Reconciling a credential that does not exist: NVCF holds no key of ours, nothing to point anywhere.
-          if (purpose === 'reconcile') return done({ credential: undefined, action: 'absent' });
           const credential = await deps.nvcf.createRegistryCredential({
             registryHostname: registry.hostname,
             secret: { name: registry.credentialName, value },
@@ -406,18 +536,7 @@ async function putKeyInNvcf(
         });
         return done({ credential, action: 'updated' });
       } catch (err) {
-        const kind = classifyNvcfFailure(err);
-        if (kind === 'fatal') {
-          throw new RotationError(
-            step,
-            secretId,
-            `NVCF refused the ${purpose === 'set' ? 'new' : 'current'} key for credential '${registry.credentialName}' ` +
-              `(${registry.hostname}): ${describeError(err)}. The key was not stored in NVCF; fix the cause ` +
-              '(401: the NGC API key secret; 403 without an AWS code: the key lacks the registry-credentials scope).',
-            { cause: err },
-          );
-        }
-        return notYet(`NVCF answered ${kind}: ${describeError(err)}`);
+        return failed(err);
       }
     },
     {
@@ -431,11 +550,31 @@ async function putKeyInNvcf(
         new RotationError(
           step,
           secretId,
-          `NVCF did not accept the ${purpose === 'set' ? 'new' : 'current'} key within ${Math.round(elapsed / 1000)} s ` +
-            `(${attempts} attempts; last: ${reason}). NVCF keeps the key it had; Secrets Manager retries the rotation.`,
+          `NVCF did not accept the ${which} key within ${Math.round(elapsed / 1000)} s (${attempts} attempts; ` +
+            `last: ${reason}). NVCF keeps the key it had; Secrets Manager retries the rotation.`,
         ),
     },
   );
+  if (!put.credential) return { ...put, since: undefined };
+  // NVCF held this version's key already (the record said so, and a repeat PATCH sends the same key): it has
+  // held it since then. Otherwise since now — read after NVCF answered, so never earlier than the change.
+  const held = ctx.nvcfKey.value;
+  let since = held?.versionId === versionId ? held.since : undefined;
+  if (!since) {
+    since = deps.now();
+    await recordNvcfKey(ctx, { versionId, since }, { bestEffort: true });
+  }
+  return { ...put, since };
+}
+
+/** "Not yet" for an NVCF failure worth waiting out, with the pause NVCF asked for (`Retry-After`), if any. */
+function nvcfNotYet(reason: string, err: unknown) {
+  const retryAfterMs = nvcfRetryAfterMs(err);
+  return retryAfterMs === undefined
+    ? notYet(reason)
+    : notYet(`${reason}; NVCF asked to wait ${Math.ceil(retryAfterMs / 1000)} s (Retry-After)`, {
+        retryAfterMs,
+      });
 }
 
 /**
@@ -622,11 +761,18 @@ async function proveNvcfUpdated(
           throw new RotationError(step, secretId, `NVCF could not be read: ${describeError(err)}`, {
             cause: err,
           });
-        return notYet(`NVCF: ${describeError(err)}`);
+        return nvcfNotYet(`NVCF: ${describeError(err)}`, err);
       }
       if (!credential)
         return notYet(`NVCF lists no credential '${registry.credentialName}' for ${registry.hostname}`);
-      if (Date.parse(credential.lastUpdatedAt) < createdAt)
+      const updatedAt = Date.parse(credential.lastUpdatedAt);
+      // An unreadable time proves nothing: "not yet", never a pass (a NaN comparison is false either way).
+      if (Number.isNaN(updatedAt))
+        return notYet(
+          `NVCF credential ${credential.registryCredentialId} reports lastUpdatedAt '${credential.lastUpdatedAt}', ` +
+            'which is not a time: it cannot show that NVCF took the new key',
+        );
+      if (updatedAt < createdAt)
         return notYet(
           `NVCF credential ${credential.registryCredentialId} was last updated at ${credential.lastUpdatedAt}, ` +
             `before the new key was created (${pending.createdAt})`,

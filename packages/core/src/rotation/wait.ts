@@ -18,13 +18,19 @@ export interface BackoffOptions {
 
 export const DEFAULT_BACKOFF: BackoffOptions = { initialDelayMs: 100, factor: 1.5, maxDelayMs: 500 };
 
-/** One poll: done with a value, or not yet (with why, for the log and the timeout message). */
+/**
+ * One poll: done with a value, or not yet (with why, for the log and the timeout message, and — when the
+ * service said how long to stay away, e.g. NVCF's `Retry-After` — the shortest pause before the next poll).
+ */
 export type Poll<T> =
   | { readonly done: true; readonly value: T }
-  | { readonly done: false; readonly reason: string };
+  | { readonly done: false; readonly reason: string; readonly retryAfterMs?: number | undefined };
 
 export const done = <T>(value: T): Poll<T> => ({ done: true, value });
-export const notYet = (reason: string): Poll<never> => ({ done: false, reason });
+export const notYet = (reason: string, options: { retryAfterMs?: number | undefined } = {}): Poll<never> =>
+  options.retryAfterMs === undefined
+    ? { done: false, reason }
+    : { done: false, reason, retryAfterMs: options.retryAfterMs };
 
 export interface WaitOptions {
   /** Total time allowed, polls and pauses included. */
@@ -44,7 +50,9 @@ export interface WaitOptions {
  * Polls `poll` until it is done, pausing with growing intervals, and throws `onTimeout(...)` once the budget
  * is spent. Errors thrown by `poll` end the wait at once: a poll reports "not yet" only for answers that
  * waiting can change. The last poll never starts after the budget: a pause that would end past it is
- * shortened to end exactly at it, and one last poll runs there.
+ * shortened to end exactly at it, and one last poll runs there. A poll that was asked to stay away
+ * (`retryAfterMs`) pauses at least that long — polling sooner only earns another refusal and hammers the
+ * service — and when that pause would end past the budget the wait gives up at once, saying so.
  */
 export async function waitUntil<T>(poll: () => Promise<Poll<T>>, options: WaitOptions): Promise<T> {
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
@@ -58,7 +66,15 @@ export async function waitUntil<T>(poll: () => Promise<Poll<T>>, options: WaitOp
     const elapsed = options.monotonic() - start;
     const left = options.budgetMs - elapsed;
     if (left <= 0) throw options.onTimeout(result.reason, attempts, elapsed);
-    const pause = Math.min(delay, left);
+    const asked = result.retryAfterMs ?? 0;
+    if (asked > left) {
+      throw options.onTimeout(
+        `${result.reason}, more than the ${Math.round(left / 1000)} s left of this wait`,
+        attempts,
+        elapsed,
+      );
+    }
+    const pause = Math.min(Math.max(delay, asked), left);
     options.onRetry?.(result.reason, attempts, pause);
     await options.sleep(pause);
     delay = Math.min(backoff.maxDelayMs, delay * backoff.factor);

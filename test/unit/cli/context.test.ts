@@ -1,0 +1,58 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { awsClientOptions } from '../../../packages/cli/src/context.ts';
+
+// The region the CLI's AWS clients use: --region, then AWS_REGION / AWS_DEFAULT_REGION, then the region of the
+// AWS profile (as the SDK reads it), then the region the stacks deploy to.
+
+/** The region a client built with these options resolves to. */
+async function regionOf(options: ReturnType<typeof awsClientOptions>): Promise<string> {
+  const client = new SecretsManagerClient(options);
+  try {
+    return await client.config.region();
+  } finally {
+    client.destroy();
+  }
+}
+
+describe('Function: awsClientOptions', () => {
+  let dir: string;
+  let profiles: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nvcf-ecr-aws-config-'));
+    profiles = join(dir, 'config');
+    await writeFile(profiles, '[profile ops]\nregion = eu-west-3\n\n[profile bare]\noutput = json\n');
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  function withoutEnvironmentRegion(profile: string | undefined) {
+    vi.stubEnv('AWS_REGION', undefined);
+    vi.stubEnv('AWS_DEFAULT_REGION', undefined);
+    vi.stubEnv('AWS_CONFIG_FILE', profiles);
+    vi.stubEnv('AWS_PROFILE', profile);
+  }
+
+  it('takes --region first, then AWS_REGION, then AWS_DEFAULT_REGION', async () => {
+    withoutEnvironmentRegion('ops');
+    const env = { AWS_REGION: 'ap-south-1', AWS_DEFAULT_REGION: 'ap-east-1' };
+    expect(await regionOf(awsClientOptions({ region: 'sa-east-1' }, env, 'us-east-1'))).toBe('sa-east-1');
+    expect(await regionOf(awsClientOptions({}, env, 'us-east-1'))).toBe('ap-south-1');
+    expect(await regionOf(awsClientOptions({}, { AWS_DEFAULT_REGION: 'ap-east-1' }, 'us-east-1'))).toBe(
+      'ap-east-1',
+    );
+  });
+
+  it('takes the region of the AWS profile when neither --region nor the environment names one', async () => {
+    withoutEnvironmentRegion('ops');
+    expect(await regionOf(awsClientOptions({}, { AWS_PROFILE: 'ops' }, 'us-east-1'))).toBe('eu-west-3');
+  });
+
+  it('falls back to the deployment region when the profile names none', async () => {
+    withoutEnvironmentRegion('bare');
+    expect(await regionOf(awsClientOptions({}, { AWS_PROFILE: 'bare' }, 'us-west-2'))).toBe('us-west-2');
+  });
+});

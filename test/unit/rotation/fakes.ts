@@ -1,0 +1,80 @@
+import { join } from 'node:path';
+import {
+  type Config,
+  createLogger,
+  type LogRecord,
+  loadConfig,
+  memorySink,
+  type RegistryConfig,
+} from '@nvcf-ecr/core';
+
+/**
+ * Fakes for unit tests of the rotation verbs: AWS SDK clients answering by command name, a virtual clock
+ * that sleeping advances, and the example configuration. Commands without an answer fail the test loudly.
+ */
+
+export const config: Config = await loadConfig(join(import.meta.dirname, '../../../nvcf-ecr.config.ts'));
+export const registry = config.registries[0] as RegistryConfig;
+
+/** A version id of the shape Secrets Manager uses (a UUID). */
+export const TOKEN = '6f0c1e2a-0b7d-4c55-9a1e-2f3b4c5d6e7f';
+export const CURRENT_VERSION = '1a2b3c4d-0000-4000-8000-000000000001';
+export const PREVIOUS_VERSION = '1a2b3c4d-0000-4000-8000-000000000002';
+export const SECRET_ARN = `arn:aws:secretsmanager:us-east-1:123456789012:secret:${registry.secretName}-AbCdEf`;
+
+// Key ids of the IAM shape; none is a real key.
+export const K_CURRENT = 'AKIACURRENT000000001';
+export const K_PREVIOUS = 'AKIAPREVIOUS00000002';
+export const K_PENDING = 'AKIAPENDING000000003';
+
+export type Answers = Record<string, (input: Record<string, unknown>) => unknown>;
+
+/** A client whose `send` answers each command (by class name) with `answers[name](input)`; records the calls. */
+export function fakeClient<T>(
+  answers: Answers,
+): T & { calls: { name: string; input: Record<string, unknown> }[] } {
+  const calls: { name: string; input: Record<string, unknown> }[] = [];
+  return {
+    calls,
+    send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      const name = command.constructor.name;
+      calls.push({ name, input: command.input });
+      const answer = answers[name];
+      if (!answer) throw new Error(`fake client: no answer for ${name}`);
+      return answer(command.input);
+    },
+    destroy: () => {},
+  } as unknown as T & { calls: { name: string; input: Record<string, unknown> }[] };
+}
+
+/** The JSON the secret stores for a key of the example registry. */
+export function pullKeyValue(accessKeyId: string, createdAt: string): string {
+  return JSON.stringify({
+    accessKeyId,
+    secretAccessKey: 'x'.repeat(40),
+    userName: registry.userName,
+    registryHostname: registry.hostname,
+    credentialName: registry.credentialName,
+    createdAt,
+  });
+}
+
+/** A virtual clock: `sleep` advances it and records the pause. */
+export function virtualTime(startMs = Date.parse('2026-03-01T12:00:00.000Z')) {
+  let now = startMs;
+  const pauses: number[] = [];
+  return {
+    pauses,
+    nowMs: () => now,
+    now: () => new Date(now),
+    sleep: async (ms: number) => {
+      pauses.push(ms);
+      now += ms;
+    },
+  };
+}
+
+export function capturingLogger(): { logger: ReturnType<typeof createLogger>; records: LogRecord[] } {
+  const sink = memorySink();
+  return { logger: createLogger({ sink, level: 'debug' }), records: sink.records };
+}
