@@ -14,7 +14,14 @@ import {
   triggerRegistries,
 } from '@nvcf-ecr/core';
 import type { Context } from 'aws-lambda';
-import { awsClientConfig, ENV, type FunctionEnvironment, lambdaEntry, perRegion } from './lib/environment.ts';
+import {
+  awsClientConfig,
+  ENV,
+  type FunctionEnvironment,
+  iamClientConfig,
+  lambdaEntry,
+  perRegion,
+} from './lib/environment.ts';
 import { logErrors, parseEvent } from './lib/middleware.ts';
 import { nvcfClientFor } from './lib/nvcf.ts';
 
@@ -33,7 +40,7 @@ export function createAuditHandler(env: FunctionEnvironment) {
   const secrets = new SecretsManagerClient(awsClientConfig(env));
   const ecr = perRegion((region) => new ECRClient(awsClientConfig(env, region)));
   const deps = {
-    iam: new IAMClient(awsClientConfig(env)),
+    iam: new IAMClient(iamClientConfig(env)),
     secrets,
     ecr,
     // ECR Public's API lives in us-east-1 only (`aws.md` §5).

@@ -5,7 +5,12 @@ import middy from '@middy/core';
 import { type RetireDeps, type RetireOutcome, retirePreviousKeys } from '@nvcf-ecr/core';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { awsClientConfig, type FunctionEnvironment, lambdaEntry } from './lib/environment.ts';
+import {
+  awsClientConfig,
+  type FunctionEnvironment,
+  iamClientConfig,
+  lambdaEntry,
+} from './lib/environment.ts';
 import { logErrors, parseEvent } from './lib/middleware.ts';
 import { nvcfClientFor } from './lib/nvcf.ts';
 
@@ -33,7 +38,7 @@ export function createRetireKeysHandler(env: FunctionEnvironment) {
   const deps: RetireDeps = {
     config: env.config,
     secrets,
-    iam: new IAMClient(awsClientConfig(env)),
+    iam: new IAMClient(iamClientConfig(env)),
     nvcf: nvcfClientFor(env, secrets, RETIRE_NVCF_RETRY),
     events: new EventBridgeClient(awsClientConfig(env)),
     eventBusName: env.eventBusName,

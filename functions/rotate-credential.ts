@@ -14,7 +14,12 @@ import {
   rotationInvocationSchema,
 } from '@nvcf-ecr/core';
 import type { Context } from 'aws-lambda';
-import { awsClientConfig, type FunctionEnvironment, lambdaEntry } from './lib/environment.ts';
+import {
+  awsClientConfig,
+  type FunctionEnvironment,
+  iamClientConfig,
+  lambdaEntry,
+} from './lib/environment.ts';
 import { logErrors, parseEvent } from './lib/middleware.ts';
 import { nvcfClientFor } from './lib/nvcf.ts';
 
@@ -47,7 +52,7 @@ export function createRotateCredentialHandler(
   const deps: RotationDeps = {
     config: env.config,
     secrets,
-    iam: new IAMClient(awsClientConfig(env)),
+    iam: new IAMClient(iamClientConfig(env)),
     // Inside the step's own NVCF budget: a few quick retries of 429/5xx per call, then the step decides.
     nvcf: nvcfClientFor(env, secrets, { maxAttempts: 3, maxTotalMs: 15_000 }, options.nvcfTimeoutMs),
     clientsForKey,

@@ -4,6 +4,7 @@ import {
   ConfigError,
   createLogger,
   emfSink,
+  iamRegionFor,
   jsonLineSink,
   type Logger,
   type MetricSink,
@@ -120,6 +121,14 @@ export function awsClientConfig(env: FunctionEnvironment, region: string = env.r
     // The SDK's standard retry mode with 3 attempts; core adds its own bounded waits where a step needs them.
     maxAttempts: 3,
   };
+}
+
+/**
+ * Settings for the IAM client. IAM is global: its endpoint signs for one region of the partition, which the SDK
+ * picks by itself in AWS, but an endpoint override (the sandbox) makes the SDK sign for the client's own region.
+ */
+export function iamClientConfig(env: FunctionEnvironment) {
+  return awsClientConfig(env, iamRegionFor(env.region));
 }
 
 /**

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
-import { type Config, ConfigError, loadConfig } from '@nvcf-ecr/core';
+import { type Config, ConfigError, iamRegionFor, loadConfig } from '@nvcf-ecr/core';
 import { NvcfClient } from '@nvcf-ecr/nvcf';
 import type { OptionValues } from './cli.ts';
 import { CliError } from './errors.ts';
@@ -87,6 +87,20 @@ export function awsClientOptions(
       return resolved;
     });
   return { region, ...(endpoint ? { endpoint } : {}), maxAttempts: 3 };
+}
+
+/**
+ * Settings for an IAM client. IAM is global: in AWS the SDK picks the global endpoint and the region it signs for
+ * by itself, but with `--endpoint` (the sandbox) it signs for the client's own region, which must then be the
+ * partition's IAM region (us-east-1 for commercial AWS).
+ */
+export function iamClientOptions(options: ReturnType<typeof awsClientOptions>) {
+  if (!('endpoint' in options)) return options;
+  const { region } = options;
+  return {
+    ...options,
+    region: typeof region === 'string' ? iamRegionFor(region) : async () => iamRegionFor(await region()),
+  };
 }
 
 /**

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { awsClientOptions } from '../../../packages/cli/src/context.ts';
+import { awsClientOptions, iamClientOptions } from '../../../packages/cli/src/context.ts';
 
 // The region the CLI's AWS clients use: --region, then AWS_REGION / AWS_DEFAULT_REGION, then the region of the
 // AWS profile (as the SDK reads it), then the region the stacks deploy to.
@@ -54,5 +54,23 @@ describe('Function: awsClientOptions', () => {
   it('falls back to the deployment region when the profile names none', async () => {
     withoutEnvironmentRegion('bare');
     expect(await regionOf(awsClientOptions({}, { AWS_PROFILE: 'bare' }, 'us-west-2'))).toBe('us-west-2');
+  });
+});
+
+describe('Function: iamClientOptions', () => {
+  it("signs IAM for the partition's IAM region when an endpoint override is set", () => {
+    const options = iamClientOptions(
+      awsClientOptions({ endpoint: 'http://127.0.0.1:1', region: 'eu-west-1' }, {}, 'us-east-1'),
+    );
+    expect(options.region).toBe('us-east-1');
+    const gov = iamClientOptions(
+      awsClientOptions({ endpoint: 'http://127.0.0.1:1', region: 'us-gov-east-1' }, {}, 'us-east-1'),
+    );
+    expect(gov.region).toBe('us-gov-west-1');
+  });
+
+  it('leaves the region to the SDK without an endpoint override (it picks the global endpoint itself)', () => {
+    const options = iamClientOptions(awsClientOptions({ region: 'eu-west-1' }, {}, 'us-east-1'));
+    expect(options.region).toBe('eu-west-1');
   });
 });

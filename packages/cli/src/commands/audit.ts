@@ -23,6 +23,7 @@ import {
   awsClientOptions,
   COMMON_OPTIONS_HELP,
   CONFIG_OPTIONS,
+  iamClientOptions,
   loadCommandConfig,
   nvcfClientFor,
 } from '../context.ts';
@@ -137,7 +138,7 @@ async function audit({ values, io }: CommandContext): Promise<number> {
     report = await runAudit(
       config,
       {
-        iam: new IAMClient(base),
+        iam: new IAMClient(iamClientOptions(base)),
         secrets,
         ecr: (region) => {
           const client = ecrClients.get(region) ?? new ECRClient({ ...base, region });

@@ -15,6 +15,7 @@ import {
   awsClientOptions,
   COMMON_OPTIONS_HELP,
   CONFIG_OPTIONS,
+  iamClientOptions,
   loadCommandConfig,
   nvcfClientFor,
 } from '../context.ts';
@@ -156,7 +157,11 @@ export function rotationClients(
 ): { secrets: SecretsManagerClient; iam: IAMClient; nvcf: NvcfClient } {
   const options = awsClientOptions(values, io.env, deploymentRegion(config));
   const secrets = new SecretsManagerClient(options);
-  return { secrets, iam: new IAMClient(options), nvcf: nvcfClientFor(values, io.env, config, secrets) };
+  return {
+    secrets,
+    iam: new IAMClient(iamClientOptions(options)),
+    nvcf: nvcfClientFor(values, io.env, config, secrets),
+  };
 }
 
 function age(hours: number): string {

@@ -23,6 +23,12 @@ export interface PartitionInfo {
   readonly regions: readonly string[];
   /** Regions with FIPS registry endpoints (US and Canada commercial, GovCloud; `aws.md` §6). */
   readonly fipsRegions: readonly string[];
+  /**
+   * The region IAM's global endpoint signs for (the AWS SDK's IAM endpoint rules: `iam.amazonaws.com` signs
+   * for us-east-1, `aws.md` §2.8). A client with an endpoint override must be configured with it, because the
+   * SDK then signs for whatever region the client has.
+   */
+  readonly iamRegion: string;
 }
 
 export const PARTITIONS: readonly PartitionInfo[] = [
@@ -67,6 +73,7 @@ export const PARTITIONS: readonly PartitionInfo[] = [
       'us-west-2',
     ],
     fipsRegions: ['us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'ca-west-1'],
+    iamRegion: 'us-east-1',
   },
   {
     partition: 'aws-cn',
@@ -74,6 +81,7 @@ export const PARTITIONS: readonly PartitionInfo[] = [
     dualStackSuffix: 'on.amazonwebservices.com.cn',
     regions: ['cn-north-1', 'cn-northwest-1'],
     fipsRegions: [],
+    iamRegion: 'cn-north-1',
   },
   {
     partition: 'aws-us-gov',
@@ -81,6 +89,7 @@ export const PARTITIONS: readonly PartitionInfo[] = [
     dualStackSuffix: 'on.aws',
     regions: ['us-gov-east-1', 'us-gov-west-1'],
     fipsRegions: ['us-gov-east-1', 'us-gov-west-1'],
+    iamRegion: 'us-gov-west-1',
   },
   {
     partition: 'aws-iso',
@@ -88,6 +97,7 @@ export const PARTITIONS: readonly PartitionInfo[] = [
     dualStackSuffix: undefined,
     regions: ['us-iso-east-1', 'us-iso-west-1'],
     fipsRegions: [],
+    iamRegion: 'us-iso-east-1',
   },
   {
     partition: 'aws-iso-b',
@@ -95,6 +105,7 @@ export const PARTITIONS: readonly PartitionInfo[] = [
     dualStackSuffix: undefined,
     regions: ['us-isob-east-1', 'us-isob-west-1'],
     fipsRegions: [],
+    iamRegion: 'us-isob-east-1',
   },
   {
     partition: 'aws-iso-e',
@@ -102,6 +113,7 @@ export const PARTITIONS: readonly PartitionInfo[] = [
     dualStackSuffix: undefined,
     regions: ['eu-isoe-west-1'],
     fipsRegions: [],
+    iamRegion: 'eu-isoe-west-1',
   },
   {
     partition: 'aws-iso-f',
@@ -109,6 +121,7 @@ export const PARTITIONS: readonly PartitionInfo[] = [
     dualStackSuffix: undefined,
     regions: ['us-isof-east-1', 'us-isof-south-1'],
     fipsRegions: [],
+    iamRegion: 'us-isof-south-1',
   },
   {
     partition: 'aws-eusc',
@@ -116,6 +129,7 @@ export const PARTITIONS: readonly PartitionInfo[] = [
     dualStackSuffix: undefined,
     regions: ['eusc-de-east-1'],
     fipsRegions: [],
+    iamRegion: 'eusc-de-east-1',
   },
 ];
 
@@ -125,6 +139,11 @@ for (const p of PARTITIONS) for (const r of p.regions) BY_REGION.set(r, p);
 /** The partition a known region belongs to, or `undefined` for a region AWS does not have. */
 export function partitionOfRegion(region: string): PartitionInfo | undefined {
   return BY_REGION.get(region);
+}
+
+/** The region IAM requests in `region`'s partition are signed for (us-east-1 for unknown regions). */
+export function iamRegionFor(region: string): string {
+  return partitionOfRegion(region)?.iamRegion ?? 'us-east-1';
 }
 
 /** Every region of every partition. */

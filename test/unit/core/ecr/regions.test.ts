@@ -1,4 +1,4 @@
-import { ALL_REGIONS, PARTITIONS, partitionOfRegion } from '@nvcf-ecr/core';
+import { ALL_REGIONS, iamRegionFor, PARTITIONS, partitionOfRegion } from '@nvcf-ecr/core';
 import { describe, expect, it } from 'vitest';
 
 describe('Function: partitionOfRegion', () => {
@@ -42,5 +42,14 @@ describe('Constant: PARTITIONS', () => {
       'aws-cn': 'on.amazonwebservices.com.cn',
       'aws-iso': undefined,
     });
+  });
+});
+
+describe('Function: iamRegionFor', () => {
+  it('answers the region IAM signs for in the partition of a region', () => {
+    expect(iamRegionFor('eu-west-1')).toBe('us-east-1');
+    expect(iamRegionFor('us-gov-east-1')).toBe('us-gov-west-1');
+    expect(iamRegionFor('cn-northwest-1')).toBe('cn-north-1');
+    expect(iamRegionFor('moon-base-1')).toBe('us-east-1');
   });
 });
