@@ -9,6 +9,7 @@ import {
   type AuditTrigger,
   auditTriggerSchema,
   ConfigError,
+  perRegion,
   publishAudit,
   runAudit,
   triggerRegistries,
@@ -20,7 +21,6 @@ import {
   type FunctionEnvironment,
   iamClientConfig,
   lambdaEntry,
-  perRegion,
 } from './lib/environment.ts';
 import { logErrors, parseEvent } from './lib/middleware.ts';
 import { nvcfClientFor } from './lib/nvcf.ts';

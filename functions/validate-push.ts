@@ -5,11 +5,12 @@ import {
   ContentCache,
   type EcrImageActionEvent,
   ecrImageActionEventSchema,
+  perRegion,
   type ValidationOutcome,
   validatePush,
 } from '@nvcf-ecr/core';
 import type { Context } from 'aws-lambda';
-import { awsClientConfig, type FunctionEnvironment, lambdaEntry, perRegion } from './lib/environment.ts';
+import { awsClientConfig, type FunctionEnvironment, lambdaEntry } from './lib/environment.ts';
 import { logErrors, parseEvent } from './lib/middleware.ts';
 
 /**

@@ -130,19 +130,3 @@ export function awsClientConfig(env: FunctionEnvironment, region: string = env.r
 export function iamClientConfig(env: FunctionEnvironment) {
   return awsClientConfig(env, iamRegionFor(env.region));
 }
-
-/**
- * One client per region, built on first use and reused across warm invocations: ECR answers in the
- * repository's region, and events forwarded from other regions need their own client.
- */
-export function perRegion<T>(make: (region: string) => T): (region: string) => T {
-  const clients = new Map<string, T>();
-  return (region) => {
-    let client = clients.get(region);
-    if (client === undefined) {
-      client = make(region);
-      clients.set(region, client);
-    }
-    return client;
-  };
-}

@@ -32,6 +32,7 @@ export * from './image/sources/oci-archive.ts';
 export * from './image/sources/oci-layout.ts';
 export * from './log.ts';
 export * from './metrics.ts';
+export * from './per-region.ts';
 export * from './ports/nvcf.ts';
 export * from './redact.ts';
 export * from './rotation/index.ts';

@@ -9,6 +9,7 @@ import {
   createLogger,
   deploymentRegion,
   failsAt,
+  perRegion,
   renderHtml,
   renderJson,
   renderMarkdown,
@@ -128,7 +129,6 @@ async function audit({ values, io }: CommandContext): Promise<number> {
   if (!config) throw new CliError('no configuration', 2);
   const base = awsClientOptions(values, io.env, deploymentRegion(config));
   const secrets = new SecretsManagerClient(base);
-  const ecrClients = new Map<string, ECRClient>();
   const logger = createLogger({
     level: 'warn',
     sink: (r) => io.stderr.write(`nvcf-ecr: ${r.level}: ${r.message}\n`),
@@ -140,11 +140,7 @@ async function audit({ values, io }: CommandContext): Promise<number> {
       {
         iam: new IAMClient(iamClientOptions(base)),
         secrets,
-        ecr: (region) => {
-          const client = ecrClients.get(region) ?? new ECRClient({ ...base, region });
-          ecrClients.set(region, client);
-          return client;
-        },
+        ecr: perRegion((region) => new ECRClient({ ...base, region })),
         ecrPublic: new ECRPUBLICClient({ ...base, region: 'us-east-1' }),
         nvcf: nvcfClientFor(values, io.env, config, secrets),
         now: () => new Date(),
