@@ -56,11 +56,11 @@ describe.each(NAMES)('Help: nvcf-ecr %s --help', (name) => {
   });
 });
 
-describe('Docs: README.md, CLI reference', () => {
-  const docs = readFileSync('README.md', 'utf8');
-  /** The text of the `#### nvcf-ecr <name>` section. */
+describe('Docs: the CLI reference (packages/cli/README.md)', () => {
+  const docs = readFileSync('packages/cli/README.md', 'utf8');
+  /** The text of the `### nvcf-ecr <name>` section. */
   const section = (name: string) => {
-    const start = docs.indexOf(`\n#### nvcf-ecr ${name}\n`);
+    const start = docs.indexOf(`\n### nvcf-ecr ${name}\n`);
     if (start < 0) return undefined;
     const end = docs.indexOf('\n#', start + 1);
     return docs.slice(start, end < 0 ? undefined : end);
@@ -68,7 +68,7 @@ describe('Docs: README.md, CLI reference', () => {
 
   it.each(NAMES)('documents %s with every option it accepts and its exit codes', async (name) => {
     const text = section(name);
-    expect(text, `README.md has no section '#### nvcf-ecr ${name}'`).toBeDefined();
+    expect(text, `packages/cli/README.md has no section '### nvcf-ecr ${name}'`).toBeDefined();
     const command = (await COMMANDS[name]?.load())?.command as Command;
     const missing = Object.keys(command.options).filter((o) => !text?.includes(`--${o}`));
     expect(missing).toEqual([]);

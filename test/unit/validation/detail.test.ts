@@ -45,8 +45,8 @@ describe('Schema: imageValidationDetailSchema', () => {
     expect(imageValidationDetailSchema.safeParse({ ...base, verdict: 'ok' }).success).toBe(false);
   });
 
-  it('validates the example event of README.md', () => {
-    const doc = readFileSync('README.md', 'utf8');
+  it('validates the example event of the push validation README', () => {
+    const doc = readFileSync('packages/core/src/validation/README.md', 'utf8');
     const block = [...doc.matchAll(/```json\n([\s\S]*?)```/g)]
       .map((m) => m[1] ?? '')
       .find((b) => b.includes('"detail-type": "NVCF Image Validation"'));
