@@ -23,7 +23,7 @@ import { type Credentials, clients, control, rejection, withSandbox } from '../.
  * URIs, and images stored with the private ECR's rules (without events: none are documented for ECR Public).
  */
 
-const LAYOUT = '../shared/fixtures/regclient-testrepo';
+const LAYOUT = 'test/fixtures/regclient-testrepo';
 const ARM64 = 'sha256:35f35d912637b75c6e27b0a27a94741609dd25ca2b58b16ac4c1c559a3b481ac';
 const blob = (digest: string): Buffer =>
   readFileSync(`${LAYOUT}/blobs/sha256/${digest.slice('sha256:'.length)}`);

@@ -31,7 +31,7 @@ import { clients, control, rejection, withSandbox } from '../../helpers/sandbox.
  * are computed from its bytes.
  */
 
-const LAYOUT = '../shared/fixtures/regclient-testrepo';
+const LAYOUT = 'test/fixtures/regclient-testrepo';
 const blob = (digest: string): Buffer =>
   readFileSync(`${LAYOUT}/blobs/sha256/${digest.slice('sha256:'.length)}`);
 const text = (digest: string): string => blob(digest).toString('utf8');

@@ -24,7 +24,7 @@ import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
  * token's principal, and the same PutImage rules and events as the JSON API.
  */
 
-const LAYOUT = '../shared/fixtures/regclient-testrepo';
+const LAYOUT = 'test/fixtures/regclient-testrepo';
 const blob = (digest: string): Buffer =>
   readFileSync(`${LAYOUT}/blobs/sha256/${digest.slice('sha256:'.length)}`);
 const text = (digest: string): string => blob(digest).toString('utf8');
