@@ -18,7 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Credentials, clients, control, rejection, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
- * ECR Public conformance (`aws.md` §5): the single-object token without `proxyEndpoint` that needs both
+ * ECR Public conformance (https://docs.aws.amazon.com/AmazonECR/latest/public/public-registry-auth.html, the
+ * `@aws-sdk/client-ecr-public` model): the single-object token without `proxyEndpoint` that needs both
  * `ecr-public:GetAuthorizationToken` and `sts:GetServiceBearerToken`, us-east-1 only, public repository ARNs and
  * URIs, and images stored with the private ECR's rules (without events: none are documented for ECR Public).
  */

@@ -27,8 +27,8 @@ import { clients, control, rejection, withSandbox } from '../../helpers/sandbox.
 
 /**
  * ECR (private) conformance: the real ECR client against the sandbox, asserting codes, statuses, messages and
- * shapes (`aws.md` §2, §8). Images are the real regclient fixture (read in place); expected digests and sizes
- * are computed from its bytes.
+ * shapes (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/Welcome.html). Images are the real regclient
+ * fixture (read in place); expected digests and sizes are computed from its bytes.
  */
 
 const LAYOUT = 'test/fixtures/regclient-testrepo';

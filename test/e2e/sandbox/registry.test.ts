@@ -20,8 +20,9 @@ import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
  * The OCI distribution API over the ECR storage (distribution-spec `spec.md`), authenticated with ECR tokens
- * (`aws.md` §2.5): pulls and pushes over HTTP, the spec's error codes and statuses, IAM authorisation of the
- * token's principal, and the same PutImage rules and events as the JSON API.
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html): pulls and pushes over HTTP, the
+ * spec's error codes and statuses, IAM authorisation of the token's principal, and the same PutImage rules and
+ * events as the JSON API.
  */
 
 const LAYOUT = 'test/fixtures/regclient-testrepo';

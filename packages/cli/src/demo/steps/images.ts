@@ -79,7 +79,6 @@ export const images: DemoStep = {
   title: 'Real images pushed to ECR, each judged by push validation',
   why: 'A function fails to scale hours later when its image lacks the CPU architecture it is deployed on; the push is the moment to say so.',
   async run(ctx) {
-    const { narrator: n } = ctx;
     const evidence: string[] = [];
     const pulls: string[] = [];
     for (const image of demoImages()) {
