@@ -77,11 +77,15 @@ export interface ComplianceAuditSummary {
   readonly errors: number;
 }
 
-export type NotificationKey =
-  | 'image-not-compliant'
-  | 'rotation-failed'
-  | 'retirement-postponed'
-  | 'audit-failed';
+/** What notifies: the keys of {@link notificationPatterns} (and what `notifications.webhooks[].events` lists). */
+export const NOTIFICATION_KEYS = [
+  'image-not-compliant',
+  'rotation-failed',
+  'retirement-postponed',
+  'audit-failed',
+] as const;
+
+export type NotificationKey = (typeof NOTIFICATION_KEYS)[number];
 
 /**
  * Patterns of the notification rules on the project bus, keyed by the suffix of their rule name
