@@ -3,8 +3,11 @@ import {
   type InputTransformer,
   type NotificationKey,
   URL_SECRET_PLACEHOLDER,
+  WEBHOOK_DEAD_LETTER_QUEUE_NAME,
+  WEBHOOK_RETRY_POLICY,
   type WebhookConfig,
   webhookConnectionAuth,
+  webhookDestinationName,
   webhookTransformer,
 } from '@nvcf-ecr/core';
 import { Duration, SecretValue, type Stack } from 'aws-cdk-lib';
@@ -27,9 +30,6 @@ import { type StackSettings, suppress } from './stack.ts';
  * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references-secretsmanager.html).
  */
 
-/** Retries: EventBridge's own for an API destination, bounded so a dead endpoint dead-letters within 2 hours. */
-export const WEBHOOK_RETRY = { maximumRetryAttempts: 8, maximumEventAgeSeconds: 2 * 3600 } as const;
-
 export interface DeployedWebhooks {
   readonly destinations: events.CfnApiDestination[];
   readonly deadLetters: sqs.Queue | undefined;
@@ -45,6 +45,7 @@ export function deployWebhooks(
 
   // Dead letters hold the notification events (masked key ids, image names), never a secret.
   const deadLetters = new sqs.Queue(stack, 'WebhookDeadLetters', {
+    queueName: settings.named(WEBHOOK_DEAD_LETTER_QUEUE_NAME),
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
     retentionPeriod: Duration.days(14),
@@ -79,8 +80,8 @@ export function deployWebhooks(
           role,
           input: new TransformerInput(t),
           retryPolicy: {
-            maximumRetryAttempts: WEBHOOK_RETRY.maximumRetryAttempts,
-            maximumEventAgeInSeconds: WEBHOOK_RETRY.maximumEventAgeSeconds,
+            maximumRetryAttempts: WEBHOOK_RETRY_POLICY.MaximumRetryAttempts,
+            maximumEventAgeInSeconds: WEBHOOK_RETRY_POLICY.MaximumEventAgeInSeconds,
           },
           deadLetterConfig: { arn: deadLetters.queueArn },
           targetResource: destination,
@@ -116,7 +117,7 @@ function webhookDestination(
   const secretRef = (name: string) => SecretValue.secretsManager(name).unsafeUnwrap();
   const auth = webhookConnectionAuth(hook, settings.stage);
   const connection = new events.CfnConnection(stack, `${id}Connection`, {
-    name: settings.named(`nvcf-ecr-hook-${hook.name}`),
+    name: settings.named(webhookDestinationName(hook.name)),
     description: `Authorisation for the ${hook.name} webhook (nvcf-ecr-autopilot notifications)`,
     authorizationType: 'API_KEY',
     authParameters: {
@@ -132,7 +133,7 @@ function webhookDestination(
       ? hook.url.replace(URL_SECRET_PLACEHOLDER, secretRef(hook.secretName))
       : hook.url;
   return new events.CfnApiDestination(stack, `${id}Destination`, {
-    name: settings.named(`nvcf-ecr-hook-${hook.name}`),
+    name: settings.named(webhookDestinationName(hook.name)),
     description: `${hook.format} webhook ${hook.name} (nvcf-ecr-autopilot notifications)`,
     connectionArn: connection.attrArn,
     httpMethod: 'POST',

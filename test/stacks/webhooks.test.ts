@@ -4,10 +4,10 @@ import {
   EVENT_SOURCE,
   NOTIFICATION_RULE_PREFIX,
   renderInputTransformer,
+  WEBHOOK_RETRY_POLICY,
   webhookTransformer,
 } from '@nvcf-ecr/core';
 import { describe, expect, it } from 'vitest';
-import { WEBHOOK_RETRY } from '../../stacks/lib/webhooks.ts';
 import { type CfnTemplate, findResource, must, resourcesOfType, STAGE, synth } from './synth.ts';
 
 // Webhooks (API destinations fed by the notification rules), the dashboard and the alarms, in the templates.
@@ -102,10 +102,7 @@ describe('Stack: Notifications — webhooks', () => {
           InputPathsMap: expected.InputPathsMap,
           InputTemplate: expected.InputTemplate,
         });
-        expect(target['RetryPolicy']).toEqual({
-          MaximumRetryAttempts: WEBHOOK_RETRY.maximumRetryAttempts,
-          MaximumEventAgeInSeconds: WEBHOOK_RETRY.maximumEventAgeSeconds,
-        });
+        expect(target['RetryPolicy']).toEqual(WEBHOOK_RETRY_POLICY);
         expect(target['DeadLetterConfig']).toEqual({ Arn: expect.anything() });
         expect(target['RoleArn']).toEqual({
           'Fn::GetAtt': [expect.stringMatching(/^WebhookInvokeRole/), 'Arn'],

@@ -21,6 +21,21 @@ import type { InputTransformer } from './transform.ts';
  * Literal text is JSON-encoded; facts and links follow the placement rules of `messages.ts`.
  */
 
+/** Name of a webhook's connection and API destination, before the stage prefix. */
+export function webhookDestinationName(hook: string): string {
+  return `nvcf-ecr-hook-${hook}`;
+}
+
+/** The queue undeliverable webhook messages go to, before the stage prefix. */
+export const WEBHOOK_DEAD_LETTER_QUEUE_NAME = 'nvcf-ecr-webhook-dead-letters';
+
+/**
+ * The retry policy of every webhook target: EventBridge retries 429, 5xx and time-outs
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-api-destinations.html) with back-off; a
+ * chat message older than two hours is stale, so it goes to the dead-letter queue (and its alarm) instead.
+ */
+export const WEBHOOK_RETRY_POLICY = { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 2 * 3600 } as const;
+
 /** Variables the `json` format adds to a message's own. */
 const JSON_PATHS = { detailType: '$.detail-type', detail: '$.detail' } as const;
 

@@ -56,6 +56,8 @@ export interface RuntimeOptions {
   ngcApiKey?: string | undefined;
   /** Home region (where the functions, secrets, bus and bucket live). */
   region?: string | undefined;
+  /** Values stored under webhooks' `secretName`s before they are provisioned (`webhooks.ts`). */
+  webhookSecrets?: Readonly<Record<string, string>> | undefined;
 }
 
 /** A function the runtime registered. */
@@ -127,6 +129,7 @@ export function runtimeModule(world: World, options: RuntimeOptions): ServiceMod
       config: options.config,
       region,
       ngcApiKey: options.ngcApiKey,
+      webhookSecrets: options.webhookSecrets,
       functions: Object.fromEntries(functions.map((f) => [f.key, f.arn])) as Partial<
         Record<FunctionKey, string>
       >,
@@ -140,6 +143,7 @@ export function runtimeModule(world: World, options: RuntimeOptions): ServiceMod
       registries: provisioned.registries,
       functions,
       rules: provisioned.rules,
+      webhooks: provisioned.webhooks,
       deadLetters: world.lambda instanceof LambdaRegistry ? world.lambda.deadLetters : [],
       eventBusName: active ? PROJECT_EVENT_BUS_NAME : undefined,
       reportBucket: active ? reportBucketName(world.accountId, region) : undefined,
