@@ -14,7 +14,7 @@ import type { InputTransformer } from './transform.ts';
  *   https://docs.slack.dev/reference/block-kit/blocks/section-block/);
  * - `teams`: the message a Teams workflow ("Post to a channel when a webhook request is received") takes:
  *   `type: message` with one Adaptive Card attachment (TextBlocks, a FactSet, an OpenUrl action)
- *   (https://learn.microsoft.com/en-us/microsoftteams/platform/webhooks-and-connectors/how-to/connectors-using,
+ *   (https://learn.microsoft.com/en-us/microsoftteams/platform/webhooks-and-connectors/how-to/add-incoming-webhook,
  *   https://adaptivecards.io/explorer/FactSet.html);
  * - `json`: the notification as data, with the event's whole `detail`, for any HTTPS endpoint.
  *
