@@ -22,9 +22,11 @@ import { deployWebhooks } from './lib/webhooks.ts';
 import { Validation } from './Validation.ts';
 
 /**
- * What an operator must hear about, by e-mail: images NVCF cannot run, failed rotations, postponed key
- * retirements, audits with failures, scheduled functions that crashed, and dead letters. One encrypted SNS
- * topic fed by rules on the project bus and by alarms on the dead-letter queues.
+ * What an operator must hear about, by e-mail and in chat: images NVCF cannot run, failed rotations, postponed
+ * key retirements, audits with failures, scheduled functions that crashed, and dead letters. One encrypted SNS
+ * topic fed by rules on the project bus and by alarms (dead-letter queues, failed rotations, key age, audit
+ * failures of high severity); the same rules also target the configured webhooks (`lib/webhooks.ts`); and the
+ * operator's dashboard (`lib/dashboard.ts`).
  */
 
 /** Headline and what to do, per notification (core `events/messages.ts`); the event's detail follows as JSON. */
