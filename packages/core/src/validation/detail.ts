@@ -102,7 +102,7 @@ export const imageValidationDetailSchema = z.strictObject({
     }),
   ),
   warnings: list(text),
-  verdict: z.enum(['compliant', 'non-compliant', 'not-runnable', 'error']),
+  verdict: z.enum(['compliant', 'non-compliant', 'not-runnable', 'artifact', 'error']),
   reasons: list(text),
   sourceEventId: z.nullable(text),
 });
