@@ -1,6 +1,6 @@
 import type { RegistryConfig } from '../../config/index.ts';
 import { AuditError } from '../../errors.ts';
-import { parsePlatform, platformSatisfies } from '../../image/platform.ts';
+import { parsePlatform, platformSatisfies, singleManifestSatisfies } from '../../image/platform.ts';
 import type { Logger } from '../../log.ts';
 import type { NvcfFunctionView } from '../../ports/nvcf.ts';
 import { guard, listText, plural, toFinding } from '../check.ts';
@@ -560,9 +560,11 @@ async function architecture(
     throw new AuditError(`${image} could not be resolved${o?.kind === 'error' ? `: ${o.message}` : ''}`);
   evidence['platforms'] = o.platforms;
   const have = o.platforms.map((p) => parsePlatform(p)).filter((p) => p !== undefined);
+  // The host's platform: no variant on amd64, v8 (normalised away) on Linux arm64, Grace included. An index
+  // must offer an entry that host's runtime selects; a single manifest is pulled whatever its variant.
+  const provides = o.imageKind === 'index' ? platformSatisfies : singleManifestSatisfies;
   const missing = needs.filter(
-    (n) =>
-      !have.some((p) => platformSatisfies(p, { os: 'linux', architecture: n.architecture, variant: '' })),
+    (n) => !have.some((p) => provides(p, { os: 'linux', architecture: n.architecture, variant: '' })),
   );
   if (missing.length === 0) {
     return [
