@@ -314,7 +314,7 @@ describe('Push validation on the sandbox', () => {
   });
 
   describe('Delivery', () => {
-    it('gives one identical verdict per delivery of one event, from the warm cache without ECR calls', async () => {
+    it('gives one identical verdict per delivery of one event: manifests confirmed in ECR, configs from the warm cache', async () => {
       const first = await pushAndJudge(regclient, 'b2', 'redelivery', 'v1');
       const tagged = (await ecrEvents(v.sb, 'redelivery')).find(
         (e) => (e.event.detail as Record<string, unknown>)['image-tag'] === 'v1',
@@ -324,7 +324,9 @@ describe('Push validation on the sandbox', () => {
       await v.sb.settle();
       const verdicts = await verdictsFor(v.sb, 'redelivery');
       expect(verdicts).toEqual([first, first, first]);
-      expect(await handlerCalls(v.sb, since)).toEqual({ 'events.PutEvents': 2 });
+      // b2 is an index: per delivery, one BatchGetImage for it and one for its children prove they still exist;
+      // no config is downloaded again.
+      expect(await handlerCalls(v.sb, since)).toEqual({ 'ecr.BatchGetImage': 4, 'events.PutEvents': 2 });
     });
 
     it('retries a throttled resolution through Lambda and then publishes the verdict', async () => {
