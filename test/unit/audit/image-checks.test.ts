@@ -217,17 +217,22 @@ describe('Check: image.function-architecture, as containerd selects index entrie
       status: 'ACTIVE',
       containerImage: `${HOST}/inference:${tag}`,
     });
-    const deployment = (tag: string): NvcfDeploymentView => ({
+    const deployment = (tag: string, gpu = 'GB200'): NvcfDeploymentView => ({
       functionId: `f-${tag}`,
       functionVersionId: 'v1',
       deploymentId: `d-${tag}`,
       functionStatus: 'ACTIVE',
-      deploymentSpecifications: [{ gpu: 'GB200', instanceType: 'DGX-GB200.1x' }],
+      deploymentSpecifications: [{ gpu, instanceType: `DGX-${gpu}.1x` }],
     });
+    const unknownGpu = { ...fn('v8'), id: 'f-rtx' };
     const findings = await imageChecks({
       registries: [registry],
       scanner: scanner(auditEcr(ecr, listed), ecr),
-      account: account([fn('v9'), fn('v8')], { 'f-v9/v1': deployment('v9'), 'f-v8/v1': deployment('v8') }),
+      account: account([fn('v9'), fn('v8'), unknownGpu], {
+        'f-v9/v1': deployment('v9'),
+        'f-v8/v1': deployment('v8'),
+        'f-rtx/v1': { ...deployment('v8', 'RTX-9000'), functionId: 'f-rtx' },
+      }),
       logger: silentLogger,
       repositoryConcurrency: 2,
       nvcfConcurrency: 2,
@@ -236,6 +241,9 @@ describe('Check: image.function-architecture, as containerd selects index entrie
     expect(arch.map((f) => [f.resource, f.status])).toEqual([
       ['nvcf:function/f-v9/version/v1', 'fail'],
       ['nvcf:function/f-v8/version/v1', 'pass'],
+      // A GPU of unknown CPU architecture is not assumed amd64.
+      ['nvcf:function/f-rtx/version/v1', 'error'],
     ]);
+    expect(arch[2]?.message).toContain('its CPU architecture is unknown');
   });
 });

@@ -7,6 +7,8 @@ import { guard, listText, plural, toFinding } from '../check.ts';
 import type { AccountFacts } from '../facts.ts';
 import { describeFailure } from '../facts.ts';
 import {
+  type ArchitectureNeed,
+  type CpuArchitecture,
   type FunctionImage,
   functionResource,
   isDeployed,
@@ -48,7 +50,7 @@ export const IMAGE_CHECKS = {
     title: 'Tagged indexes have all their child manifests',
     severity: 'high',
     proves:
-      'Every child manifest (and its config) that a tagged index or manifest list refers to exists in the repository: none was deleted by a lifecycle rule or by hand.',
+      'Every runnable child manifest (and its config) that a tagged index or manifest list refers to is returned by ECR: none was deleted by a lifecycle rule or by hand. Entries the index itself marks as attestations or artifacts (vnd.docker.reference.type, unknown/unknown, artifactType) and entries with an empty platform are not fetched, so their absence is not checked.',
     remediation:
       'Push the multi-platform image again (its children come back with it), and make lifecycle rules spare untagged children of tagged indexes.',
   },
@@ -530,7 +532,29 @@ async function architecture(
       },
     ];
   }
-  const needs = requiredArchitectures(deployment);
+  const all = requiredArchitectures(deployment);
+  const unknown = all.filter((n) => n.architecture === 'unknown');
+  if (unknown.length > 0) {
+    return [
+      {
+        status: 'error',
+        resource,
+        message: `The deployment of function ${fn.name} (${fn.id}) version ${fn.versionId} runs on ${unknown.map((n) => n.because).join('; ')}: its CPU architecture is unknown, so ${image} was not checked against it.`,
+        evidence: {
+          function: resource,
+          name: fn.name,
+          status: fn.status,
+          image,
+          unknown: unknown.map((n) => n.because),
+        },
+        remediation:
+          "Check the GPU's CPU architecture (ngc cf gpu info) and the image with nvcf-ecr check --require linux/<arch>; NVCF normally reports cpuArch in the deployment specification.",
+      },
+    ];
+  }
+  const needs = all.filter(
+    (n): n is ArchitectureNeed & { architecture: CpuArchitecture } => n.architecture !== 'unknown',
+  );
   const evidence: Record<string, unknown> = {
     function: resource,
     name: fn.name,
