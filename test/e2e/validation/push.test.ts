@@ -123,6 +123,7 @@ describe('Push validation on the sandbox', () => {
           'provides every required platform (linux/amd64, linux/arm64) for repository multi: the image has linux/amd64, linux/arm64, linux/arm/v7, linux/arm/v6',
         ],
         sourceEventId: expect.any(String),
+        pushedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
       });
     });
 

@@ -92,6 +92,8 @@ describe('Function: validatePush', () => {
         'provides every required platform (linux/amd64, linux/arm64) for repository inference-gb200: the image has linux/amd64, linux/arm64',
       ],
       sourceEventId: '446d9337-ebe2-cf4f-42e6-42be36883bbd',
+      // The ECR event's time: verdicts of two quick pushes of one tag are ordered by it, not by arrival.
+      pushedAt: '2025-09-25T12:38:34.000Z',
     });
     expect(h.events.entries).toEqual([
       {

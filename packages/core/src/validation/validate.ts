@@ -151,6 +151,7 @@ async function judge(
     tag: target.tag,
     digest: target.digest,
     sourceEventId: event.id ?? null,
+    pushedAt: pushedAt(event),
   } as const;
   let resolved: ResolvedImage;
   try {
@@ -233,6 +234,13 @@ async function resolveWithRetry(
       await sleep(delay);
     }
   }
+}
+
+/** The ECR event's `time` in ISO-8601, or `null` when it is absent or not a date. */
+function pushedAt(event: EcrImageActionEvent): string | null {
+  const time = event.time;
+  if (typeof time !== 'string' || Number.isNaN(Date.parse(time))) return null;
+  return new Date(Date.parse(time)).toISOString();
 }
 
 /** Puts the verdict on the project bus; a failed entry is thrown (transient: Lambda retries the event). */
