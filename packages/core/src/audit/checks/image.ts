@@ -59,7 +59,7 @@ export const IMAGE_CHECKS = {
     title: 'Deployed functions run images of their CPU architecture',
     severity: 'critical',
     proves:
-      "The image of each deployed function version provides linux/arm64 when its deployment runs on Grace CPUs (GB200-class GPUs, or cpuArch arm64) and linux/amd64 otherwise, so instances do not fail with 'exec format error'.",
+      "The image of each deployed function version provides, as containerd selects index entries, linux/arm64 when its deployment runs on Grace CPUs (GB200-class GPUs, or cpuArch arm64) and linux/amd64 on the GPUs of x86-64 hosts, so instances do not fail with 'exec format error'; a GPU of unknown CPU architecture is an error, never assumed amd64.",
     remediation:
       'Push a multi-platform image (docker buildx build --platform linux/amd64,linux/arm64 --push) and deploy it, or deploy on GPUs of the image architecture.',
   },
