@@ -1,7 +1,7 @@
 /**
- * Platforms, normalised the containerd way (`aws.md` §3.5), and the matching rules NVCF needs.
- * After normalisation a platform is written `os/arch[/variant]`, e.g. `linux/amd64`, `linux/arm64`,
- * `linux/arm/v7`, `windows/amd64`.
+ * Platforms, normalised the containerd way (containerd/platforms:database.go, `normalizeArch`), and the
+ * matching rules NVCF needs. After normalisation a platform is written `os/arch[/variant]`, e.g.
+ * `linux/amd64`, `linux/arm64`, `linux/arm/v7`, `windows/amd64`.
  */
 
 export interface Platform {

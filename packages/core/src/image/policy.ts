@@ -12,9 +12,11 @@ import type { ResolvedImage } from './resolve.ts';
 
 /**
  * Platform policy: does a resolved image run where NVCF will place it? NVCF needs `linux/amd64`, and
- * `linux/arm64` for GB200 (Grace) targets. A required platform is the platform of a host: an index must
- * offer an entry that host's container runtime selects ({@link platformSatisfies}, containerd's matching),
- * a single manifest only the host's os and architecture ({@link singleManifestSatisfies}).
+ * `linux/arm64` for GB200 (Grace) targets
+ * (https://docs.nvidia.com/cloud-functions/user-guide/latest/cloud-function/third-party-registries.html).
+ * A required platform is the platform of a host: an index must offer an entry that host's container runtime
+ * selects ({@link platformSatisfies}, containerd's matching), a single manifest only the host's os and
+ * architecture ({@link singleManifestSatisfies}).
  */
 
 /**
