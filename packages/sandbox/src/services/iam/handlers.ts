@@ -63,6 +63,14 @@ function userXml(iam: IamBackend, u: UserRecord): XmlObject {
     UserId: u.userId,
     Arn: iam.userArn(u.userName, u.path),
     CreateDate: u.createDate,
+    ...(u.permissionsBoundary
+      ? {
+          PermissionsBoundary: {
+            PermissionsBoundaryType: 'PermissionsBoundaryPolicy',
+            PermissionsBoundaryArn: u.permissionsBoundary,
+          },
+        }
+      : {}),
     ...(u.tags.length > 0 ? { Tags: u.tags.map((t) => ({ Key: t.Key, Value: t.Value })) } : {}),
   };
 }
@@ -75,7 +83,7 @@ function policyXml(iam: IamBackend, p: ManagedPolicyRecord): XmlObject {
     Path: p.path,
     DefaultVersionId: p.versions.find((v) => v.isDefault)?.versionId ?? 'v1',
     AttachmentCount: iam.attachmentCount(p.arn),
-    PermissionsBoundaryUsageCount: 0,
+    PermissionsBoundaryUsageCount: iam.boundaryUsageCount(p.arn),
     IsAttachable: true,
     ...(p.description ? { Description: p.description } : {}),
     CreateDate: p.createDate,
@@ -382,7 +390,8 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       await ctx.authorize('iam:DeletePolicy', arn);
       const pol = iam.getPolicy(arn);
       if (pol.awsManaged) throw iamErrors.invalidInput('AWS managed policies cannot be deleted.');
-      if (iam.attachmentCount(arn) > 0) throw iamErrors.deleteConflict('detach all policies');
+      if (iam.attachmentCount(arn) > 0 || iam.boundaryUsageCount(arn) > 0)
+        throw iamErrors.deleteConflict('detach all policies');
       iam.policies.delete(arn);
       return {};
     },
