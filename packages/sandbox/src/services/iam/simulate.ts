@@ -5,6 +5,7 @@ import type { QueryOperation } from '../../server/aws.ts';
 import type { XmlObject } from '../../server/xml.ts';
 import type { EffectivePolicy, IamBackend } from './backend.ts';
 import { iamErrors } from './errors.ts';
+import { NAME, required } from './params.ts';
 
 /**
  * `iam:SimulatePrincipalPolicy` and the permissions boundary operations
@@ -198,8 +199,8 @@ export function simulateHandlers(iam: IamBackend): Record<string, QueryOperation
       };
     },
     async PutUserPermissionsBoundary(ctx, p) {
-      const name = required(p, 'UserName');
-      const arn = required(p, 'PermissionsBoundary');
+      const name = required(p, 'UserName', NAME, 64);
+      const arn = required(p, 'PermissionsBoundary', /^arn:.+$/, 2048);
       if (!/^arn:[\w-]+:iam::(\d{12}|aws):policy\/.+$/.test(arn))
         throw iamErrors.invalidInput(`ARN ${arn} is not valid.`);
       await ctx.authorize('iam:PutUserPermissionsBoundary', iam.userArn(name, iam.users.get(name)?.path));
@@ -209,7 +210,7 @@ export function simulateHandlers(iam: IamBackend): Record<string, QueryOperation
       return {};
     },
     async DeleteUserPermissionsBoundary(ctx, p) {
-      const name = required(p, 'UserName');
+      const name = required(p, 'UserName', NAME, 64);
       await ctx.authorize('iam:DeleteUserPermissionsBoundary', iam.userArn(name, iam.users.get(name)?.path));
       const u = iam.getUser(name);
       // AWS does not document the answer for a user without a boundary; the sandbox refuses (pessimistic).
@@ -223,13 +224,6 @@ export function simulateHandlers(iam: IamBackend): Record<string, QueryOperation
       return {};
     },
   };
-}
-
-function required(p: URLSearchParams, member: string): string {
-  const v = p.get(member);
-  const camel = member.charAt(0).toLowerCase() + member.slice(1);
-  if (!v) throw iamErrors.validation(camel, undefined, 'Member must not be null');
-  return v;
 }
 
 interface SimulationInput {
