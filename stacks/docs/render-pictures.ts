@@ -47,7 +47,7 @@ function resolve(value: unknown): string {
   throw new Error(`cannot resolve ${JSON.stringify(value)}`);
 }
 
-const escape = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
 
 /** A deterministic sample series for a metric label (illustrative only). */
@@ -56,15 +56,21 @@ function sample(label: string, i: number, n = 30): number[] {
   if (/key age|Key age/.test(label)) return Array.from({ length: n }, (_, d) => (d + 12) % 31);
   if (/since rotation/i.test(label)) return Array.from({ length: n }, (_, d) => (d + 12) % 31);
   // Failures are rare: a single bad day.
-  if (/fail|error|critical|high|non-compliant|not-runnable|nvcf-ecr-/i.test(label) && !/duration/i.test(label))
+  if (
+    /fail|error|critical|high|non-compliant|not-runnable|nvcf-ecr-/i.test(label) &&
+    !/duration/i.test(label)
+  )
     return Array.from({ length: n }, (_, d) => (d === (seed % (n - 4)) + 2 ? 1 + (seed % 3) : 0));
-  return Array.from({ length: n }, (_, d) => Math.max(0, Math.round(6 + 4 * Math.sin((d + seed) / 3) + ((seed * d) % 4))));
+  return Array.from({ length: n }, (_, d) =>
+    Math.max(0, Math.round(6 + 4 * Math.sin((d + seed) / 3) + ((seed * d) % 4))),
+  );
 }
 
 function graph(w: Widget): string {
   // Metrics a math expression uses are in the body with `visible: false`: CloudWatch does not draw them.
   const metrics = (w.properties.metrics ?? []).filter(
-    (m) => !m.some((x) => typeof x === 'object' && x !== null && (x as { visible?: boolean }).visible === false),
+    (m) =>
+      !m.some((x) => typeof x === 'object' && x !== null && (x as { visible?: boolean }).visible === false),
   );
   const duration = /duration/i.test(w.properties.title ?? '');
   const labels = metrics.map((m, i) => {
@@ -73,21 +79,30 @@ function graph(w: Widget): string {
       | undefined;
     return opts?.label ?? String(m[1] ?? `m${i}`);
   });
-  const series = labels.map((l, i) => (duration ? sample(`duration ${l}`, i).map((v) => v * 150) : sample(l, i)));
+  const series = labels.map((l, i) =>
+    duration ? sample(`duration ${l}`, i).map((v) => v * 150) : sample(l, i),
+  );
   const limit = w.properties.annotations?.horizontal?.[0];
   const max = Math.max(5, ...series.flat(), limit ? limit.value * 1.1 : 0);
   const W = w.width * 52 - 24;
   const H = w.height * 38 - 70;
   const path = (s: number[]) =>
-    s.map((v, d) => `${d === 0 ? 'M' : 'L'}${((d / (s.length - 1)) * W).toFixed(1)},${(H - (v / max) * H).toFixed(1)}`).join(' ');
-  const lines = series.map((s, i) => `<path d="${path(s)}" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="2"/>`);
+    s
+      .map(
+        (v, d) =>
+          `${d === 0 ? 'M' : 'L'}${((d / (s.length - 1)) * W).toFixed(1)},${(H - (v / max) * H).toFixed(1)}`,
+      )
+      .join(' ');
+  const lines = series.map(
+    (s, i) => `<path d="${path(s)}" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="2"/>`,
+  );
   const annotation = limit
-    ? `<line x1="0" x2="${W}" y1="${H - (limit.value / max) * H}" y2="${H - (limit.value / max) * H}" stroke="#d62728" stroke-dasharray="6 4"/><text x="4" y="${H - (limit.value / max) * H - 4}" fill="#d62728" font-size="11">${escape(limit.label)}</text>`
+    ? `<line x1="0" x2="${W}" y1="${H - (limit.value / max) * H}" y2="${H - (limit.value / max) * H}" stroke="#d62728" stroke-dasharray="6 4"/><text x="4" y="${H - (limit.value / max) * H - 4}" fill="#d62728" font-size="11">${escapeHtml(limit.label)}</text>`
     : '';
   const legend = labels
-    .map((l, i) => `<span><i style="background:${COLORS[i % COLORS.length]}"></i>${escape(l)}</span>`)
+    .map((l, i) => `<span><i style="background:${COLORS[i % COLORS.length]}"></i>${escapeHtml(l)}</span>`)
     .join('');
-  return `<h3>${escape(w.properties.title ?? '')}</h3><svg width="${W}" height="${H}"><rect width="${W}" height="${H}" fill="#fafafa"/>${lines.join('')}${annotation}</svg><div class="legend">${legend}</div>`;
+  return `<h3>${escapeHtml(w.properties.title ?? '')}</h3><svg width="${W}" height="${H}"><rect width="${W}" height="${H}" fill="#fafafa"/>${lines.join('')}${annotation}</svg><div class="legend">${legend}</div>`;
 }
 
 function dashboardHtml(name: string, widgets: Widget[]): string {
@@ -96,7 +111,7 @@ function dashboardHtml(name: string, widgets: Widget[]): string {
       const style = `grid-column:${w.x + 1} / span ${w.width};grid-row:${w.y + 1} / span ${w.height}`;
       const body =
         w.type === 'text'
-          ? `<div class="md">${escape((w.properties.markdown ?? '').replace(/^#+\s*/, '')).replace(/`([^`]+)`/g, '<code>$1</code>')}</div>`
+          ? `<div class="md">${escapeHtml((w.properties.markdown ?? '').replace(/^#+\s*/, '')).replace(/`([^`]+)`/g, '<code>$1</code>')}</div>`
           : graph(w);
       return `<section class="${w.type}" style="${style}">${body}</section>`;
     })
@@ -113,23 +128,23 @@ h3{margin:0 0 6px;font-size:13px}
 .legend span{margin-right:10px;font-size:11px;white-space:nowrap}
 .legend i{display:inline-block;width:10px;height:3px;margin-right:4px;vertical-align:middle}
 code{background:#eaeded;padding:0 3px}
-</style><header>CloudWatch › Dashboards › ${escape(name)}<small>rendered from the synthesised DashboardBody; graph values are sample data</small></header><div class="grid">${cells}</div>`;
+</style><header>CloudWatch › Dashboards › ${escapeHtml(name)}<small>rendered from the synthesised DashboardBody; graph values are sample data</small></header><div class="grid">${cells}</div>`;
 }
 
 function slackHtml(payload: { text: string; blocks: Record<string, unknown>[] }): string {
   const mrkdwn = (s: string) =>
-    escape(s)
+    escapeHtml(s)
       .replace(/\*([^*]+)\*/g, '<b>$1</b>')
       .replace(/`([^`]+)`/g, '<code>$1</code>');
   const blocks = payload.blocks
     .map((b) => {
       const text = (b['text'] as { text: string } | undefined)?.text ?? '';
-      if (b['type'] === 'header') return `<div class="header">${escape(text)}</div>`;
+      if (b['type'] === 'header') return `<div class="header">${escapeHtml(text)}</div>`;
       if (b['type'] === 'section' && b['fields'])
         return `<div class="fields">${(b['fields'] as { text: string }[]).map((f) => `<div>${mrkdwn(f.text)}</div>`).join('')}</div>`;
       if (b['type'] === 'section') return `<div class="text">${mrkdwn(text)}</div>`;
       if (b['type'] === 'actions')
-        return `<div>${(b['elements'] as { text: { text: string } }[]).map((e) => `<span class="button">${escape(e.text.text)}</span>`).join('')}</div>`;
+        return `<div>${(b['elements'] as { text: { text: string } }[]).map((e) => `<span class="button">${escapeHtml(e.text.text)}</span>`).join('')}</div>`;
       return '';
     })
     .join('');
@@ -151,11 +166,19 @@ async function screenshot(html: string, out: string, width: number): Promise<voi
     await writeFile(file, html);
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--no-first-run',
+      ],
     });
     const page = await browser.newPage({ viewport: { width, height: 400 } });
     // Nothing leaves the machine: the page is self-contained.
-    await page.route('**/*', (route) => (route.request().url() === pathToFileURL(file).href ? route.continue() : route.abort()));
+    await page.route('**/*', (route) =>
+      route.request().url() === pathToFileURL(file).href ? route.continue() : route.abort(),
+    );
     await page.goto(pathToFileURL(file).href);
     await page.screenshot({ path: out, fullPage: true });
     await browser.close();
@@ -170,10 +193,16 @@ try {
   const notifications = result.stacks.find((s) => s.id === 'Notifications')?.template as {
     Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
   };
-  const dashboard = Object.values(notifications.Resources).find((r) => r.Type === 'AWS::CloudWatch::Dashboard');
+  const dashboard = Object.values(notifications.Resources).find(
+    (r) => r.Type === 'AWS::CloudWatch::Dashboard',
+  );
   if (!dashboard) throw new Error('no dashboard in the Notifications template');
   const body = JSON.parse(resolve(dashboard.Properties['DashboardBody'])) as { widgets: Widget[] };
-  await screenshot(dashboardHtml(String(dashboard.Properties['DashboardName']), body.widgets), join(HERE, 'dashboard.png'), 1300);
+  await screenshot(
+    dashboardHtml(String(dashboard.Properties['DashboardName']), body.widgets),
+    join(HERE, 'dashboard.png'),
+    1300,
+  );
 } finally {
   await rm(outdir, { recursive: true, force: true });
 }
@@ -192,7 +221,8 @@ const event = {
     registry: 'prod',
     secretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:nvcf-ecr/prod/pull-key-Ab12Cd',
     step: 'setSecret',
-    reason: 'NVCF refused the new key: PATCH registry credential answered 403 (the NGC API key lacks the registry scope)',
+    reason:
+      'NVCF refused the new key: PATCH registry credential answered 403 (the NGC API key lacks the registry scope)',
     currentAccessKeyId: 'AKIA…7QXZ',
     currentKeyWorks: true,
   },
