@@ -88,7 +88,8 @@ function slackTemplate(m: NotificationMessage): string {
     ]);
   const fields = m.facts.flatMap(([label, value]) => [
     text('mrkdwn', templateLiteral(`*${label}*`)),
-    text('mrkdwn', templateValue(value)),
+    // Values as plain text: Slack would read `<…>`, `*` and `&` in a failure's reason as mrkdwn markup.
+    text('plain_text', templateValue(value)),
   ]);
   const blocks = [
     object([
