@@ -29,6 +29,7 @@ export * from './image/media-types.ts';
 export * from './image/platform.ts';
 export * from './image/policy.ts';
 export * from './image/resolve.ts';
+export * from './image/sources/docker-archive.ts';
 export * from './image/sources/ecr.ts';
 export * from './image/sources/layout.ts';
 export * from './image/sources/oci-archive.ts';
