@@ -13,25 +13,18 @@ import {
   ImageNotFoundException as PublicImageNotFoundException,
   RepositoryNotFoundException as PublicRepositoryNotFoundException,
 } from '@aws-sdk/client-ecr-public';
-import { type RegistryConfig, requiredPlatforms } from '../config/index.ts';
-import { type ImageSourceError, PartialManifestsError } from '../errors.ts';
+import type { RegistryConfig } from '../config/index.ts';
 import { type ContentCache, cachingFetcher } from '../image/cache.ts';
 import type { ImageFetcher, ManifestBlob } from '../image/fetcher.ts';
-import { evaluatePlatforms, type PlatformEvaluation } from '../image/policy.ts';
-import { type IgnoredEntry, type ImageKind, type ResolvedImage, resolveImage } from '../image/resolve.ts';
+import type { PlatformEvaluation } from '../image/policy.ts';
+import type { IgnoredEntry, ImageKind } from '../image/resolve.ts';
 import { ecrFetcher } from '../image/sources/ecr.ts';
 import type { Logger } from '../log.ts';
-import {
-  CACHE_REFRESH_MS,
-  type CachedResolution,
-  isPermanentFailure,
-  type ResolutionCache,
-  resolvedEntry,
-  resolvedFromEntry,
-} from './cache.ts';
+import { CACHE_REFRESH_MS, type CachedResolution, type ResolutionCache } from './cache.ts';
 import { describeFailure } from './facts.ts';
 import { coalescingFetcher, pacedFetcher } from './fetchers.ts';
-import { type AdaptiveGate, type BackoffOptions, mapLimit, withBackoff } from './pace.ts';
+import { type AdaptiveGate, type BackoffOptions, withBackoff } from './pace.ts';
+import { ImageResolver, type Listed, scanned } from './resolver.ts';
 
 /**
  * Reading every tagged image of the configured repositories, at scale (README, "Scale"): `DescribeImages`
@@ -133,34 +126,9 @@ export interface ImageScannerOptions {
   readonly now?: (() => Date) | undefined;
 }
 
-/** One image as a listing page shows it (private and public `DescribeImages` alike). */
-interface Listed {
-  readonly digest: string;
-  readonly tags: readonly string[];
-  readonly mediaType: string | undefined;
-  readonly pushedAt: Date | undefined;
-}
-
 interface Page {
   readonly images: readonly Listed[];
   readonly nextToken: string | undefined;
-}
-
-/** A resolution and what of it may be kept for later runs. */
-interface Resolution {
-  readonly outcome: ImageOutcome;
-  readonly entry?: CachedResolution | undefined;
-}
-
-/** Records every manifest a resolution asks for, so its cache entry names what it was built from. */
-function recordingFetcher(inner: ImageFetcher, seen: Set<string>): ImageFetcher {
-  return {
-    getManifests(digests) {
-      for (const d of digests) seen.add(d);
-      return inner.getManifests(digests);
-    },
-    getBlob: (digest, maxBytes) => inner.getBlob(digest, maxBytes),
-  };
 }
 
 /** Reads and resolves the images of the configured repositories; one scanner per audit run. */
@@ -179,10 +147,16 @@ export class ImageScanner {
   /** Repositories not started because the deadline came first (`audit.incomplete`). */
   public readonly unreached: { registry: RegistryConfig; repository: string }[] = [];
   private readonly fetchers = new Map<string, ImageFetcher>();
+  private readonly resolver: ImageResolver;
   private slowestMs = 0;
 
   public constructor(options: ImageScannerOptions) {
     this.options = options;
+    this.resolver = new ImageResolver({
+      stats: this.stats,
+      logger: options.logger,
+      concurrency: options.concurrency,
+    });
   }
 
   /** The fetcher of one private repository: cache → coalescing → paced → ECR. */
@@ -274,7 +248,9 @@ export class ImageScanner {
         images.push(...batch.map((d) => scanned(repository, d, { kind: 'unverifiable' })));
       else
         images.push(
-          ...(await this.resolvePage(registry, repository, batch, undefined).then((r) => r.images)),
+          ...(await this.resolver
+            .resolvePage(registry, repository, this.fetcherFor(registry, repository), batch, undefined)
+            .then((r) => r.images)),
         );
       this.options.onImages?.(repository, images.length);
     };
@@ -302,10 +278,16 @@ export class ImageScanner {
       try {
         for (let i = 0; i < tagged.length; i += DESCRIBE_IMAGES_PAGE) {
           const batch = tagged.slice(i, i + DESCRIBE_IMAGES_PAGE);
-          const done = await this.resolvePage(registry, repository, batch, {
-            entries: loaded.entries,
-            present,
-          });
+          const done = await this.resolver.resolvePage(
+            registry,
+            repository,
+            this.fetcherFor(registry, repository),
+            batch,
+            {
+              entries: loaded.entries,
+              present,
+            },
+          );
           images.push(...done.images);
           for (const e of done.entries) kept.set(e.digest, e);
           this.options.onImages?.(repository, images.length);
@@ -324,114 +306,6 @@ export class ImageScanner {
     }
     return { registry, repository, state: registry.kind === 'public' ? 'public' : 'scanned', images };
   }
-
-  /**
-   * Judges one page of tagged images: those with a valid cache entry whose manifests are all listed from the
-   * entry, the others by fetching their roots (`BatchGetImage` calls of 100, before any resolution starts) and
-   * resolving them. Returns the entries to keep: the reused ones and the new ones worth keeping.
-   */
-  private async resolvePage(
-    registry: RegistryConfig,
-    repository: string,
-    listed: readonly Listed[],
-    cached: { entries: ReadonlyMap<string, CachedResolution>; present: ReadonlySet<string> } | undefined,
-  ): Promise<{ images: ScannedImage[]; entries: CachedResolution[] }> {
-    const fetcher = this.fetcherFor(registry, repository);
-    const usable = (d: Listed) => {
-      const entry = cached?.entries.get(d.digest);
-      return entry?.manifests.every((m) => cached?.present.has(m)) ? entry : undefined;
-    };
-    const misses = listed.filter((d) => usable(d) === undefined);
-    // A root ECR refuses (ImageInaccessible, a KMS failure that outlived its retries) is that image's error alone.
-    let roots: ReadonlyMap<string, ManifestBlob> = new Map();
-    let rootFailures: ReadonlyMap<string, ImageSourceError> = new Map();
-    if (misses.length > 0) {
-      try {
-        roots = await fetcher.getManifests(misses.map((d) => d.digest));
-      } catch (err) {
-        if (!(err instanceof PartialManifestsError)) throw err;
-        roots = err.found;
-        rootFailures = err.failures;
-      }
-    }
-    const entries: CachedResolution[] = [];
-    const images = await mapLimit(listed, this.options.concurrency, async (d): Promise<ScannedImage> => {
-      const entry = usable(d);
-      if (entry) {
-        entries.push(entry);
-        this.stats.cachedImages++;
-        return scanned(repository, d, this.fromEntry(registry, repository, entry));
-      }
-      const failed = rootFailures.get(d.digest);
-      if (failed) {
-        this.options.logger.warn('image could not be read', { repository, digest: d.digest, error: failed });
-        return scanned(repository, d, { kind: 'error', message: describeFailure(failed) });
-      }
-      const root = roots.get(d.digest);
-      if (!root) return scanned(repository, d, { kind: 'gone' });
-      const done = await this.resolveFresh(registry, repository, fetcher, d.digest, root);
-      if (done.entry) entries.push(done.entry);
-      return scanned(repository, d, done.outcome);
-    });
-    return { images, entries };
-  }
-
-  /** The outcome a valid cache entry stands for, judged by the repository's policy of today. */
-  private fromEntry(registry: RegistryConfig, repository: string, entry: CachedResolution): ImageOutcome {
-    if ('error' in entry) return { kind: 'error', message: entry.error.message };
-    const resolved = resolvedFromEntry(entry);
-    this.count(resolved);
-    return this.judged(registry, repository, resolved);
-  }
-
-  private count(resolved: ResolvedImage): void {
-    this.stats.images++;
-    if (resolved.kind === 'index') this.stats.indexes++;
-  }
-
-  private judged(registry: RegistryConfig, repository: string, resolved: ResolvedImage): ImageOutcome {
-    return {
-      kind: 'resolved',
-      imageKind: resolved.kind,
-      platforms: resolved.platforms,
-      missingChildren: resolved.ignored.filter((i) => i.reason.startsWith('missing:')),
-      evaluation: evaluatePlatforms(resolved, requiredPlatforms(registry, repository), { repository }),
-    };
-  }
-
-  /** Resolves one image already fetched, and says what of the result may be kept for later runs. */
-  private async resolveFresh(
-    registry: RegistryConfig,
-    repository: string,
-    fetcher: ImageFetcher,
-    digest: string,
-    root?: ManifestBlob,
-  ): Promise<Resolution> {
-    const read = new Set<string>();
-    try {
-      const resolved = await resolveImage(recordingFetcher(fetcher, read), digest, {
-        root,
-        missingChildren: 'ignore',
-      });
-      this.count(resolved);
-      return {
-        outcome: this.judged(registry, repository, resolved),
-        entry: resolvedEntry(resolved, [...read]),
-      };
-    } catch (err) {
-      this.options.logger.warn('image could not be resolved', { repository, digest, error: err });
-      const message = describeFailure(err);
-      const manifests = [...read].filter((d) => d !== digest).sort();
-      return {
-        outcome: { kind: 'error', message },
-        entry: isPermanentFailure(err)
-          ? { digest, error: { code: err.code, message }, manifests }
-          : undefined,
-      };
-    }
-  }
-
-  /** Resolves one image already fetched (or fetches it by digest) and judges it by the repository's policy. */
   public async resolveOne(
     registry: RegistryConfig,
     repository: string,
@@ -439,7 +313,7 @@ export class ImageScanner {
     digest: string,
     root?: ManifestBlob,
   ): Promise<ImageOutcome> {
-    return (await this.resolveFresh(registry, repository, fetcher, digest, root)).outcome;
+    return (await this.resolver.resolveFresh(registry, repository, fetcher, digest, root)).outcome;
   }
 
   /** Whether an ECR Public image (by tag or digest) exists: `DescribeImages` with its id. */
@@ -466,15 +340,4 @@ export class ImageScanner {
       throw err;
     }
   }
-}
-
-function scanned(repository: string, d: Listed, outcome: ImageOutcome): ScannedImage {
-  return {
-    repository,
-    digest: d.digest,
-    tags: d.tags,
-    mediaType: d.mediaType,
-    pushedAt: d.pushedAt?.toISOString(),
-    outcome,
-  };
 }
