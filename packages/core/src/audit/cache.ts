@@ -15,12 +15,12 @@ import { describeFailure } from './facts.ts';
 
 /**
  * What the audit learned about each digest, kept between runs in the report bucket. A digest names immutable
- * content (OCI image spec, "Content Addressable"): its manifest, the manifests it lists and their configs never
- * change, so neither do the platforms the resolver derives from them nor a verdict such as "malformed
- * index". What can change is *presence* (a child deleted by a lifecycle rule), and presence is never cached:
+ * content (https://github.com/opencontainers/image-spec/blob/main/descriptor.md#digests): its manifest, the
+ * manifests it lists and their configs never change, so neither do the platforms the resolver derives from
+ * them nor a verdict such as "malformed index". What can change is *presence* (a child deleted by a lifecycle rule), and presence is never cached:
  * every run lists the repository live, and an entry is used only when every manifest it was built from is
- * still listed. Config blobs need no such check: ECR has no API that deletes a layer or config, only images
- * (the ECR API reference lists `BatchDeleteImage`, no layer deletion).
+ * still listed. Config blobs need no such check: ECR has no operation that deletes a layer or config, only
+ * images (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_Operations.html).
  *
  * One object per repository (`cache/v<N>/<registry host>/<repository>.json`) holds that repository's
  * entries, each addressed by its digest inside: at 100,000 tags over 20,000 images a warm audit reads 200

@@ -4,7 +4,7 @@ import type { CheckDefinition, Finding } from './model.ts';
 
 /**
  * The audit's own completeness. A Lambda invocation that reaches its timeout is stopped mid-flight: no report,
- * no event, nothing for the operator (AWS Lambda developer guide, "Configuring function timeout"). The audit
+ * no event, nothing for the operator (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html). The audit
  * therefore budgets its time ({@link AuditDeadline}): it stops starting repositories while there is still time
  * to write the reports and the event, and says here which repositories it did not reach.
  */
