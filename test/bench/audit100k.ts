@@ -36,6 +36,8 @@ export interface Audit100kResult {
   /** Images pushed between the runs, and how many images the warm run took from the cache. */
   newImages: number;
   warmCachedImages: number;
+  /** The deployed function's timeout, for comparison with `coldMs` (the benchmark itself runs to the end). */
+  functionTimeoutMs: number;
   /** The audit process's peak resident set (getrusage `ru_maxrss`), the larger of the two runs. */
   peakRssBytes: number;
   peakRssBytesByRun: { cold: number; warm: number };
@@ -91,6 +93,7 @@ interface Report {
   findings: { checkId: string; status: string; message: string }[];
 }
 
+const BENCH_BUDGET_MS = 3_600_000;
 const CHILD = fileURLToPath(new URL('./lib/audit-process.ts', import.meta.url));
 
 interface ChildRun {
@@ -108,7 +111,10 @@ function startChild(env: HandlerEnvironment, config: unknown): Promise<{ run: ()
   const input = {
     env: { ...plain, config },
     clockOffsetMs: now().getTime() - Date.now(),
-    timeoutMs: FUNCTIONS.audit.timeoutSeconds * 1000,
+    // The invocation's clock as the benchmark presents it: an hour, so that the run is measured to its end
+    // even on a machine slower than Lambda (the deadline itself is tested in test/e2e/audit/cache.test.ts).
+    // `coldMs` above FUNCTIONS.audit.timeoutSeconds would mean a deployed cold run finishes on a later run.
+    timeoutMs: BENCH_BUDGET_MS,
   };
   const child = spawn(process.execPath, [CHILD], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
@@ -221,6 +227,7 @@ export async function benchAudit100k(options: {
       throttleFloorMs: { cold: floor(cold.calls), warm: floor(warm.calls) },
       newImages: repositories,
       warmCachedImages: warm.report.stats['cachedImages'] ?? 0,
+      functionTimeoutMs: FUNCTIONS.audit.timeoutSeconds * 1000,
       peakRssBytes: peak,
       peakRssBytesByRun: { cold: cold.maxRssBytes, warm: warm.maxRssBytes },
       calledOperations: { cold: countByOperation(cold.calls), warm: countByOperation(warm.calls) },
