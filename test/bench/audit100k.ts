@@ -36,6 +36,8 @@ export interface Audit100kResult {
   /** Images pushed between the runs, and how many images the warm run took from the cache. */
   newImages: number;
   warmCachedImages: number;
+  /** CPU time (user + system) the audit process used in each run: the part a slower or busier CPU stretches. */
+  cpuMs: { cold: number; warm: number };
   /** The deployed function's timeout, for comparison with `coldMs` (the benchmark itself runs to the end). */
   functionTimeoutMs: number;
   /** The audit process's peak resident set (getrusage `ru_maxrss`), the larger of the two runs. */
@@ -99,6 +101,7 @@ const CHILD = fileURLToPath(new URL('./lib/audit-process.ts', import.meta.url));
 interface ChildRun {
   readonly result: { reports: { bucket: string; json: string } };
   readonly maxRssBytes: number;
+  readonly cpuMs: number;
 }
 
 /**
@@ -153,7 +156,7 @@ async function invoke(sb: RunningSandbox, s3: S3Client, env: HandlerEnvironment,
   const report = JSON.parse((await object.Body?.transformToString()) ?? '{}') as Report;
   const incomplete = report.findings.filter((f) => f.checkId === 'audit.incomplete' && f.status !== 'pass');
   if (incomplete.length > 0) throw new Error(`the audit did not finish: ${incomplete[0]?.message}`);
-  return { ms: run.ms, calls: run.calls, report, maxRssBytes: run.value.maxRssBytes };
+  return { ms: run.ms, calls: run.calls, report, maxRssBytes: run.value.maxRssBytes, cpuMs: run.value.cpuMs };
 }
 
 const floor = (calls: readonly Call[]) => Math.round(throttleFloorMs(calls, ECR_THROTTLE));
@@ -203,7 +206,7 @@ export async function benchAudit100k(options: {
     if (!env) throw new Error('the sandbox runtime did not build the audit handler');
     const cold = await invoke(sb, s3, env, config100k(repositories));
     options.log(
-      `audit100k cold: ${Math.round(cold.ms)} ms, ${cold.calls.length} calls (${throttledCalls(cold.calls)} throttled), stats ${JSON.stringify(cold.report.stats)}`,
+      `audit100k cold: ${Math.round(cold.ms)} ms (audit CPU ${Math.round(cold.cpuMs)} ms), ${cold.calls.length} calls (${throttledCalls(cold.calls)} throttled), stats ${JSON.stringify(cold.report.stats)}`,
     );
     if (cold.report.stats['images'] !== count)
       throw new Error(`the cold audit judged ${cold.report.stats['images']} images, expected ${count}`);
@@ -211,7 +214,7 @@ export async function benchAudit100k(options: {
     for (let r = 0; r < repositories; r++) await seed(sb, images(factory, r, IMAGES_PER_REPOSITORY_100K, 1));
     const warm = await invoke(sb, s3, env, config100k(repositories));
     options.log(
-      `audit100k warm: ${Math.round(warm.ms)} ms, ${warm.calls.length} calls (${throttledCalls(warm.calls)} throttled), stats ${JSON.stringify(warm.report.stats)}`,
+      `audit100k warm: ${Math.round(warm.ms)} ms (audit CPU ${Math.round(warm.cpuMs)} ms), ${warm.calls.length} calls (${throttledCalls(warm.calls)} throttled), stats ${JSON.stringify(warm.report.stats)}`,
     );
     if (warm.report.stats['images'] !== count + repositories)
       throw new Error(`the warm audit judged ${warm.report.stats['images']} images`);
@@ -227,6 +230,7 @@ export async function benchAudit100k(options: {
       throttleFloorMs: { cold: floor(cold.calls), warm: floor(warm.calls) },
       newImages: repositories,
       warmCachedImages: warm.report.stats['cachedImages'] ?? 0,
+      cpuMs: { cold: Math.round(cold.cpuMs), warm: Math.round(warm.cpuMs) },
       functionTimeoutMs: FUNCTIONS.audit.timeoutSeconds * 1000,
       peakRssBytes: peak,
       peakRssBytesByRun: { cold: cold.maxRssBytes, warm: warm.maxRssBytes },

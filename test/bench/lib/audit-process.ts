@@ -1,6 +1,6 @@
 /**
  * Runs the deployed audit handler once, in a process of its own, against a sandbox served by the parent
- * (`audit100k.ts`), and prints `{ result, ms, maxRssBytes }` as JSON on stdout. Its own process, so that the
+ * (`audit100k.ts`), and prints `{ result, ms, cpuMs, maxRssBytes }` as JSON on stdout. Its own process, so that the
  * peak resident set is the audit's alone (Node, the SDK, the handler and its data, as a Lambda sandbox holds
  * them), not the emulator's store of 100,000 tags. The environment arrives as one JSON line on stdin; the
  * process answers `ready` once the handler is built (Lambda's init phase, not timed) and runs it on the next
@@ -32,12 +32,16 @@ const handler = createAuditHandler(
 process.stdout.write('ready\n');
 await lines.next();
 const started = performance.now();
+const cpuBefore = process.cpuUsage();
 const result = await handler(
   {},
   { getRemainingTimeInMillis: () => input.timeoutMs - (performance.now() - started) },
 );
 const ms = performance.now() - started;
+// CPU time the invocation used (user + system): what a Lambda with less than a whole vCPU would stretch.
+const cpu = process.cpuUsage(cpuBefore);
+const cpuMs = (cpu.user + cpu.system) / 1000;
 // ru_maxrss: the peak resident set of this process, in KiB on Linux (getrusage(2)).
 const maxRssBytes = process.resourceUsage().maxRSS * 1024;
-process.stdout.write(`${JSON.stringify({ result, ms, maxRssBytes })}\n`);
+process.stdout.write(`${JSON.stringify({ result, ms, cpuMs, maxRssBytes })}\n`);
 process.exit(0);
