@@ -51,7 +51,7 @@ export function createAuditHandler(env: FunctionEnvironment) {
     nvcf: nvcfClientFor(env, secrets),
     now: env.now,
     logger: env.logger,
-    // What earlier runs learned per digest, in the report bucket (core's audit README, "Resolution cache").
+    // What earlier runs learned per digest, in the report bucket (packages/core/src/audit/README.md, "Resolution cache").
     resolutionCache: { s3, bucket },
   } satisfies Parameters<typeof runAudit>[1];
   const publish = {

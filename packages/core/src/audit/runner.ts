@@ -77,7 +77,7 @@ export const DEFAULT_ECR_CONCURRENCY = 16;
 /**
  * Time kept for what follows the repositories when a deadline is given: the functions' images and NVCF
  * deployments, the NGC check, rendering three reports and storing them, the event. At 100,000 tags all of it
- * takes a few seconds (README, "Scale"); 30 s leaves room for a throttled NVCF or S3.
+ * takes a few seconds (README.md, "Time budget"); 30 s leaves room for a throttled NVCF or S3.
  */
 export const DEFAULT_DEADLINE_RESERVE_MS = 30_000;
 /** NVCF calls at once (deployments of function versions). */
