@@ -20,7 +20,7 @@ import type { PlatformEvaluation } from '../image/policy.ts';
 import type { IgnoredEntry, ImageKind } from '../image/resolve.ts';
 import { ecrFetcher } from '../image/sources/ecr.ts';
 import type { Logger } from '../log.ts';
-import { CACHE_REFRESH_MS, type CachedResolution, type ResolutionCache } from './cache.ts';
+import { CACHE_REFRESH_MS, type CachedResolution, type LoadedPack, type ResolutionCache } from './cache.ts';
 import { describeFailure } from './facts.ts';
 import { coalescingFetcher, pacedFetcher } from './fetchers.ts';
 import { type AdaptiveGate, type BackoffOptions, withBackoff } from './pace.ts';
@@ -272,40 +272,53 @@ export class ImageScanner {
       return { registry, repository, state: 'error', error: describeFailure(err), images };
     }
     if (cache && pack) {
-      const loaded = await pack;
-      this.stats.cacheRejected += loaded.rejected;
-      const kept = new Map<string, CachedResolution>();
       try {
-        for (let i = 0; i < tagged.length; i += DESCRIBE_IMAGES_PAGE) {
-          const batch = tagged.slice(i, i + DESCRIBE_IMAGES_PAGE);
-          const done = await this.resolver.resolvePage(
-            registry,
-            repository,
-            this.fetcherFor(registry, repository),
-            batch,
-            {
-              entries: loaded.entries,
-              present,
-            },
-          );
-          images.push(...done.images);
-          for (const e of done.entries) kept.set(e.digest, e);
-          this.options.onImages?.(repository, images.length);
-        }
+        images.push(...(await this.judgeWithCache(registry, repository, cache, await pack, tagged, present)));
       } catch (err) {
         return { registry, repository, state: 'error', error: describeFailure(err), images };
       }
-      const now = this.options.now?.() ?? new Date();
-      const stale =
-        loaded.writtenAt === undefined || now.getTime() - loaded.writtenAt.getTime() > CACHE_REFRESH_MS;
-      const changed =
-        loaded.rejected > 0 ||
-        kept.size !== loaded.entries.size ||
-        [...kept.keys()].some((d) => !loaded.entries.has(d));
-      if (stale || changed) await cache.save(registry, repository, kept.values());
     }
     return { registry, repository, state: registry.kind === 'public' ? 'public' : 'scanned', images };
   }
+  /**
+   * Judges a repository's tagged images, listed in full, with its cache object: entries whose manifests are
+   * all `present` are reused, the rest resolved; the object is rewritten when its entries changed (or it is
+   * due for its weekly rewrite, so the lifecycle rule never expires an object in use).
+   */
+  private async judgeWithCache(
+    registry: RegistryConfig,
+    repository: string,
+    cache: ResolutionCache,
+    loaded: LoadedPack,
+    tagged: readonly Listed[],
+    present: ReadonlySet<string>,
+  ): Promise<ScannedImage[]> {
+    this.stats.cacheRejected += loaded.rejected;
+    const images: ScannedImage[] = [];
+    const kept = new Map<string, CachedResolution>();
+    const fetcher = this.fetcherFor(registry, repository);
+    for (let i = 0; i < tagged.length; i += DESCRIBE_IMAGES_PAGE) {
+      const batch = tagged.slice(i, i + DESCRIBE_IMAGES_PAGE);
+      const done = await this.resolver.resolvePage(registry, repository, fetcher, batch, {
+        entries: loaded.entries,
+        present,
+      });
+      images.push(...done.images);
+      for (const e of done.entries) kept.set(e.digest, e);
+      this.options.onImages?.(repository, images.length);
+    }
+    const now = this.options.now?.() ?? new Date();
+    const stale =
+      loaded.writtenAt === undefined || now.getTime() - loaded.writtenAt.getTime() > CACHE_REFRESH_MS;
+    const changed =
+      loaded.rejected > 0 ||
+      kept.size !== loaded.entries.size ||
+      [...kept.keys()].some((d) => !loaded.entries.has(d));
+    if (stale || changed) await cache.save(registry, repository, kept.values());
+    return images;
+  }
+
+  /** Resolves one image already fetched (or fetches it by digest) and judges it by the repository's policy. */
   public async resolveOne(
     registry: RegistryConfig,
     repository: string,
