@@ -5,7 +5,9 @@ import {
   PutObjectCommand,
   type PutObjectCommandOutput,
 } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+// zod/mini as everywhere in core: the classic 'zod' entry sets its English messages globally, which would
+// replace the configuration's own (config/index.ts `describe`).
+import * as z from 'zod/mini';
 import type { RegistryConfig } from '../config/index.ts';
 import { DIGEST } from '../ecr/reference.ts';
 import { ManifestError, type ManifestErrorCode } from '../errors.ts';
@@ -61,12 +63,12 @@ export function isPermanentFailure(err: unknown): err is ManifestError {
   return err instanceof ManifestError && PERMANENT_CODES.has(err.code);
 }
 
-const digest = z.string().regex(DIGEST);
+const digest = z.string().check(z.regex(DIGEST));
 const ignoredSchema = z.strictObject({
   digest,
-  mediaType: z.string().optional(),
-  platform: z.string().optional(),
-  reason: z.string().refine((r) => !r.startsWith('missing:'), 'a missing child is never cached'),
+  mediaType: z.optional(z.string()),
+  platform: z.optional(z.string()),
+  reason: z.string().check(z.refine((r) => !r.startsWith('missing:'), 'a missing child is never cached')),
 });
 const resolvedSchema = z.strictObject({
   digest,
