@@ -81,7 +81,7 @@ describe('Stack: Credentials', () => {
 
     it('keeps the users and their policy when the stack is removed, so NVCF keeps pulling', () => {
       for (const [, user] of resourcesOfType(multi.json.Credentials, 'AWS::IAM::User')) {
-        expect(user.DeletionPolicy).toBe('Retain');
+        expect(user.DeletionPolicy).toBe('RetainExceptOnCreate');
       }
     });
 
@@ -106,7 +106,7 @@ describe('Stack: Credentials', () => {
             credentialName: registry.credentialName,
           });
           expect(secret.Properties['GenerateSecretString']).toBeUndefined();
-          expect(secret.DeletionPolicy).toBe('Retain');
+          expect(secret.DeletionPolicy).toBe('RetainExceptOnCreate');
         }
       }
     });
@@ -116,7 +116,7 @@ describe('Stack: Credentials', () => {
       expect(keys).toHaveLength(1);
       const [keyId, key] = keys[0] as [string, (typeof keys)[number][1]];
       expect(key.Properties['EnableKeyRotation']).toBe(true);
-      expect(key.DeletionPolicy).toBe('Retain');
+      expect(key.DeletionPolicy).toBe('RetainExceptOnCreate');
       for (const [, secret] of resourcesOfType(multi.json.Credentials, 'AWS::SecretsManager::Secret')) {
         expect(secret.Properties['KmsKeyId']).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
       }
@@ -128,7 +128,7 @@ describe('Stack: Credentials', () => {
       });
       expect(Object.keys(secret.Properties).sort()).toEqual(['Description', 'KmsKeyId', 'Name', 'Tags']);
       expect(secret.Properties['Description']).toContain('Created empty');
-      expect(secret.DeletionPolicy).toBe('Retain');
+      expect(secret.DeletionPolicy).toBe('RetainExceptOnCreate');
     });
   });
 
@@ -152,7 +152,7 @@ describe('Stack: Credentials', () => {
               ScheduleExpression: registry.rotation.schedule,
               Duration: registry.rotation.window,
             },
-            RotateImmediatelyOnUpdate: true,
+            RotateImmediatelyOnUpdate: false,
           });
         }
       }
