@@ -241,6 +241,16 @@ describe('Function: diagnose', () => {
     });
   });
 
+  it('says, while no rotation has happened (a deploy never rotates), to store the NGC key and then rotate', async () => {
+    const { LastRotatedDate: _never, ...deployed } = healthy.pullSecret as Record<string, unknown>;
+    const checks = await diagnose(config, deps({ pullSecret: deployed }));
+    expect(check(checks, 'registry.prod.rotation')).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('no rotation has happened yet'),
+      fix: expect.stringContaining('store the NGC key, then nvcf-ecr rotate prod'),
+    });
+  });
+
   it('fails the NVCF credential check when NVCF has none for the exact hostname and name', async () => {
     const other = { ...credential, registryHostname: '123456789012.dkr.ecr.us-west-2.amazonaws.com' };
     const checks = await diagnose(config, deps({ nvcf: [other] }));

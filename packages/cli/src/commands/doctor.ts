@@ -26,7 +26,7 @@ const HELP = `Checks, in order, and says for each failure what is wrong and how 
   ngc-key                     the NGC API key secret exists and holds a key
   nvcf                        NVCF accepts that key (it lists the registry credentials)
   registry.<name>.secret      the registry's rotated secret exists
-  registry.<name>.rotation    its rotation is on
+  registry.<name>.rotation    its rotation is on and has run at least once
   registry.<name>.nvcf-credential   NVCF holds the registry's credential for the exact hostname
 A check whose prerequisite failed is skipped. Nothing is written; no secret is shown.
 

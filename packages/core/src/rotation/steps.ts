@@ -666,6 +666,7 @@ function retryOrThrow(ctx: StepContext, err: unknown, call: string) {
  */
 export async function testSecret(ctx: StepContext): Promise<void> {
   const { deps, log, registry } = ctx;
+  if (await isConfigurationTest(ctx)) return;
   const pending = await readPending(ctx, { required: true });
   const clients = deps.clientsForKey(pending, registry.region);
   try {
@@ -681,6 +682,46 @@ export async function testSecret(ctx: StepContext): Promise<void> {
     nvcfCredentialId: credential.registryCredentialId,
     lastUpdatedAt: credential.lastUpdatedAt,
   });
+}
+
+/**
+ * Secrets Manager's test of a rotation configuration: RotateSecret with RotateImmediately=false — what the
+ * stacks' rotation schedules do on every deploy that creates or changes them — "tests the rotation
+ * configuration by running the testSecret step of the Lambda rotation function. The test creates an
+ * AWSPENDING version of the secret and then removes it" (RotateSecret API reference,
+ * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html). No createSecret ran,
+ * so that version holds no new key: no value, or (as emulators fill it) a copy of AWSCURRENT. In a rotation,
+ * testSecret runs only after createSecret stored a new key under this token, so either shape means a test.
+ *
+ * The test proves what the configuration decides and touches nothing: the function runs, may read the
+ * secret (through its key), and finds the pull user (iam:ListAccessKeys). It needs neither a key nor the
+ * NGC API key: before the first rotation the secret holds only the bootstrap value and the NGC key secret may
+ * still be empty, and a deploy must not fail for either.
+ */
+async function isConfigurationTest(ctx: StepContext): Promise<boolean> {
+  const { deps, log, registry, secretId, step, token } = ctx;
+  const pending = await readValue(deps.secrets, secretId, { versionId: token, stage: AWSPENDING }, step);
+  const current = await readValue(deps.secrets, secretId, { stage: AWSCURRENT }, step);
+  const pendingKey = pullKeyOf(pending);
+  const test = pendingKey === undefined || pullKeyOf(current)?.accessKeyId === pendingKey.accessKeyId;
+  if (!test) return false;
+  try {
+    await listAccessKeys(deps.iam, registry.userName);
+  } catch (err) {
+    if (err instanceof NoSuchEntityException) {
+      throw new RotationError(
+        step,
+        secretId,
+        `The pull user ${registry.userName} does not exist: deploy the stacks with the configuration that names it.`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+  log.info('rotation configuration tested: Secrets Manager ran testSecret alone, nothing was rotated', {
+    pendingHasValue: pending !== undefined,
+  });
+  return true;
 }
 
 /** Pulls the canary's manifest (private: `BatchGetImage`) or looks it up (public: `DescribeImages`). */
