@@ -15,7 +15,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { dependsOn, type StackContext, use } from 'sst/constructs';
 import { busDestination } from './lib/events.ts';
 import { nodeFunction } from './lib/functions.ts';
-import { type CredentialResources, PERMISSIONS } from './lib/permissions.ts';
+import { type CredentialResources, PERMISSIONS, SECRETS_KEY_ALIAS } from './lib/permissions.ts';
 import { stackSettings, suppress } from './lib/stack.ts';
 import { Notifications } from './Notifications.ts';
 import { Validation } from './Validation.ts';
@@ -40,7 +40,8 @@ export function Credentials({ app, stack }: StackContext) {
 
   const key = new kms.Key(stack, 'SecretsKey', {
     description: 'Encrypts the nvcf-ecr pull-key secrets and the NGC API key secret',
-    alias: `alias/${settings.named('nvcf-ecr-secrets')}`,
+    // The Audit stack reaches the key by this alias (it imports nothing from this stack).
+    alias: `alias/${settings.named(SECRETS_KEY_ALIAS)}`,
     enableKeyRotation: true,
     removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
   });

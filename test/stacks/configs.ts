@@ -72,6 +72,24 @@ export const configs = {
       },
     ],
   },
+  // The example after ordinary changes: its registry renamed, names given, a second registry added.
+  exampleChanged: {
+    ngc: { apiKeySecretName: 'platform/ngc-api-key' },
+    registries: [
+      {
+        ...example.registries[0],
+        name: 'production',
+        userName: 'nvcf-production-puller',
+        secretName: 'platform/production/pull-key',
+      } as ConfigInput['registries'][number],
+      {
+        name: 'staging',
+        hostname: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com`,
+        repositories: ['inference-staging'],
+        credentialName: 'ecr-staging',
+      },
+    ],
+  },
   // ECR Public only: no private repository, so no push events to validate.
   publicOnly: {
     ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },

@@ -206,11 +206,11 @@ async function checkSecret(registry: RegistryConfig, deps: DoctorDeps, checks: D
               message: `rotation on (${registry.rotation.schedule}), last rotated ${d.LastRotatedDate?.toISOString() ?? 'never'}`,
             }
           : {
-            id: `${base}.rotation`,
-            status: 'fail',
-            message: `rotation of ${name} is off`,
-            fix: `deploy the stacks (the Credentials stack turns it on), or 'aws secretsmanager rotate-secret --secret-id ${name} --rotation-lambda-arn <the rotation function's ARN>'`,
-          },
+              id: `${base}.rotation`,
+              status: 'fail',
+              message: `rotation of ${name} is off`,
+              fix: `deploy the stacks (the Credentials stack turns it on), or 'aws secretsmanager rotate-secret --secret-id ${name} --rotation-lambda-arn <the rotation function's ARN>'`,
+            },
     );
   } catch (err) {
     const missing = err instanceof ResourceNotFoundException;

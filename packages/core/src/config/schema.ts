@@ -188,11 +188,11 @@ const registrySchema = z.strictObject({
         "NVCF credential names start with a letter or digit and contain only letters, digits, '_', '.' and '-'",
       ),
     ),
-  /** IAM user NVCF pulls as; default `nvcf-ecr-<name>`. */
+  /** IAM user NVCF pulls as; default `nvcf-ecr-<stage>-<region>-<name>` (`names.ts`). */
   userName: z.optional(
     z.string().check(z.regex(IAM_USER_NAME, 'IAM user names are 1–64 of letters, digits and +=,.@_-')),
   ),
-  /** Secrets Manager secret holding the rotated key; default `nvcf-ecr/<name>/pull-key`. */
+  /** Secrets Manager secret holding the rotated key; default `nvcf-ecr/<stage>/<name>/pull-key`. */
   secretName: z.optional(
     z.string().check(z.regex(SECRET_NAME, 'Secrets Manager names are 1–512 of letters, digits and /_+=.@-')),
   ),
@@ -238,10 +238,13 @@ const auditSchema = z.strictObject({
 });
 
 const ngcSchema = z.strictObject({
-  /** Secrets Manager secret holding the NGC API key (created empty by the stacks; the operator fills it). */
-  apiKeySecretName: z
-    .string()
-    .check(z.regex(SECRET_NAME, 'Secrets Manager names are 1–512 of letters, digits and /_+=.@-')),
+  /**
+   * Secrets Manager secret holding the NGC API key (created empty by the stacks; the operator fills it);
+   * default `nvcf-ecr/<stage>/ngc-api-key`.
+   */
+  apiKeySecretName: z.optional(
+    z.string().check(z.regex(SECRET_NAME, 'Secrets Manager names are 1–512 of letters, digits and /_+=.@-')),
+  ),
   baseUrl: z._default(
     z.string().check(
       z.refine((u) => /^https?:\/\/[^/\s]+(\/.*)?$/.test(u) && !u.endsWith('/'), {
