@@ -43,40 +43,35 @@ describe('Stack: Credentials', () => {
     });
 
     it('scopes the policy to the configured repository ARNs of the registry’s partition, region and account', () => {
-      const arnsOf = (s: typeof example, userName: string) => {
+      const arnsOf = (s: typeof example, registryName: string) => {
+        const userName = s.config.registries.find((r) => r.name === registryName)?.userName;
         const [, user] = findResource(s.json.Credentials, 'AWS::IAM::User', { UserName: userName });
         const [policy] = user.Properties['Policies'] as {
           PolicyDocument: { Statement: { Resource: string[] }[] };
         }[];
         return policy?.PolicyDocument.Statement.flatMap((st) => st.Resource);
       };
-      expect(arnsOf(example, 'nvcf-ecr-prod')).toEqual([
+      expect(arnsOf(example, 'prod')).toEqual([
         '*',
         `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/inference`,
         `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/inference-gb200`,
         `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/tools`,
       ]);
-      expect(arnsOf(gov, 'nvcf-ecr-gov-west')).toEqual([
+      expect(arnsOf(gov, 'gov-west')).toEqual([
         '*',
         `arn:aws-us-gov:ecr:us-gov-west-1:${GOV_ACCOUNT}:repository/inference`,
       ]);
-      expect(arnsOf(gov, 'nvcf-ecr-gov-east')).toEqual([
+      expect(arnsOf(gov, 'gov-east')).toEqual([
         '*',
         `arn:aws-us-gov:ecr:us-gov-east-1:${GOV_ACCOUNT}:repository/inference`,
       ]);
-      expect(arnsOf(multi, 'nvcf-ecr-eu')).toEqual([
-        '*',
-        `arn:aws:ecr:eu-west-1:${ACCOUNT}:repository/inference-eu`,
-      ]);
-      expect(arnsOf(multi, 'nvcf-partner-puller')).toEqual([
+      expect(arnsOf(multi, 'eu')).toEqual(['*', `arn:aws:ecr:eu-west-1:${ACCOUNT}:repository/inference-eu`]);
+      expect(arnsOf(multi, 'partner')).toEqual([
         '*',
         `arn:aws:ecr:us-east-1:${PARTNER_ACCOUNT}:repository/models/llm`,
       ]);
       // ECR Public ARNs have no region.
-      expect(arnsOf(multi, 'nvcf-ecr-public')).toEqual([
-        '*',
-        `arn:aws:ecr-public::${ACCOUNT}:repository/tools`,
-      ]);
+      expect(arnsOf(multi, 'public')).toEqual(['*', `arn:aws:ecr-public::${ACCOUNT}:repository/tools`]);
     });
 
     it('keeps the users and their policy when the stack is removed, so NVCF keeps pulling', () => {

@@ -104,7 +104,20 @@ describe('Factory: nodeFunction', () => {
     for (const { stack, fn } of deployedFunctions(multi)) {
       const variables = (fn.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables;
       const parsed = parseConfig(JSON.parse(variables['NVCF_ECR_CONFIG'] as string));
-      expect(parsed).toEqual({ ok: true, value: configOf('multi') });
+      // The configuration as this stage deploys it, every name written out as the stacks created it.
+      expect(parsed).toEqual({
+        ok: true,
+        value: {
+          ...multi.config,
+          deployment: undefined,
+          ngcSecretNamed: true,
+          registries: multi.config.registries.map((r) => ({
+            ...r,
+            named: { userName: true, secretName: true },
+          })),
+        },
+      });
+      expect(multi.config.registries[0]?.userName).toBe(`nvcf-ecr-${STAGE}-us-east-1-prod`);
       expect(resolver.string(stack, variables['NVCF_ECR_EVENT_BUS'])).toBe(
         `${STAGE}-${PROJECT_EVENT_BUS_NAME}`,
       );
