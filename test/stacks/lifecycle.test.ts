@@ -118,6 +118,19 @@ describe('Deploy lifecycle', () => {
       });
     });
 
+    it('gives each function role a fixed name of its stage and region, for repository policies to name', () => {
+      const roles = (s: Synthesized) =>
+        STACK_IDS.flatMap((id) =>
+          resourcesOfType(s.json[id], 'AWS::IAM::Role').map(([, r]) => r.Properties['RoleName']),
+        ).sort();
+      expect(roles(prod)).toEqual(
+        ['audit', 'retire-keys', 'rotate-credential', 'validate-push'].map(
+          (f) => `prod-nvcf-ecr-${f}-us-east-1`,
+        ),
+      );
+      expect(roles(dev).filter((r) => roles(prod).includes(r))).toEqual([]);
+    });
+
     it('keeps names the configuration gives', () => {
       expect(named(changed)).toEqual({
         users: expect.arrayContaining(['nvcf-production-puller', 'nvcf-ecr-test-us-east-1-staging']),
