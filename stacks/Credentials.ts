@@ -1,5 +1,5 @@
 import {
-  bootstrapSecretValue,
+  DEPLOYED_BOOTSTRAP_VALUE,
   minimalPullPolicy,
   PULL_POLICY_NAME,
   RETIRE_SCHEDULE,
@@ -87,14 +87,13 @@ export function Credentials({ app, stack }: StackContext) {
       },
     ]);
 
-    // The first value is the non-secret bootstrap: who the key is for, no key. The immediate first rotation
-    // creates the first key and the NVCF credential.
+    // The first value is a non-secret constant (core DEPLOYED_BOOTSTRAP_VALUE): CloudFormation never rewrites a
+    // live secret because the configuration changed. The operator's first rotation writes the first key.
     const secret = new secretsmanager.Secret(stack, `PullKey-${registry.name}`, {
       secretName: registry.secretName,
       description: `NVCF pull key of registry '${registry.name}' (${registry.hostname}); rotated by nvcf-ecr, do not edit.`,
       encryptionKey: key,
-      // core's bootstrapSecretValue: the value the sandbox runtime creates too, and the rotation recognises.
-      secretStringValue: SecretValue.unsafePlainText(bootstrapSecretValue(registry)),
+      secretStringValue: SecretValue.unsafePlainText(DEPLOYED_BOOTSTRAP_VALUE),
       removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     return { registry, user, secret };

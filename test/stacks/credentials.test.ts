@@ -1,8 +1,11 @@
 import {
+  assertValueMatchesRegistry,
   ConfigError,
+  DEPLOYED_BOOTSTRAP_VALUE,
   FUNCTIONS,
   minimalPullPolicy,
   PULL_POLICY_NAME,
+  parseRotatedSecret,
   RETIRE_SCHEDULE,
   RULE_NAMES,
 } from '@nvcf-ecr/core';
@@ -89,17 +92,23 @@ describe('Stack: Credentials', () => {
   });
 
   describe('secrets', () => {
-    it('creates one secret per registry whose first value is the non-secret bootstrap', () => {
+    it('creates one secret per registry with one constant, non-secret bootstrap value the rotation accepts', () => {
       for (const s of [example, multi]) {
         for (const registry of s.config.registries) {
           const [, secret] = findResource(s.json.Credentials, 'AWS::SecretsManager::Secret', {
             Name: registry.secretName,
           });
-          expect(JSON.parse(secret.Properties['SecretString'] as string)).toEqual({
-            userName: registry.userName,
-            registryHostname: registry.hostname,
-            credentialName: registry.credentialName,
-          });
+          // Constant: a configuration change (hostname, credential name, user) never makes CloudFormation
+          // write a key-less AWSCURRENT over a live key.
+          expect(secret.Properties['SecretString']).toBe(DEPLOYED_BOOTSTRAP_VALUE);
+          const source = {
+            step: 'createSecret',
+            secretId: registry.secretName,
+            version: 'AWSCURRENT',
+          } as const;
+          const value = parseRotatedSecret(secret.Properties['SecretString'] as string, source);
+          expect(value.kind).toBe('bootstrap');
+          expect(() => assertValueMatchesRegistry(value, registry, source)).not.toThrow();
           expect(secret.Properties['GenerateSecretString']).toBeUndefined();
           expect(secret.DeletionPolicy).toBe('RetainExceptOnCreate');
         }

@@ -1,6 +1,12 @@
 import { join } from 'node:path';
-import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { type Config, DETAIL_TYPES, loadConfig, type RegistryConfig } from '@nvcf-ecr/core';
+import { PutSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  type Config,
+  DEPLOYED_BOOTSTRAP_VALUE,
+  DETAIL_TYPES,
+  loadConfig,
+  type RegistryConfig,
+} from '@nvcf-ecr/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';
 import { createRotateCredentialHandler } from '../../../functions/rotate-credential.ts';
@@ -34,8 +40,12 @@ describe('Rotation: the configuration test a deploy runs', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    // As deployed before any rotation: the secret holds the bootstrap value, no rotation is configured yet.
+    // As deployed before any rotation: the secret holds the stacks' bootstrap value, no rotation is configured yet.
     h = await startHarness(config, { handlerKeys: ['retireKeys'] });
+    // The value the stacks create the secret with (the sandbox writes the registry's identity instead).
+    await h.aws.secrets.send(
+      new PutSecretValueCommand({ SecretId: registry.secretName, SecretString: DEPLOYED_BOOTSTRAP_VALUE }),
+    );
     h.sb.lambda.register({
       arn: rotationFunctionArn(h.sb),
       name: 'rotation',

@@ -272,7 +272,7 @@ describe('Command: nvcf-ecr doctor', () => {
 
   it('reports an invalid configuration as a failed check, exit 1, and checks nothing else', async () => {
     const path = join(dir, 'bad.json');
-    await writeFile(path, JSON.stringify({ ngc: {}, registries: [] }));
+    await writeFile(path, JSON.stringify({ ngc: { apiKeySecretName: '' }, registries: [] }));
     const io = captureIo();
     expect(await main(['doctor', '--config', path, '--json'], io)).toBe(1);
     const report = JSON.parse(io.out()) as { schemaVersion: number; ok: boolean; checks: DoctorCheck[] };

@@ -32,7 +32,12 @@ import {
   planRoom,
   pullKeyOf,
 } from './keys.ts';
-import { assertValueMatchesRegistry, type PullKeySecret, serializePullKey } from './secret-value.ts';
+import {
+  assertValueMatchesRegistry,
+  DEPLOYED_BOOTSTRAP_VALUE,
+  type PullKeySecret,
+  serializePullKey,
+} from './secret-value.ts';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -150,8 +155,8 @@ export async function createSecret(ctx: StepContext): Promise<void> {
     throw new RotationError(
       'createSecret',
       secretId,
-      `Secret ${state.name} has no AWSCURRENT value: the stacks create it with the bootstrap value ` +
-        `{"userName","registryHostname","credentialName"}; put that value back (README.md, "The rotated secret") and rotate again.`,
+      `Secret ${state.name} has no AWSCURRENT value: the stacks create it with a bootstrap value (no key); put ` +
+        `${DEPLOYED_BOOTSTRAP_VALUE} back (README.md, "The rotated secret") and rotate again.`,
     );
   }
   assertValueMatchesRegistry(current.value, registry, {
