@@ -63,7 +63,8 @@ function cronDaysProblem(fields: readonly string[]): string | undefined {
  */
 export function rotationWindowProblem(schedule: string, window: string): string | undefined {
   const hours = Number(/^(\d+)h$/.exec(window)?.[1]);
-  if (!Number.isFinite(hours)) return undefined;
+  // An invalid schedule is reported on its own: the window is judged against a valid one only.
+  if (!Number.isFinite(hours) || rotationScheduleProblem(schedule) !== undefined) return undefined;
   const every = rateHours(schedule);
   if (every !== undefined) {
     return every < 24 && hours > every

@@ -670,9 +670,10 @@ function retryOrThrow(ctx: StepContext, err: unknown, call: string) {
  * check wait and, at worst, fail — and the retried rotation PATCHes again later, which then passes.
  */
 export async function testSecret(ctx: StepContext): Promise<void> {
-  const { deps, log, registry } = ctx;
-  if (await isConfigurationTest(ctx)) return;
-  const pending = await readPending(ctx, { required: true });
+  const { deps, log, registry, secretId, step, token } = ctx;
+  const stored = await readValue(deps.secrets, secretId, { versionId: token, stage: AWSPENDING }, step);
+  if (await isConfigurationTest(ctx, stored)) return;
+  const pending = checkPending(ctx, stored, { required: true });
   const clients = deps.clientsForKey(pending, registry.region);
   try {
     await proveKey(ctx, pending, clients, deps.timing.testBudgetMs);
@@ -703,13 +704,13 @@ export async function testSecret(ctx: StepContext): Promise<void> {
  * NGC API key: before the first rotation the secret holds only the bootstrap value and the NGC key secret may
  * still be empty, and a deploy must not fail for either.
  */
-async function isConfigurationTest(ctx: StepContext): Promise<boolean> {
-  const { deps, log, registry, secretId, step, token } = ctx;
-  const pending = await readValue(deps.secrets, secretId, { versionId: token, stage: AWSPENDING }, step);
-  const current = await readValue(deps.secrets, secretId, { stage: AWSCURRENT }, step);
+async function isConfigurationTest(ctx: StepContext, pending: StoredValue | undefined): Promise<boolean> {
+  const { deps, log, registry, secretId, step } = ctx;
   const pendingKey = pullKeyOf(pending);
-  const test = pendingKey === undefined || pullKeyOf(current)?.accessKeyId === pendingKey.accessKeyId;
-  if (!test) return false;
+  if (pendingKey !== undefined) {
+    const current = await readValue(deps.secrets, secretId, { stage: AWSCURRENT }, step);
+    if (pullKeyOf(current)?.accessKeyId !== pendingKey.accessKeyId) return false;
+  }
   try {
     await listAccessKeys(deps.iam, registry.userName);
   } catch (err) {
@@ -915,8 +916,28 @@ async function readPending(
   ctx: StepContext,
   options: { required: boolean },
 ): Promise<PullKeySecret | undefined> {
-  const { deps, registry, secretId, step, token } = ctx;
+  const { deps, secretId, step, token } = ctx;
   const stored = await readValue(deps.secrets, secretId, { versionId: token, stage: AWSPENDING }, step);
+  return checkPending(ctx, stored, options);
+}
+
+/** {@link readPending} for a value already read. */
+function checkPending(
+  ctx: StepContext,
+  stored: StoredValue | undefined,
+  options: { required: true },
+): PullKeySecret;
+function checkPending(
+  ctx: StepContext,
+  stored: StoredValue | undefined,
+  options: { required: boolean },
+): PullKeySecret | undefined;
+function checkPending(
+  ctx: StepContext,
+  stored: StoredValue | undefined,
+  options: { required: boolean },
+): PullKeySecret | undefined {
+  const { registry, secretId, step, token } = ctx;
   if (!stored) {
     if (!options.required) return undefined;
     throw new RotationError(
