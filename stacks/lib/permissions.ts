@@ -90,8 +90,9 @@ function putProjectEvents(eventBusArn: string): PermissionStatement {
 }
 
 /**
- * The permissions of each function. Sources: `aws.md` §4.4 (rotation execution role), the handlers under
- * `functions/` and the core verbs they call.
+ * The permissions of each function. Sources: the rotation execution role
+ * (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html),
+ * the handlers under `functions/` and the core verbs they call.
  */
 export const PERMISSIONS = {
   /**
@@ -201,6 +202,13 @@ export const PERMISSIONS = {
           'iam:ListGroupsForUser',
           'iam:GetUser',
         ],
+        resources: r.pullUserArns,
+      },
+      {
+        // AWS's own policy engine judges least privilege: the simulator evaluates the user's inline, attached
+        // and group policies and its permissions boundary (API_SimulatePrincipalPolicy.html). No charge.
+        sid: 'SimulatePullUserPolicies',
+        actions: ['iam:SimulatePrincipalPolicy'],
         resources: r.pullUserArns,
       },
       {

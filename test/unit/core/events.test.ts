@@ -36,7 +36,8 @@ const EC2_EVENT = {
   },
 };
 
-// `aws.md` §1.2: the official push sample (digest completed to 64 hex characters) and the real SOCI events.
+// https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html: the official push sample (digest
+// completed to 64 hex characters), and the real SOCI events of awslabs/cfn-ecr-aws-soci-index-builder#137.
 const PUSH_SAMPLE = {
   version: '0',
   id: '13cde686-328b-6117-af20-0e5566167482',
@@ -478,11 +479,13 @@ describe('Function: notificationPatterns', () => {
       .filter(([, p]) => matchesEventPattern(p, e))
       .map(([k]) => k);
 
-  it('notifies image verdicts other than compliant', () => {
+  it('notifies image verdicts other than compliant and artifact', () => {
     for (const verdict of ['non-compliant', 'not-runnable', 'error']) {
       expect(matching(event(DETAIL_TYPES.imageValidation, { verdict }))).toEqual(['image-not-compliant']);
     }
-    expect(matching(event(DETAIL_TYPES.imageValidation, { verdict: 'compliant' }))).toEqual([]);
+    // Signatures, attestations, SBOMs and charts are pushed beside every image: never an alert.
+    for (const verdict of ['compliant', 'artifact'])
+      expect(matching(event(DETAIL_TYPES.imageValidation, { verdict }))).toEqual([]);
   });
 
   it('notifies failed rotations and postponed retirements, not successful ones', () => {

@@ -35,6 +35,7 @@ const base: ImageValidationDetail = {
   verdict: 'compliant',
   reasons: ['ok'],
   sourceEventId: null,
+  pushedAt: null,
 };
 
 describe('Schema: imageValidationDetailSchema', () => {
@@ -101,7 +102,7 @@ describe('Function: boundDetail', () => {
     };
     const bounded = boundDetail(input);
     const bytes = Buffer.byteLength(JSON.stringify(bounded));
-    // Room for the envelope of a whole `PutEvents` entry (`aws.md` §2.7) stays.
+    // Room for the envelope of a whole `PutEvents` entry (256 KB, API_PutEvents.html) stays.
     expect(bytes).toBeLessThan(255 * 1024);
     expect(bytes).toBeLessThanOrEqual(VALIDATION_DETAIL_MAX_BYTES);
     expect(imageValidationDetailSchema.safeParse(bounded).success).toBe(true);
@@ -198,6 +199,7 @@ describe('Function: publishableDetail', () => {
       "internal error: the verdict computed for this image failed its own schema or size check, so only this minimal error verdict is published; see the function's logs",
     ],
     sourceEventId: 'event-1',
+    pushedAt: null,
   };
 
   it('returns the bounded detail when it matches its schema and fits, logging nothing', () => {

@@ -48,8 +48,8 @@ setSecret, testSecret, finishSecret) and this command shows each step as it comp
 (masked) and until when the previous key stays Active.
 
 A rotation that is pending (a stuck one) is reattempted with its own token instead of starting another
-(RotateSecret with that token; see README.md, "Recovering", if Secrets Manager answers that a rotation is
-still in progress).
+(RotateSecret with that token; see packages/core/src/rotation/README.md, "Recovering", if Secrets
+Manager answers that a rotation is still in progress).
 Without --force, a rotation that the function would refuse is not started: the previous key still inside
 its grace period, a key in use or still cached by NVCF, or a key the rotation did not create (see
 'nvcf-ecr status') -- unless NVCF may hold another key than the current one: the rotation points NVCF at
@@ -301,7 +301,7 @@ export function failureLines(failure: LastFailure, style: Style, registryName: s
     return [
       `${style.red('✗')} ${failure.step} refused: ${reason}`,
       `The rotation stays pending (${AWSPENDING}); Secrets Manager reattempts it at the next window. ` +
-        `Rotate anyway with 'nvcf-ecr rotate ${registryName} --force', or see README.md, "Recovering".`,
+        `Rotate anyway with 'nvcf-ecr rotate ${registryName} --force', or see packages/core/src/rotation/README.md, "Recovering".`,
     ];
   }
   const lines = [`${style.red('✗')} ${failure.step} failed: ${reason}`];
@@ -315,7 +315,7 @@ export function failureLines(failure: LastFailure, style: Style, registryName: s
   else if (failure.currentKey === 'broken')
     lines.push(
       "  the current key did NOT work when checked right after the failure: see the Failed event, 'nvcf-ecr status' " +
-        'and README.md, "Recovering"',
+        'and packages/core/src/rotation/README.md, "Recovering"',
     );
   else if (failure.currentKey === 'none')
     lines.push('  no current key yet: the first rotation of this registry');

@@ -23,11 +23,16 @@ import {
 
 /**
  * Parsing of OCI indexes and manifests, Docker manifest lists, v2 and schema1 manifests, and config blobs
- * (`aws.md` §3.1–§3.3) into small typed shapes. Untrusted input: every field is checked, and anything
- * malformed becomes a {@link ManifestError} naming the field, never another exception.
+ * (opencontainers/image-spec:image-index.md, manifest.md, config.md;
+ * distribution/distribution:docs/content/spec/manifest-v2-2.md) into small typed shapes. Untrusted input:
+ * every field is checked, and anything malformed becomes a {@link ManifestError} naming the field, never
+ * another exception.
  */
 
-/** A content descriptor (image-spec `descriptor.md`), as found in an index or as a manifest's config. */
+/**
+ * A content descriptor (opencontainers/image-spec:descriptor.md), as found in an index or as a manifest's
+ * config.
+ */
 export interface ContentDescriptor {
   mediaType: string;
   digest: string;
@@ -35,6 +40,11 @@ export interface ContentDescriptor {
   size: number | undefined;
   /** Normalised platform of an index entry, when it declares one. */
   platform: Platform | undefined;
+  /**
+   * True for an index entry whose `platform` object has an empty (or no) `os` or `architecture`, e.g.
+   * `{"os":"","architecture":""}`: no runtime's platform matches it, so runtimes skip the entry.
+   */
+  platformEmpty?: boolean;
   annotations: Readonly<Record<string, string>>;
   artifactType: string | undefined;
 }
@@ -112,7 +122,7 @@ export function parseJsonBytes(
 /**
  * Parses a manifest or index. The media type comes from the document's own `mediaType` field (it is part
  * of the hashed bytes, so it is the most trustworthy), else from the source, else from the referring
- * descriptor, else from the shape (old OCI documents omit `mediaType`; `aws.md` §3.7 step 1).
+ * descriptor, else from the shape (old OCI documents omit `mediaType`).
  */
 export function parseManifest(
   bytes: Uint8Array,
@@ -228,11 +238,20 @@ export function parseDescriptor(
     throw invalid(digest, `${at}.size must be a non-negative integer`);
   }
   let platform: Platform | undefined;
+  let platformEmpty = false;
   if (inIndex && raw['platform'] !== undefined && raw['platform'] !== null) {
     const p = raw['platform'];
     platform = isObject(p) ? platformFromRaw(p as RawPlatform) : undefined;
-    if (!platform)
-      throw invalid(digest, `${at}.platform must be an object with non-empty string 'os' and 'architecture'`);
+    // Go decodes a missing or empty os/architecture as "", so containerd's matcher (which compares them with
+    // the host's) skips such an entry rather than failing the index; a wrong type fails the whole decode.
+    if (!platform && isObject(p) && decodesAsString(p['os']) && decodesAsString(p['architecture'])) {
+      platformEmpty = true;
+    } else if (!platform) {
+      throw invalid(
+        digest,
+        `${at}.platform must be an object with string 'os' and 'architecture' (both non-empty to be pulled)`,
+      );
+    }
   }
   const annotations: Record<string, string> = {};
   const rawAnnotations = raw['annotations'];
@@ -243,20 +262,23 @@ export function parseDescriptor(
   const artifactType = raw['artifactType'];
   if (artifactType !== undefined && typeof artifactType !== 'string')
     throw invalid(digest, `${at}.artifactType must be a string`);
-  return { mediaType, digest: d, size, platform, annotations, artifactType };
+  const out: ContentDescriptor = { mediaType, digest: d, size, platform, annotations, artifactType };
+  if (platformEmpty) out.platformEmpty = true;
+  return out;
 }
 
 /**
  * Why an index entry is not a runnable image (and is not fetched), or `undefined` for entries to open.
- * - Any `vnd.docker.reference.type` annotation: BuildKit's attestation-storage.md says entries with a value
- *   other than `attestation-manifest` must be ignored entirely too, so regclient's `builder` entries
- *   (tag v1 of the regclient test repo) are dropped for the same reason as attestations (`aws.md` §3.4).
+ * - Any `vnd.docker.reference.type` annotation: BuildKit's attestation storage
+ *   (moby/buildkit:docs/attestations/attestation-storage.md) says entries with a value other than
+ *   `attestation-manifest` must be ignored entirely too, so regclient's `builder` entries
+ *   (tag v1 of the regclient test repo) are dropped for the same reason as attestations.
  * - `unknown/unknown` platforms: BuildKit's placeholder "to prevent container runtimes from accidentally
- *   pulling or running" the entry (`aws.md` §3.4), with or without the annotation.
+ *   pulling or running" the entry (same document), with or without the annotation.
  * - `artifactType` on the descriptor: an OCI 1.1 artifact.
  * - Media types that are not manifests or indexes (a layer or a blob listed by mistake), and OCI 1.1-rc
  *   artifact manifests.
- * Entries without a `platform` are NOT dropped here although `aws.md` §3.7 suggests it: nothing in the
+ * Entries without a `platform` are NOT dropped here, although that would be simpler: nothing in the
  * specs makes the platform mandatory, so they are opened and judged by their config (an image config
  * counts with a warning, an artifact config is ignored).
  */
@@ -268,6 +290,9 @@ export function indexEntryIgnoreReason(entry: ContentDescriptor): string | undef
     return refType === 'attestation-manifest'
       ? `attestation manifest${target} (${REFERENCE_TYPE_ANNOTATION}=attestation-manifest): not runnable`
       : `BuildKit ${refType} entry${target} (${REFERENCE_TYPE_ANNOTATION}=${refType}): not runnable`;
+  }
+  if (entry.platformEmpty) {
+    return 'platform with an empty os or architecture: no host platform matches it, so runtimes skip the entry';
   }
   if (entry.platform && isUnknownPlatform(entry.platform)) {
     return 'platform unknown/unknown marks a non-runnable entry (BuildKit attestation placeholder)';
@@ -296,9 +321,9 @@ export function artifactReason(manifest: ParsedManifest): string | undefined {
 export type ConfigPlatform = { platform: Platform } | { platform: undefined; reason: string };
 
 /**
- * Reads `os`/`architecture`/`variant` from an image config (`aws.md` §3.3). A config that is not a JSON
- * object is `ManifestError('invalid-config')`. One without `os`/`architecture` (both REQUIRED by
- * image-spec config.md) is reported as "no platform" rather than an error: regclient's builder manifests
+ * Reads `os`/`architecture`/`variant` from an image config (opencontainers/image-spec:config.md). A config
+ * that is not a JSON object is `ManifestError('invalid-config')`. One without `os`/`architecture` (both
+ * REQUIRED by that file) is reported as "no platform" rather than an error: regclient's builder manifests
  * (`a-docker`) carry the empty `{}` under the image config media type, and such manifests are artifacts,
  * not broken images to retry.
  */
@@ -341,6 +366,11 @@ function optionalString(json: Record<string, unknown>, key: string, digest: stri
 
 function invalid(digest: string, message: string): ManifestError {
   return new ManifestError('invalid-manifest', message, digest);
+}
+
+/** Absent or a string (empty or not): what Go decodes into a string field without failing. */
+function decodesAsString(v: unknown): boolean {
+  return v === undefined || v === null || typeof v === 'string';
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

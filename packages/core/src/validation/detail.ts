@@ -42,6 +42,12 @@ export interface ImageValidationDetail {
   reasons: string[];
   /** `id` of the ECR event that triggered the validation: a redelivery carries the same one. */
   sourceEventId: string | null;
+  /**
+   * `time` of that ECR event (when ECR stored the push), ISO-8601; `null` when the event had none. Verdicts of
+   * two quick pushes of one tag can be published in either order: this, not the arrival order, says which
+   * push is the later one.
+   */
+  pushedAt: string | null;
 }
 
 // The contract of the schema below: at most VALIDATION_MAX_ITEMS entries per list and VALIDATION_MAX_TEXT
@@ -54,9 +60,10 @@ export const VALIDATION_MAX_TEXT = 256;
 
 /**
  * Bytes the whole `PutEvents` entry of a verdict may count (see {@link verdictEnvelopeBytes}): 16 KiB under
- * EventBridge's 256 KB per entry (`aws.md` §2.7). The margin covers what the delivered event adds to the entry
- * (its envelope keys: SNS and SQS targets have the same 256 KB limit on the whole event) and any difference
- * between EventBridge's count and ours.
+ * EventBridge's 256 KB per entry
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/events/CalculatePutEventsEntrySize.html). The margin
+ * covers what the delivered event adds to the entry (its envelope keys: SNS and SQS targets have the same
+ * 256 KB limit on the whole event) and any difference between EventBridge's count and ours.
  */
 export const VALIDATION_EVENT_MAX_BYTES = 240 * 1024;
 
@@ -102,9 +109,10 @@ export const imageValidationDetailSchema = z.strictObject({
     }),
   ),
   warnings: list(text),
-  verdict: z.enum(['compliant', 'non-compliant', 'not-runnable', 'error']),
+  verdict: z.enum(['compliant', 'non-compliant', 'not-runnable', 'artifact', 'error']),
   reasons: list(text),
   sourceEventId: z.nullable(text),
+  pushedAt: z.nullable(text),
 });
 
 export interface BoundDetailOptions {
@@ -139,6 +147,7 @@ export function boundDetail(
   const digest = cleanText(detail.digest);
   const mediaType = detail.mediaType === null ? null : cleanText(detail.mediaType);
   const sourceEventId = detail.sourceEventId === null ? null : cleanText(detail.sourceEventId);
+  const pushedAt = detail.pushedAt === null ? null : cleanText(detail.pushedAt);
   const lists: { [K in ListName]: Cleaned<ImageValidationDetail[K][number]>[] } = {
     platforms: detail.platforms.map(cleanText),
     required: detail.required.map(cleanText),
@@ -174,6 +183,7 @@ export function boundDetail(
     verdict: detail.verdict,
     reasons,
     sourceEventId: sourceEventId === null ? null : sourceEventId.value,
+    pushedAt: pushedAt === null ? null : pushedAt.value,
   });
 
   // Greedy by bytes: start from the detail with empty lists and room for the note, then add entries in order
@@ -194,8 +204,10 @@ export function boundDetail(
   const changed = (items: readonly Cleaned<unknown>[], n: number, key: 'shortened' | 'stripped') =>
     items.slice(0, n).reduce((sum, i) => sum + i[key], 0);
   const count = (key: 'shortened' | 'stripped') =>
-    [registry, repository, tag, digest, mediaType, sourceEventId].reduce((s, c) => s + (c?.[key] ?? 0), 0) +
-    LIST_NAMES.reduce((s, n) => s + changed(lists[n], kept[n], key), 0);
+    [registry, repository, tag, digest, mediaType, sourceEventId, pushedAt].reduce(
+      (s, c) => s + (c?.[key] ?? 0),
+      0,
+    ) + LIST_NAMES.reduce((s, n) => s + changed(lists[n], kept[n], key), 0);
   const anyOmitted = LIST_NAMES.some((n) => kept[n] < lists[n].length);
   if (!anyOmitted && count('shortened') === 0 && count('stripped') === 0) {
     return assemble(kept, values(lists.reasons, kept.reasons));
@@ -227,9 +239,10 @@ export interface PublishableDetailOptions extends BoundDetailOptions {
 /**
  * The detail to publish: `detail` cut by {@link boundDetail}, then checked against
  * {@link imageValidationDetailSchema} and the byte budget before it goes out (every emitted event is validated
- * first, README "Events"). A detail failing either is a bug, never the image's fault: it is logged as an error
- * and replaced by a minimal `error` verdict, which always fits (five identifying strings, under 5 KB), so a verdict
- * is published all the same and the push is not retried into the failure queue for a problem no retry solves.
+ * first, packages/core/src/events/README.md). A detail failing either is a bug, never the image's fault: it
+ * is logged as an error and replaced by a minimal `error` verdict, which always fits (five identifying
+ * strings, under 5 KB), so a verdict is published all the same and the push is not retried into the failure
+ * queue for a problem no retry solves.
  */
 export function publishableDetail(
   detail: ImageValidationDetail,
@@ -283,6 +296,7 @@ function minimalErrorDetail(detail: ImageValidationDetail): ImageValidationDetai
     verdict: 'error',
     reasons: [MINIMAL_ERROR_REASON],
     sourceEventId: typeof detail.sourceEventId === 'string' ? text(detail.sourceEventId) : null,
+    pushedAt: typeof detail.pushedAt === 'string' ? text(detail.pushedAt) : null,
   };
 }
 

@@ -25,6 +25,8 @@ export interface UserRecord {
   inline: Record<string, string>;
   attached: string[];
   tags: { Key: string; Value: string }[];
+  /** The managed policy that caps what the user's identity policies allow (`PutUserPermissionsBoundary`). */
+  permissionsBoundary?: string | undefined;
 }
 
 export interface GroupRecord {
@@ -72,7 +74,10 @@ export interface EffectivePolicy {
   document: string;
 }
 
-/** IAM's limit on access keys per user (`aws.md` §2.8, `AccessKeysPerUserQuota: 2`). */
+/**
+ * IAM's limit on access keys per user (`AccessKeysPerUserQuota: 2`,
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+ */
 export const ACCESS_KEYS_PER_USER = 2;
 
 const AWS_MANAGED: { name: string; document: object }[] = [
@@ -300,6 +305,21 @@ export class IamBackend {
       }
     }
     return out;
+  }
+
+  /** The user's permissions boundary as the authoriser needs it (its default version), if it has one. */
+  boundaryOf(userName: string): { name: string; document: string } | undefined {
+    const arn = this.users.get(userName)?.permissionsBoundary;
+    const p = arn ? this.policies.get(arn) : undefined;
+    const v = p?.versions.find((x) => x.isDefault);
+    return p && v ? { name: p.policyName, document: v.document } : undefined;
+  }
+
+  /** How many users have `arn` as their permissions boundary (`PermissionsBoundaryUsageCount`). */
+  boundaryUsageCount(arn: string): number {
+    let n = 0;
+    for (const u of this.users.values()) if (u.permissionsBoundary === arn) n++;
+    return n;
   }
 
   /** Records the use of a key (what `GetAccessKeyLastUsed` reports). */
