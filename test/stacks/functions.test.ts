@@ -12,15 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { expectRejection } from '../unit/core/expect-error.ts';
 import { ACCOUNT } from './configs.ts';
 import { Resolver } from './resolve.ts';
-import {
-  type CfnResource,
-  configOf,
-  resourcesOfType,
-  STACK_IDS,
-  STAGE,
-  type StackId,
-  synth,
-} from './synth.ts';
+import { type CfnResource, resourcesOfType, STACK_IDS, STAGE, type StackId, synth } from './synth.ts';
 
 // Every function is built by the one factory: same runtime, architecture, logging, role shape and
 // environment; and every handler under functions/ is deployed.
