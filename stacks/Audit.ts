@@ -11,12 +11,12 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { type StackContext, use } from 'sst/constructs';
+import { dependsOn, type StackContext, use } from 'sst/constructs';
 import { ENV } from '../functions/lib/environment.ts';
 import { Credentials } from './Credentials.ts';
 import { busDestination } from './lib/events.ts';
 import { nodeFunction } from './lib/functions.ts';
-import { PERMISSIONS } from './lib/permissions.ts';
+import { PERMISSIONS, SECRETS_KEY_ALIAS, secretArnPattern } from './lib/permissions.ts';
 import { stackSettings, suppress } from './lib/stack.ts';
 import { Validation } from './Validation.ts';
 
@@ -28,7 +28,10 @@ export function Audit({ app, stack }: StackContext) {
   const settings = stackSettings(app, stack);
   const { config, deployment } = settings;
   const { bus } = use(Validation);
-  const { resources: credentials } = use(Credentials);
+  // After Credentials (the audit reads what it creates), but importing nothing from it: every name below comes
+  // from the configuration, so registries and names can change without an export in use blocking the update.
+  dependsOn(Credentials);
+  const { partition, account, region } = deployment;
 
   const bucketName = reportBucketName(deployment.account, deployment.region, settings.stage);
   if (bucketName.length > 63) {
@@ -50,7 +53,7 @@ export function Audit({ app, stack }: StackContext) {
     encryption: s3.BucketEncryption.S3_MANAGED,
     enforceSSL: true,
     objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-    removalPolicy: RemovalPolicy.RETAIN,
+    removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     lifecycleRules: [
       {
         id: 'expire-old-reports',
@@ -81,9 +84,16 @@ export function Audit({ app, stack }: StackContext) {
     eventBusName: bus.eventBusName,
     environment: { [ENV.reportBucket]: reports.bucketName },
     statements: PERMISSIONS.audit({
-      ...credentials,
-      partition: deployment.partition,
-      account: deployment.account,
+      region,
+      registrySecretArns: config.registries.map((r) =>
+        secretArnPattern(partition, region, account, r.secretName),
+      ),
+      ngcSecretArn: secretArnPattern(partition, region, account, config.ngc.apiKeySecretName),
+      secretsKeyAlias: `alias/${settings.named(SECRETS_KEY_ALIAS)}`,
+      pullUserArns: config.registries.map((r) => `arn:${partition}:iam::${account}:user/${r.userName}`),
+      eventBusArn: bus.eventBusArn,
+      partition,
+      account,
       privateRepositoryArns: config.registries
         .filter((r) => r.kind === 'private')
         .flatMap((r) =>

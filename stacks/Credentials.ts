@@ -1,5 +1,5 @@
 import {
-  bootstrapSecretValue,
+  DEPLOYED_BOOTSTRAP_VALUE,
   minimalPullPolicy,
   PULL_POLICY_NAME,
   RETIRE_SCHEDULE,
@@ -12,11 +12,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { type StackContext, use } from 'sst/constructs';
+import { dependsOn, type StackContext, use } from 'sst/constructs';
 import { busDestination } from './lib/events.ts';
 import { nodeFunction } from './lib/functions.ts';
-import { type CredentialResources, PERMISSIONS } from './lib/permissions.ts';
+import { type CredentialResources, PERMISSIONS, SECRETS_KEY_ALIAS } from './lib/permissions.ts';
 import { stackSettings, suppress } from './lib/stack.ts';
+import { Notifications } from './Notifications.ts';
 import { Validation } from './Validation.ts';
 
 /**
@@ -32,12 +33,17 @@ export function Credentials({ app, stack }: StackContext) {
   const settings = stackSettings(app, stack);
   const { config } = settings;
   const { bus } = use(Validation);
+  // Deployed after Notifications, never beside it: rotation outcomes and function failures go to the bus from
+  // the first rotation on, and only Notifications' rules carry them to e-mail. (SST deploys independent stacks
+  // in parallel.) A subscription still delivers nothing until its address confirms it.
+  dependsOn(Notifications);
 
   const key = new kms.Key(stack, 'SecretsKey', {
     description: 'Encrypts the nvcf-ecr pull-key secrets and the NGC API key secret',
-    alias: `alias/${settings.named('nvcf-ecr-secrets')}`,
+    // The Audit stack reaches the key by this alias (it imports nothing from this stack).
+    alias: `alias/${settings.named(SECRETS_KEY_ALIAS)}`,
     enableKeyRotation: true,
-    removalPolicy: RemovalPolicy.RETAIN,
+    removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
   });
 
   // Created without a value: a value in the template (even a generated placeholder, which CloudFormation
@@ -50,7 +56,7 @@ export function Credentials({ app, stack }: StackContext) {
     description:
       'NGC API key the rotation uses to update the NVCF registry credential. Created empty: see stacks/README.md.',
     encryptionKey: key,
-    removalPolicy: RemovalPolicy.RETAIN,
+    removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
   });
   (ngcApiKey.node.defaultChild as secretsmanager.CfnSecret).addPropertyDeletionOverride(
     'GenerateSecretString',
@@ -71,7 +77,7 @@ export function Credentials({ app, stack }: StackContext) {
     (user.node.defaultChild as iam.CfnUser).policies = [
       { policyName: PULL_POLICY_NAME, policyDocument: minimalPullPolicy(registry) },
     ];
-    user.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    user.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
     suppress(user, [
       {
         id: 'AwsSolutions-IAM5',
@@ -82,15 +88,14 @@ export function Credentials({ app, stack }: StackContext) {
       },
     ]);
 
-    // The first value is the non-secret bootstrap: who the key is for, no key. The immediate first rotation
-    // creates the first key and the NVCF credential.
+    // The first value is a non-secret constant (core DEPLOYED_BOOTSTRAP_VALUE): CloudFormation never rewrites a
+    // live secret because the configuration changed. The operator's first rotation writes the first key.
     const secret = new secretsmanager.Secret(stack, `PullKey-${registry.name}`, {
       secretName: registry.secretName,
       description: `NVCF pull key of registry '${registry.name}' (${registry.hostname}); rotated by nvcf-ecr, do not edit.`,
       encryptionKey: key,
-      // core's bootstrapSecretValue: the value the sandbox runtime creates too, and the rotation recognises.
-      secretStringValue: SecretValue.unsafePlainText(bootstrapSecretValue(registry)),
-      removalPolicy: RemovalPolicy.RETAIN,
+      secretStringValue: SecretValue.unsafePlainText(DEPLOYED_BOOTSTRAP_VALUE),
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     return { registry, user, secret };
   });
@@ -128,8 +133,14 @@ export function Credentials({ app, stack }: StackContext) {
       // A rate or cron expression and a window (Duration); the config validated both
       // (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotationRulesType.html).
       rotationRules: { scheduleExpression: registry.rotation.schedule, duration: registry.rotation.window },
-      // The bootstrap: rotate as soon as the schedule exists (and whenever it changes).
-      rotateImmediatelyOnUpdate: true,
+      // A deploy never rotates. With true, CloudFormation calls RotateSecret with RotateImmediately on create and
+      // on every schedule or window change: the first one fails (the NGC key secret is still empty) and leaves
+      // AWSPENDING, after which every later RotateSecret — the next schedule change, and its rollback — is
+      // refused ("A previous rotation isn't complete"). With false, Secrets Manager only tests the configuration
+      // by running the function's testSecret step against an AWSPENDING version it creates and removes
+      // (RotateSecret API reference, RotateImmediately), which the function passes without touching a key.
+      // The first rotation is the operator's, once the NGC key is stored: `nvcf-ecr rotate` (stacks/README.md).
+      rotateImmediatelyOnUpdate: false,
     });
     schedule.addDependency(permission);
   }

@@ -6,7 +6,7 @@ import {
   notificationMessages,
   notificationPatterns,
 } from '@nvcf-ecr/core';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -67,6 +67,10 @@ export function Notifications({ app, stack }: StackContext) {
       ],
       actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
       resources: ['*'],
+      // Only on behalf of this account's rules and alarms: the services' principals are shared by every
+      // account (Amazon SNS Developer Guide, "Enable compatibility between event sources from AWS services and
+      // encrypted topics", https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+      conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
     }),
   );
 

@@ -37,6 +37,8 @@ describe('Stack: Notifications', () => {
         Effect: 'Allow',
         Principal: { Service: ['events.amazonaws.com', 'cloudwatch.amazonaws.com'] },
         Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        // Only for this account's rules and alarms.
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
       }),
     );
   });

@@ -125,7 +125,7 @@ async function audit({ values, io }: CommandContext): Promise<number> {
   const failOn = parseFailOn(values);
   const registries = (values['registry'] as string[] | undefined) ?? undefined;
   const out = typeof values['out'] === 'string' ? values['out'] : undefined;
-  const config = await loadCommandConfig(values, { required: true });
+  const config = await loadCommandConfig(values, { required: true, env: io.env });
   if (!config) throw new CliError('no configuration', 2);
   const base = awsClientOptions(values, io.env, deploymentRegion(config));
   const secrets = new SecretsManagerClient(base);

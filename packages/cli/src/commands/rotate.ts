@@ -105,7 +105,7 @@ async function rotate(context: CommandContext): Promise<number> {
 async function rotateRegistry({ positionals, values, io }: CommandContext): Promise<number> {
   const timeout = timeoutSeconds(values['timeout']);
   const force = values['force'] === true;
-  const config = (await loadCommandConfig(values, { required: true })) as Config;
+  const config = (await loadCommandConfig(values, { required: true, env: io.env })) as Config;
   const registry = registryByName(config, positionals[0] as string, 'rotate');
   const { secrets, iam, nvcf } = rotationClients(values, io, config);
   const style = styleFor(io.stderr, io.env);

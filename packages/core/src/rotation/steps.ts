@@ -32,7 +32,12 @@ import {
   planRoom,
   pullKeyOf,
 } from './keys.ts';
-import { assertValueMatchesRegistry, type PullKeySecret, serializePullKey } from './secret-value.ts';
+import {
+  assertValueMatchesRegistry,
+  DEPLOYED_BOOTSTRAP_VALUE,
+  type PullKeySecret,
+  serializePullKey,
+} from './secret-value.ts';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -160,8 +165,8 @@ export async function createSecret(ctx: StepContext): Promise<void> {
     throw new RotationError(
       'createSecret',
       secretId,
-      `Secret ${state.name} has no AWSCURRENT value: the stacks create it with the bootstrap value ` +
-        `{"userName","registryHostname","credentialName"}; put that value back (packages/core/src/rotation/README.md, "The rotated secret") and rotate again.`,
+      `Secret ${state.name} has no AWSCURRENT value: the stacks create it with a bootstrap value (no key); put ` +
+        `${DEPLOYED_BOOTSTRAP_VALUE} back (packages/core/src/rotation/README.md, "The rotated secret") and rotate again.`,
     );
   }
   assertValueMatchesRegistry(current.value, registry, {
@@ -679,8 +684,10 @@ function retryOrThrow(ctx: StepContext, err: unknown, call: string) {
  * check wait and, at worst, fail — and the retried rotation PATCHes again later, which then passes.
  */
 export async function testSecret(ctx: StepContext): Promise<void> {
-  const { deps, log, registry } = ctx;
-  const pending = await readPending(ctx, { required: true });
+  const { deps, log, registry, secretId, step, token } = ctx;
+  const stored = await readValue(deps.secrets, secretId, { versionId: token, stage: AWSPENDING }, step);
+  if (await isConfigurationTest(ctx, stored)) return;
+  const pending = checkPending(ctx, stored, { required: true });
   const clients = deps.clientsForKey(pending, registry.region);
   try {
     await proveKey(ctx, pending, clients, deps.timing.testBudgetMs);
@@ -695,6 +702,46 @@ export async function testSecret(ctx: StepContext): Promise<void> {
     nvcfCredentialId: credential.registryCredentialId,
     lastUpdatedAt: credential.lastUpdatedAt,
   });
+}
+
+/**
+ * Secrets Manager's test of a rotation configuration: RotateSecret with RotateImmediately=false — what the
+ * stacks' rotation schedules do on every deploy that creates or changes them — "tests the rotation
+ * configuration by running the testSecret step of the Lambda rotation function. The test creates an
+ * AWSPENDING version of the secret and then removes it" (RotateSecret API reference,
+ * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html). No createSecret ran,
+ * so that version holds no new key: no value, or (as emulators fill it) a copy of AWSCURRENT. In a rotation,
+ * testSecret runs only after createSecret stored a new key under this token, so either shape means a test.
+ *
+ * The test proves what the configuration decides and touches nothing: the function runs, may read the
+ * secret (through its key), and finds the pull user (iam:ListAccessKeys). It needs neither a key nor the
+ * NGC API key: before the first rotation the secret holds only the bootstrap value and the NGC key secret may
+ * still be empty, and a deploy must not fail for either.
+ */
+async function isConfigurationTest(ctx: StepContext, pending: StoredValue | undefined): Promise<boolean> {
+  const { deps, log, registry, secretId, step } = ctx;
+  const pendingKey = pullKeyOf(pending);
+  if (pendingKey !== undefined) {
+    const current = await readValue(deps.secrets, secretId, { stage: AWSCURRENT }, step);
+    if (pullKeyOf(current)?.accessKeyId !== pendingKey.accessKeyId) return false;
+  }
+  try {
+    await listAccessKeys(deps.iam, registry.userName);
+  } catch (err) {
+    if (err instanceof NoSuchEntityException) {
+      throw new RotationError(
+        step,
+        secretId,
+        `The pull user ${registry.userName} does not exist: deploy the stacks with the configuration that names it.`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+  log.info('rotation configuration tested: Secrets Manager ran testSecret alone, nothing was rotated', {
+    pendingHasValue: pending !== undefined,
+  });
+  return true;
 }
 
 /** Pulls the canary's manifest (private: `BatchGetImage`) or looks it up (public: `DescribeImages`). */
@@ -884,8 +931,28 @@ async function readPending(
   ctx: StepContext,
   options: { required: boolean },
 ): Promise<PullKeySecret | undefined> {
-  const { deps, registry, secretId, step, token } = ctx;
+  const { deps, secretId, step, token } = ctx;
   const stored = await readValue(deps.secrets, secretId, { versionId: token, stage: AWSPENDING }, step);
+  return checkPending(ctx, stored, options);
+}
+
+/** {@link readPending} for a value already read. */
+function checkPending(
+  ctx: StepContext,
+  stored: StoredValue | undefined,
+  options: { required: true },
+): PullKeySecret;
+function checkPending(
+  ctx: StepContext,
+  stored: StoredValue | undefined,
+  options: { required: boolean },
+): PullKeySecret | undefined;
+function checkPending(
+  ctx: StepContext,
+  stored: StoredValue | undefined,
+  options: { required: boolean },
+): PullKeySecret | undefined {
+  const { registry, secretId, step, token } = ctx;
   if (!stored) {
     if (!options.required) return undefined;
     throw new RotationError(

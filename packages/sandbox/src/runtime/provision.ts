@@ -49,8 +49,10 @@ import { type ProvisionedWebhook, provisionWebhooks } from './webhooks.ts';
  * bus, the report bucket, and the rules: ECR push rule (default bus of each region with private registries)
  * → validatePush, audit schedule → audit, hourly retire schedule → retireKeys, notification rules on the
  * project bus → the SNS topic (recorded by the sandbox's EventBridge, not emulated). When a rotation
- * handler is given, each rotated secret gets its rotation configuration with `RotateImmediately` — the
- * bootstrap rotation the stacks trigger too.
+ * handler is given, each rotated secret gets its rotation configuration with `RotateImmediately`: the stacks'
+ * schedule only has Secrets Manager test the function (a deploy never rotates), and the operator then stores
+ * the NGC key and runs the first rotation (`nvcf-ecr rotate`); the sandbox stores its NGC key itself, so it
+ * does both at once, as one call.
  */
 
 export interface ProvisionedRegistry {
@@ -343,7 +345,7 @@ export async function provision(input: ProvisionInput): Promise<Provisioned> {
     webhookSecrets: input.webhookSecrets,
   });
 
-  // The bootstrap rotation: configure rotation and rotate now, unless the secret already rotates with this
+  // The first rotation (see above): configure rotation and rotate now, unless the secret already rotates with this
   // function and these rules (a restart with --state must not rotate again).
   const rotate = functions.rotateCredential;
   if (rotate) {
