@@ -277,7 +277,7 @@ describe('CLI: rotate, status and retire on the sandbox', () => {
 });
 
 describe('CLI: a registry in another region than the deployment', () => {
-  // The stacks put every secret in one region: the first private registry's (README "Deploy").
+  // The stacks put every secret in one region: the first private registry's (stacks/README.md).
   const raw = {
     ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
     registries: [

@@ -15,11 +15,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clients, control, rejection, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
- * The rotation driver of the Secrets Manager emulator (`aws.md` §4): small rotation functions registered
- * with the local Lambda registry — a TypeScript rendering of AWS's SecretsManagerRotationTemplate (guard,
- * createSecret filling the pending version, finishSecret moving AWSCURRENT) with hooks to observe, fail or
- * hold a step — prove the order of the steps, the empty AWSPENDING version, stop-at-first-error, retries
- * with the same token, rotation-in-progress, cancellation, schedules on the virtual clock and validation runs.
+ * The rotation driver of the Secrets Manager emulator
+ * (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_lambda.html): small rotation
+ * functions registered with the local Lambda registry — a TypeScript rendering of AWS's
+ * SecretsManagerRotationTemplate (guard, createSecret filling the pending version, finishSecret moving AWSCURRENT)
+ * with hooks to observe, fail or hold a step — prove the order of the steps, the empty AWSPENDING version,
+ * stop-at-first-error, retries with the same token, rotation-in-progress, cancellation, schedules on the virtual
+ * clock and validation runs.
  */
 
 const DAY = 86_400_000;
@@ -75,7 +77,11 @@ describe('Sandbox: Secrets Manager rotation driver', () => {
     behaviour = {};
   });
 
-  /** The AWS rotation template's control flow (`aws.md` §4.2), against the sandbox through the SDK. */
+  /**
+   * The AWS rotation template's control flow
+   * (`aws-samples/aws-secrets-manager-rotation-lambdas:SecretsManagerRotationTemplate/lambda_function.py`),
+   * against the sandbox through the SDK.
+   */
   async function rotator(event: Invocation): Promise<void> {
     calls.push(event);
     await behaviour.before?.(event, calls.filter((c) => c.Step === event.Step).length);

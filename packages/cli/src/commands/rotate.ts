@@ -51,7 +51,8 @@ setSecret, testSecret, finishSecret) and this command shows each step as it comp
 A rotation that is pending (a stuck one) blocks every RotateSecret, whatever its token ("A previous
 rotation isn't complete"): this command abandons it explicitly and says so -- it removes AWSPENDING from
 the stuck version (UpdateSecretVersionStage), whose key, if it stored one, becomes a superseded key the next
-rotations point NVCF away from and delete once unused -- then starts a new rotation (README.md, "Recovering").
+rotations point NVCF away from and delete once unused -- then starts a new rotation
+(packages/core/src/rotation/README.md, "Recovering").
 Without --force, a rotation that the function would refuse is not started: the previous key still inside
 its grace period, a key in use or still cached by NVCF, or a key the rotation did not create (see
 'nvcf-ecr status') -- unless NVCF may hold another key than the current one: the rotation points NVCF at
@@ -213,8 +214,9 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
 /**
  * Secrets Manager refuses every `RotateSecret` while a version carries AWSPENDING without AWSCURRENT, whatever
  * the token ("any later invocation of rotation assumes that a previous rotation request is still in progress
- * and returns an error": How rotation works, Secrets Manager User Guide); its own reattempt waits for the next
- * rotation window. Removing the label is the documented way out; the version, and the key it may hold, stay.
+ * and returns an error": awsdocs/aws-secrets-manager-docs:doc_source/rotating-secrets.md); its own reattempt
+ * waits for the next rotation window. Removing the label is the documented way out; the version, and the key
+ * it may hold, stay.
  */
 async function abandon(
   secrets: ReturnType<typeof rotationClients>['secrets'],
@@ -225,7 +227,7 @@ async function abandon(
   say(
     `the rotation ${stuck} is not complete, and Secrets Manager starts no other while it is pending: abandoning it ` +
       `(UpdateSecretVersionStage removes ${AWSPENDING} from it; its key, if it stored one, is now superseded: ` +
-      'the next rotation points NVCF at the current key and deletes it once unused, see README.md, "Recovering")',
+      'the next rotation points NVCF at the current key and deletes it once unused, see packages/core/src/rotation/README.md, "Recovering")',
   );
   await secrets.send(
     new UpdateSecretVersionStageCommand({
@@ -330,7 +332,7 @@ export function failureLines(failure: LastFailure, style: Style, registryName: s
     return [
       `${style.red('✗')} ${failure.step} refused: ${reason}`,
       `The rotation stays pending (${AWSPENDING}); Secrets Manager reattempts it at the next window. ` +
-        `Rotate anyway with 'nvcf-ecr rotate ${registryName} --force', or see README.md, "Recovering".`,
+        `Rotate anyway with 'nvcf-ecr rotate ${registryName} --force', or see packages/core/src/rotation/README.md, "Recovering".`,
     ];
   }
   const lines = [`${style.red('✗')} ${failure.step} failed: ${reason}`];
@@ -344,7 +346,7 @@ export function failureLines(failure: LastFailure, style: Style, registryName: s
   else if (failure.currentKey === 'broken')
     lines.push(
       "  the current key did NOT work when checked right after the failure: see the Failed event, 'nvcf-ecr status' " +
-        'and README.md, "Recovering"',
+        'and packages/core/src/rotation/README.md, "Recovering"',
     );
   else if (failure.currentKey === 'none')
     lines.push('  no current key yet: the first rotation of this registry');

@@ -6,8 +6,9 @@ import { type AccessKeyInfo, type KeyIntent, readValue, type StoredValue } from 
 
 /**
  * Which of the pull user's keys is which, and whether one may go to make room for a new key. IAM allows two
- * keys per user (`anchors.md` §5.1), so every rotation after the first needs a slot; the rules here decide
- * which key, if any, can be deleted without breaking NVCF or a workload (invariant 2).
+ * keys per user (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html), so every
+ * rotation after the first needs a slot; the rules here decide which key, if any, can be deleted without
+ * breaking NVCF or a workload (invariant 2).
  *
  * Roles:
  * - `current`: in the AWSCURRENT value; never touched.
@@ -156,10 +157,11 @@ export type RefusalCode = 'in-grace' | 'in-use' | 'nvcf-cache' | 'unmanaged' | '
 
 /**
  * How long NVCF may keep handing out a key after its credential was given another one: each API pod caches a
- * credential's secret for 5 minutes (`expireAfterWrite`), invalidated only on the pod that took the write, and
- * NVCT caches credentials for about 5 minutes more, possibly filled from a pod's stale copy just before it
- * expired (`nvcf-api.md` §4.6): 10 minutes end to end. Counted from the rotation's own clock read after NVCF
- * answered the PATCH, so no clock difference with NVCF shortens it.
+ * credential's secret for 5 minutes (`expireAfterWrite`), invalidated only on the pod that took the write,
+ * and NVCT caches credentials for about 5 minutes more, possibly filled from a pod's stale copy just before
+ * it expired (`RegistryCredentialEssService` in NVIDIA/nvcf; NVCT's "about 5 minutes":
+ * https://docs.nvidia.com/nvcf/third-party-registries): 10 minutes end to end. Counted from the rotation's
+ * own clock read after NVCF answered the PATCH, so no clock difference with NVCF shortens it.
  */
 export const NVCF_CACHE_LIFETIME_MS = 10 * 60_000;
 
@@ -198,7 +200,10 @@ export interface RoomInput {
   readonly keyLimit: number;
 }
 
-/** A key used this recently counts as in use (the retirement's rule, `aws.md` §4.6). */
+/**
+ * A key used this recently counts as in use (the retirement's rule, packages/core/src/rotation/README.md,
+ * "Grace period and retirement").
+ */
 export const IN_USE_WINDOW_MS = 3_600_000;
 
 const CANDIDATE_ORDER: Readonly<Record<KeyRole, number>> = {
@@ -287,7 +292,7 @@ export function planRoom(input: RoomInput): RoomPlan {
         reason:
           `Making room needs deleting key ${masked} of IAM user ${input.userName}, but the AWSCURRENT key is missing or ` +
           'Inactive, so NVCF cannot first be pointed at it and might be holding the key to delete. Nothing was ' +
-          'deleted. Reactivate the AWSCURRENT key (see README.md, "Recovering"), then rotate again.',
+          'deleted. Reactivate the AWSCURRENT key (see packages/core/src/rotation/README.md, "Recovering"), then rotate again.',
       };
     }
     if (key.status === 'Active' && input.nvcf.kind !== 'absent') {
@@ -332,9 +337,10 @@ export function pullKeyOf(stored: StoredValue | undefined): PullKeySecret | unde
 }
 
 /**
- * When the previous key's grace period ends: `graceHours` after the rotation that replaced it. That moment
- * is the later of `LastRotatedDate` (set when a rotation completes; also moved by a manual PutSecretValue,
- * `aws.md` §4.3) and the AWSCURRENT version's creation — the later, so the grace is never cut short.
+ * When the previous key's grace period ends: `graceHours` after the rotation that replaced it. That moment is
+ * the later of `LastRotatedDate` (set when a rotation completes; also moved by a manual PutSecretValue,
+ * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotationRulesType.html) and the
+ * AWSCURRENT version's creation — the later, so the grace is never cut short.
  */
 export function graceEndsAt(
   lastRotatedDate: Date | undefined,

@@ -53,15 +53,23 @@ import {
 import { done, notYet, waitUntil } from './wait.ts';
 
 /**
- * The guard and the four steps of the rotation protocol (ARCHITECTURE.md, "Rotation protocol"; `aws.md`
- * §4.2, §4.6). Every step is idempotent on the ClientRequestToken: Secrets Manager retries the whole rotation
- * after any failure (`aws.md` §4.2), so each step may run again after a crash at any call and must converge.
+ * The guard and the four steps of the rotation protocol (packages/core/src/rotation/README.md, "The
+ * protocol"; https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_lambda.html). Every
+ * step is idempotent on the ClientRequestToken: Secrets Manager retries the whole rotation after any failure
+ * (awsdocs/aws-secrets-manager-docs:doc_source/rotating-secrets.md), so each step may run again after a crash
+ * at any call and must converge.
  */
 
-/** IAM's access-key quota per user (`anchors.md` §5.1). */
+/**
+ * IAM's access-key quota per user
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+ */
 export const ACCESS_KEYS_PER_USER = 2;
 
-/** Tags NVCF shows on credentials this project created (NVCF's tag alphabet, `nvcf-api.md` §3.2). */
+/**
+ * Tags NVCF shows on credentials this project created (NVCF's tag alphabet,
+ * `AddRegistryCredentialRequest.java`).
+ */
 export const NVCF_CREDENTIAL_TAGS = ['managed-by=nvcf-ecr-autopilot'];
 
 export interface StepContext {
@@ -82,9 +90,11 @@ export interface StepContext {
 }
 
 /**
- * The guard every step starts with (the AWS template's, `aws.md` §4.2): rotation enabled; the token names a
- * version; a version already AWSCURRENT means this step (and the rotation) is done — return; a version
- * without AWSPENDING is an error. Returns undefined when there is nothing to do.
+ * The guard every step starts with (the AWS template's,
+ * aws-samples/aws-secrets-manager-rotation-lambdas:SecretsManagerRotationTemplate/lambda_function.py):
+ * rotation enabled; the token names a version; a version already AWSCURRENT means this step (and the
+ * rotation) is done — return; a version without AWSPENDING is an error. Returns undefined when there is
+ * nothing to do.
  */
 export async function guard(
   event: RotationInvocation,
@@ -121,7 +131,7 @@ export async function guard(
       state.arn,
       `Version ${token} of secret ${state.name} is neither AWSCURRENT nor AWSPENDING (labels: ${
         stages.join(', ') || 'none'
-      }): it is not the version being rotated. See README.md, "Recovering".`,
+      }): it is not the version being rotated. See packages/core/src/rotation/README.md, "Recovering".`,
     );
   }
   const registry = requireRegistry(deps.config, state, step);
@@ -151,7 +161,7 @@ export async function createSecret(ctx: StepContext): Promise<void> {
       'createSecret',
       secretId,
       `Secret ${state.name} has no AWSCURRENT value: the stacks create it with the bootstrap value ` +
-        `{"userName","registryHostname","credentialName"}; put that value back (README.md, "The rotated secret") and rotate again.`,
+        `{"userName","registryHostname","credentialName"}; put that value back (packages/core/src/rotation/README.md, "The rotated secret") and rotate again.`,
     );
   }
   assertValueMatchesRegistry(current.value, registry, {
@@ -213,7 +223,8 @@ export async function createSecret(ctx: StepContext): Promise<void> {
       SecretId: secretId,
       ClientRequestToken: token,
       SecretString: serializePullKey(value),
-      // Without VersionStages, PutSecretValue would move AWSCURRENT (`aws.md` §4.2).
+      // Without VersionStages, PutSecretValue would move AWSCURRENT
+      // (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html).
       VersionStages: [AWSPENDING],
       RotationToken: ctx.event.RotationToken,
     }),
@@ -463,14 +474,15 @@ export async function setSecret(ctx: StepContext): Promise<void> {
 }
 
 /**
- * Stores `key` — the key of version `versionId` — in NVCF's credential for the registry, retrying what waiting
- * can fix: NVCF's 400 relaying `UnrecognizedClientException` (it checks the key against ECR, `nvcf-api.md`
- * §4.4, and IAM may not have propagated it to NVCF's region yet), 429/5xx and lost answers (the client retries
- * those too, within its own budget; a `Retry-After` longer than the client's own pauses is honoured here), 409
- * and 404 (someone created or deleted the credential meanwhile). Every attempt looks the credential up again,
- * so a POST whose answer was lost is found and PATCHed instead of created twice. The rotation's record of the
- * key NVCF holds is written before the first PATCH/POST with another version's key and confirmed after; it
- * returns since when NVCF holds this key (undefined when reconciling a credential that does not exist).
+ * Stores `key` — the key of version `versionId` — in NVCF's credential for the registry, retrying what
+ * waiting can fix: NVCF's 400 relaying `UnrecognizedClientException` (it checks the key against ECR,
+ * `RegistryCredentialValidationService` in NVIDIA/nvcf, and IAM may not have propagated it to NVCF's region
+ * yet), 429/5xx and lost answers (the client retries those too, within its own budget; a `Retry-After` longer
+ * than the client's own pauses is honoured here), 409 and 404 (someone created or deleted the credential
+ * meanwhile). Every attempt looks the credential up again, so a POST whose answer was lost is found and
+ * PATCHed instead of created twice. The rotation's record of the key NVCF holds is written before the first
+ * PATCH/POST with another version's key and confirmed after; it returns since when NVCF holds this key
+ * (undefined when reconciling a credential that does not exist).
  */
 async function putKeyInNvcf(
   ctx: StepContext,
@@ -527,9 +539,10 @@ async function putKeyInNvcf(
           return done({ credential, action: 'created' });
         }
         const credential = await deps.nvcf.patchRegistryCredential(existing.registryCredentialId, {
-          // The existing name: a PATCH's secret.name renames the credential (`nvcf-api.md` §3.3).
+          // The existing name: a PATCH's secret.name renames the credential (`updateRegistryCredential`,
+          // NVIDIA/nvcf:src/control-plane-services/…/RegistryCredentialService.java).
           secret: { name: existing.registryCredentialName, value },
-          // A credential adopted without CONTAINER would not be handed to container pulls (§4.3).
+          // A credential adopted without CONTAINER would not be handed to container pulls.
           ...(existing.artifactTypes.includes('CONTAINER')
             ? {}
             : { artifactTypeEnums: ['CONTAINER' as const] }),
@@ -579,7 +592,8 @@ function nvcfNotYet(reason: string, err: unknown) {
 
 /**
  * Polls until `key` authenticates as the pull user (STS `GetCallerIdentity`) and gets a registry token
- * (ECR `GetAuthorizationToken` in the registry's region, or ECR Public's in us-east-1, `aws.md` §5).
+ * (ECR `GetAuthorizationToken` in the registry's region, or ECR Public's in us-east-1,
+ * https://docs.aws.amazon.com/AmazonECR/latest/public/public-registry-auth.html).
  */
 async function proveKey(
   ctx: StepContext,
@@ -601,7 +615,7 @@ async function proveKey(
           step,
           secretId,
           `Key ${maskAccessKeyId(key.accessKeyId)} authenticates as ${arn ?? 'nobody'}, not as the pull user ` +
-            `${registry.userName}: the secret holds another user's key. See README.md, "Recovering".`,
+            `${registry.userName}: the secret holds another user's key. See packages/core/src/rotation/README.md, "Recovering".`,
         );
       }
       try {
@@ -799,7 +813,8 @@ async function proveNvcfUpdated(
 
 /**
  * Moves AWSCURRENT to the new version (Secrets Manager puts AWSPREVIOUS on the old one) and announces the
- * rotation. The old key stays Active: its grace period starts now (`nvcf-api.md` §4.6).
+ * rotation. The old key stays Active: its grace period starts now (packages/core/src/rotation/README.md,
+ * "Grace period and retirement").
  */
 export async function finishSecret(ctx: StepContext): Promise<void> {
   const { deps, log, registry, secretId, state, token } = ctx;

@@ -38,7 +38,11 @@ const UNSUPPORTED_TARGET_PARAMETERS = [
 ];
 /** Fields `TestEventPattern` requires of its event (API reference, `TestEventPattern`, member `Event`). */
 const TEST_EVENT_FIELDS = ['id', 'account', 'source', 'time', 'region', 'resources', 'detail-type'];
-/** PutEvents limits (`aws.md` §2.7). */
+/**
+ * PutEvents limits: 1–10 entries, each under 256 KB
+ * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html,
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html).
+ */
 const MAX_ENTRIES = 10;
 const MAX_ENTRIES_BYTES = 256 * 1024;
 const MAX_DETAIL_TYPE = 128;

@@ -16,7 +16,7 @@ import type { RotationEngine } from './rotation.ts';
 import { parseRotationRules, type RotationRules } from './schedule.ts';
 
 /**
- * Secrets Manager operations (AWS JSON 1.1, `aws.md` §2.7): read the members, authorise
+ * Secrets Manager operations (AWS JSON 1.1, `@aws-sdk/client-secrets-manager`'s model): read the members, authorise
  * `secretsmanager:<Operation>` on the secret's ARN (`ListSecrets` on `*`), call the backend, shape the answer
  * as the SDK's output shapes. Timestamps are `Date`s (epoch seconds on the wire).
  */
@@ -413,7 +413,8 @@ export function secretsManagerHandlers(
       const answer = { ARN: s.arn, Name: s.name, VersionId: token };
 
       // AWSPENDING on a version without AWSCURRENT: "any later invocation of rotation assumes that a previous
-      // rotation request is still in progress and returns an error" (How rotation works, `aws.md` §4.2) —
+      // rotation request is still in progress and returns an error" (How rotation works,
+      // awsdocs/aws-secrets-manager-docs:doc_source/rotating-secrets.md) —
       // whatever the token, the stuck rotation's own included. Secrets Manager reattempts it itself in the next
       // rotation window (`rotation.ts`, tick); a caller removes the label to start another.
       if (backend.pendingRotation(s) || engine.isRunning(s)) throw smErrors.rotationInProgress();
@@ -421,7 +422,7 @@ export function secretsManagerHandlers(
       if (s.versions.some((v) => v.versionId === token)) return answer;
 
       // Secrets Manager invokes the function with its own service principal; the caller needs permission to
-      // let it (`aws.md` §4.3: secretsmanager:RotateSecret and lambda:InvokeFunction).
+      // let it (secretsmanager:RotateSecret and lambda:InvokeFunction, the RotateSecret API reference).
       await ctx.authorize('lambda:InvokeFunction', functionArn);
       if (!world.lambda.has(functionArn)) throw smErrors.cannotInvokeLambda();
 
