@@ -113,6 +113,7 @@ interface SecretView {
   name: string;
   tags: { Key: string; Value: string }[];
   versions: { versionId: string; stages: string[]; secretString?: string }[];
+  rotation: { nextWindowStart?: string | undefined };
   rotations: {
     token: string;
     status: string;
@@ -280,6 +281,18 @@ export async function rotate(h: Harness, registry: RegistryConfig, token?: strin
   );
   await h.sb.settle();
   return out.VersionId ?? '';
+}
+
+/**
+ * Lets Secrets Manager reattempt a stuck rotation as it does: with the rotation's own token, when the next
+ * rotation window opens (it refuses `RotateSecret` meanwhile, whatever the token).
+ */
+export async function reattemptInNextWindow(h: Harness, registry: RegistryConfig): Promise<void> {
+  const opens = Date.parse(secretOf(h.sb, registry).rotation.nextWindowStart ?? '');
+  if (Number.isNaN(opens)) throw new Error(`secret ${registry.secretName} has no next rotation window`);
+  const seconds = Math.max(0, (opens - h.sb.world.clock.nowMs()) / 1000) + 1;
+  await control(h.sb, 'POST', 'clock', { advanceSeconds: seconds });
+  await h.sb.settle();
 }
 
 /** The rotation record of a token (the sandbox's history). */

@@ -3,6 +3,7 @@ import {
   RotateSecretCommand,
   TagResourceCommand,
   UntagResourceCommand,
+  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import {
   AWSCURRENT,
@@ -47,9 +48,11 @@ const HELP = `Rotates the registry's pull key now: Secrets Manager runs the depl
 setSecret, testSecret, finishSecret) and this command shows each step as it completes, then the new key
 (masked) and until when the previous key stays Active.
 
-A rotation that is pending (a stuck one) is reattempted with its own token instead of starting another
-(RotateSecret with that token; see packages/core/src/rotation/README.md, "Recovering", if Secrets
-Manager answers that a rotation is still in progress).
+A rotation that is pending (a stuck one) blocks every RotateSecret, whatever its token ("A previous
+rotation isn't complete"): this command abandons it explicitly and says so -- it removes AWSPENDING from
+the stuck version (UpdateSecretVersionStage), whose key, if it stored one, becomes a superseded key the next
+rotations point NVCF away from and delete once unused -- then starts a new rotation
+(packages/core/src/rotation/README.md, "Recovering").
 Without --force, a rotation that the function would refuse is not started: the previous key still inside
 its grace period, a key in use or still cached by NVCF, or a key the rotation did not create (see
 'nvcf-ecr status') -- unless NVCF may hold another key than the current one: the rotation points NVCF at
@@ -120,7 +123,7 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
     );
   }
   const stuck = state.pendingVersionId !== state.currentVersionId ? state.pendingVersionId : undefined;
-  const token = stuck ?? randomUUID();
+  const token = randomUUID();
   if (!force && !stuck) {
     const now = await rotationStatus(registry, { secrets, iam, nvcf, now: commandNow(io.env, 'rotate') });
     // NVCF may hold another key than the current one (a cancelled rotation's): only the rotation points it back,
@@ -143,6 +146,7 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
       );
     }
   }
+  if (stuck) await abandon(secrets, state.arn, stuck, say);
   const failureBefore = state.tags.get(ROTATION_TAGS.lastFailure);
   if (force) {
     await secrets.send(
@@ -169,7 +173,7 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
     );
   }
   say(
-    `${stuck ? 'resuming the pending rotation' : 'rotating'} ${style.bold(registry.name)} ` +
+    `rotating ${style.bold(registry.name)} ` +
       `(secret ${registry.secretName}, token ${token}${force ? ', forced' : ''})`,
   );
 
@@ -205,6 +209,33 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
       `the previous key stays Active for the grace period (${registry.rotation.graceHours} h), then 'nvcf-ecr retire' deactivates it\n`,
   );
   return 0;
+}
+
+/**
+ * Secrets Manager refuses every `RotateSecret` while a version carries AWSPENDING without AWSCURRENT, whatever
+ * the token ("any later invocation of rotation assumes that a previous rotation request is still in progress
+ * and returns an error": awsdocs/aws-secrets-manager-docs:doc_source/rotating-secrets.md); its own reattempt
+ * waits for the next rotation window. Removing the label is the documented way out; the version, and the key
+ * it may hold, stay.
+ */
+async function abandon(
+  secrets: ReturnType<typeof rotationClients>['secrets'],
+  secretArn: string,
+  stuck: string,
+  say: (line: string) => void,
+): Promise<void> {
+  say(
+    `the rotation ${stuck} is not complete, and Secrets Manager starts no other while it is pending: abandoning it ` +
+      `(UpdateSecretVersionStage removes ${AWSPENDING} from it; its key, if it stored one, is now superseded: ` +
+      'the next rotation points NVCF at the current key and deletes it once unused, see packages/core/src/rotation/README.md, "Recovering")',
+  );
+  await secrets.send(
+    new UpdateSecretVersionStageCommand({
+      SecretId: secretArn,
+      VersionStage: AWSPENDING,
+      RemoveFromVersionId: stuck,
+    }),
+  );
 }
 
 /** What {@link followRotation} reads on each look. */
