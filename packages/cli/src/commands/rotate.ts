@@ -1,9 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import {
-  RotateSecretCommand,
-  TagResourceCommand,
-  UntagResourceCommand,
-} from '@aws-sdk/client-secrets-manager';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -18,8 +12,8 @@ import {
   ROTATION_TAGS,
   readValue,
   redactString,
-  rotationStatus,
   type SecretState,
+  startRotation,
 } from '@nvcf-ecr/core';
 import type { Command, CommandContext } from '../cli.ts';
 import { AWS_OPTIONS, COMMON_OPTIONS_HELP, CONFIG_OPTIONS, loadCommandConfig } from '../context.ts';
@@ -48,8 +42,9 @@ setSecret, testSecret, finishSecret) and this command shows each step as it comp
 (masked) and until when the previous key stays Active.
 
 A rotation that is pending (a stuck one) is reattempted with its own token instead of starting another
-(RotateSecret with that token; see README.md, "Recovering", if Secrets Manager answers that a rotation is
-still in progress).
+(RotateSecret with that token). When Secrets Manager refuses that ("A previous rotation isn't complete"), the
+stuck version's AWSPENDING label is removed -- the rotation is abandoned, and this command says so -- and a
+new rotation starts (see README.md, "Recovering").
 Without --force, a rotation that the function would refuse is not started: the previous key still inside
 its grace period, a key in use or still cached by NVCF, or a key the rotation did not create (see
 'nvcf-ecr status') -- unless NVCF may hold another key than the current one: the rotation points NVCF at
@@ -119,46 +114,15 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
       2,
     );
   }
-  const stuck = state.pendingVersionId !== state.currentVersionId ? state.pendingVersionId : undefined;
-  const token = stuck ?? randomUUID();
-  if (!force && !stuck) {
-    const now = await rotationStatus(registry, { secrets, iam, nvcf, now: commandNow(io.env, 'rotate') });
-    // NVCF may hold another key than the current one (a cancelled rotation's): only the rotation points it back,
-    // and it does so before it refuses anything, so it is started whatever status predicts.
-    const nvcfUnsure =
-      now.nvcfHoldsCurrentKeySince === null &&
-      now.keys.some((k) => k.role === 'current' && k.status === 'Active') &&
-      !(now.nvcf !== null && 'missing' in now.nvcf);
-    if (now.blockers.length > 0 && !nvcfUnsure) {
-      for (const b of now.blockers) say(style.yellow(`refused (${b.code}): ${b.reason}`));
-      say('Nothing was started.');
-      return 1;
-    }
-    if (now.blockers.length > 0) {
-      say(
-        style.yellow(
-          `NVCF may hold another key than the current one: starting anyway, so that the rotation points NVCF at the ` +
-            `current key first; it may then refuse (${now.blockers.map((b) => b.code).join(', ')}).`,
-        ),
-      );
-    }
-  }
   const failureBefore = state.tags.get(ROTATION_TAGS.lastFailure);
-  if (force) {
-    await secrets.send(
-      new TagResourceCommand({ SecretId: state.arn, Tags: [{ Key: ROTATION_TAGS.force, Value: token }] }),
-    );
-  }
+  let started: Awaited<ReturnType<typeof startRotation>>;
   try {
-    await secrets.send(
-      new RotateSecretCommand({ SecretId: state.arn, ClientRequestToken: token, RotateImmediately: true }),
+    started = await startRotation(
+      registry,
+      { secrets, iam, nvcf, now: commandNow(io.env, 'rotate') },
+      { force, unstick: true },
     );
   } catch (err) {
-    if (force) {
-      await secrets
-        .send(new UntagResourceCommand({ SecretId: state.arn, TagKeys: [ROTATION_TAGS.force] }))
-        .catch(() => undefined);
-    }
     const e = err as Error;
     const hint =
       e.name === 'InvalidRequestException' ? " (a rotation may be running: 'nvcf-ecr status' shows it)" : '';
@@ -168,8 +132,30 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
       { cause: err },
     );
   }
+  if (started.kind === 'refused') {
+    for (const b of started.blockers) say(style.yellow(`refused (${b.code}): ${b.reason}`));
+    say('Nothing was started.');
+    return 1;
+  }
+  if (started.despite.length > 0) {
+    say(
+      style.yellow(
+        `NVCF may hold another key than the current one: started anyway, so that the rotation points NVCF at the ` +
+          `current key first; it may then refuse (${started.despite.join(', ')}).`,
+      ),
+    );
+  }
+  if (started.abandoned) {
+    say(
+      style.yellow(
+        `Secrets Manager would not reattempt the stuck rotation ${started.abandoned}: its AWSPENDING label was removed ` +
+          '(abandoned, README.md "Recovering") and a new rotation started; its key, if it stored one, is now superseded.',
+      ),
+    );
+  }
+  const { token } = started;
   say(
-    `${stuck ? 'resuming the pending rotation' : 'rotating'} ${style.bold(registry.name)} ` +
+    `${started.resumed ? 'resuming the pending rotation' : 'rotating'} ${style.bold(registry.name)} ` +
       `(secret ${registry.secretName}, token ${token}${force ? ', forced' : ''})`,
   );
 

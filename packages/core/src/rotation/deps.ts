@@ -56,22 +56,29 @@ export const DEFAULT_TIMING: RotationTiming = {
   backoff: DEFAULT_BACKOFF,
 };
 
-export interface RotationDeps {
+/**
+ * What every rotation verb is given — the rotation steps, the retirement, `startRotation` — (clients built at
+ * the edge, conventions §9.2).
+ */
+export interface RotationServices {
   readonly config: Config;
   readonly secrets: SecretsManagerClient;
   readonly iam: IAMClient;
   readonly nvcf: NvcfRegistryCredentialsPort;
-  readonly clientsForKey: ClientsForKey;
   /** The project bus; events are skipped when absent. */
   readonly events?: EventBridgeClient | undefined;
   readonly eventBusName?: string | undefined;
   /** Wall clock for everything the system records (key `createdAt`, grace periods): the sandbox's is virtual. */
   readonly now: () => Date;
+  readonly logger: Logger;
+  readonly metrics?: MetricSink | undefined;
+}
+
+export interface RotationDeps extends RotationServices {
+  readonly clientsForKey: ClientsForKey;
   /** Real elapsed time for wait budgets (default `performance.now`). */
   readonly monotonic?: (() => number) | undefined;
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
-  readonly logger: Logger;
-  readonly metrics?: MetricSink | undefined;
   readonly timing?: Partial<RotationTiming> | undefined;
 }
 

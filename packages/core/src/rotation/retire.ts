@@ -1,15 +1,11 @@
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { type IAMClient, NoSuchEntityException, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { Config, RegistryConfig } from '../config/index.ts';
+import { NoSuchEntityException, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import type { RegistryConfig } from '../config/index.ts';
 import { RotationError } from '../errors.ts';
 import { DETAIL_TYPES } from '../events/names.ts';
-import type { Logger } from '../log.ts';
-import { type MetricSink, noMetrics } from '../metrics.ts';
-import type { NvcfRegistryCredentialsPort } from '../ports/nvcf.ts';
+import { noMetrics } from '../metrics.ts';
 import { maskAccessKeyId } from '../redact.ts';
 import { describeError } from './aws-errors.ts';
-import { ROTATION_METRICS } from './deps.ts';
+import { ROTATION_METRICS, type RotationServices } from './deps.ts';
 import { publishRotationEvent } from './details.ts';
 import { graceEndsAt, IN_USE_WINDOW_MS, pullKeyOf } from './keys.ts';
 import { AWSCURRENT, describeSecret, keyLastUsed, listAccessKeys, readValue } from './state.ts';
@@ -24,16 +20,7 @@ import { AWSCURRENT, describeSecret, keyLastUsed, listAccessKeys, readValue } fr
  * credential was updated after the current key was created (otherwise NVCF may still hold the previous key).
  */
 
-export interface RetireDeps {
-  readonly config: Config;
-  readonly secrets: SecretsManagerClient;
-  readonly iam: IAMClient;
-  readonly nvcf: NvcfRegistryCredentialsPort;
-  readonly events?: EventBridgeClient | undefined;
-  readonly eventBusName?: string | undefined;
-  readonly now: () => Date;
-  readonly logger: Logger;
-  readonly metrics?: MetricSink | undefined;
+export interface RetireDeps extends RotationServices {
   /**
    * Milliseconds left to the invoker (Lambda's `context.getRemainingTimeInMillis`); absent: no limit. A
    * registry is only started with {@link RetireDeps.timePerRegistryMs} left, so that the function reports

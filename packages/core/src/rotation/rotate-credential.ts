@@ -6,10 +6,13 @@ import { DETAIL_TYPES } from '../events/names.ts';
 import type { Logger } from '../log.ts';
 import { maskAccessKeyId } from '../redact.ts';
 import { describeError } from './aws-errors.ts';
+import { createSecret } from './create-secret.ts';
 import { eventTarget, type ResolvedDeps, ROTATION_METRICS, type RotationDeps, resolveDeps } from './deps.ts';
 import { eventReason, publishRotationEvent } from './details.ts';
+import { finishSecret } from './finish-secret.ts';
 import type { RotationInvocation, RotationStep } from './invocation.ts';
 import { pullKeyOf } from './keys.ts';
+import { setSecret } from './set-secret.ts';
 import {
   AWSCURRENT,
   type CurrentKeyCheck,
@@ -21,15 +24,9 @@ import {
   registryForSecret,
   tagSafe,
 } from './state.ts';
-import {
-  classifyUserKeys,
-  createSecret,
-  finishSecret,
-  guard,
-  type StepContext,
-  setSecret,
-  testSecret,
-} from './steps.ts';
+import { guard, type StepContext } from './step-context.ts';
+import { testSecret } from './test-secret.ts';
+import { classifyUserKeys } from './user-keys.ts';
 
 /**
  * The rotation function's verb: the guard, the step, and — when the step fails — the failure path of

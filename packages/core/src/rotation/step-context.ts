@@ -1,0 +1,123 @@
+import type { RegistryConfig } from '../config/index.ts';
+import { RotationError, type RotationStepName } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { ResolvedDeps } from './deps.ts';
+import type { RotationInvocation } from './invocation.ts';
+import { assertValueMatchesRegistry, type PullKeySecret } from './secret-value.ts';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  describeSecret,
+  type NvcfKeyRecord,
+  parseNvcfKey,
+  ROTATION_TAGS,
+  readValue,
+  requireRegistry,
+  type SecretState,
+} from './state.ts';
+
+/**
+ * The guard and the four steps of the rotation protocol (ARCHITECTURE.md, "Rotation protocol"; `aws.md`
+ * §4.2, §4.6). Every step is idempotent on the ClientRequestToken: Secrets Manager retries the whole rotation
+ * after any failure (`aws.md` §4.2), so each step may run again after a crash at any call and must converge.
+ */
+
+/** IAM's access-key quota per user (`anchors.md` §5.1). */
+export const ACCESS_KEYS_PER_USER = 2;
+
+export interface StepContext {
+  readonly event: RotationInvocation;
+  readonly step: RotationStepName;
+  readonly deps: ResolvedDeps;
+  readonly log: Logger;
+  readonly state: SecretState;
+  readonly registry: RegistryConfig;
+  /** The secret's ARN (Secrets Manager passes the ARN; DescribeSecret confirms it). */
+  readonly secretId: string;
+  readonly token: string;
+  /**
+   * The rotation's record of the key NVCF was last given ({@link ROTATION_TAGS.nvcfKey}), as read at the start
+   * of the step and kept up to date as the step writes it.
+   */
+  readonly nvcfKey: { value: NvcfKeyRecord | undefined };
+}
+
+/**
+ * The guard every step starts with (the AWS template's, `aws.md` §4.2): rotation enabled; the token names a
+ * version; a version already AWSCURRENT means this step (and the rotation) is done — return; a version
+ * without AWSPENDING is an error. Returns undefined when there is nothing to do.
+ */
+export async function guard(
+  event: RotationInvocation,
+  deps: ResolvedDeps,
+  log: Logger,
+): Promise<StepContext | undefined> {
+  const step = event.Step;
+  const token = event.ClientRequestToken;
+  const state = await describeSecret(deps.secrets, event.SecretId);
+  if (!state.rotationEnabled) {
+    throw new RotationError(
+      step,
+      state.arn,
+      `Rotation is not enabled for secret ${state.name}: the stacks turn it on (CfnRotationSchedule); for a manual ` +
+        `run use 'nvcf-ecr rotate <registry>'.`,
+    );
+  }
+  const stages = state.versions[token];
+  if (!stages) {
+    throw new RotationError(
+      step,
+      state.arn,
+      `Secret ${state.name} has no version ${token}: Secrets Manager creates it, labelled AWSPENDING, before ` +
+        'invoking the rotation. Start rotations with RotateSecret (or nvcf-ecr rotate), not by invoking the function.',
+    );
+  }
+  if (stages.includes(AWSCURRENT)) {
+    log.info('version is already AWSCURRENT: nothing to do');
+    return undefined;
+  }
+  if (!stages.includes(AWSPENDING)) {
+    throw new RotationError(
+      step,
+      state.arn,
+      `Version ${token} of secret ${state.name} is neither AWSCURRENT nor AWSPENDING (labels: ${
+        stages.join(', ') || 'none'
+      }): it is not the version being rotated. See README.md, "Recovering".`,
+    );
+  }
+  const registry = requireRegistry(deps.config, state, step);
+  const nvcfKey = { value: parseNvcfKey(state.tags.get(ROTATION_TAGS.nvcfKey)) };
+  return { event, step, deps, log, state, registry, secretId: state.arn, token, nvcfKey };
+}
+
+/** The AWSPENDING value of this token, checked to be a pull key of this registry. */
+export async function readPending(ctx: StepContext, options: { required: true }): Promise<PullKeySecret>;
+export async function readPending(
+  ctx: StepContext,
+  options: { required: false },
+): Promise<PullKeySecret | undefined>;
+export async function readPending(
+  ctx: StepContext,
+  options: { required: boolean },
+): Promise<PullKeySecret | undefined> {
+  const { deps, registry, secretId, step, token } = ctx;
+  const stored = await readValue(deps.secrets, secretId, { versionId: token, stage: AWSPENDING }, step);
+  if (!stored) {
+    if (!options.required) return undefined;
+    throw new RotationError(
+      step,
+      secretId,
+      `Version ${token} has no value: createSecret did not complete. Secrets Manager retries the rotation from createSecret.`,
+    );
+  }
+  const source = { step, secretId, version: `version ${token}` };
+  assertValueMatchesRegistry(stored.value, registry, source);
+  if (stored.value.kind !== 'key') {
+    throw new RotationError(
+      step,
+      secretId,
+      `The pending version ${token} holds no key: it was not written by createSecret.`,
+    );
+  }
+  return stored.value;
+}
