@@ -8,6 +8,15 @@ export { ProblemError, SandboxError, ServiceError } from './errors.ts';
 export type { FaultRuleInput, FaultService } from './faults.ts';
 export type { ServiceModule } from './module.ts';
 export type { RateLimit, ThrottleOptions } from './pacing.ts';
+export {
+  KNOB_NAMES,
+  PROFILE_NAMES,
+  PROFILES,
+  type ProfileKnobs,
+  type ProfileName,
+  type ProfileView,
+  SandboxProfile,
+} from './profile.ts';
 export { type EcrPushApi, type PushedImage, type PushImageOptions, pushImage } from './push.ts';
 export type { DeadLetter, LambdaFunction, LambdaHandler } from './runtime/lambda.ts';
 export type {
