@@ -125,8 +125,9 @@ describe('CLI: rotate, status and retire on the sandbox', () => {
     expect(refused.io.err()).toContain('Nothing was started.');
     expect(stuckPending(h.sb, registry)).toBeUndefined();
 
-    // Forcing skips the grace period, not NVCF's caches (10 minutes after NVCF moved off the previous key).
-    await control(h.sb, 'POST', 'clock', { advanceSeconds: 11 * 60 });
+    // Forcing skips the grace period, never the in-use window (the previous key was last used by the checks of
+    // its own rotation) nor NVCF's release: 7 hours on, both are over, the grace period is not.
+    await control(h.sb, 'POST', 'clock', { advanceSeconds: 7 * 3600 });
     await h.sb.settle();
     const forced = await cli('rotate', 'prod', '--force');
     expect(forced.code).toBe(0);

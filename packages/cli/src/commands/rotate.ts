@@ -51,8 +51,9 @@ its grace period, a key in use or still cached by NVCF, or a key the rotation di
 the current key before it decides anything, so it is started then.
 
 Options:
-  --force                 rotate even while the previous key is in its grace period or in use: that key is
-                          deleted to make room, though never within 10 minutes of NVCF holding it (the flag
+  --force                 rotate even while the previous key is in its grace period: that key is deleted to
+                          make room, though never while it was used within 6 h or within 70 minutes of
+                          NVCF holding it (NVCF's caches, then a workload's hourly refresh) (the flag
                           reaches the function as the secret tag ${ROTATION_TAGS.force}=<token>, honoured for
                           this rotation only)
   --timeout <seconds>     how long to follow the rotation (default ${DEFAULT_TIMEOUT_SECONDS}); it goes on in AWS anyway

@@ -5,6 +5,7 @@
  * Failures are recognised through the fields every NVCF error carries ({@link NvcfFailureShape}), never by
  * importing the client's classes.
  */
+import { NOT_PROPAGATED_CODES } from '../rotation/aws-errors.ts';
 
 /** The fields of an NVCF registry credential the domain reads (`nvcf-api.md` §3.4). */
 export interface NvcfRegistryCredentialView {
@@ -34,6 +35,11 @@ export interface NvcfCreateCredentialRequest {
 export interface NvcfRegistryCredentialsPort {
   /** The credential with NVCF's uniqueness key (hostname, name), compared exactly (`nvcf-api.md` §4.3). */
   findRegistryCredential(hostname: string, name: string): Promise<NvcfRegistryCredentialView | undefined>;
+  /**
+   * Every credential for the hostname, whatever its name (NVCF hands them all to workloads). Optional for
+   * ports that cannot list: absence is then judged by (hostname, name) only.
+   */
+  findRegistryCredentialsForHost?(hostname: string): Promise<readonly NvcfRegistryCredentialView[]>;
   createRegistryCredential(request: NvcfCreateCredentialRequest): Promise<NvcfRegistryCredentialView>;
   /** `artifactTypeEnums` adds types (NVCF never removes any; note the member's name, §3.3). */
   patchRegistryCredential(
@@ -68,8 +74,11 @@ export type NvcfFailureKind =
   /** Anything else (NVCF's own 400s, 401, 403, malformed answers): retrying will not help. */
   | 'fatal';
 
-/** AWS codes NVCF relays while a new key is not valid yet (IAM eventual consistency, `anchors.md` §5.2). */
-const NOT_PROPAGATED = new Set(['UnrecognizedClientException', 'InvalidClientTokenId']);
+/**
+ * AWS codes NVCF relays while a new key is not valid yet (IAM eventual consistency, `anchors.md` §5.2): the same
+ * codes as when the rotation calls AWS with the key itself — a relayed answer is read alike.
+ */
+const NOT_PROPAGATED = NOT_PROPAGATED_CODES;
 const NO_ANSWER = new Set(['NvcfNetworkError', 'NvcfTimeoutError']);
 
 /** Classifies an error thrown by an {@link NvcfRegistryCredentialsPort} call. */

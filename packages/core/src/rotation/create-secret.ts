@@ -1,4 +1,9 @@
-import { CreateAccessKeyCommand, DeleteAccessKeyCommand, NoSuchEntityException } from '@aws-sdk/client-iam';
+import {
+  CreateAccessKeyCommand,
+  type CreateAccessKeyCommandOutput,
+  DeleteAccessKeyCommand,
+  NoSuchEntityException,
+} from '@aws-sdk/client-iam';
 import {
   PutSecretValueCommand,
   TagResourceCommand,
@@ -6,6 +11,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { RotationError, RotationRefusedError } from '../errors.ts';
 import { maskAccessKeyId } from '../redact.ts';
+import { describeError } from './aws-errors.ts';
 import { ROTATION_METRICS } from './deps.ts';
 import { type ClassifiedKey, graceEndsAt, planRoom, pullKeyOf } from './keys.ts';
 import { knownNvcfHolding, type NvcfState, reconcileNvcf } from './nvcf-sync.ts';
@@ -15,11 +21,12 @@ import {
   AWSPENDING,
   formatIntent,
   keyLastUsed,
+  parseIntent,
   ROTATION_TAGS,
   readValue,
   type StoredValue,
 } from './state.ts';
-import { ACCESS_KEYS_PER_USER, readPending, type StepContext } from './step-context.ts';
+import { ACCESS_KEYS_PER_USER, budget, readPending, type StepContext } from './step-context.ts';
 import { classifyUserKeys } from './user-keys.ts';
 
 /**
@@ -51,9 +58,12 @@ export async function createSecret(ctx: StepContext): Promise<void> {
     version: AWSCURRENT,
   });
   const force = state.tags.get(ROTATION_TAGS.force) === token;
-  if (force) log.warn('forced rotation: grace period and in-use checks are skipped for this token');
+  if (force)
+    log.warn(
+      'forced rotation: the grace period is skipped for this token (never the in-use window or NVCF release)',
+    );
 
-  const keys = await classifyUserKeys(ctx, current, undefined);
+  const keys = await settledUserKeys(ctx, current);
   const currentKey = pullKeyOf(current);
   const currentKeyActive =
     currentKey !== undefined &&
@@ -74,45 +84,7 @@ export async function createSecret(ctx: StepContext): Promise<void> {
   if (remaining.length >= ACCESS_KEYS_PER_USER)
     await makeRoom(ctx, current, remaining, { force, currentKeyActive, nvcf });
 
-  // The intent marker goes first: if this invocation dies after CreateAccessKey and before PutSecretValue,
-  // the retry recognises the key as this attempt's orphan (`keys.ts`).
-  const intentAt = deps.now();
-  await deps.secrets.send(
-    new TagResourceCommand({
-      SecretId: secretId,
-      Tags: [{ Key: ROTATION_TAGS.intent, Value: formatIntent(token, intentAt) }],
-    }),
-  );
-  const created = await deps.iam.send(new CreateAccessKeyCommand({ UserName: registry.userName }));
-  const accessKeyId = created.AccessKey?.AccessKeyId;
-  const secretAccessKey = created.AccessKey?.SecretAccessKey;
-  if (!accessKeyId || !secretAccessKey) {
-    throw new RotationError('createSecret', secretId, 'IAM CreateAccessKey answered without a key pair');
-  }
-  const value: PullKeySecret = {
-    accessKeyId,
-    secretAccessKey,
-    userName: registry.userName,
-    registryHostname: registry.hostname,
-    credentialName: registry.credentialName,
-    // Taken after CreateAccessKey: testSecret requires NVCF's lastUpdatedAt at or after it, which only a
-    // PATCH made after the key existed can satisfy (see testSecret).
-    createdAt: deps.now().toISOString(),
-  };
-  await deps.secrets.send(
-    new PutSecretValueCommand({
-      SecretId: secretId,
-      ClientRequestToken: token,
-      SecretString: serializePullKey(value),
-      // Without VersionStages, PutSecretValue would move AWSCURRENT (`aws.md` §4.2).
-      VersionStages: [AWSPENDING],
-      RotationToken: ctx.event.RotationToken,
-    }),
-  );
-  log.info('created the new key and stored it as AWSPENDING', {
-    accessKeyId: maskAccessKeyId(accessKeyId),
-    userName: registry.userName,
-  });
+  await createAndStoreKey(ctx);
   await consumeForce(ctx);
 }
 
@@ -175,17 +147,17 @@ async function makeRoom(
   if (nvcf.holding.kind === 'unknown' && currentKey && currentKeyActive)
     nvcf = await reconcileNvcf(ctx, currentKey, 'NVCF may hold another key than the current one');
   const lastUsed = new Map<string, Date | undefined>();
-  if (!force) {
-    for (const k of keys) {
-      if (k.status === 'Active' && (k.role === 'previous' || k.role === 'superseded'))
-        lastUsed.set(k.accessKeyId, (await keyLastUsed(deps.iam, k.accessKeyId)).at);
-    }
+  // Read forced or not: forcing skips the grace period, never the in-use window (invariant 2).
+  for (const k of keys) {
+    if (k.status === 'Active' && (k.role === 'previous' || k.role === 'superseded'))
+      lastUsed.set(k.accessKeyId, (await keyLastUsed(deps.iam, k.accessKeyId)).at);
   }
   const plan = planRoom({
     keys,
     force,
     now: deps.now(),
     graceEndsAt: graceEndsAt(state.lastRotatedDate, current, registry.rotation.graceHours),
+    graceHours: registry.rotation.graceHours,
     lastUsed,
     currentKeyActive,
     nvcf: nvcf.holding,
@@ -226,4 +198,118 @@ async function consumeForce(ctx: StepContext): Promise<void> {
   await ctx.deps.secrets.send(
     new UntagResourceCommand({ SecretId: ctx.secretId, TagKeys: [ROTATION_TAGS.force] }),
   );
+}
+
+/**
+ * The user's keys with their roles, once IAM's list can be trusted to show this token's earlier attempt. When
+ * the token's intent marker is there but it stored nothing, that attempt may have created a key (an orphan to
+ * delete) that `ListAccessKeys` does not show yet: IAM is eventually consistent
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency).
+ * Absence is never concluded from a list read earlier than {@link RotationTiming.iamListLagMs} after the marker:
+ * the step waits until then and reads again. Concluding it too early would leave that key unmanaged for ever
+ * and make the retry create another one.
+ */
+async function settledUserKeys(ctx: StepContext, current: StoredValue): Promise<ClassifiedKey[]> {
+  const { deps, log, state, token } = ctx;
+  const keys = await classifyUserKeys(ctx, current, undefined);
+  const intent = parseIntent(state.tags.get(ROTATION_TAGS.intent));
+  if (intent?.token !== token || keys.some((k) => k.role === 'orphan')) return keys;
+  const waitMs = intent.at.getTime() + deps.timing.iamListLagMs - deps.now().getTime();
+  if (waitMs <= 0) return keys;
+  if (waitMs > budget(ctx, waitMs))
+    throw new RotationError(
+      'createSecret',
+      ctx.secretId,
+      `An earlier attempt of this token may have created a key IAM's list does not show yet; this invocation has ` +
+        'too little time left to wait for it. Secrets Manager retries the rotation.',
+    );
+  log.info("an earlier attempt of this token may have created a key IAM's list does not show yet: waiting", {
+    waitMs,
+  });
+  await deps.sleep(waitMs);
+  return classifyUserKeys(ctx, current, undefined);
+}
+
+/**
+ * Writes the intent marker, creates the key and stores it as AWSPENDING. A CreateAccessKey that IAM refused
+ * outright (a 4xx it documents for the call: denied, limit, throttled, no such user) created nothing: its marker
+ * is taken back at once, so that a key someone makes soon after is never taken for this attempt's orphan. Any
+ * other failure (a timeout, a 5xx, an answer lost) may have created a key: the marker stays for the retry.
+ */
+async function createAndStoreKey(ctx: StepContext): Promise<void> {
+  const { deps, log, registry, secretId, token } = ctx;
+  // The intent marker goes first: if this invocation dies after CreateAccessKey and before PutSecretValue,
+  // the retry recognises the key as this attempt's orphan (`keys.ts`).
+  const intentAt = deps.now();
+  await deps.secrets.send(
+    new TagResourceCommand({
+      SecretId: secretId,
+      Tags: [{ Key: ROTATION_TAGS.intent, Value: formatIntent(token, intentAt) }],
+    }),
+  );
+  let created: CreateAccessKeyCommandOutput;
+  try {
+    created = await deps.iam.send(new CreateAccessKeyCommand({ UserName: registry.userName }));
+  } catch (err) {
+    if (createdNothing(err)) await takeBackIntent(ctx);
+    throw err;
+  }
+  const accessKeyId = created.AccessKey?.AccessKeyId;
+  const secretAccessKey = created.AccessKey?.SecretAccessKey;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new RotationError('createSecret', secretId, 'IAM CreateAccessKey answered without a key pair');
+  }
+  const value: PullKeySecret = {
+    accessKeyId,
+    secretAccessKey,
+    userName: registry.userName,
+    registryHostname: registry.hostname,
+    credentialName: registry.credentialName,
+    // Taken after CreateAccessKey: testSecret requires NVCF's lastUpdatedAt at or after it, which only a
+    // PATCH made after the key existed can satisfy (see testSecret).
+    createdAt: deps.now().toISOString(),
+  };
+  await deps.secrets.send(
+    new PutSecretValueCommand({
+      SecretId: secretId,
+      ClientRequestToken: token,
+      SecretString: serializePullKey(value),
+      // Without VersionStages, PutSecretValue would move AWSCURRENT (`aws.md` §4.2).
+      VersionStages: [AWSPENDING],
+      RotationToken: ctx.event.RotationToken,
+    }),
+  );
+  log.info('created the new key and stored it as AWSPENDING', {
+    accessKeyId: maskAccessKeyId(accessKeyId),
+    userName: registry.userName,
+  });
+}
+
+/** IAM's documented refusals of CreateAccessKey: answered before anything was created. */
+const CREATE_REFUSALS = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'LimitExceeded',
+  'LimitExceededException',
+  'NoSuchEntity',
+  'NoSuchEntityException',
+  'Throttling',
+  'ThrottlingException',
+]);
+
+function createdNothing(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  return CREATE_REFUSALS.has(e.name ?? '') && status !== undefined && status >= 400 && status < 500;
+}
+
+async function takeBackIntent(ctx: StepContext): Promise<void> {
+  try {
+    await ctx.deps.secrets.send(
+      new UntagResourceCommand({ SecretId: ctx.secretId, TagKeys: [ROTATION_TAGS.intent] }),
+    );
+    ctx.log.info('removed the intent marker of an attempt IAM refused a key');
+  } catch (err) {
+    ctx.log.warn('could not remove the intent marker', { error: describeError(err) });
+  }
 }

@@ -21,3 +21,4 @@ export { ACCESS_KEYS_PER_USER, guard, type StepContext } from './step-context.ts
 export { testSecret } from './test-secret.ts';
 export { classifyUserKeys } from './user-keys.ts';
 export * from './wait.ts';
+export * from './window.ts';

@@ -1,6 +1,6 @@
 import { TagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { encodeRegistrySecret } from '../credential/codec.ts';
-import { RotationError } from '../errors.ts';
+import { RotationError, RotationRefusedError } from '../errors.ts';
 import { classifyNvcfFailure, type NvcfRegistryCredentialView, nvcfRetryAfterMs } from '../ports/nvcf.ts';
 import { maskAccessKeyId } from '../redact.ts';
 import { describeError } from './aws-errors.ts';
@@ -8,6 +8,7 @@ import type { NvcfHolding } from './keys.ts';
 import type { PullKeySecret } from './secret-value.ts';
 import { formatNvcfKey, type NvcfKeyRecord, ROTATION_TAGS } from './state.ts';
 import type { StepContext } from './step-context.ts';
+import { budget } from './step-context.ts';
 import { done, notYet, waitUntil } from './wait.ts';
 
 /**
@@ -98,6 +99,7 @@ export async function putKeyInNvcf(
   const value = encodeRegistrySecret(key);
   const which = purpose === 'set' ? 'new' : 'current';
   const failed = (err: unknown) => {
+    if (err instanceof RotationError) throw err;
     const kind = classifyNvcfFailure(err);
     if (kind === 'fatal') {
       throw new RotationError(
@@ -117,7 +119,9 @@ export async function putKeyInNvcf(
     async () => {
       let existing: NvcfRegistryCredentialView | undefined;
       try {
-        existing = await deps.nvcf.findRegistryCredential(registry.hostname, registry.credentialName);
+        existing =
+          (await deps.nvcf.findRegistryCredential(registry.hostname, registry.credentialName)) ??
+          (await renamedCredential(ctx));
       } catch (err) {
         return failed(err);
       }
@@ -139,8 +143,9 @@ export async function putKeyInNvcf(
           return done({ credential, action: 'created' });
         }
         const credential = await deps.nvcf.patchRegistryCredential(existing.registryCredentialId, {
-          // The existing name: a PATCH's secret.name renames the credential (`nvcf-api.md` §3.3).
-          secret: { name: existing.registryCredentialName, value },
+          // The configured name: a PATCH's secret.name renames the credential (`nvcf-api.md` §3.3) — a
+          // credential renamed by hand is adopted back under the name the rotation looks it up by.
+          secret: { name: registry.credentialName, value },
           // A credential adopted without CONTAINER would not be handed to container pulls (§4.3).
           ...(existing.artifactTypes.includes('CONTAINER')
             ? {}
@@ -152,7 +157,7 @@ export async function putKeyInNvcf(
       }
     },
     {
-      budgetMs: deps.timing.nvcfBudgetMs,
+      budgetMs: budget(ctx, deps.timing.nvcfBudgetMs),
       backoff: deps.timing.backoff,
       sleep: deps.sleep,
       monotonic: deps.monotonic,
@@ -187,4 +192,33 @@ export function nvcfNotYet(reason: string, err: unknown) {
     : notYet(`${reason}; NVCF asked to wait ${Math.ceil(retryAfterMs / 1000)} s (Retry-After)`, {
         retryAfterMs,
       });
+}
+
+/**
+ * NVCF's credential for the registry's host under another name — renamed by hand — when (hostname, name) finds
+ * none: NVCF hands every credential for a host to its workloads, so creating a second one would leave the
+ * renamed one handing out a key the retirement later deactivates. One such credential is adopted (PATCHed back
+ * to the configured name); several are refused, naming them, for an operator to sort out.
+ */
+async function renamedCredential(ctx: StepContext): Promise<NvcfRegistryCredentialView | undefined> {
+  const { deps, registry, secretId, step } = ctx;
+  const forHost = (await deps.nvcf.findRegistryCredentialsForHost?.(registry.hostname)) ?? [];
+  const others = forHost.filter((c) => c.artifactTypes.includes('CONTAINER'));
+  if (others.length === 0) return undefined;
+  if (others.length > 1) {
+    throw new RotationRefusedError(
+      step,
+      secretId,
+      `NVCF has no credential '${registry.credentialName}' for ${registry.hostname} but ${others.length} under other ` +
+        `names (${others.map((c) => `'${c.registryCredentialName}' ${c.registryCredentialId}`).join(', ')}); NVCF hands ` +
+        'them all to workloads. Nothing was sent to NVCF. Delete the ones this registry does not use, or rename ' +
+        `the one it does to '${registry.credentialName}', then rotate again.`,
+    );
+  }
+  const [renamed] = others;
+  ctx.log.warn('adopting the registry host’s NVCF credential, renamed by hand, under the configured name', {
+    nvcfCredentialId: renamed?.registryCredentialId,
+    name: renamed?.registryCredentialName,
+  });
+  return renamed;
 }

@@ -7,6 +7,7 @@ import { awsErrorKind, describeError, userNameOfArn } from './aws-errors.ts';
 import type { KeyClients } from './deps.ts';
 import type { PullKeySecret } from './secret-value.ts';
 import type { StepContext } from './step-context.ts';
+import { budget } from './step-context.ts';
 import { done, notYet, waitUntil } from './wait.ts';
 
 /**
@@ -49,7 +50,7 @@ export async function proveKey(
       return done(undefined);
     },
     {
-      budgetMs,
+      budgetMs: budget(ctx, budgetMs),
       backoff: deps.timing.backoff,
       sleep: deps.sleep,
       monotonic: deps.monotonic,

@@ -231,6 +231,7 @@ export async function rotationStatus(
     force: false,
     now,
     graceEndsAt: grace,
+    graceHours: registry.rotation.graceHours,
     lastUsed: new Map([...lastUsed].map(([id, u]) => [id, u.at])),
     currentKeyActive:
       currentKey !== undefined &&

@@ -1,6 +1,7 @@
 import type { RegistryConfig } from '../config/index.ts';
 import { RotationError, type RotationStepName } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { NvcfRegistryCredentialsPort } from '../ports/nvcf.ts';
 import type { ResolvedDeps } from './deps.ts';
 import type { RotationInvocation } from './invocation.ts';
 import { assertValueMatchesRegistry, type PullKeySecret } from './secret-value.ts';
@@ -87,7 +88,8 @@ export async function guard(
   }
   const registry = requireRegistry(deps.config, state, step);
   const nvcfKey = { value: parseNvcfKey(state.tags.get(ROTATION_TAGS.nvcfKey)) };
-  return { event, step, deps, log, state, registry, secretId: state.arn, token, nvcfKey };
+  const bounded = { ...deps, nvcf: nvcfWithinDeadline(deps.nvcf, deps.timeLeft, step, state.arn) };
+  return { event, step, deps: bounded, log, state, registry, secretId: state.arn, token, nvcfKey };
 }
 
 /** The AWSPENDING value of this token, checked to be a pull key of this registry. */
@@ -120,4 +122,56 @@ export async function readPending(
     );
   }
   return stored.value;
+}
+
+/** A wait's budget, shortened to what the invocation has left before the failure path's reserve. */
+export function budget(ctx: { readonly deps: ResolvedDeps }, ms: number): number {
+  return Math.max(0, Math.min(ms, ctx.deps.timeLeft()));
+}
+
+/**
+ * The NVCF port with every call bounded by the invocation's time left: a call still unanswered then is
+ * abandoned (its own request timeout ends it later) and the step fails with a RotationError, so that the failure
+ * path runs before Lambda stops the function. A stalled NVCF would otherwise take the report with it.
+ */
+function nvcfWithinDeadline(
+  nvcf: NvcfRegistryCredentialsPort,
+  timeLeft: () => number,
+  step: RotationStepName,
+  secretId: string,
+): NvcfRegistryCredentialsPort {
+  const within = <T>(call: string, run: () => Promise<T>): Promise<T> => {
+    const left = timeLeft();
+    const stop = () =>
+      new RotationError(
+        step,
+        secretId,
+        `NVCF did not answer ${call} within the time left of this invocation; the step stops here so that the ` +
+          'failure is reported before the function times out. Secrets Manager retries the rotation.',
+      );
+    if (left <= 0) return Promise.reject(stop());
+    if (!Number.isFinite(left)) return run();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(stop()), left);
+    });
+    return Promise.race([run(), deadline]).finally(() => clearTimeout(timer));
+  };
+  return {
+    findRegistryCredential: (hostname, name) =>
+      within('a credential lookup', () => nvcf.findRegistryCredential(hostname, name)),
+    createRegistryCredential: (request) =>
+      within('a credential creation', () => nvcf.createRegistryCredential(request)),
+    patchRegistryCredential: (id, request) =>
+      within('a credential update', () => nvcf.patchRegistryCredential(id, request)),
+    ...(nvcf.findRegistryCredentialsForHost
+      ? {
+          findRegistryCredentialsForHost: (hostname: string) =>
+            within(
+              'a credential lookup',
+              async () => (await nvcf.findRegistryCredentialsForHost?.(hostname)) ?? [],
+            ),
+        }
+      : {}),
+  };
 }

@@ -9,7 +9,7 @@ import type { KeyClients } from './deps.ts';
 import { nvcfNotYet } from './nvcf-sync.ts';
 import { proveKey, retryOrThrow } from './prove-key.ts';
 import type { PullKeySecret } from './secret-value.ts';
-import { readPending, type StepContext } from './step-context.ts';
+import { budget, readPending, type StepContext } from './step-context.ts';
 import { done, notYet, waitUntil } from './wait.ts';
 
 /**
@@ -87,7 +87,7 @@ async function proveCanary(ctx: StepContext, canary: string, clients: KeyClients
       }
     },
     {
-      budgetMs: deps.timing.testBudgetMs,
+      budgetMs: budget(ctx, deps.timing.testBudgetMs),
       backoff: deps.timing.backoff,
       sleep: deps.sleep,
       monotonic: deps.monotonic,
@@ -113,6 +113,7 @@ async function proveNvcfUpdated(
       try {
         credential = await deps.nvcf.findRegistryCredential(registry.hostname, registry.credentialName);
       } catch (err) {
+        if (err instanceof RotationError) throw err;
         if (classifyNvcfFailure(err) === 'fatal')
           throw new RotationError(step, secretId, `NVCF could not be read: ${describeError(err)}`, {
             cause: err,
@@ -136,7 +137,7 @@ async function proveNvcfUpdated(
       return done(credential);
     },
     {
-      budgetMs: deps.timing.testBudgetMs,
+      budgetMs: budget(ctx, deps.timing.nvcfVisibleBudgetMs),
       backoff: deps.timing.backoff,
       sleep: deps.sleep,
       monotonic: deps.monotonic,
