@@ -14,6 +14,7 @@ import {
   expectNoSecretsLeaked,
   type Harness,
   invariantViolations,
+  keyInStage,
   keysOf,
   nvcfPull,
   projectEvents,
@@ -23,10 +24,10 @@ import {
 
 // Ninety days of the default schedule on the `aws` profile (IAM's lags, NVCF's caches, running workloads that
 // refresh their credential hourly): Secrets Manager rotates every 30 days, the retirement runs every hour.
-// Two workloads pull every 10 minutes of virtual time and a new instance starts every hour; not one pull may
-// fail, and every previous key must be deactivated within grace + workload refresh + last-used lag + 2 h of the
-// rotation that replaced it. The clock moves an hour at a time (the rotation's own waits move it too), so the
-// 90 days take seconds.
+// Two workloads pull every 10 minutes of virtual time and a new instance starts at every step of the clock;
+// not one pull may fail, and every previous key must be deactivated within grace + workload refresh + last-used
+// lag + 2 h of the rotation that replaced it. The clock moves an hour at a time after each rotation, twelve
+// otherwise (the rotation's own waits move it too), so the 90 days take seconds.
 
 const GRACE = 24;
 const DAYS = 90;
@@ -46,6 +47,14 @@ const config: Config = assertConfig({
   ],
 });
 const registry = config.registries[0] as RegistryConfig;
+
+/** The stretches after a rotation at `at` that the clock walks hour by hour. */
+function windowsAfter(at: number): [number, number][] {
+  return [
+    [at, at + 2 * HOUR_MS],
+    [at + (GRACE - 1) * HOUR_MS, at + DEADLINE_MS + HOUR_MS],
+  ];
+}
 
 interface Workloads {
   workloads: { id: string; pulls: number; failures: { at: string; error: string }[] }[];
@@ -77,8 +86,20 @@ describe('Ninety days of rotations and retirements on the aws profile', () => {
     const instanceFailures: string[] = [];
     const violations: string[] = [];
     let instancePulls = 0;
-    for (let hour = 0; hour < DAYS * 24; hour++) {
-      await control(h.sb, 'POST', 'clock', { advanceSeconds: 3600 });
+    // Hour by hour right after each rotation (NVCF and the workloads switch keys) and from the end of its grace
+    // period until its deadline has passed (the retirement's runs are measured there); twelve hours at a time
+    // otherwise — the world does not change in between, and the workloads count every pull due in a jump.
+    let current = keyInStage(h.sb, registry, 'AWSCURRENT');
+    let hourly = windowsAfter(start);
+    const end = start + DAYS * 24 * HOUR_MS;
+    while (h.sb.world.clock.nowMs() < end) {
+      const now = h.sb.world.clock.nowMs();
+      const next = hourly.find(([, to]) => to > now);
+      const stepHours =
+        next && next[0] <= now
+          ? 1
+          : Math.max(1, Math.min(12, Math.floor(((next?.[0] ?? end) - now) / HOUR_MS)));
+      await control(h.sb, 'POST', 'clock', { advanceSeconds: stepHours * 3600 });
       await h.sb.settle();
       const pull = await nvcfPull(h.sb, image);
       instancePulls++;
@@ -87,6 +108,11 @@ describe('Ninety days of rotations and retirements on the aws profile', () => {
         if (k.status !== 'Active' && !inactiveSince.has(maskAccessKeyId(k.accessKeyId)))
           inactiveSince.set(maskAccessKeyId(k.accessKeyId), h.sb.world.clock.nowMs());
       violations.push(...invariantViolations(h.sb, registry));
+      const key = keyInStage(h.sb, registry, 'AWSCURRENT');
+      if (key !== current) {
+        current = key;
+        hourly = windowsAfter(h.sb.world.clock.nowMs());
+      }
     }
 
     const { workloads } = await control<Workloads>(h.sb, 'GET', 'nvcf/workloads');
@@ -94,7 +120,7 @@ describe('Ninety days of rotations and retirements on the aws profile', () => {
     // 90 days of a pull every 10 minutes, per workload.
     for (const w of workloads) expect(w.pulls).toBeGreaterThanOrEqual(DAYS * 24 * 6 - 6);
     expect(instanceFailures).toEqual([]);
-    expect(instancePulls).toBe(DAYS * 24);
+    expect(instancePulls).toBeGreaterThan(DAYS * 2);
     expect(violations).toEqual([]);
 
     const rotations = (
@@ -112,5 +138,5 @@ describe('Ninety days of rotations and retirements on the aws profile', () => {
       })
       .filter((x) => x !== undefined);
     expect(late).toEqual([]);
-  });
+  }, 600_000);
 });
