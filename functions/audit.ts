@@ -26,7 +26,7 @@ import { logErrors, parseEvent } from './lib/middleware.ts';
 import { nvcfClientFor } from './lib/nvcf.ts';
 
 /**
- * The scheduled compliance audit (issue #6; the verbs are core's `runAudit` and `publishAudit`): reads IAM,
+ * The scheduled compliance audit (the verbs are core's `runAudit` and `publishAudit`): reads IAM,
  * Secrets Manager, ECR, ECR Public and NVCF, writes `reports/<timestamp>/audit.{json,md,html}` to the report
  * bucket, puts `NVCF Compliance Audit` on the project bus and emits metrics. Findings are results, not errors:
  * the invocation fails only when the reports or the event cannot be stored.
@@ -43,7 +43,8 @@ export function createAuditHandler(env: FunctionEnvironment) {
     iam: new IAMClient(iamClientConfig(env)),
     secrets,
     ecr,
-    // ECR Public's API lives in us-east-1 only (`aws.md` §5).
+    // ECR Public is called in us-east-1, where its registry authenticates:
+    // https://docs.aws.amazon.com/AmazonECR/latest/public/public-registry-auth.html
     ecrPublic: new ECRPUBLICClient(awsClientConfig(env, 'us-east-1')),
     nvcf: nvcfClientFor(env, secrets),
     now: env.now,

@@ -15,7 +15,7 @@ import { logErrors, parseEvent } from './lib/middleware.ts';
 import { nvcfClientFor } from './lib/nvcf.ts';
 
 /**
- * The hourly retirement of previous pull keys (issue #4; the verb is core's `retirePreviousKeys`). The
+ * The hourly retirement of previous pull keys (the verb is core's `retirePreviousKeys`). The
  * schedule's event carries nothing the verb needs, so any JSON object is accepted (an operator may invoke it
  * with `{}`); what to retire comes from the secrets. A registry that fails makes the invocation fail after
  * the others ran, so Lambda's retries cover it. The function has 60 s (`FUNCTIONS.retireKeys`) for every

@@ -24,7 +24,7 @@ import { logErrors, parseEvent } from './lib/middleware.ts';
 import { nvcfClientFor } from './lib/nvcf.ts';
 
 /**
- * Secrets Manager rotation of the NVCF pull key (issue #4; the verb is core's `rotateCredential`). Secrets
+ * Secrets Manager rotation of the NVCF pull key (the verb is core's `rotateCredential`). Secrets
  * Manager invokes it once per step with `{Step, SecretId, ClientRequestToken, RotationToken?}`; a malformed
  * event fails the step (Secrets Manager marks the rotation failed). The new key is proven with clients signed
  * by that key itself (`clientsForKey`): one attempt each, the step's bounded waits do the retrying.
@@ -44,7 +44,8 @@ export function createRotateCredentialHandler(
     const clients = {
       sts: new STSClient(withKey),
       ecr: new ECRClient(withKey),
-      // ECR Public issues tokens in us-east-1 only (`aws.md` §5).
+      // ECR Public issues tokens in us-east-1:
+      // https://docs.aws.amazon.com/AmazonECR/latest/public/public-registry-auth.html
       ecrPublic: new ECRPUBLICClient({ ...withKey, region: 'us-east-1' }),
     };
     return {

@@ -14,7 +14,7 @@ import { awsClientConfig, type FunctionEnvironment, lambdaEntry } from './lib/en
 import { logErrors, parseEvent } from './lib/middleware.ts';
 
 /**
- * ECR push rule → `NVCF Image Validation` verdict (issue #5; the verb is core's `validatePush`). Clients and
+ * ECR push rule → `NVCF Image Validation` verdict (the verb is core's `validatePush`). Clients and
  * the content cache live as long as the Lambda container: warm invocations reuse both, so an image seen
  * before (a redelivered event, a new index sharing children) costs no ECR call.
  */

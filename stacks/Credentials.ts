@@ -25,7 +25,7 @@ import { Validation } from './Validation.ts';
  * rotation function and the hourly retirement of previous keys.
  *
  * `sst remove` keeps what NVCF depends on (users with their policy, secrets, the key): removing the
- * automation must not break image pulls, and a secret's value cannot be recreated. README "Deploy" says how
+ * automation must not break image pulls, and a secret's value cannot be recreated. stacks/README.md says how
  * to delete them for good.
  */
 export function Credentials({ app, stack }: StackContext) {
@@ -43,11 +43,12 @@ export function Credentials({ app, stack }: StackContext) {
   // Created without a value: a value in the template (even a generated placeholder, which CloudFormation
   // would store as the secret's first version) is what this secret must never have. CloudFormation creates an
   // empty secret when neither SecretString nor GenerateSecretString is given; CDK's Secret always adds
-  // GenerateSecretString, so it is removed. Fill it with `aws secretsmanager put-secret-value` (README).
+  // GenerateSecretString, so it is removed. Fill it with `aws secretsmanager put-secret-value`
+  // (stacks/README.md).
   const ngcApiKey = new secretsmanager.Secret(stack, 'NgcApiKey', {
     secretName: config.ngc.apiKeySecretName,
     description:
-      'NGC API key the rotation uses to update the NVCF registry credential. Created empty: see README "Deploy".',
+      'NGC API key the rotation uses to update the NVCF registry credential. Created empty: see stacks/README.md.',
     encryptionKey: key,
     removalPolicy: RemovalPolicy.RETAIN,
   });
@@ -111,8 +112,9 @@ export function Credentials({ app, stack }: StackContext) {
     // throttled step (the rotation would fail), and at most 25 registries can rotate at once.
   });
   for (const { registry, secret } of registries) {
-    // Secrets Manager may invoke the function for this secret only, from this account (`aws.md` §4.4; one
-    // permission per secret, so each carries its SourceArn).
+    // Secrets Manager may invoke the function for this secret only, from this account
+    // (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html;
+    // one permission per secret, so each carries its SourceArn).
     const permission = new lambda.CfnPermission(stack, `RotationInvoke-${registry.name}`, {
       functionName: rotateCredential.functionArn,
       action: 'lambda:InvokeFunction',
@@ -123,7 +125,8 @@ export function Credentials({ app, stack }: StackContext) {
     const schedule = new secretsmanager.CfnRotationSchedule(stack, `Rotation-${registry.name}`, {
       secretId: secret.secretArn,
       rotationLambdaArn: rotateCredential.functionArn,
-      // `aws.md` §4.3: a rate or cron expression and a window (Duration); the config validated both.
+      // A rate or cron expression and a window (Duration); the config validated both
+      // (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotationRulesType.html).
       rotationRules: { scheduleExpression: registry.rotation.schedule, duration: registry.rotation.window },
       // The bootstrap: rotate as soon as the schedule exists (and whenever it changes).
       rotateImmediatelyOnUpdate: true,

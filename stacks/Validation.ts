@@ -55,13 +55,14 @@ export function Validation({ app, stack }: StackContext) {
       failureQueueArn: failedValidations.queueArn,
     }),
     // Each invocation makes a few ECR reads per second at most; ten at a time stay far below ECR's
-    // BatchGetImage rate (1,000–2,000/s per account and region, `aws.md` §2.6), which NVCF's own pulls share.
-    // A push burst beyond that waits in Lambda's asynchronous queue instead of throttling image pulls.
+    // BatchGetImage rate (1,000–2,000/s per account and region depending on the table's version,
+    // https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html), which NVCF's own pulls
+    // share. A push burst beyond that waits in Lambda's asynchronous queue instead of throttling image pulls.
     reservedConcurrency: 10,
   });
 
   // Every configured private repository, whatever its region or account: events forwarded from other
-  // regions or accounts (README "Deploy") arrive on this default bus and must match too.
+  // regions or accounts (stacks/README.md) arrive on this default bus and must match too.
   const pattern = ecrPushRulePattern(config);
   let pushRule: events.Rule | undefined;
   if (pattern) {

@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '@nvcf-ecr/core';
+import { ConfigError } from '@nvcf-ecr/core';
 import { synthesize } from './lib/synth.ts';
 
 const USAGE =
@@ -55,11 +55,9 @@ async function main(argv: readonly string[]): Promise<number> {
     ? resolve(values['assembly'])
     : await mkdtemp(join(tmpdir(), 'nvcf-ecr-assembly-'));
   try {
-    const config = configPath === undefined ? undefined : await loadConfig(configPath);
     const result = await synthesize({
       stage,
-      config,
-      configSource: configPath,
+      configFile: configPath,
       account: values['account'],
       region: values['region'],
       outdir: assemblyDir,

@@ -34,7 +34,7 @@ export interface FunctionEnvironment {
   readonly metrics?: MetricSink | undefined;
 }
 
-/** Environment variables the stacks set (documented in README "Deploy"). */
+/** Environment variables the stacks set (documented in stacks/README.md). */
 export const ENV = {
   config: 'NVCF_ECR_CONFIG',
   eventBus: 'NVCF_ECR_EVENT_BUS',

@@ -3,8 +3,8 @@ import { type ConfigIssue, EventShapeError, formatPath, type Logger } from '@nvc
 import type * as z from 'zod/mini';
 
 /**
- * middy middlewares shared by the handlers (conventions §9.9: factories with validated options and named
- * phases; per-request state in `request.internal`, never in module variables).
+ * middy middlewares shared by the handlers (written as middy's own: factories with validated options and
+ * named phases; per-request state in `request.internal`, never in module variables).
  */
 
 export interface ParseEventOptions<S extends z.ZodMiniType> {

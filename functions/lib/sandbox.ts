@@ -3,8 +3,8 @@ import type { FunctionEnvironment } from './environment.ts';
 
 /**
  * What the sandbox's local runtime hands a handler factory (its `HandlerEnvironment`), declared here
- * structurally so that `functions/` does not depend on `packages/sandbox` (ARCHITECTURE.md: the runtime is
- * *given* the handlers; the CLI composes them).
+ * structurally so that `functions/` does not depend on `packages/sandbox` (dependencies point one way: the
+ * runtime is *given* the handlers; the CLI composes them).
  */
 export interface SandboxHandlerEnvironment {
   readonly config: Config;

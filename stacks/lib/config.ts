@@ -102,7 +102,8 @@ export function deploymentIssues(config: Config, deployment: Deployment): Config
 /**
  * What may work but needs the operator's attention, as sentences for CDK warnings: a registry in another
  * account (its repository policy must admit the pull user, and its pushes must be forwarded) or another region
- * (its push events stay in that region unless forwarded: README "Deploy", forwarding ECR events).
+ * (its push events stay in that region unless forwarded: stacks/README.md, "Forwarding ECR events from other
+ * accounts or regions").
  */
 export function deploymentWarnings(config: Config, deployment: Deployment): string[] {
   const warnings: string[] = [];
@@ -111,12 +112,12 @@ export function deploymentWarnings(config: Config, deployment: Deployment): stri
     if (r.accountId !== deployment.account) {
       warnings.push(
         `registry '${r.name}' (${r.hostname}) is in account ${r.accountId}, not ${deployment.account}: add a repository policy there ` +
-          `that allows the pull user, and forward its ECR push events to this account (README "Deploy")`,
+          `that allows the pull user, and forward its ECR push events to this account (stacks/README.md)`,
       );
     } else if (r.region !== deployment.region) {
       warnings.push(
         `registry '${r.name}' (${r.hostname}) is in ${r.region}, not ${deployment.region}: ECR emits its push events in ${r.region}; ` +
-          `forward them to this region's default bus (README "Deploy") or pushes there are only checked by the audit`,
+          `forward them to this region's default bus (stacks/README.md) or pushes there are only checked by the audit`,
       );
     }
   }

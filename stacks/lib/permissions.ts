@@ -70,8 +70,9 @@ function putProjectEvents(eventBusArn: string): PermissionStatement {
 }
 
 /**
- * The permissions of each function. Sources: `aws.md` §4.4 (rotation execution role), the handlers under
- * `functions/` and the core verbs they call.
+ * The permissions of each function. Sources: the rotation execution role
+ * (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html),
+ * the handlers under `functions/` and the core verbs they call.
  */
 export const PERMISSIONS = {
   /**

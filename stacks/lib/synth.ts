@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertConfig, type Config, type ConfigInput } from '@nvcf-ecr/core';
+import { assertConfig, type Config, type ConfigInput, loadConfig } from '@nvcf-ecr/core';
 import { Aspects, type IAspect } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { App } from 'sst/constructs';
@@ -29,8 +29,13 @@ export type StackId = (typeof STACK_IDS)[number];
 
 export interface SynthOptions {
   readonly stage: string;
-  /** The configuration; default `nvcf-ecr.config.ts`. */
-  readonly config?: ConfigInput | Config | undefined;
+  /**
+   * The configuration as written (validated here); default `nvcf-ecr.config.ts`. A resolved {@link Config}
+   * is not accepted: resolving adds derived keys (`kind`, `region`, …) that the strict schema refuses.
+   */
+  readonly config?: ConfigInput | undefined;
+  /** A configuration file (`.ts`, `.mjs` or `.json`) to load instead of `config`. */
+  readonly configFile?: string | undefined;
   /** Names the configuration in error messages (e.g. its file). */
   readonly configSource?: string | undefined;
   /** Account and region to synthesise for; default {@link defaultDeployment} of the configuration. */
@@ -94,9 +99,11 @@ async function synthesizeNow(options: SynthOptions): Promise<SynthResult> {
     project.paths.artifacts = join(scratch, 'artifacts');
 
     const config =
-      options.config === undefined
-        ? projectConfig()
-        : assertConfig(options.config, options.configSource ?? 'the configuration');
+      options.configFile !== undefined
+        ? await loadConfig(options.configFile)
+        : options.config === undefined
+          ? projectConfig()
+          : assertConfig(options.config, options.configSource ?? 'the configuration');
     const implied = defaultDeployment(config);
     const deployment = {
       account: options.account ?? implied.account,

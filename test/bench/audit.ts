@@ -45,7 +45,8 @@ const MIX: readonly (readonly [fixture: string, count: number])[] = [
 ];
 
 /**
- * ECR's published rates where `aws.md` §2.6 found them, chosen values where it did not (not found:
+ * ECR's published rates where https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html gives
+ * them, chosen values where it does not (not published:
  * GetDownloadUrlForLayer, DescribeImages, ListImages). Bursts are not published except GetAuthorizationToken's;
  * elsewhere a bucket holds one second of calls. The chosen rates are deliberately low — an order of magnitude
  * under BatchGetImage's — so that the audit runs into throttling and the benchmark shows it slowing down

@@ -12,9 +12,9 @@ import { ms, type Row } from './lib/table.ts';
 /**
  * One full rotation of the example configuration's credential with the deployed handler (its default timing:
  * no test shortcuts), new keys taking 2 s to work (`keyPropagationSeconds`, as IAM keys take seconds:
- * `anchors.md` §5.2) and every call paying the injected latency. Timed from sending `RotateSecret` until the
- * sandbox is quiet (Secrets Manager ran the four steps and the rotation's event was delivered); the moment
- * finishSecret moved AWSCURRENT is reported too.
+ * 5–15 s observed in aws/aws-sdk-js#559 and 99designs/aws-vault#170) and every call paying the injected latency.
+ * Timed from sending `RotateSecret` until the sandbox is quiet (Secrets Manager ran the four steps and the
+ * rotation's event was delivered); the moment finishSecret moved AWSCURRENT is reported too.
  *
  * The floor is the propagation delay itself: setSecret cannot succeed before the new key works. Everything
  * else — the steps' calls at the injected latency, and noticing the key within one poll interval (the waits

@@ -2,10 +2,10 @@
  * `npm run bench [-- --json FILE] [--latency-ms 20] [--only validation,audit,rotation,coldStart]
  *   [--samples 20] [--runs 11] [--naive-repositories 2]`
  *
- * Runs the benchmarks of issue #9 on the in-process sandbox with an injected per-call latency (an AWS API
- * round trip) and prints a table (benchmark, measured, target, result) on stdout; progress goes to stderr.
- * `--json FILE` writes every figure (field names as in the issue) with the machine it was taken on.
- * Not part of `npm test`: nothing here asserts a timing, it measures. See README.md, "Benchmarks".
+ * Runs the benchmarks (test/bench/README.md) on the in-process sandbox with an injected per-call latency (an AWS
+ * API round trip) and prints a table (benchmark, measured, target, result) on stdout; progress goes to stderr.
+ * `--json FILE` writes every figure (field names: test/bench/README.md, "JSON fields") with the machine it was
+ * taken on. Not part of `npm test`: nothing here asserts a timing, it measures. See test/bench/README.md.
  */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -96,7 +96,7 @@ async function main(argv: readonly string[]): Promise<number> {
   process.stdout.write(`${formatTable(rows)}\n`);
   const missed = rows.filter((r) => r.pass === false).length;
   process.stdout.write(
-    `\n${missed === 0 ? 'every target met' : `${missed} target${missed === 1 ? '' : 's'} missed (see README.md, "Benchmarks")`}; ${host.nproc} CPUs, ${host.cpuModel}, Node ${host.node}\n`,
+    `\n${missed === 0 ? 'every target met' : `${missed} target${missed === 1 ? '' : 's'} missed (see test/bench/README.md)`}; ${host.nproc} CPUs, ${host.cpuModel}, Node ${host.node}\n`,
   );
   const json = values['json'];
   if (json) {

@@ -13,7 +13,7 @@ import { ms, type Row } from './lib/table.ts';
  * each sample on a freshly built image so that nothing is answered from the cache.
  *
  * The floor of each kind is the chain of round trips the work cannot avoid, each costing the injected
- * latency (ARCHITECTURE.md "Push validation"; `validatePush`'s doc comment):
+ * latency (packages/core/src/validation/README.md, "How it works"; `validatePush`'s doc comment):
  * - single manifest: BatchGetImage(manifest) → GetDownloadUrlForLayer(config) → GET config → PutEvents(verdict)
  *   = 4 round trips; 4 calls.
  * - index with k runnable children: BatchGetImage(index) → BatchGetImage(all k children, one call) →

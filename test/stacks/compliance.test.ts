@@ -4,7 +4,8 @@ import { resourcesOfType, STACK_IDS, synth } from './synth.ts';
 
 // Policy checks over every stack of every configuration: cdk-nag's AwsSolutions pack (no unsuppressed error or
 // warning, every suppression with its reason and, for wildcard findings, the exact resource it covers), and
-// invariant 5 for the infrastructure: no secret value, or anything shaped like one, in any template.
+// invariant 5 (packages/core/src/rotation/README.md, "Invariants") for the infrastructure: no secret value, or
+// anything shaped like one, in any template.
 
 const names = ['example', 'multi', 'govcloud'] as const;
 const synthesized = await Promise.all(names.map((n) => synth(n)));

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -41,7 +41,7 @@ function synthCommand(args: string[]) {
   return run(process.execPath, ['stacks/synth.ts', ...args], {
     cwd: root,
     env: offlineEnv(),
-    timeout: 120_000,
+    timeout: 240_000,
   });
 }
 
@@ -56,6 +56,8 @@ beforeAll(async () => {
     join(dir, 'out'),
     '--stage',
     'ci',
+    '--config',
+    'nvcf-ecr.config.ts',
     '--assembly',
     join(dir, 'assembly'),
   ]);
@@ -63,7 +65,7 @@ beforeAll(async () => {
     templates[id] = JSON.parse(
       await readFile(join(dir, 'out', `${id}.template.json`), 'utf8'),
     ) as CfnTemplate;
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -197,6 +199,28 @@ describe('Command: npm run synth', () => {
       await sb.close();
     }
   });
+
+  it('synthesises the same stacks from a --config file of each kind: .ts (above), .mjs and .json', async () => {
+    // The example configuration written the two other ways: every template must come out identical to the
+    // run from the repository's own nvcf-ecr.config.ts (names, schedules, policies, bundles).
+    const example = (await import('../../nvcf-ecr.config.ts')).default;
+    const files = { mjs: join(dir, 'same.config.mjs'), json: join(dir, 'same.config.json') };
+    await writeFile(files.mjs, `export default ${JSON.stringify(example, null, 2)};\n`);
+    await writeFile(files.json, JSON.stringify(example, null, 2));
+    const runs = await Promise.all(
+      Object.entries(files).map(async ([kind, file]) => {
+        const out = join(dir, `config-${kind}`);
+        const { stdout } = await synthCommand(['--out', out, '--stage', 'ci', '--config', file]);
+        const read = async (id: string) =>
+          JSON.parse(await readFile(join(out, `${id}.template.json`), 'utf8'));
+        return { kind, stdout, templates: await Promise.all(STACKS.map(read)) };
+      }),
+    );
+    for (const { kind, stdout, templates: got } of runs) {
+      expect(stdout, kind).toContain("Synthesised stage 'ci' for account 123456789012 in us-east-1");
+      expect({ kind, templates: got }).toEqual({ kind, templates: STACKS.map((id) => templates[id]) });
+    }
+  }, 300_000);
 
   it('fails with usage and exit code 2 without --out', async () => {
     const error = await synthCommand([]).then(

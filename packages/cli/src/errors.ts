@@ -1,7 +1,7 @@
 /**
- * Errors of the `nvcf-ecr` command. They separate "tell the user and exit" from "this is a bug"
- * (conventions §9.8): `src/index.ts` prints a {@link CliError}'s message and exits with its code; anything
- * else is an internal error.
+ * Errors of the `nvcf-ecr` command. They separate "tell the user and exit" from "this is a bug", as
+ * changesets does (`changesets/changesets:packages/errors/src/index.ts`, `ExitError`): `src/index.ts` prints
+ * a {@link CliError}'s message and exits with its code; anything else is an internal error.
  */
 
 /** Base of every error the CLI raises on purpose. `exitCode` is what the process exits with. */

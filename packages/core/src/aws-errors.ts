@@ -7,8 +7,8 @@
 
 /**
  * Error names the SDK's retry strategy classifies as throttling (`@smithy/core`
- * service-error-classification, `aws.md` §2.1), plus ECR's documented `ThrottleException`
- * (ECR common-errors guide).
+ * `submodules/retry/service-error-classification/constants.js`), plus ECR's documented `ThrottleException`
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/common-errors.html).
  */
 export const THROTTLING_ERROR_NAMES: ReadonlySet<string> = new Set([
   'BandwidthLimitExceeded',

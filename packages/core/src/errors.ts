@@ -1,5 +1,5 @@
 /**
- * Every error `@nvcf-ecr/core` throws. One file per package (conventions §9.6): each class ends in
+ * Every error `@nvcf-ecr/core` throws. One file per package (as Powertools does): each class ends in
  * `Error`, sets `name`, accepts `ErrorOptions`, and hangs off one base so callers can catch the
  * package's errors with one `instanceof`. Messages name the field or value at fault and say how to fix
  * it; they never contain a secret (callers pass masked values only).
@@ -68,7 +68,10 @@ export type CredentialCodecErrorCode =
   | 'invalid-format'
   | 'missing-oauthtoken';
 
-/** A registry credential value breaks NVCF's encoding rules (`nvcf-api.md` §4.1). */
+/**
+ * A registry credential value breaks NVCF's encoding rules
+ * (https://docs.nvidia.com/nvcf/third-party-registries).
+ */
 export class CredentialCodecError extends CoreError {
   public readonly code: CredentialCodecErrorCode;
   public constructor(code: CredentialCodecErrorCode, message: string, options?: ErrorOptions) {
@@ -128,10 +131,11 @@ export class ImageSourceError extends CoreError {
 
 /**
  * A `getManifests` call read some digests and failed others one by one (ECR's `BatchGetImage` answers a
- * failure entry per image id, `aws.md` §2.2). `found` holds what was read, `failures` each failed digest's
- * own error; `transient` is true when one of them may pass on retry. The fetcher layers narrow it to the
- * digests each caller asked for ({@link PartialManifestsError.forDigests}), so that one image's failure
- * never becomes another image's.
+ * failure entry per image id,
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html). `found` holds what was
+ * read, `failures` each failed digest's own error; `transient` is true when one of them may pass on retry.
+ * The fetcher layers narrow it to the digests each caller asked for ({@link
+ * PartialManifestsError.forDigests}), so that one image's failure never becomes another image's.
  */
 export class PartialManifestsError extends ImageSourceError {
   public readonly found: ReadonlyMap<string, ManifestBlob>;

@@ -1,7 +1,8 @@
 /**
  * Masking and redaction. The rotation code never hands a secret to a logger, an event or an error; this
  * module is the second line of defence that scrubs anything shaped like one before it leaves the process
- * (anchors §5.7: amazon-ecr-login leaked tokens through logs more than once).
+ * (amazon-ecr-login leaked tokens through logs more than once:
+ * https://github.com/aws-actions/amazon-ecr-login/issues/495).
  */
 
 /** `AKIAIOSFODNN7EXAMPLE` → `AKIA…MPLE`. Short or empty input is masked completely. */

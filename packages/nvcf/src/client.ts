@@ -37,14 +37,20 @@ export interface NvcfLogger {
 }
 
 export interface NvcfClientOptions {
-  /** API origin without a trailing slash, e.g. `https://api.ngc.nvidia.com` (`nvcf-api.md` §1.1). */
+  /**
+   * API origin without a trailing slash, e.g. `https://api.ngc.nvidia.com`
+   * (https://docs.nvidia.com/cloud-functions/user-guide/latest/cloud-function/api.html).
+   */
   baseUrl: string;
   /**
    * Supplies the NGC API key (read from Secrets Manager at the edge). Called once and cached; called again
    * once when NVCF answers 401 (the key may have been rotated), then the 401 stands.
    */
   apiKey: () => Promise<string>;
-  /** NGC org: when set, paths are org-scoped `/v2/orgs/<org>[/teams/<team>]/nvcf/...` (§1.2). */
+  /**
+   * NGC org: when set, paths are org-scoped `/v2/orgs/<org>[/teams/<team>]/nvcf/...`, the NGC gateway's form
+   * (as `NVIDIA/terraform-provider-ngc:internal/provider/utils/nvcf_client.go` builds it).
+   */
   org?: string | undefined;
   team?: string | undefined;
   fetch?: typeof globalThis.fetch | undefined;
@@ -66,9 +72,10 @@ type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
  * Which failures a call may retry:
  * - `idempotent` (GET, PATCH, DELETE): 429, 5xx, network errors and timeouts. A PATCH sends the same secret
  *   again, so repeating it converges; a repeated DELETE that finds nothing means an earlier attempt worked.
- * - `create` (POST): only answers that prove nothing was stored — 429 (the rate limiter runs before the
- *   controller, `nvcf-api.md` §4.7) and NVCF's 502 `upstream` (ECR failed the credential check that precedes
- *   the save, §4.4). A POST that timed out, lost its connection or got another 5xx may have been applied:
+ * - `create` (POST): only answers that prove nothing was stored — 429 (the rate limiter runs in the controller
+ *   before anything is read or written: `NVIDIA/nvcf`, `RegistryCredentialManagementController`) and NVCF's 502
+ *   `upstream` (ECR failed the credential check that precedes the save: `RegistryCredentialValidationService`).
+ *   A POST that timed out, lost its connection or got another 5xx may have been applied:
  *   it is not repeated; the caller looks the credential up by (hostname, name) with
  *   {@link NvcfClient.findRegistryCredential} before trying again.
  */
@@ -88,7 +95,9 @@ interface Call {
 const UPSTREAM_TYPE = 'urn:nv-boot:problem-details:upstream';
 
 /**
- * Typed client for NVCF's registry-credential, function and deployment APIs (`nvcf-api.md` §2–§9).
+ * Typed client for NVCF's registry-credential, function and deployment APIs, as NVCF's published OpenAPI spec
+ * (copy: `stackql-registry/stackql-provider-nvidia:provider-dev/downloaded/nvcf_openapi.json`) and the
+ * open-source service behind it (`NVIDIA/nvcf`, `nvcf-core` `rest/registry` and `service/registry`) define them.
  *
  * @example
  * const nvcf = new NvcfClient({ baseUrl: 'https://api.ngc.nvidia.com', apiKey: () => readNgcKey() });
@@ -149,7 +158,7 @@ export class NvcfClient {
 
   // ---- registry credentials ----------------------------------------------------------------------------
 
-  /** `GET /registry-credentials`: the account's credentials, optionally filtered (no pagination, §6). */
+  /** `GET /registry-credentials`: the account's credentials, optionally filtered (NVCF does not paginate). */
   public async listRegistryCredentials(filter: RegistryCredentialFilter = {}): Promise<RegistryCredential[]> {
     const query: [string, string][] = [
       ...(filter.artifactTypes ?? []).map((t): [string, string] => ['artifactType', t]),
@@ -178,8 +187,8 @@ export class NvcfClient {
   }
 
   /**
-   * The credential with NVCF's uniqueness key (hostname, name) (`nvcf-api.md` §4.3), or undefined. Both are
-   * compared exactly, as NVCF compares them (case-sensitive).
+   * The credential with NVCF's uniqueness key (hostname, name) (`NVIDIA/nvcf` `service/registry`: a second one
+   * is a 409), or undefined. Both are compared exactly, as NVCF compares them (case-sensitive, `String.equals`).
    */
   public async findRegistryCredential(
     hostname: string,
@@ -191,7 +200,7 @@ export class NvcfClient {
 
   /**
    * Every credential for `hostname`, whatever its name: NVCF hands all of a host's CONTAINER credentials to the
-   * workloads that pull from it (`nvcf-api.md` §4.3), so a credential renamed by hand still counts.
+   * workloads that pull from it, so a credential renamed by hand still counts.
    */
   public async findRegistryCredentialsForHost(hostname: string): Promise<RegistryCredential[]> {
     const all = await this.listRegistryCredentials();
@@ -199,7 +208,8 @@ export class NvcfClient {
   }
 
   /**
-   * `POST /registry-credentials` (answers 200). NVCF checks the key against ECR first (§4.4): a key IAM has
+   * `POST /registry-credentials` (answers 200). NVCF checks the key against ECR first
+   * (`NVIDIA/nvcf`, `RegistryCredentialValidationService`): a key IAM has
    * not propagated yet fails with {@link NvcfBadRequestError} whose `awsErrorCode` is
    * `UnrecognizedClientException`. Not retried when the outcome is unknown — see {@link RetryMode}.
    */
@@ -231,8 +241,8 @@ export class NvcfClient {
 
   /**
    * Replaces the secret in place and keeps the credential's name: a PATCH's `secret.name` renames the
-   * credential (§3.3), so the current name is read first and sent back, as the NGC SDK does. Id and
-   * `createdAt` stay; `lastUpdatedAt` moves.
+   * credential (`UpdateRegistryCredentialRequest` in `NVIDIA/nvcf`), so the current name is read first and
+   * sent back, as the NGC SDK does. Id and `createdAt` stay; `lastUpdatedAt` moves.
    */
   public async updateRegistryCredentialSecret(id: string, value: string): Promise<RegistryCredential> {
     const current = await this.getRegistryCredential(id);
@@ -245,7 +255,10 @@ export class NvcfClient {
     return this.patchRegistryCredential(id, { artifactTypeEnums: [...types] });
   }
 
-  /** `DELETE /registry-credentials/{id}` (204). NVCF refuses SYSTEM credentials and ones functions use (§4.5). */
+  /**
+   * `DELETE /registry-credentials/{id}` (204). NVCF refuses SYSTEM credentials and ones functions use
+   * (`NVIDIA/nvcf`, `RegistryCredentialFunctionService.validateRegistryCredentialDeletion`).
+   */
   public async deleteRegistryCredential(id: string): Promise<void> {
     await this.#call({
       method: 'DELETE',
@@ -255,7 +268,7 @@ export class NvcfClient {
     });
   }
 
-  /** `GET /recognized-registries`: per artifact type, the registries NVCF accepts credentials for (§3.5). */
+  /** `GET /recognized-registries`: per artifact type, the registries NVCF accepts credentials for. */
   public async recognizedRegistries(): Promise<RecognizedRegistries> {
     const body = await this.#call({ method: 'GET', path: 'recognized-registries', retry: 'idempotent' });
     return member<RecognizedRegistries>(
@@ -269,7 +282,7 @@ export class NvcfClient {
 
   // ---- functions and deployments -----------------------------------------------------------------------
 
-  /** `GET /functions`: one entry per function version (§8); default visibility: all three. */
+  /** `GET /functions`: one entry per function version (each has its `versionId`); default visibility: all three. */
   public async listFunctions(
     visibility?: FunctionVisibility | readonly FunctionVisibility[],
   ): Promise<FunctionDto[]> {
@@ -309,7 +322,7 @@ export class NvcfClient {
     return member<FunctionDto>(body, 'function', 'GET', this.#path(path), isObject);
   }
 
-  /** `GET /deployments/functions/{fid}/versions/{vid}`, or undefined when the version is not deployed (404, §8). */
+  /** `GET /deployments/functions/{fid}/versions/{vid}`, or undefined when the version is not deployed (404). */
   public async getDeployment(functionId: string, versionId: string): Promise<FunctionDeployment | undefined> {
     const path = `deployments/functions/${segment(functionId, 'functionId')}/versions/${segment(versionId, 'versionId')}`;
     let body: unknown;

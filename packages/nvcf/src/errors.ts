@@ -1,7 +1,9 @@
 import type { ProblemDetails, RequestStatus } from './types.ts';
 
 /**
- * Every error `@nvcf-ecr/nvcf` throws (conventions §9.6). {@link NvcfApiError} and its subclasses are NVCF's
+ * Every error `@nvcf-ecr/nvcf` throws, in one file off one base class (the layout of
+ * `aws-powertools/powertools-lambda-typescript:packages/parameters/src/errors.ts`). {@link NvcfApiError} and its
+ * subclasses are NVCF's
  * answers, parsed from Problem Details or the gateway's `requestStatus` body; {@link NvcfNetworkError} and
  * {@link NvcfTimeoutError} are requests that got no answer. Messages name the method, path, status and
  * detail; they never contain a request body (it carries the registry secret) or the bearer key, and any
@@ -32,7 +34,8 @@ export interface NvcfApiErrorInit {
 
 /**
  * NVCF answered with an error status. `awsErrorCode` is set when `detail` relays an AWS error — NVCF checks a
- * credential against ECR on create and PATCH and passes AWS's JSON body through (`nvcf-api.md` §4.4) — so a
+ * credential against ECR on create and PATCH and passes AWS's JSON body through (`NVIDIA/nvcf`,
+ * `RegistryCredentialValidationService` and `EcrRegistryUtils`) — so a
  * caller can tell NVCF's own 403 (`awsErrorCode` undefined, e.g. a missing scope) from an AWS 403, and retry
  * exactly the 400 `UnrecognizedClientException` of a not-yet-propagated IAM key.
  */
@@ -211,7 +214,8 @@ export function apiErrorFor(init: NvcfApiErrorInit): NvcfApiError {
 
 /**
  * AWS JSON relayed in a Problem Details `detail`: `{"__type": "UnrecognizedClientException", "message": ...}`
- * (`nvcf-api.md` §4.4). `__type` may carry a namespace (`com.amazon...#Code`); the code is after the `#`.
+ * (the example of https://docs.nvidia.com/nvcf/third-party-registries). `__type` may carry a namespace
+ * (`com.amazon...#Code`); the code is after the `#`.
  */
 export function parseAwsError(
   detail: string | undefined,

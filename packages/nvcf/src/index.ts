@@ -1,7 +1,8 @@
 /**
  * `@nvcf-ecr/nvcf`: a typed client for the NVIDIA Cloud Functions API — registry credentials, recognized
- * registries, functions and deployments (`nvcf-api.md`) — with typed errors, retries and no dependencies
- * beyond Node's `fetch`.
+ * registries, functions and deployments
+ * (https://docs.nvidia.com/cloud-functions/user-guide/latest/cloud-function/api.html) — with typed errors,
+ * retries and no dependencies beyond Node's `fetch`.
  */
 export { NvcfClient, type NvcfClientOptions, type NvcfLogger } from './client.ts';
 export {

@@ -1,7 +1,10 @@
 /**
- * The NVCF API's shapes, field for field (`nvcf-api.md` §3, §8, §9). Timestamps stay ISO-8601 strings as the
- * API sends them (their precision varies: parse with `Date.parse`). Sets (`artifactTypes`, `tags`) arrive as
- * arrays whose order NVCF does not promise. Null fields are omitted by NVCF, hence the optional members.
+ * The NVCF API's shapes, field for field: the DTOs of the open-source service (`NVIDIA/nvcf`, `nvcf-core`
+ * `rest/registry/dto`, `rest/function/management/dto`) and NVCF's published OpenAPI spec (copy:
+ * `stackql-registry/stackql-provider-nvidia:provider-dev/downloaded/nvcf_openapi.json`). Timestamps stay
+ * ISO-8601 strings as the API sends them (their precision varies: parse with `Date.parse`). Sets
+ * (`artifactTypes`, `tags`) arrive as arrays whose order NVCF does not promise. Null fields are omitted by
+ * NVCF, hence the optional members.
  */
 
 export const ARTIFACT_TYPES = ['CONTAINER', 'HELM', 'MODEL', 'RESOURCE'] as const;
@@ -9,13 +12,16 @@ export type ArtifactType = (typeof ARTIFACT_TYPES)[number];
 
 export type ProvisionedBy = 'SYSTEM' | 'USER';
 
-/** `SecretDto`: for registry credentials `value` is base64 of `username:password` (`nvcf-api.md` §3.1, §4.1). */
+/**
+ * `SecretDto`: for registry credentials `value` is base64 of `username:password`
+ * (https://docs.nvidia.com/nvcf/third-party-registries).
+ */
 export interface SecretDto {
   name: string;
   value: string;
 }
 
-/** `POST /v2/nvcf/registry-credentials` body (`AddRegistryCredentialRequest`, §3.2). */
+/** `POST /v2/nvcf/registry-credentials` body (`AddRegistryCredentialRequest`). */
 export interface AddRegistryCredentialRequest {
   registryHostname: string;
   secret: SecretDto;
@@ -25,15 +31,16 @@ export interface AddRegistryCredentialRequest {
 }
 
 /**
- * `PATCH /v2/nvcf/registry-credentials/{id}` body (`UpdateRegistryCredentialRequest`, §3.3). Note the member
- * name `artifactTypeEnums`: NVCF ignores unknown members, so `artifactTypes` here would be silently dropped.
+ * `PATCH /v2/nvcf/registry-credentials/{id}` body (`UpdateRegistryCredentialRequest`). Note the member
+ * name `artifactTypeEnums`: NVCF ignores unknown members (`FAIL_ON_UNKNOWN_PROPERTIES` disabled), so
+ * `artifactTypes` here would be silently dropped.
  */
 export interface UpdateRegistryCredentialRequest {
   secret?: SecretDto | undefined;
   artifactTypeEnums?: ArtifactType[] | undefined;
 }
 
-/** `RegistryCredentialDetailsDto` (§3.4). The secret value is never returned. */
+/** `RegistryCredentialDetailsDto`. The secret value is never returned. */
 export interface RegistryCredential {
   registryCredentialId: string;
   ncaId: string;
@@ -61,7 +68,7 @@ export interface RegistryCredentialFilter {
 
 export interface RecognizedRegistry {
   name: string;
-  /** Generic hostname: private ECR appears as `dkr.ecr.amazonaws.com` (§3.5). */
+  /** Generic hostname: private ECR appears as `dkr.ecr.amazonaws.com`. */
   hostname: string;
 }
 
@@ -108,7 +115,7 @@ export interface FunctionInstance {
   instanceCreatedAt?: string;
 }
 
-/** `FunctionDto` (§8): one per function *version*. */
+/** `FunctionDto`: one per function *version*. */
 export interface FunctionDto {
   id: string;
   ncaId: string;
@@ -140,7 +147,7 @@ export interface FunctionDto {
   telemetries?: unknown;
 }
 
-/** `GpuSpecificationDto` (§9.1): one entry of a deployment. `cpuArch` and friends are filled by NVCF. */
+/** `GpuSpecificationDto`: one entry of a deployment. `cpuArch` and friends are filled by NVCF. */
 export interface GpuSpecification {
   gpuSpecificationId?: string;
   gpu: string;
@@ -165,7 +172,7 @@ export interface GpuSpecification {
   helmValidationPolicy?: unknown;
 }
 
-/** `FunctionDeploymentDto` (§9.1). */
+/** `FunctionDeploymentDto`. */
 export interface FunctionDeployment {
   functionId: string;
   functionVersionId: string;
@@ -185,7 +192,7 @@ export interface FunctionDeployment {
   lastUpdatedAt?: string;
 }
 
-/** RFC 7807 Problem Details, NVCF's error body (§5). */
+/** RFC 7807 Problem Details, NVCF's error body (`NVIDIA/nvcf`, `nv-boot-starter-exceptions`). */
 export interface ProblemDetails {
   type?: string;
   title?: string;
@@ -194,7 +201,10 @@ export interface ProblemDetails {
   instance?: string;
 }
 
-/** The NGC gateway's error body (401s): `{"requestStatus": {...}}` (§5). */
+/**
+ * The NGC gateway's error body (401s): `{"requestStatus": {...}}`, as
+ * `NVIDIA/terraform-provider-ngc:internal/provider/utils/nvcf_client.go` parses it.
+ */
 export interface RequestStatus {
   statusCode?: string;
   statusDescription?: string;

@@ -51,7 +51,7 @@ export class ServiceError extends SandboxError {
   }
 }
 
-/** NVCF error response: an RFC 7807 Problem Details body (`nvcf-api.md` §5). */
+/** NVCF error response: an RFC 7807 Problem Details body (`NVIDIA/nvcf`, `nv-boot-starter-exceptions`). */
 export class ProblemError extends SandboxError {
   public readonly status: number;
   public readonly type: string | undefined;

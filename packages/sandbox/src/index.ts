@@ -37,4 +37,4 @@ export {
   writeAtomically,
 } from './sandbox.ts';
 export type { EventLogEntry } from './services/events/backend.ts';
-export type { Endpoints, World } from './world.ts';
+export type { Endpoints, LambdaContextLike, World } from './world.ts';

@@ -7,9 +7,10 @@ import type { RequestHandler } from './server/http.ts';
  * 127.0.0.1 shows how many round trips the code waits for) and per-operation token buckets that refuse calls
  * the way a throttled AWS API does. Both are off by default: tests and the demo run at loopback speed.
  *
- * Throttling follows AWS's documented model for ECR (`aws.md` §2.6, common-errors.html): each operation has a
- * bucket of `burst` credits refilled at `rate` per second; a call takes one credit, and a call that finds
- * none is refused — it is never queued, the client has to back off and retry.
+ * Throttling follows AWS's documented model for ECR
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/common-errors.html): each operation has a bucket of
+ * `burst` credits refilled at `rate` per second; a call takes one credit, and a call that finds none is refused —
+ * it is never queued, the client has to back off and retry.
  */
 
 /** `rate` calls per second sustained, `burst` calls at once from a full bucket. */

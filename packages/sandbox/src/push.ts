@@ -15,9 +15,10 @@ import { SandboxError } from './errors.ts';
  * API, the way a registry client does: for every manifest, children first, the blobs the repository lacks
  * (`BatchCheckLayerAvailability`, then `InitiateLayerUpload` / `UploadLayerPart` / `CompleteLayerUpload` in
  * the part size ECR answers), then `PutImage` — children untagged, the root under its tag. Each `PutImage`
- * makes ECR emit one `ECR Image Action` (`aws.md` §1.7), so this is how the tests and `nvcf-ecr demo` feed
- * real images to push validation. Blobs are read whole into memory: meant for test and demo images, not for
- * multi-gigabyte layers.
+ * makes ECR emit one `ECR Image Action` (one event per stored manifest, as in the real events of
+ * awslabs/cfn-ecr-aws-soci-index-builder#137; AWS documents no count or order), so this is how the tests and
+ * `nvcf-ecr demo` feed real images to push validation. Blobs are read whole into memory: meant for test and demo
+ * images, not for multi-gigabyte layers.
  */
 
 /** The ECR client calls a push makes (an `ECRClient` fits). */

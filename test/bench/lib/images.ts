@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 /**
- * Images for the benchmarks, derived from the real buildah-built images of `test/fixtures/images` (see its
- * README). A *rebuild* of a fixture manifest is what a CI rebuild of the same Dockerfile produces: the same
- * layers, a config that differs (here by one label, `org.example.build`), hence a new config digest and a new
- * manifest digest. Indexes are rebuilt from a fixture index by rebuilding each runnable entry; BuildKit
- * attestation entries are kept (their `vnd.docker.reference.digest` follows the rebuilt image). So every
+ * Images for the benchmarks, derived from the real buildah-built images of `test/fixtures/images` (see
+ * `test/fixtures/README.md`). A *rebuild* of a fixture manifest is what a CI rebuild of the same Dockerfile
+ * produces: the same layers, a config that differs (here by one label, `org.example.build`), hence a new config
+ * digest and a new manifest digest. Indexes are rebuilt from a fixture index by rebuilding each runnable entry;
+ * BuildKit attestation entries are kept (their `vnd.docker.reference.digest` follows the rebuilt image). So every
  * generated image is valid content a registry would accept and the manifest engine must really read: no two
  * rebuilds share a config, and the engine's content cache cannot make the work trivial.
  */

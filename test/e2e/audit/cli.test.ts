@@ -60,6 +60,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 beforeEach(async () => {
+  env = {};
   await resetSandbox(s);
   // The CLI takes credentials from the standard AWS chain, as in a terminal: the environment here.
   vi.stubEnv('AWS_ACCESS_KEY_ID', s.sb.accessKeyId);
@@ -67,8 +68,11 @@ beforeEach(async () => {
   vi.stubEnv('AWS_REGION', s.sb.region);
 });
 
+/** The command's environment (the captured io's, not the process's): `NVCF_ECR_NOW` for one test. */
+let env: Record<string, string> = {};
+
 async function cli(...args: string[]) {
-  const io = captureIo();
+  const io = captureIo({ env });
   const code = await main(
     [
       'audit',
@@ -161,6 +165,25 @@ describe('Command: nvcf-ecr audit', () => {
     expect(count).toMatchObject({ status: 'error', resource: USER_ARN });
     expect(count?.message).toContain('AccessDenied');
     expect(count?.message).toContain('not allowed to list keys');
+  });
+
+  it('judges key ages at NVCF_ECR_NOW, like status, rotate and retire', async () => {
+    const later = new Date(s.sb.world.clock.nowMs() + 91 * 86_400_000).toISOString();
+    env = { NVCF_ECR_NOW: later };
+    const { out } = await cli('--json');
+    const report = JSON.parse(out) as AuditReport;
+    expect(report.findings.find((f) => f.checkId === 'iam.access-key-age')).toMatchObject({ status: 'fail' });
+    expect(report.generatedAt).toBe(later);
+    env = {};
+    const today = JSON.parse((await cli('--json')).out) as AuditReport;
+    expect(today.findings.find((f) => f.checkId === 'iam.access-key-age')).toMatchObject({ status: 'pass' });
+    env = { NVCF_ECR_NOW: 'tomorrow' };
+    const bad = await cli();
+    env = {};
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain(
+      "NVCF_ECR_NOW must be an ISO-8601 time, e.g. 2026-01-31T12:00:00Z, got 'tomorrow'",
+    );
   });
 
   it('refuses an unknown --registry and a bad --format or --fail-on with exit 2', async () => {

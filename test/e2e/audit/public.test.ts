@@ -17,7 +17,7 @@ import {
  * An ECR Public registry next to a private one: the IAM, secret and NVCF checks apply with ECR Public's pull
  * policy; image checks read what ECR Public's API offers (`DescribeImages`: whether an image a function names
  * exists) and report `info` where it offers nothing (platforms and index children: ECR Public has no
- * BatchGetImage, `aws.md` §5).
+ * BatchGetImage: https://docs.aws.amazon.com/AmazonECRPublic/latest/APIReference/Welcome.html).
  */
 
 const ACCOUNT = '123456789012';

@@ -24,14 +24,14 @@ import {
   stuckPending,
 } from './harness.ts';
 
-// Invariants 1–3 under crashes (ARCHITECTURE.md): for every external call a clean rotation makes — its own
-// calls to Secrets Manager, IAM, STS, ECR, EventBridge and NVCF, and the ECR calls NVCF makes to check the
-// key — one run with a one-shot fault at that call, both a plain failure (the call never happened) and
-// `afterEffect` (it happened, the caller never learned it: a Lambda that died right after it). Secrets
-// Manager then retries the rotation with the same token. After EVERY call, NVCF's credential holds an Active
-// key of the pull user, the user has at most two keys and AWSCURRENT's key is Active; at the end the
-// rotation succeeded, nothing is left on AWSPENDING, and NVCF pulls. Keys work at once (no propagation
-// delay) and Secrets Manager retries without pause, so the whole matrix stays fast.
+// Invariants 1–3 (packages/core/src/rotation/README.md, "Invariants") under crashes: for every external call a
+// clean rotation makes — its own calls to Secrets Manager, IAM, STS, ECR, EventBridge and NVCF, and the ECR calls
+// NVCF makes to check the key — one run with a one-shot fault at that call, both a plain failure (the call never
+// happened) and `afterEffect` (it happened, the caller never learned it: a Lambda that died right after it).
+// Secrets Manager then retries the rotation with the same token. After EVERY call, NVCF's credential holds an
+// Active key of the pull user, the user has at most two keys and AWSCURRENT's key is Active; at the end the
+// rotation succeeded, nothing is left on AWSPENDING, and NVCF pulls. Keys work at once (no propagation delay) and
+// Secrets Manager retries without pause, so the whole matrix stays fast.
 
 const config: Config = await loadConfig(join(import.meta.dirname, '../../../nvcf-ecr.config.ts'));
 const registry = config.registries[0] as RegistryConfig;

@@ -135,6 +135,7 @@ interface SecretView {
   name: string;
   tags: { Key: string; Value: string }[];
   versions: { versionId: string; stages: string[]; secretString?: string }[];
+  rotation: { nextWindowStart?: string | undefined };
   rotations: {
     token: string;
     status: string;
@@ -189,8 +190,9 @@ type SandboxCall = Parameters<Parameters<RunningSandbox['onCall']>[0]>[0];
 
 /**
  * How long the real NVCF may go on handing out a key after its credential was given another one: each API pod
- * caches a credential's secret for 5 minutes and only the pod that took the write forgets it (`nvcf-api.md`
- * §4.6). The sandbox switches at once (unless in stale-cache mode), so the harness keeps that history itself.
+ * caches a credential's secret for 5 minutes and only the pod that took the write forgets it (`NVIDIA/nvcf`,
+ * `RegistryCredentialEssService`). The sandbox switches at once (unless in stale-cache mode), so the harness keeps
+ * that history itself.
  */
 export const NVCF_SECRET_CACHE_MS = 5 * 60_000;
 
@@ -250,10 +252,11 @@ function watchNvcf(sb: RunningSandbox): { observe(call?: SandboxCall): void } {
 }
 
 /**
- * Invariants 1 and 2 of the rotation protocol (ARCHITECTURE.md), read from the sandbox's state: NVCF's
- * credential holds an Active key of the pull user; the user has at most two keys; AWSCURRENT's key is Active;
- * and — for a sandbox started by {@link startHarness} — no key was deleted or deactivated while NVCF's caches
- * may still hand it out (within {@link NVCF_SECRET_CACHE_MS} of NVCF holding it; reported while that lasts).
+ * Invariants 1 and 2 of the rotation protocol (packages/core/src/rotation/README.md, "Invariants"), read from the
+ * sandbox's state: NVCF's credential holds an Active key of the pull user; the user has at most two keys;
+ * AWSCURRENT's key is Active; and — for a sandbox started by {@link startHarness} — no key was deleted or
+ * deactivated while NVCF's caches may still hand it out (within {@link NVCF_SECRET_CACHE_MS} of NVCF holding it;
+ * reported while that lasts).
  */
 export function invariantViolations(sb: RunningSandbox, registry: RegistryConfig): string[] {
   const out: string[] = [];
@@ -300,6 +303,18 @@ export async function rotate(h: Harness, registry: RegistryConfig, token?: strin
   );
   await h.sb.settle();
   return out.VersionId ?? '';
+}
+
+/**
+ * Lets Secrets Manager reattempt a stuck rotation as it does: with the rotation's own token, when the next
+ * rotation window opens (it refuses `RotateSecret` meanwhile, whatever the token).
+ */
+export async function reattemptInNextWindow(h: Harness, registry: RegistryConfig): Promise<void> {
+  const opens = Date.parse(secretOf(h.sb, registry).rotation.nextWindowStart ?? '');
+  if (Number.isNaN(opens)) throw new Error(`secret ${registry.secretName} has no next rotation window`);
+  const seconds = Math.max(0, (opens - h.sb.world.clock.nowMs()) / 1000) + 1;
+  await control(h.sb, 'POST', 'clock', { advanceSeconds: seconds });
+  await h.sb.settle();
 }
 
 /** The rotation record of a token (the sandbox's history). */
@@ -388,9 +403,10 @@ export async function projectEvents<T = Record<string, unknown>>(sb: RunningSand
 }
 
 /**
- * Invariant 5 for one harness: no secret the sandbox issued (secret access keys, the admin key, the NGC key),
- * nor the base64 credential NVCF stores (`id:secret`), nor a base64 secret, appears in what was captured —
- * log lines, every event on every bus, invocation errors and the rotation history — or in `extra` text.
+ * Invariant 5 (packages/core/src/rotation/README.md, "Invariants") for one harness: no secret the sandbox issued
+ * (secret access keys, the admin key, the NGC key), nor the base64 credential NVCF stores (`id:secret`), nor a
+ * base64 secret, appears in what was captured — log lines, every event on every bus, invocation errors and the
+ * rotation history — or in `extra` text.
  */
 export async function expectNoSecretsLeaked(h: Harness, extra: readonly string[] = []): Promise<void> {
   const events = await control(h.sb, 'GET', 'events');

@@ -29,8 +29,9 @@ import {
 
 // A cancelled rotation's key that NVCF took (a `superseded` key): NVCF keeps handing it out until a rotation
 // points NVCF back at the current key, and its caches keep handing it out for minutes after that
-// (`nvcf-api.md` §4.6: 5 minutes per API pod, invalidated only on the pod that took the write). The rotation
-// must point NVCF back before anything else, and must not delete that key while NVCF may still serve it.
+// (`NVIDIA/nvcf` `RegistryCredentialEssService`: 5 minutes per API pod, invalidated only on the pod that took the
+// write). The rotation must point NVCF back before anything else, and must not delete that key while NVCF may still
+// serve it.
 
 const config: Config = await loadConfig(join(import.meta.dirname, '../../../nvcf-ecr.config.ts'));
 const registry = config.registries[0] as RegistryConfig;
@@ -48,7 +49,7 @@ async function cancelledAfterSetSecret(h: Harness): Promise<string> {
   expect(rotationRecord(h.sb, registry, token)?.status).toBe('failed');
   const cancelled = keyInStage(h.sb, registry, 'AWSPENDING') as string;
   expect(credentialsOf(h.sb, registry)[0]?.username).toBe(cancelled);
-  // What README "Recovering" says to do to abandon a rotation.
+  // What packages/core/src/rotation/README.md, "Recovering", says to do to abandon a rotation.
   await h.aws.secrets.send(
     new UpdateSecretVersionStageCommand({
       SecretId: registry.secretName,

@@ -17,7 +17,10 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clients, control, rejection, withSandbox } from '../../helpers/sandbox.ts';
 
-/** SigV4 authentication: every failure answers with the error AWS gives for it (`aws.md` §2.8). */
+/**
+ * SigV4 authentication: every failure answers with the error AWS gives for it (sources: the sandbox's
+ * `scopeRefusal` in `packages/sandbox/src/server/aws.ts`).
+ */
 describe('Sandbox: request authentication', () => {
   let sb: RunningSandbox;
   let admin: ReturnType<typeof clients>;

@@ -18,12 +18,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Credentials, clients, control, rejection, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
- * ECR Public conformance (`aws.md` §5): the single-object token without `proxyEndpoint` that needs both
+ * ECR Public conformance (https://docs.aws.amazon.com/AmazonECR/latest/public/public-registry-auth.html, the
+ * `@aws-sdk/client-ecr-public` model): the single-object token without `proxyEndpoint` that needs both
  * `ecr-public:GetAuthorizationToken` and `sts:GetServiceBearerToken`, us-east-1 only, public repository ARNs and
  * URIs, and images stored with the private ECR's rules (without events: none are documented for ECR Public).
  */
 
-const LAYOUT = '../shared/fixtures/regclient-testrepo';
+const LAYOUT = 'test/fixtures/regclient-testrepo';
 const ARM64 = 'sha256:35f35d912637b75c6e27b0a27a94741609dd25ca2b58b16ac4c1c559a3b481ac';
 const blob = (digest: string): Buffer =>
   readFileSync(`${LAYOUT}/blobs/sha256/${digest.slice('sha256:'.length)}`);

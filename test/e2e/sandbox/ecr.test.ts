@@ -27,11 +27,11 @@ import { clients, control, rejection, withSandbox } from '../../helpers/sandbox.
 
 /**
  * ECR (private) conformance: the real ECR client against the sandbox, asserting codes, statuses, messages and
- * shapes (`aws.md` §2, §8). Images are the real regclient fixture (read in place); expected digests and sizes
- * are computed from its bytes.
+ * shapes (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/Welcome.html). Images are the real regclient
+ * fixture (read in place); expected digests and sizes are computed from its bytes.
  */
 
-const LAYOUT = '../shared/fixtures/regclient-testrepo';
+const LAYOUT = 'test/fixtures/regclient-testrepo';
 const blob = (digest: string): Buffer =>
   readFileSync(`${LAYOUT}/blobs/sha256/${digest.slice('sha256:'.length)}`);
 const text = (digest: string): string => blob(digest).toString('utf8');

@@ -19,9 +19,10 @@ import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
  * Conformance of the NVCF emulator, over plain `fetch` exactly as NVCF is called: routes and statuses, the
- * gateway's 401, scopes, the validation order and messages of `nvcf-api.md` §4.7 and §5, the remote ECR check
- * of §4.4 against the sandbox's real ECR, PATCH and DELETE semantics, functions and deployments, faults,
- * `POST /_sandbox/nvcf/pull` and persistence — every item of the §12 checklist.
+ * gateway's 401, scopes, the validation order and messages of the self-hosted service (`NVIDIA/nvcf`; the
+ * emulator's `errors.ts` and `routes.ts` say where each comes from), Problem Details, the remote ECR check
+ * against the sandbox's real ECR, PATCH and DELETE semantics, functions and deployments, faults,
+ * `POST /_sandbox/nvcf/pull` and persistence.
  */
 
 let sb: RunningSandbox;
@@ -67,7 +68,7 @@ async function nvcf(
   return { status: res.status, headers: res.headers, text, json };
 }
 
-/** Asserts a Problem Details answer field by field (`nvcf-api.md` §5). */
+/** Asserts a Problem Details answer (RFC 7807) field by field. */
 function expectProblem(
   a: Answer,
   status: number,
@@ -162,7 +163,8 @@ async function seedKey(key: string, scopes: string[], account?: string): Promise
   return key;
 }
 
-// A valid NGC model credential: no remote check for MODEL (`nvcf-api.md` §4.4), so it isolates other rules.
+// A valid NGC model credential: no remote check for MODEL (`RegistryCredentialValidationService`), so it isolates
+// other rules.
 const NGC_MODEL_VALUE = b64('$oauthtoken:nvapi-model-key-000000');
 const modelBody = (name: string) => ({
   registryHostname: 'api.ngc.nvidia.com',
@@ -185,7 +187,7 @@ beforeEach(async () => {
   await control(sb, 'DELETE', 'faults');
 });
 
-describe('NVCF emulator: routes and statuses (§2, §12.1)', () => {
+describe('NVCF emulator: routes and statuses', () => {
   it('answers create, get, patch with 200 and delete with 204 and no body', async () => {
     const created = await nvcf('POST', `${NVCF_ROOT}/registry-credentials`, modelBody(uniqueName('model')));
     expect(created.status).toBe(200);
@@ -208,7 +210,7 @@ describe('NVCF emulator: routes and statuses (§2, §12.1)', () => {
     );
   });
 
-  it('returns the DTO of §3.4 with null fields omitted and equal timestamps on create', async () => {
+  it('returns `RegistryCredentialDetailsDto` with null fields omitted and equal timestamps on create', async () => {
     const name = uniqueName('model');
     const a = await nvcf('POST', `${NVCF_ROOT}/registry-credentials`, {
       ...modelBody(name),
@@ -239,7 +241,7 @@ describe('NVCF emulator: routes and statuses (§2, §12.1)', () => {
     expect(c.lastUpdatedAt).toBe(c.createdAt);
   });
 
-  it('serves the org- and team-scoped paths of the NGC gateway (§1.2)', async () => {
+  it('serves the org- and team-scoped paths of the NGC gateway', async () => {
     const org = await nvcf('GET', '/v2/orgs/my-org/nvcf/registry-credentials');
     const team = await nvcf('GET', '/v2/orgs/my-org/teams/ml/nvcf/registry-credentials');
     const plain = await nvcf('GET', `${NVCF_ROOT}/registry-credentials`);
@@ -248,7 +250,7 @@ describe('NVCF emulator: routes and statuses (§2, §12.1)', () => {
     expect(org.json).toEqual(plain.json);
   });
 
-  it('lists the recognized registries per artifact type, sorted by name (§3.5)', async () => {
+  it('lists the recognized registries per artifact type, sorted by name', async () => {
     const a = await nvcf('GET', `${NVCF_ROOT}/recognized-registries`);
     expect(a.status).toBe(200);
     const r = a.json.recognizedRegistries;
@@ -326,7 +328,7 @@ describe('NVCF emulator: routes and statuses (§2, §12.1)', () => {
   });
 });
 
-describe('NVCF emulator: authentication and scopes (§1.3, §1.4, §12.2)', () => {
+describe('NVCF emulator: authentication and scopes', () => {
   it('answers 401 with the gateway’s requestStatus body without a bearer key', async () => {
     const a = await nvcf('GET', `${NVCF_ROOT}/registry-credentials`, undefined, { key: null });
     expect(a.status).toBe(401);
@@ -370,7 +372,7 @@ describe('NVCF emulator: authentication and scopes (§1.3, §1.4, §12.2)', () =
     );
   });
 
-  it('validates the body before the scope: a scope-less key with a bad body gets 400 (§4.7)', async () => {
+  it('validates the body before the scope: a scope-less key with a bad body gets 400', async () => {
     const key = await seedKey('nvapi-list-only-key-0002', ['list_functions']);
     expectProblem(
       await nvcf('POST', `${NVCF_ROOT}/registry-credentials`, undefined, { key, raw: '{' }),
@@ -436,7 +438,7 @@ describe('NVCF emulator: authentication and scopes (§1.3, §1.4, §12.2)', () =
   });
 });
 
-describe('NVCF emulator: request validation (§3, §4.1, §4.7, §12.3)', () => {
+describe('NVCF emulator: request validation', () => {
   const post = (body: unknown) => nvcf('POST', `${NVCF_ROOT}/registry-credentials`, body);
   const hostnameRegex = '(?=^.{4,253}$)(^((?!-)[a-zA-Z0-9-]{1,63}(?<!-)\\.)+[a-zA-Z0-9]{2,63}$)';
 
@@ -526,7 +528,7 @@ describe('NVCF emulator: request validation (§3, §4.1, §4.7, §12.3)', () => 
     expect(a.json.registryCredential.provisionedBy).toBe('USER');
   });
 
-  it('applies NVCF’s secret-format rules with its exact messages (§4.1)', async () => {
+  it('applies NVCF’s secret-format rules with its exact messages', async () => {
     const format =
       'Invalid request: Registry credential secret must be base64 encoded username:password format';
     const host = { registryHostname: 'api.ngc.nvidia.com', artifactTypes: ['MODEL'] };
@@ -547,7 +549,7 @@ describe('NVCF emulator: request validation (§3, §4.1, §4.7, §12.3)', () => 
       BAD,
       'Invalid request: Missing $oauthtoken username in NGC registry credential',
     );
-    // Java's split drops trailing empty strings: "user:pass:" is two parts (§4.1 rule 3).
+    // Java's split drops trailing empty strings: "user:pass:" is two parts (`validateSecretFormat`).
     expect(
       (
         await post({
@@ -560,7 +562,7 @@ describe('NVCF emulator: request validation (§3, §4.1, §4.7, §12.3)', () => 
     ).toBe(200);
   });
 
-  it('refuses hostnames NVCF does not recognise for the type (§4.2)', async () => {
+  it('refuses hostnames NVCF does not recognise for the type', async () => {
     const body = (registryHostname: string, artifactTypes = ['CONTAINER']) => ({
       registryHostname,
       secret: { name: 'n', value: b64('AKIAIOSFODNN7EXAMPLE:s') },
@@ -587,7 +589,7 @@ describe('NVCF emulator: request validation (§3, §4.1, §4.7, §12.3)', () => 
     );
   });
 
-  it('checks the secret format before the registry, and the registry before the limit (§4.7)', async () => {
+  it('checks the secret format before the registry, and the registry before the limit', async () => {
     const a = await post({
       registryHostname: 'unknown.example.com',
       secret: { name: 'n', value: 'bad!' },
@@ -598,7 +600,7 @@ describe('NVCF emulator: request validation (§3, §4.1, §4.7, §12.3)', () => 
     );
   });
 
-  it('enforces the account limit with count >= max, before uniqueness (§4.3)', async () => {
+  it('enforces the account limit with count >= max, before uniqueness', async () => {
     await control(sb, 'POST', 'seed', {
       nvcf: {
         accounts: [{ ncaId: 'small-nca', maxRegistryCredentials: 2 }],
@@ -644,7 +646,7 @@ describe('NVCF emulator: request validation (§3, §4.1, §4.7, §12.3)', () => 
   });
 });
 
-describe('NVCF emulator: the remote ECR credential check (§4.4, §12.7)', () => {
+describe('NVCF emulator: the remote ECR credential check', () => {
   it('creates an ECR credential whose propagated key gets an ECR token', async () => {
     const key = await pullKey();
     const c = await createEcrCredential(key);
@@ -713,7 +715,7 @@ describe('NVCF emulator: the remote ECR credential check (§4.4, §12.7)', () =>
     expect(aws4xx.message).toContain('is not authorized to perform: ecr:GetAuthorizationToken');
   });
 
-  it('passes an AWS 403 through as 403 and maps AWS 5xx to 502 (§4.4)', async () => {
+  it('passes an AWS 403 through as 403 and maps AWS 5xx to 502', async () => {
     const key = await pullKey();
     const body = () => ({
       registryHostname: HOST,
@@ -760,7 +762,7 @@ describe('NVCF emulator: the remote ECR credential check (§4.4, §12.7)', () =>
   });
 });
 
-describe('NVCF emulator: PATCH (§3.3, §4.5, §12.5)', () => {
+describe('NVCF emulator: PATCH', () => {
   it('replaces the secret in place: renames, bumps lastUpdatedAt, keeps id and createdAt', async () => {
     const key1 = await pullKey();
     const c = await createEcrCredential(key1);
@@ -860,7 +862,7 @@ describe('NVCF emulator: PATCH (§3.3, §4.5, §12.5)', () => {
   });
 });
 
-describe('NVCF emulator: DELETE (§4.5, §12.6)', () => {
+describe('NVCF emulator: DELETE', () => {
   const FID = '11111111-2222-4333-8444-555555555555';
 
   it('refuses to delete a SYSTEM credential', async () => {
@@ -919,7 +921,7 @@ describe('NVCF emulator: DELETE (§4.5, §12.6)', () => {
   });
 });
 
-describe('NVCF emulator: secrets never leave (§12.8)', () => {
+describe('NVCF emulator: secrets never leave', () => {
   it('returns no secret value from any endpoint, and state shows only the username', async () => {
     const key = await pullKey();
     const c = await createEcrCredential(key);
@@ -937,7 +939,7 @@ describe('NVCF emulator: secrets never leave (§12.8)', () => {
   });
 });
 
-describe('NVCF emulator: functions and deployments (§8, §9, §12.11)', () => {
+describe('NVCF emulator: functions and deployments', () => {
   const F1 = '6a1b3c5d-0000-4000-8000-00000000f001';
   const F1V1 = '6a1b3c5d-0000-4000-8000-00000000f1a1';
   const F1V2 = '6a1b3c5d-0000-4000-8000-00000000f1a2';
@@ -1060,7 +1062,7 @@ describe('NVCF emulator: functions and deployments (§8, §9, §12.11)', () => {
   });
 });
 
-describe('NVCF emulator: fault injection (§12.10)', () => {
+describe('NVCF emulator: fault injection', () => {
   it('answers an injected 429 with Retry-After and Problem Details', async () => {
     await control(sb, 'POST', 'faults', {
       service: 'nvcf',
@@ -1130,7 +1132,7 @@ describe('NVCF emulator: fault injection (§12.10)', () => {
   });
 });
 
-describe('NVCF emulator: POST /_sandbox/nvcf/pull and stale-cache mode (§4.3, §4.6, §12.10)', () => {
+describe('NVCF emulator: POST /_sandbox/nvcf/pull and stale-cache mode', () => {
   let digest: string;
 
   /** Pushes a one-layer image through the real ECR push API. */
@@ -1287,7 +1289,8 @@ describe('NVCF emulator: POST /_sandbox/nvcf/pull and stale-cache mode (§4.3, �
     });
     const other = `999999999999.dkr.ecr.${sb.region}.amazonaws.com`;
     const pull = await pullKey();
-    // NVCF's check only exchanges the key for a token (`nvcf-api.md` §4.4): it cannot tell whose registry it is.
+    // NVCF's check only exchanges the key for a token (`EcrCredentialValidationService`): it cannot tell whose
+    // registry it is.
     const created = await nvcf(
       'POST',
       `${NVCF_ROOT}/registry-credentials`,

@@ -9,7 +9,8 @@ import { clients, control, rejection } from '../../helpers/sandbox.ts';
 
 /**
  * The benchmark options of the sandbox: a per-call latency on the emulated services' listeners and
- * per-operation token buckets that refuse calls as the throttled service does (`aws.md` §2.1, §2.6). Both
+ * per-operation token buckets that refuse calls as the throttled service does
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/common-errors.html). Both
  * are off unless asked for. No timing is asserted: the latency is observed through the order of events.
  */
 

@@ -20,11 +20,12 @@ import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
  * The OCI distribution API over the ECR storage (distribution-spec `spec.md`), authenticated with ECR tokens
- * (`aws.md` §2.5): pulls and pushes over HTTP, the spec's error codes and statuses, IAM authorisation of the
- * token's principal, and the same PutImage rules and events as the JSON API.
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html): pulls and pushes over HTTP, the
+ * spec's error codes and statuses, IAM authorisation of the token's principal, and the same PutImage rules and
+ * events as the JSON API.
  */
 
-const LAYOUT = '../shared/fixtures/regclient-testrepo';
+const LAYOUT = 'test/fixtures/regclient-testrepo';
 const blob = (digest: string): Buffer =>
   readFileSync(`${LAYOUT}/blobs/sha256/${digest.slice('sha256:'.length)}`);
 const text = (digest: string): string => blob(digest).toString('utf8');

@@ -15,11 +15,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clients, control, rejection, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
- * The rotation driver of the Secrets Manager emulator (`aws.md` §4): small rotation functions registered
- * with the local Lambda registry — a TypeScript rendering of AWS's SecretsManagerRotationTemplate (guard,
- * createSecret filling the pending version, finishSecret moving AWSCURRENT) with hooks to observe, fail or
- * hold a step — prove the order of the steps, the empty AWSPENDING version, stop-at-first-error, retries
- * with the same token, rotation-in-progress, cancellation, schedules on the virtual clock and validation runs.
+ * The rotation driver of the Secrets Manager emulator
+ * (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_lambda.html): small rotation
+ * functions registered with the local Lambda registry — a TypeScript rendering of AWS's
+ * SecretsManagerRotationTemplate (guard, createSecret filling the pending version, finishSecret moving AWSCURRENT)
+ * with hooks to observe, fail or hold a step — prove the order of the steps, the empty AWSPENDING version,
+ * stop-at-first-error, retries with the same token, rotation-in-progress, cancellation, schedules on the virtual
+ * clock and validation runs.
  */
 
 const DAY = 86_400_000;
@@ -75,7 +77,11 @@ describe('Sandbox: Secrets Manager rotation driver', () => {
     behaviour = {};
   });
 
-  /** The AWS rotation template's control flow (`aws.md` §4.2), against the sandbox through the SDK. */
+  /**
+   * The AWS rotation template's control flow
+   * (`aws-samples/aws-secrets-manager-rotation-lambdas:SecretsManagerRotationTemplate/lambda_function.py`),
+   * against the sandbox through the SDK.
+   */
   async function rotator(event: Invocation): Promise<void> {
     calls.push(event);
     await behaviour.before?.(event, calls.filter((c) => c.Step === event.Step).length);
@@ -261,24 +267,39 @@ describe('Sandbox: Secrets Manager rotation driver', () => {
     expect(rotation?.attempts).toHaveLength(2);
   });
 
-  it('rejects a new rotation while one is unfinished, and reattempts the unfinished one when given its token', async () => {
+  it('refuses every RotateSecret while a rotation is unfinished, its own token included, until AWSPENDING is removed', async () => {
     behaviour.before = (event) => {
       if (event.Step === 'testSecret') throw new Error('new key does not work yet');
     };
     const { token: stuck } = await secretWithRotation('stuck');
     await settle();
-    const err = await rejection(sm.send(new RotateSecretCommand({ SecretId: 'stuck' })));
-    expect(err.name).toBe('InvalidRequestException');
-    expect(err.$metadata?.httpStatusCode).toBe(400);
-    expect(err.message).toBe("A previous rotation isn't complete. That rotation will be reattempted.");
+    for (const token of [undefined, stuck]) {
+      const err = await rejection(
+        sm.send(new RotateSecretCommand({ SecretId: 'stuck', ClientRequestToken: token })),
+      );
+      expect(err.name).toBe('InvalidRequestException');
+      expect(err.$metadata?.httpStatusCode).toBe(400);
+      expect(err.message).toBe("A previous rotation isn't complete. That rotation will be reattempted.");
+    }
 
+    // The way out: remove AWSPENDING from the stuck version, then rotate with a new token.
     behaviour.before = undefined;
     calls = [];
-    const again = await sm.send(new RotateSecretCommand({ SecretId: 'stuck', ClientRequestToken: stuck }));
-    expect(again.VersionId).toBe(stuck);
+    await sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: 'stuck',
+        VersionStage: 'AWSPENDING',
+        RemoveFromVersionId: stuck,
+      }),
+    );
+    const again = await sm.send(new RotateSecretCommand({ SecretId: 'stuck' }));
+    expect(again.VersionId).not.toBe(stuck);
     await settle();
-    expect(calls.map((c) => c.ClientRequestToken)).toEqual([stuck, stuck, stuck, stuck]);
-    expect(await stagesOf('stuck')).toEqual({ [ORIGINAL]: ['AWSPREVIOUS'], [stuck]: ['AWSCURRENT'] });
+    expect(calls.map((c) => c.ClientRequestToken)).toEqual(Array(4).fill(again.VersionId));
+    expect(await stagesOf('stuck')).toEqual({
+      [ORIGINAL]: ['AWSPREVIOUS'],
+      [again.VersionId ?? '']: ['AWSCURRENT'],
+    });
   });
 
   it('answers RotateSecret before the steps run, refuses a second one meanwhile, and CancelRotateSecret stops it between steps', async () => {

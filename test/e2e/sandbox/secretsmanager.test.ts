@@ -23,8 +23,8 @@ import { clients, control, rejection, withSandbox } from '../../helpers/sandbox.
 
 /**
  * Conformance of the Secrets Manager emulator, driven with the real SDK v3 client. Expected codes, statuses
- * and messages are the ones AWS answers (recorded in LocalStack's AWS-validated snapshots and quoted in the
- * reference notes, `aws.md` §2.7 and §4); the emulator's errors.ts cites each source.
+ * and messages are the ones AWS answers (recorded in LocalStack's AWS-validated snapshots, the SDK's error
+ * schemas and the Secrets Manager docs); the emulator's errors.ts cites each source.
  */
 
 const DAY = 86_400_000;

@@ -22,7 +22,7 @@ import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
  */
 
 const run = promisify(execFile);
-const LAYOUT = '../shared/fixtures/regclient-testrepo';
+const LAYOUT = 'test/fixtures/regclient-testrepo';
 const B1 = 'sha256:119b4a63feeda91d4874578e7883994fc45772dd912aa49ba380f87507f6ad07';
 const text = (digest: string) =>
   readFileSync(`${LAYOUT}/blobs/sha256/${digest.slice('sha256:'.length)}`, 'utf8');

@@ -161,6 +161,18 @@ describe('NVCF on the aws profile: caches', () => {
     expect(await listed()).toEqual([]);
   });
 
+  it('keeps answering with the oldest state it kept when the window is raised later', async () => {
+    const key = await newKey(await pullUser());
+    const created = await createCredential(key);
+    await advance(400);
+    const patched = await patch(created, await newKey(key.userName));
+    await advance(400);
+    // A write prunes the states no window in force can read; the first one still stands for what came before.
+    await patch(patched, await newKey(await pullUser()));
+    await control(sb, 'POST', 'profile', { nvcfListCacheSeconds: 700 });
+    expect(await listed()).toEqual([[created.registryCredentialId, patched.lastUpdatedAt]]);
+  });
+
   it('starts a new instance with the secret as it was nvcfCredentialCacheSeconds ago', async () => {
     const key1 = await newKey(await pullUser());
     const c = await createCredential(key1);

@@ -29,7 +29,7 @@ import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';
 import { createValidatePushHandler } from '../../../functions/validate-push.ts';
 import { control } from '../../helpers/sandbox.ts';
 
-export const REGCLIENT = '../shared/fixtures/regclient-testrepo';
+export const REGCLIENT = 'test/fixtures/regclient-testrepo';
 export const BUILT = 'test/fixtures/images';
 
 /** A real OCI layout read in place: manifests by ref name, blobs by digest. */

@@ -30,10 +30,10 @@ import {
 } from './helpers.ts';
 
 /**
- * Push validation end to end (issue #5): real images pushed into the sandbox's ECR — through the layer-upload
- * API and with skopeo — make ECR emit one `ECR Image Action` per manifest; the runtime delivers them through
- * the push rule to the real handler, which publishes `NVCF Image Validation` verdicts on the project bus.
- * Expected platforms come from the fixtures' documentation (`test/fixtures/README.md`, regclient's
+ * Push validation end to end (packages/core/src/validation/README.md): real images pushed into the sandbox's ECR —
+ * through the layer-upload API and with skopeo — make ECR emit one `ECR Image Action` per manifest; the runtime
+ * delivers them through the push rule to the real handler, which publishes `NVCF Image Validation` verdicts on the
+ * project bus. Expected platforms come from the fixtures' documentation (`test/fixtures/README.md`, regclient's
  * `SOURCE.md`) and the repository policies below, never from the code under test.
  */
 
@@ -229,7 +229,8 @@ describe('Push validation on the sandbox', () => {
 
   describe('Size', () => {
     it('publishes a verdict for an index whose entries are full of control characters and multi-byte text', async () => {
-      // The sandbox's EventBridge refuses an entry over 256 KB as AWS does (`aws.md` §2.7). Each control
+      // The sandbox's EventBridge refuses an entry over 256 KB as AWS does
+      // (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html). Each control
       // character costs 6 bytes once JSON-encoded (`\u0001`), each '中' 3 in UTF-8; 100 such entries make a
       // verdict far over the limit unless it is cut by bytes.
       const child = await pushWithApi(ecr, built, 'amd64-oci', 'oversized', 'child');

@@ -15,6 +15,19 @@ describe('Catalog: CHECKS', () => {
     }
   });
 
+  it('cites only public URLs in what reports show an auditor: no document of ours, no section sign', () => {
+    const shown = checkCatalog().flatMap((c) => [
+      { id: c.id, text: c.title },
+      { id: c.id, text: c.proves },
+      { id: c.id, text: c.remediation },
+    ]);
+    // A file name a reader cannot open (`x.md`, `README`) or a section of one (`§4.3`) has no place in a report.
+    const internal = shown.filter(({ text }) =>
+      /§|\b[\w-]+\.md\b|README/.test(text.replace(/https:\/\/\S+/g, '')),
+    );
+    expect(internal).toEqual([]);
+  });
+
   it('is documented in the audit README: one section per check id', () => {
     const doc = readFileSync(new URL('../../../packages/core/src/audit/README.md', import.meta.url), 'utf8');
     const documented = [...doc.matchAll(/^### `([a-z.-]+)` — /gm)].map((m) => m[1]);

@@ -12,7 +12,7 @@ const fn = (containerImage?: string) => ({
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 
 describe('Function: nvcfImageHost', () => {
-  it('derives the host as NVCF does: scheme and port dropped, case kept (nvcf-api.md §8)', () => {
+  it('derives the host as NVCF does: scheme and port dropped, case kept (`RegistryCredentialFunctionService.getRegistryHostname`)', () => {
     expect(nvcfImageHost(`${HOST}/inference:v1`)).toBe(HOST);
     expect(nvcfImageHost(`${HOST}:443/inference:v1`)).toBe(HOST);
     expect(nvcfImageHost(`https://${HOST}/inference`)).toBe(HOST);

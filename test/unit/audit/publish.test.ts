@@ -135,7 +135,7 @@ describe('Function: publishAudit', () => {
     expect(metrics).toEqual(auditMetrics(failing));
   });
 
-  it('refuses to publish a detail that breaks its own schema, naming the field (README, "Events")', async () => {
+  it('refuses to publish a detail that breaks its own schema, naming the field (audit README, "The `NVCF Compliance Audit` event")', async () => {
     const events = fakeClient({ PutEventsCommand: { FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] } });
     const s3 = fakeClient({ PutObjectCommand: {} });
     // A negative duration (a clock stepping back mid-run) is no count: the detail schema refuses it.

@@ -9,7 +9,7 @@ import { main } from '../../../packages/cli/src/index.ts';
 import { captureIo } from './io.ts';
 
 const BIN = 'packages/cli/bin/nvcf-ecr.js';
-const REGCLIENT = '../shared/fixtures/regclient-testrepo';
+const REGCLIENT = 'test/fixtures/regclient-testrepo';
 const B1 = 'sha256:119b4a63feeda91d4874578e7883994fc45772dd912aa49ba380f87507f6ad07';
 
 interface Run {

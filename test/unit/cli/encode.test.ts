@@ -3,8 +3,9 @@ import { main } from '../../../packages/cli/src/index.ts';
 import type { InputStream } from '../../../packages/cli/src/output.ts';
 import { type CapturedIo, captureIo } from './io.ts';
 
-// NVCF's ECR registry credential is the standard base64 of `AccessKeyId:SecretAccessKey` (`nvcf-api.md`
-// §4.1, §10). The keys are AWS's documented example key pair (not a real key).
+// NVCF's ECR registry credential is the standard base64 of `AccessKeyId:SecretAccessKey`
+// (https://docs.nvidia.com/nvcf/third-party-registries). The keys are AWS's documented example key pair (not a
+// real key).
 
 const ID = 'AKIAIOSFODNN7EXAMPLE';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';

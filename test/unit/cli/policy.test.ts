@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../packages/cli/src/index.ts';
 import { captureIo } from './io.ts';
 
-// NVCF's minimal pull policy (`nvcf-api.md` §10): GetAuthorizationToken on * and four pull actions on exactly
-// the repositories; ECR Public: its token action, sts:GetServiceBearerToken, DescribeImages. Expected
-// documents are written out here from those rules and the inputs, not read from the code.
+// NVCF's minimal pull policy (https://docs.nvidia.com/nvcf/third-party-registries): GetAuthorizationToken on * and
+// four pull actions on exactly the repositories; ECR Public: its token action, sts:GetServiceBearerToken,
+// DescribeImages. Expected documents are written out here from those rules and the inputs, not read from the code.
 
 const PULL = [
   'ecr:BatchGetImage',

@@ -36,7 +36,8 @@ const EC2_EVENT = {
   },
 };
 
-// `aws.md` §1.2: the official push sample (digest completed to 64 hex characters) and the real SOCI events.
+// https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html: the official push sample (digest
+// completed to 64 hex characters), and the real SOCI events of awslabs/cfn-ecr-aws-soci-index-builder#137.
 const PUSH_SAMPLE = {
   version: '0',
   id: '13cde686-328b-6117-af20-0e5566167482',

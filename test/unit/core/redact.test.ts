@@ -10,11 +10,13 @@ import {
 } from '@nvcf-ecr/core';
 import { describe, expect, it } from 'vitest';
 
-// Every secret shape the system handles (ARCHITECTURE.md invariant 5): none may survive redaction.
+// Every secret shape the system handles (invariant 5, packages/core/src/rotation/README.md, "Invariants"): none may
+// survive redaction.
 const KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const CREDENTIAL = encodeRegistrySecret({ accessKeyId: KEY_ID, secretAccessKey: SECRET });
-// base64 of "AWS:<password>", the shape of ECR's authorizationToken (aws.md §2.5), computed with base64(1).
+// base64 of "AWS:<password>", the shape of ECR's authorizationToken
+// (https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html), computed with base64(1).
 const ECR_TOKEN = 'QVdTOmV5SndZWGxzYjJGa0lqb2lZV0pqWkdWbVoyaHBhbXRzYlc1dmNDSjk=';
 const NGC_KEY = 'nvapi-abcdefghijklmnopqrstuvwxyz0123456789_-ABCDEFGH';
 const TEMP_CREDENTIAL = Buffer.from(`ASIAIOSFODNN7EXAMPLE:${SECRET}`).toString('base64');

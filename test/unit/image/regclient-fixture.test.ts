@@ -1,8 +1,8 @@
 /**
- * Every image of the regclient test repository (real buildx and regctl output, `aws.md` §3.6) resolves to
- * a result. Expectations were derived by reading the blobs under ../shared/fixtures/regclient-testrepo:
- * each index's entries, each child's config `architecture`/`os`/`variant`, and each manifest's
- * `artifactType`, `subject` and config media type.
+ * Every image of the regclient test repository (real buildx and regctl output,
+ * `regclient/regclient:testdata/testrepo`) resolves to a result. Expectations were derived by reading the blobs
+ * under test/fixtures/regclient-testrepo: each index's entries, each child's config `architecture`/`os`/`variant`,
+ * and each manifest's `artifactType`, `subject` and config media type.
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -15,7 +15,7 @@ import {
 } from '@nvcf-ecr/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-const LAYOUT = '../shared/fixtures/regclient-testrepo';
+const LAYOUT = 'test/fixtures/regclient-testrepo';
 const REF = 'org.opencontainers.image.ref.name';
 
 interface Expected {

@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AMD64, type Desc, encode, MemoryRepo, OCI_INDEX, thrown } from './helpers.ts';
 import { type TarFile, tar } from './tar-writer.ts';
 
-const REGCLIENT = '../shared/fixtures/regclient-testrepo';
+const REGCLIENT = 'test/fixtures/regclient-testrepo';
 const ARCHIVE = 'test/fixtures/images.tar';
 
 const temps: string[] = [];
@@ -116,7 +116,7 @@ describe('Function: openOciLayout', () => {
     const err = await thrown(() => source.resolveReference(undefined));
     expect(err).toBeInstanceOf(ImageSourceError);
     expect((err as ImageSourceError).message).toMatch(
-      /^oci:\.\.\/shared\/fixtures\/regclient-testrepo holds 26 images: name one as oci:\.\.\/shared\/fixtures\/regclient-testrepo:<ref> \(available: b1, b2, b3, v1, v2, v3, a-docker,/,
+      /^oci:test\/fixtures\/regclient-testrepo holds 26 images: name one as oci:test\/fixtures\/regclient-testrepo:<ref> \(available: b1, b2, b3, v1, v2, v3, a-docker,/,
     );
   });
 

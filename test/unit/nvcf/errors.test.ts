@@ -20,7 +20,7 @@ import { describe, expect, it } from 'vitest';
 
 describe('Function: parseAwsError', () => {
   it('reads the code and message of AWS JSON relayed by NVCF', () => {
-    // The documented example (`nvcf-api.md` §4.4).
+    // The documented example (https://docs.nvidia.com/nvcf/third-party-registries).
     expect(
       parseAwsError(
         '{"__type":"UnrecognizedClientException","message":"The security token included in the request is invalid."}',

@@ -154,7 +154,7 @@ describe('Schema: rotationInvocationSchema', () => {
     expect(rotationInvocationSchema.safeParse({ ...event, RotationToken: 'opaque' }).success).toBe(true);
   });
 
-  it('rejects the snake_case names of the older docs (`aws.md` §4.1)', () => {
+  it('rejects the snake_case names of the older docs (rotate-secrets_lambda.html)', () => {
     const r = rotationInvocationSchema.safeParse({ ...event, Step: 'create_secret' });
     expect(r.success).toBe(false);
     expect(r.error?.issues[0]?.message).toBe(

@@ -101,7 +101,7 @@ describe('Function: boundDetail', () => {
     };
     const bounded = boundDetail(input);
     const bytes = Buffer.byteLength(JSON.stringify(bounded));
-    // Room for the envelope of a whole `PutEvents` entry (`aws.md` §2.7) stays.
+    // Room for the envelope of a whole `PutEvents` entry (256 KB, API_PutEvents.html) stays.
     expect(bytes).toBeLessThan(255 * 1024);
     expect(bytes).toBeLessThanOrEqual(VALIDATION_DETAIL_MAX_BYTES);
     expect(imageValidationDetailSchema.safeParse(bounded).success).toBe(true);

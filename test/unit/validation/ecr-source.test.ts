@@ -14,9 +14,9 @@ import { expectRejection } from '../core/expect-error.ts';
 import { AMD64, ARM64, entry, OCI_INDEX } from '../image/helpers.ts';
 import { ACCOUNT, FakeEcr, URL_SIGNATURE } from './fakes.ts';
 
-// The ECR image source (`aws.md` §2.2, §2.3, §3.7) against a fake ECR client: one BatchGetImage per 100
-// digests with every manifest type accepted, config blobs through GetDownloadUrlForLayer and a capped,
-// timed GET, and every failure sorted into transient or not.
+// The ECR image source (packages/core/src/validation/README.md) against a fake ECR client: one BatchGetImage per
+// 100 digests with every manifest type accepted, config blobs through GetDownloadUrlForLayer and a capped, timed
+// GET, and every failure sorted into transient or not.
 
 const awsError = (name: string, status: number, fault: 'client' | 'server', message = `${name} happened`) =>
   Object.assign(new Error(message), { name, $fault: fault, $metadata: { httpStatusCode: status } });
@@ -47,7 +47,8 @@ describe('Function: ecrFetcher', () => {
           },
         },
       ]);
-      // The five types AWS's containerd resolver accepts (`aws.md` §2.2), plus unsigned schema1.
+      // The five types AWS's containerd resolver accepts (`awslabs/amazon-ecr-containerd-resolver:ecr/base.go`),
+      // plus unsigned schema1.
       expect(ACCEPTED_MANIFEST_MEDIA_TYPES).toEqual(
         expect.arrayContaining([
           'application/vnd.oci.image.index.v1+json',

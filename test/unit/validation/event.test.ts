@@ -2,14 +2,15 @@ import { assertConfig, ecrImageActionEventSchema, pushTarget } from '@nvcf-ecr/c
 import { describe, expect, it } from 'vitest';
 import { ACCOUNT, HOSTNAME, pushEvent, testConfig } from './fakes.ts';
 
-// The `ECR Image Action` schema (no stricter than AWS, `aws.md` §0.6, §1.2) and the rules that decide which
-// events carry a verdict (`aws.md` §1.7).
+// The `ECR Image Action` schema (no stricter than AWS's own samples,
+// https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html) and the rules that decide which
+// events carry a verdict (packages/core/src/validation/README.md).
 
 const DIGEST = 'sha256:42b526eda7ef7b19a51f97f059ae2eb3134183709e0ff649a36722d5479be367';
 
 describe('Schema: ecrImageActionEventSchema', () => {
   it("accepts AWS's official push sample as published, with its 60-hex digest", () => {
-    // ecr-eventbridge.html (`aws.md` §1.2), verbatim.
+    // https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html, verbatim.
     const sample = {
       version: '0',
       id: '13cde686-328b-6117-af20-0e5566167482',

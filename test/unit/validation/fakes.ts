@@ -1,8 +1,8 @@
 /**
- * Test doubles at the SDK client boundary for the push validation (conventions §9.12; the project has no
- * aws-sdk-client-mock, so these are small hand-written fakes): an ECR repository answering `BatchGetImage`
- * and `GetDownloadUrlForLayer` from a {@link MemoryRepo}, the presigned-URL `fetch`, and an EventBridge that
- * records `PutEvents`. Every call is recorded so tests count round trips.
+ * Test doubles at the SDK client boundary for the push validation (as Powertools mocks at the client boundary; the
+ * project has no aws-sdk-client-mock, so these are small hand-written fakes): an ECR repository answering
+ * `BatchGetImage` and `GetDownloadUrlForLayer` from a {@link MemoryRepo}, the presigned-URL `fetch`, and an
+ * EventBridge that records `PutEvents`. Every call is recorded so tests count round trips.
  */
 import {
   BatchGetImageCommand,

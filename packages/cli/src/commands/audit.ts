@@ -30,6 +30,7 @@ import {
 } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { type CliIo, styleFor } from '../output.ts';
+import { commandNow, NOW_HELP } from './status.ts';
 
 /**
  * `nvcf-ecr audit`: the compliance audit the scheduled Lambda runs, from a terminal or CI, printed as a
@@ -56,6 +57,8 @@ ${COMMON_OPTIONS_HELP}
   -h, --help              show this help
 
 Progress goes to stderr; the report to stdout (or --out).
+
+${NOW_HELP}
 
 Examples:
   nvcf-ecr audit
@@ -143,7 +146,7 @@ async function audit({ values, io }: CommandContext): Promise<number> {
         ecr: perRegion((region) => new ECRClient({ ...base, region })),
         ecrPublic: new ECRPUBLICClient({ ...base, region: 'us-east-1' }),
         nvcf: nvcfClientFor(values, io.env, config, secrets),
-        now: () => new Date(),
+        now: commandNow(io.env, 'audit'),
         logger,
       },
       { registries, onProgress: (line) => io.stderr.write(`nvcf-ecr audit: ${line}\n`) },

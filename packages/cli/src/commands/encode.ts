@@ -5,9 +5,10 @@ import type { CliIo } from '../output.ts';
 
 /**
  * `nvcf-ecr encode`: the NVCF registry credential value for an IAM user's key pair — standard base64 of
- * `AccessKeyId:SecretAccessKey` (core's `encodeRegistrySecret`, `nvcf-api.md` §4.1, §10) — for a first setup
- * by hand or a check. The input is a secret: it is never printed, not even in part, not even in an error
- * (errors name the access key id masked and the secret by its length only).
+ * `AccessKeyId:SecretAccessKey` (core's `encodeRegistrySecret`;
+ * https://docs.nvidia.com/nvcf/third-party-registries) — for a first setup by hand or a check. The input is a
+ * secret: it is never printed, not even in part, not even in an error (errors name the access key id masked
+ * and the secret by its length only).
  */
 
 const HELP = `Prints the value NVCF stores for an ECR registry credential: base64 of AccessKeyId:SecretAccessKey.

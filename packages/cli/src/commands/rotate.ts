@@ -41,10 +41,11 @@ const HELP = `Rotates the registry's pull key now: Secrets Manager runs the depl
 setSecret, testSecret, finishSecret) and this command shows each step as it completes, then the new key
 (masked) and until when the previous key stays Active.
 
-A rotation that is pending (a stuck one) is reattempted with its own token instead of starting another
-(RotateSecret with that token). When Secrets Manager refuses that ("A previous rotation isn't complete"), the
-stuck version's AWSPENDING label is removed -- the rotation is abandoned, and this command says so -- and a
-new rotation starts (see README.md, "Recovering").
+A rotation that is pending (a stuck one) blocks every RotateSecret, whatever its token ("A previous
+rotation isn't complete"): this command abandons it explicitly and says so -- it removes AWSPENDING from
+the stuck version (UpdateSecretVersionStage), whose key, if it stored one, becomes a superseded key the next
+rotations point NVCF away from and delete once unused -- then starts a new rotation
+(packages/core/src/rotation/README.md, "Recovering").
 Without --force, a rotation that the function would refuse is not started: the previous key still inside
 its grace period, a key in use or still cached by NVCF, or a key the rotation did not create (see
 'nvcf-ecr status') -- unless NVCF may hold another key than the current one: the rotation points NVCF at
@@ -148,15 +149,14 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
   }
   if (started.abandoned) {
     say(
-      style.yellow(
-        `Secrets Manager would not reattempt the stuck rotation ${started.abandoned}: its AWSPENDING label was removed ` +
-          '(abandoned, README.md "Recovering") and a new rotation started; its key, if it stored one, is now superseded.',
-      ),
+      `the rotation ${started.abandoned} is not complete, and Secrets Manager starts no other while it is pending: abandoning it ` +
+        `(UpdateSecretVersionStage removes ${AWSPENDING} from it; its key, if it stored one, is now superseded: ` +
+        'the next rotation points NVCF at the current key and deletes it once unused, see packages/core/src/rotation/README.md, "Recovering")',
     );
   }
   const { token } = started;
   say(
-    `${started.resumed ? 'resuming the pending rotation' : 'rotating'} ${style.bold(registry.name)} ` +
+    `rotating ${style.bold(registry.name)} ` +
       `(secret ${registry.secretName}, token ${token}${force ? ', forced' : ''})`,
   );
 
@@ -288,7 +288,7 @@ export function failureLines(failure: LastFailure, style: Style, registryName: s
     return [
       `${style.red('✗')} ${failure.step} refused: ${reason}`,
       `The rotation stays pending (${AWSPENDING}); Secrets Manager reattempts it at the next window. ` +
-        `Rotate anyway with 'nvcf-ecr rotate ${registryName} --force', or see README.md, "Recovering".`,
+        `Rotate anyway with 'nvcf-ecr rotate ${registryName} --force', or see packages/core/src/rotation/README.md, "Recovering".`,
     ];
   }
   const lines = [`${style.red('✗')} ${failure.step} failed: ${reason}`];
@@ -302,7 +302,7 @@ export function failureLines(failure: LastFailure, style: Style, registryName: s
   else if (failure.currentKey === 'broken')
     lines.push(
       "  the current key did NOT work when checked right after the failure: see the Failed event, 'nvcf-ecr status' " +
-        'and README.md, "Recovering"',
+        'and packages/core/src/rotation/README.md, "Recovering"',
     );
   else if (failure.currentKey === 'none')
     lines.push('  no current key yet: the first rotation of this registry');

@@ -60,7 +60,7 @@ Examples:
 
 Exit codes:
   0  shown
-  1  a rotation is stuck (see README.md, "Recovering")
+  1  a rotation is stuck (see packages/core/src/rotation/README.md, "Recovering")
   2  usage error, or AWS/NVCF could not be read`;
 
 export const command: Command = {
@@ -203,7 +203,7 @@ export function formatStatus(r: RegistryRotationStatus, style: Style): string {
                 `${r.pending.lastFailure.at}: ${r.pending.lastFailure.reason ?? ''}`,
             ]
           : []),
-        ...(r.pending.stuck ? ["recover: see README.md, 'Recovering'"] : []),
+        ...(r.pending.stuck ? ["recover: see packages/core/src/rotation/README.md, 'Recovering'"] : []),
       ]
     : [];
   return (

@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
  * repositories `inference`, `inference-gb200` and `tools`, GB200 requiring linux/arm64) with the project's
  * real images (`test/fixtures/images`), so it runs in a clone of the repository: found from the current
  * directory upwards (`npm start` runs at the root), else from where this module lives (the command run from
- * elsewhere, or the bundle in `packages/cli/dist`). The regclient test repository (`../shared/fixtures`) is
- * used when present: every checkout and CI have it, a bare clone may not.
+ * elsewhere, or the bundle in `packages/cli/dist`). regclient's
+ * buildx-built test repository (`test/fixtures/regclient-testrepo`) supplies the multi-platform index and the
+ * artifact.
  */
 
 export interface DemoProject {
@@ -18,24 +19,23 @@ export interface DemoProject {
   configPath: string;
   /** The project's OCI layout of built images (`test/fixtures/images`). */
   images: string;
-  /** regclient's buildx-built OCI layout, or undefined when this checkout does not have it. */
-  regclient: string | undefined;
+  /** regclient's buildx-built OCI layout (`test/fixtures/regclient-testrepo`). */
+  regclient: string;
 }
 
 export const EXAMPLE_CONFIG = 'nvcf-ecr.config.ts';
 export const IMAGES_LAYOUT = join('test', 'fixtures', 'images');
-export const REGCLIENT_LAYOUT = join('..', 'shared', 'fixtures', 'regclient-testrepo');
+export const REGCLIENT_LAYOUT = join('test', 'fixtures', 'regclient-testrepo');
 
 /** The project around `cwd` (or around `moduleUrl`), or undefined when neither is inside a clone. */
 export function findProject(cwd: string, moduleUrl: string): DemoProject | undefined {
   const root = findRoot(resolve(cwd)) ?? findRoot(dirname(fileURLToPath(moduleUrl)));
   if (!root) return undefined;
-  const regclient = join(root, REGCLIENT_LAYOUT);
   return {
     root,
     configPath: join(root, EXAMPLE_CONFIG),
     images: join(root, IMAGES_LAYOUT),
-    regclient: existsSync(join(regclient, 'index.json')) ? regclient : undefined,
+    regclient: join(root, REGCLIENT_LAYOUT),
   };
 }
 

@@ -86,7 +86,7 @@ async function checkAwsCredentials(
       message:
         `${identity.Arn} (account ${identity.Account})` +
         (elsewhere.length > 0
-          ? `; registries in account ${elsewhere.join(', ')} need the cross-account setup (README)`
+          ? `; registries in account ${elsewhere.join(', ')} need the cross-account setup (stacks/README.md)`
           : ''),
     });
     return identity;

@@ -26,10 +26,11 @@ import { redactString } from '../redact.ts';
 import { once } from './pace.ts';
 
 /**
- * The live state the checks judge, read once per audit and shared by every check that needs it: the pull
- * user and its keys (IAM), the rotated secret (Secrets Manager), the account's NVCF credentials, functions and
- * deployments. Every read is a live API call (`anchors.md` §5.4: never the credential report, which lags
- * hours); lists follow their pagination to the end.
+ * The live state the checks judge, read once per audit and shared by every check that needs it: the pull user
+ * and its keys (IAM), the rotated secret (Secrets Manager), the account's NVCF credentials, functions and
+ * deployments. Every read is a live API call (never the credential report, regenerated at most every 4 hours:
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/iam_example_iam_GenerateCredentialReport_section.html);
+ * lists follow their pagination to the end.
  */
 
 export type { IamReader };
@@ -105,7 +106,7 @@ export function readRotatedSecret(text: string | undefined): RotatedSecretView {
     accessKeyId: str('accessKeyId'),
     userName: str('userName'),
     registryHostname: str('registryHostname'),
-    // ARCHITECTURE.md names the field nvcfCredentialName; the rotation writes credentialName. Read both.
+    // An early design named the field nvcfCredentialName; the rotation writes credentialName. Read both.
     credentialName: str('credentialName') ?? str('nvcfCredentialName'),
     createdAt: str('createdAt'),
   };
@@ -244,7 +245,10 @@ export type NgcKeyState = 'stored' | 'empty' | 'missing';
 /** Account-wide reads: NVCF's credentials, functions and deployments, and whether the NGC key is stored. */
 export interface AccountFacts {
   credentials(): Promise<readonly NvcfRegistryCredentialView[]>;
-  /** Function versions the account owns (other accounts' functions have their images blanked, §8). */
+  /**
+   * Function versions the account owns (other accounts' functions have their images blanked:
+   * `hideDetailsForPublicAndSharedFunctions` in NVIDIA/nvcf).
+   */
   functions(): Promise<readonly NvcfFunctionView[]>;
   deployment(functionId: string, versionId: string): Promise<NvcfDeploymentView | undefined>;
   ngcKey(): Promise<NgcKeyState>;

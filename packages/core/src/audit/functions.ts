@@ -3,15 +3,17 @@ import { DIGEST, repositoryNameProblem, TAG } from '../ecr/reference.ts';
 import type { NvcfDeploymentView, NvcfFunctionView } from '../ports/nvcf.ts';
 
 /**
- * How NVCF functions relate to the configured registries (`nvcf-api.md` §8, §9): which function versions pull
- * from a registry, which of them are deployed, and the CPU architecture each deployment needs.
+ * How NVCF functions relate to the configured registries (NVCF's `FunctionDto` and `FunctionDeploymentDto`):
+ * which function versions pull from a registry, which of them are deployed, and the CPU architecture each
+ * deployment needs.
  */
 
 /**
- * The registry hostname NVCF derives from a `containerImage`, as `RegistryCredentialFunctionService`
- * does (`nvcf-api.md` §8): `https://` is prefixed unless the string starts with `oci://` or `http`, then
- * Java's `URI.getHost()` is taken: the port and any user info are dropped, the case is kept (NVCF then
- * compares it with credential hostnames exactly, §4.3). WHATWG `URL` lower-cases hosts, so it is not used.
+ * The registry hostname NVCF derives from a `containerImage`, as `getRegistryHostname` does
+ * (NVIDIA/nvcf:src/control-plane-services/…/RegistryCredentialFunctionService.java): `https://` is prefixed
+ * unless the string starts with `oci://` or `http`, then Java's `URI.getHost()` is taken: the port and any
+ * user info are dropped, the case is kept (NVCF then compares it with credential hostnames exactly, with
+ * `String.equals`). WHATWG `URL` lower-cases hosts, so it is not used.
  */
 export function nvcfImageHost(image: string): string | undefined {
   const rest = /^(oci:\/\/|http)/.test(image) ? image.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '') : image;
@@ -34,7 +36,10 @@ export interface FunctionImage {
   readonly problem?: string | undefined;
 }
 
-/** Statuses of a version that has (or had, for ERROR) instances: "deployed" (`nvcf-api.md` §8 inference). */
+/**
+ * Statuses of a version that has (or had, for ERROR) instances: "deployed". Our inference from the statuses
+ * https://docs.nvidia.com/cloud-functions/user-guide/latest/cloud-function/functions.html describes.
+ */
 const DEPLOYED = new Set(['ACTIVE', 'DEPLOYING', 'DEGRADED', 'DEGRADING', 'ERROR']);
 
 /** True when the version has a deployment worth judging (ERROR counts: wrong-arch images end there). */
@@ -114,8 +119,9 @@ export interface ArchitectureNeed {
   readonly because: string;
 }
 
-// Grace CPUs are Arm: GB200/GB300 (Grace Blackwell, `nvcf-api.md` §9.3) and GH200 (Grace Hopper, the same CPU;
-// not in the notes, included by the same reasoning).
+// Grace CPUs are Arm: GB200/GB300 (Grace Blackwell; GB200 "requires ARM64",
+// https://docs.nvidia.com/cloud-functions/user-guide/latest/cloud-function/third-party-registries.html) and
+// GH200 (Grace Hopper, the same CPU; no NVIDIA page says so for NVCF, included by the same reasoning).
 const GRACE = /^G[BH]\d{3}/i;
 
 function normaliseArch(cpuArch: string): CpuArchitecture | undefined {
@@ -126,7 +132,8 @@ function normaliseArch(cpuArch: string): CpuArchitecture | undefined {
 }
 
 /**
- * The architectures a deployment needs, one per distinct need (`nvcf-api.md` §9.3 inference): a
+ * The architectures a deployment needs, one per distinct need (our inference: NVCF fills `cpuArch` from its
+ * instance-type catalogue, `GpuSpecificationDto`; GB200 requires arm64, see {@link GRACE}): a
  * specification's `cpuArch` when NVCF filled it, else arm64 for Grace GPUs (by GPU name or instance type),
  * else amd64.
  */
@@ -153,7 +160,10 @@ export function functionResource(fn: Pick<NvcfFunctionView, 'id' | 'versionId'>)
   return `nvcf:function/${fn.id}/version/${fn.versionId}`;
 }
 
-/** Function versions that may pull with a registry's credential: by image host, plus every Helm function (§8). */
+/**
+ * Function versions that may pull with a registry's credential: by image host, plus every Helm function
+ * (`checks/image.ts`).
+ */
 export function credentialUsers(
   registry: RegistryConfig,
   functions: readonly NvcfFunctionView[],

@@ -25,15 +25,18 @@ import { describeFailure } from './facts.ts';
 import { type AdaptiveGate, type BackoffOptions, mapLimit, withBackoff } from './pace.ts';
 
 /**
- * Reading every tagged image of the configured repositories, at scale (issue #6, "Scale"): `DescribeImages`
- * in pages of 1000 (`aws.md` §2.4), root manifests with `BatchGetImage` in chunks of 100 (§2.2), each image
- * resolved by the manifest engine with its children fetched in batches shared across concurrent
+ * Reading every tagged image of the configured repositories, at scale (packages/core/src/audit/README.md,
+ * "Scale"): `DescribeImages` in pages of 1000, root manifests with `BatchGetImage` in chunks of 100, each
+ * image resolved by the manifest engine with its children fetched in batches shared across concurrent
  * resolutions, and config blobs read once per distinct digest of a repository (one LRU per audit run). All
  * ECR calls of a region go through one {@link AdaptiveGate} with backoff, so throttling slows the audit down
  * instead of failing it.
  */
 
-/** DescribeImages' largest page (`aws.md` §2.4). */
+/**
+ * DescribeImages' largest page
+ * (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImages.html).
+ */
 export const DESCRIBE_IMAGES_PAGE = 1000;
 
 /** The ECR operations the audit calls; an `ECRClient` satisfies it. */
@@ -43,7 +46,10 @@ export interface EcrAuditApi {
   send(command: DescribeImagesCommand): Promise<DescribeImagesCommandOutput>;
 }
 
-/** The ECR Public operation the audit calls (ECR Public has no BatchGetImage, `aws.md` §5); an `ECRPUBLICClient` satisfies it. */
+/**
+ * The ECR Public operation the audit calls (ECR Public has no BatchGetImage); an `ECRPUBLICClient` satisfies
+ * it.
+ */
 export interface EcrPublicAuditApi {
   send(command: DescribePublicImagesCommand): Promise<DescribePublicImagesCommandOutput>;
 }

@@ -1,6 +1,7 @@
 /**
- * The compliance audit (issue #6): checks with Prowler-style metadata, the runner, exemptions, the report
- * model and its renderers (JSON, Markdown, HTML, terminal table), and publishing (S3, event, metrics).
+ * The compliance audit (packages/core/src/audit/README.md): checks with Prowler-style metadata, the runner,
+ * exemptions, the report model and its renderers (JSON, Markdown, HTML, terminal table), and publishing (S3,
+ * event, metrics).
  */
 export * from './catalog.ts';
 export { IAM_CHECKS } from './checks/iam.ts';

@@ -1,9 +1,9 @@
 import type { ComplianceAuditSummary } from '../events/patterns.ts';
 
 /**
- * The audit's data model: checks (Prowler-style metadata: id, title, severity, what a pass proves, how to
- * fix a failure — `anchors.md` §3.3, §5b), findings, the report and its summary. Everything here is plain
- * JSON, so the JSON report is the model as it is.
+ * The audit's data model: checks (Prowler-style metadata, https://github.com/prowler-cloud/prowler: id,
+ * title, severity, what a pass proves, how to fix a failure), findings, the report and its summary.
+ * Everything here is plain JSON, so the JSON report is the model as it is.
  */
 
 /** Report order: failures first, then checks that could not run, then exempted failures, then passes. */
@@ -14,7 +14,10 @@ export type CheckStatus = (typeof CHECK_STATUSES)[number];
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-/** The check ids: a contract (issue #6). Exemptions, dashboards and notifications name checks by these. */
+/**
+ * The check ids: a contract (packages/core/src/audit/README.md, "Checks"). Exemptions, dashboards and
+ * notifications name checks by these.
+ */
 export const CHECK_IDS = [
   'iam.pull-policy-least-privilege',
   'iam.access-key-count',

@@ -131,8 +131,9 @@ export async function publishAudit(report: AuditReport, deps: PublishDeps): Prom
   );
   const detail = auditEventDetail(report, location);
   const reportsAt = location.json.replace(/audit\.json$/, '');
-  // Every event is checked against its published schema before it is put (README, "Events"): consumers
-  // route and store it by that contract. A detail that breaks it is a bug here, not something to send.
+  // Every event is checked against its published schema before it is put
+  // (packages/core/src/events/README.md): consumers route and store it by that contract. A detail that breaks
+  // it is a bug here, not something to send.
   const checked = complianceAuditDetailSchema.safeParse(detail, { reportInput: false });
   if (!checked.success) {
     const issues = checked.error.issues.map((i) => `${i.path.join('.') || '(detail)'}: ${i.message}`);

@@ -34,7 +34,9 @@ export interface AuditDependencies {
   readonly secrets: SecretsReader;
   /** An ECR client for a region (private registries). */
   readonly ecr: (region: string) => EcrAuditApi;
-  /** ECR Public (us-east-1, `aws.md` §5). */
+  /**
+   * ECR Public (us-east-1: https://docs.aws.amazon.com/AmazonECR/latest/public/public-registry-auth.html).
+   */
   readonly ecrPublic: EcrPublicAuditApi;
   readonly nvcf: NvcfAuditPort;
   readonly now: () => Date;

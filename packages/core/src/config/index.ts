@@ -112,9 +112,10 @@ export function findRegistry(
 
 /**
  * The region the stacks deploy to, and so where every rotated secret, the NGC API key secret and the project
- * bus live: the region of the first private registry (ECR delivers a registry's push events in its own region,
- * so the push rule must be there), else us-east-1, ECR Public's only region (`aws.md` §5). The stacks and the
- * CLI take it from here; `npx sst deploy --region` may still deploy elsewhere.
+ * bus live: the region of the first private registry (ECR delivers a registry's push events in its own
+ * region, so the push rule must be there), else us-east-1, where ECR Public authenticates
+ * (https://docs.aws.amazon.com/AmazonECR/latest/public/public-registry-auth.html). The stacks and the CLI
+ * take it from here; `npx sst deploy --region` may still deploy elsewhere.
  */
 export function deploymentRegion(config: Pick<Config, 'registries'>): string {
   return config.registries.find((r) => r.kind === 'private')?.region ?? 'us-east-1';

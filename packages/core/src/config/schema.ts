@@ -10,7 +10,10 @@ import { formatPlatform, parsePlatform } from '../image/platform.ts';
  * zod/mini keeps the Lambda bundles small; messages are written here so each says how to fix the value.
  */
 
-/** NVCF secret names (`nvcf-api.md` §3.1): 1–48 characters, starting with a letter or digit. */
+/**
+ * NVCF secret names (NVIDIA/nvcf:src/control-plane-services/…/dto/SecretDto.java): 1–48 characters, starting
+ * with a letter or digit.
+ */
 export const CREDENTIAL_NAME = /^[a-z0-9A-Z][a-z0-9A-Z_.-]*$/;
 const REGISTRY_NAME = /^[a-z0-9-]+$/;
 // IAM user names: up to 64 of [\w+=,.@-].
@@ -40,8 +43,9 @@ export function rateHours(expression: string): number | undefined {
 }
 
 /**
- * Why a Secrets Manager rotation schedule is invalid (`aws.md` §4.3: `rate(N hours|days)` at most every
- * 4 hours, or a 6-field cron whose minutes are 0 and year `*`), or `undefined`.
+ * Why a Secrets Manager rotation schedule is invalid (`rate(N hours|days)` at most every 4 hours, or a
+ * 6-field cron whose minutes are 0 and year `*`), or `undefined`.
+ * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotationRulesType.html
  */
 export function rotationScheduleProblem(expression: string): string | undefined {
   const rate = RATE.exec(expression);
@@ -300,7 +304,8 @@ export const configSchema = z
             input: r.name,
           });
         } else names.set(r.name, i);
-        // NVCF's uniqueness key is (hostname, credential name) (`nvcf-api.md` §4.3).
+        // NVCF's uniqueness key is (hostname, credential name)
+        // (NVIDIA/nvcf:src/control-plane-services/…/RegistryCredentialService.java).
         const key = `${r.hostname}\u0000${r.credentialName}`;
         const dup = credentials.get(key);
         if (dup !== undefined) {

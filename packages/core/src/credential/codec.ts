@@ -3,10 +3,12 @@ import { maskAccessKeyId, maskSecret } from '../redact.ts';
 
 /**
  * The registry-credential codec: what NVCF stores for an ECR registry is the standard base64 of
- * `AccessKeyId:SecretAccessKey` (`nvcf-api.md` §4.1, §10). {@link encodeRegistrySecret} builds it from an
- * IAM user's permanent key; {@link decodeRegistrySecret} is NVCF's server-side check
- * (`validateSecretFormat`) reproduced rule for rule, so that the sandbox's NVCF emulator answers exactly as
- * NVCF does and the CLI can predict NVCF's 400 before sending anything.
+ * `AccessKeyId:SecretAccessKey` (https://docs.nvidia.com/nvcf/third-party-registries).
+ * {@link encodeRegistrySecret} builds it from an IAM user's permanent key; {@link decodeRegistrySecret} is NVCF's
+ * server-side check (`validateSecretFormat`,
+ * NVIDIA/nvcf:src/control-plane-services/…/RegistryCredentialService.java) reproduced rule for rule, so that
+ * the sandbox's NVCF emulator answers exactly as NVCF does and the CLI can predict NVCF's 400 before sending
+ * anything.
  */
 
 export { maskAccessKeyId, maskSecret, redact, redactString } from '../redact.ts';
@@ -23,10 +25,13 @@ export interface RegistrySecret {
   readonly password: string;
 }
 
-/** NVCF's 400 detail for any value that is not base64 of exactly `username:password` (`nvcf-api.md` §4.1). */
+/**
+ * NVCF's 400 detail for any value that is not base64 of exactly `username:password`
+ * (`RegistryCredentialService.java`).
+ */
 export const INVALID_SECRET_FORMAT_MESSAGE =
   'Invalid request: Registry credential secret must be base64 encoded username:password format';
-/** NVCF's 400 detail for an NGC credential without the `$oauthtoken` username (`nvcf-api.md` §4.1). */
+/** NVCF's 400 detail for an NGC credential without the `$oauthtoken` username (same file). */
 export const MISSING_OAUTHTOKEN_MESSAGE =
   'Invalid request: Missing $oauthtoken username in NGC registry credential';
 
@@ -35,7 +40,7 @@ export const MISSING_OAUTHTOKEN_MESSAGE =
 const PERMANENT_KEY_ID = /^AKIA[A-Z0-9]{16}$/;
 const TEMPORARY_KEY_ID = /^ASIA[A-Z0-9]{16}$/;
 const SECRET_ACCESS_KEY = /^[A-Za-z0-9/+]{40}$/;
-// NVCF's NGC hosts (`nvcf-api.md` §4.1 rule 4): the check is `endsWith`, so `helm.ngc.nvidia.com` counts.
+// NVCF's NGC hosts (`validateSecretFormat`): the check is `endsWith`, so `helm.ngc.nvidia.com` counts.
 const NGC_HOST_SUFFIXES = ['nvcr.io', 'ngc.nvidia.com'];
 
 /**
@@ -72,7 +77,8 @@ function describeKeyId(id: string): string {
 
 /**
  * Encodes a permanent IAM access key pair as NVCF's registry credential value: standard base64 (RFC 4648
- * alphabet `+/`, padded, no line breaks) of `AccessKeyId:SecretAccessKey` (`nvcf-api.md` §4.1, §10).
+ * alphabet `+/`, padded, no line breaks) of `AccessKeyId:SecretAccessKey`
+ * (https://docs.nvidia.com/nvcf/third-party-registries).
  * Refuses temporary (`ASIA…`) keys and malformed ids or secrets with a {@link CredentialCodecError} whose
  * message never contains the secret.
  *
@@ -103,7 +109,7 @@ export function encodeRegistrySecret(pair: AccessKeyPair): string {
 }
 
 /**
- * NVCF's server-side validation of a registry credential value (`nvcf-api.md` §4.1), rule for rule:
+ * NVCF's server-side validation of a registry credential value (`validateSecretFormat`), rule for rule:
  *
  * 1. `value` must be a JSON string (an object, number, null... is refused);
  * 2. it is decoded like Java's `Base64.getDecoder()` ({@link decodeJavaBase64});

@@ -2,10 +2,11 @@ import { HostnameError } from '../errors.ts';
 import { ALL_REGIONS, type Partition, partitionOfRegion } from './regions.ts';
 
 /**
- * ECR registry hostnames (`aws.md` §6): private standard, FIPS, dual-stack, China and the isolated
- * partitions, and ECR Public. {@link parseRegistryHostname} says what a hostname *is*;
- * {@link nvcfRecognition} says, separately, whether NVCF's credential API will accept it, which is a
- * narrower set (`nvcf-api.md` §4.2).
+ * ECR registry hostnames (https://docs.aws.amazon.com/general/latest/gr/ecr.html): private standard, FIPS,
+ * dual-stack, China and the isolated partitions, and ECR Public. {@link parseRegistryHostname} says what a
+ * hostname *is*; {@link nvcfRecognition} says, separately, whether NVCF's credential API will accept it,
+ * which is a narrower set (`RegistryMapperService.toNormalizedRecognizedRegistryHostname` in
+ * NVIDIA/nvcf:src/libraries/java/nv-boot-parent/nv-boot-starter-registries/).
  */
 
 export interface PrivateRegistryHost {
@@ -23,7 +24,10 @@ export interface PrivateRegistryHost {
 export interface PublicRegistryHost {
   readonly kind: 'public';
   readonly hostname: 'public.ecr.aws' | 'ecr-public.aws.com';
-  /** ECR Public authenticates in us-east-1 only (`aws.md` §5). */
+  /**
+   * ECR Public authenticates in us-east-1
+   * (https://docs.aws.amazon.com/AmazonECR/latest/public/public-registry-auth.html).
+   */
   readonly region: 'us-east-1';
   readonly partition: 'aws';
   readonly dualStack: boolean;
@@ -169,8 +173,9 @@ export type NvcfRecognition =
   | { readonly recognized: false; readonly reason: string };
 
 // NVCF maps `\d{12}\.dkr\.ecr\.(<Java SDK regions>)\.amazonaws\.com` (full match, case-sensitive) onto its
-// recognised registry `dkr.ecr.amazonaws.com`, and knows `public.ecr.aws`; nothing else (`nvcf-api.md`
-// §4.2: no FIPS, no dual-stack, no `.cn`).
+// recognised registry `dkr.ecr.amazonaws.com`, and knows `public.ecr.aws`; nothing else: no FIPS, no
+// dual-stack, no `.cn` (`RegistryMapperService`,
+// NVIDIA/nvcf:src/libraries/java/nv-boot-parent/nv-boot-starter-registries/).
 const NVCF_PRIVATE = new RegExp(`^\\d{12}\\.dkr\\.ecr\\.(?:${ALL_REGIONS.join('|')})\\.amazonaws\\.com$`);
 
 /**

@@ -2,7 +2,10 @@ import { HostnameError, ImageReferenceError } from '../errors.ts';
 import { parseRegistryHostname, type RegistryHost } from './hostname.ts';
 import type { Partition } from './regions.ts';
 
-/** ECR repository names (`aws.md` §2.2): 2–256 characters of path components. */
+/**
+ * ECR repository names (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html):
+ * 2–256 characters of path components.
+ */
 export const REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 /** Image tags as ECR and the distribution spec allow them. */
 export const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;

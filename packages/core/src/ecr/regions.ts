@@ -1,6 +1,6 @@
 /**
  * AWS partitions and the regions ECR serves in each. The list follows the regions the AWS SDKs know
- * (NVCF checks ECR hostnames against the AWS Java SDK's list, `nvcf-api.md` §4.2, so a region missing
+ * (NVCF checks ECR hostnames against the AWS Java SDK's list, `RegistryMapperService`, so a region missing
  * here is one NVCF refuses too). Update when AWS opens a region.
  */
 
@@ -21,11 +21,14 @@ export interface PartitionInfo {
   /** DNS suffix of the dual-stack registry endpoints, where the partition has them. */
   readonly dualStackSuffix: string | undefined;
   readonly regions: readonly string[];
-  /** Regions with FIPS registry endpoints (US and Canada commercial, GovCloud; `aws.md` §6). */
+  /**
+   * Regions with FIPS registry endpoints (US and Canada commercial, GovCloud;
+   * https://docs.aws.amazon.com/general/latest/gr/ecr.html).
+   */
   readonly fipsRegions: readonly string[];
   /**
    * The region IAM's global endpoint signs for (the AWS SDK's IAM endpoint rules: `iam.amazonaws.com` signs
-   * for us-east-1, `aws.md` §2.8). A client with an endpoint override must be configured with it, because the
+   * for us-east-1). A client with an endpoint override must be configured with it, because the
    * SDK then signs for whatever region the client has.
    */
   readonly iamRegion: string;

@@ -27,7 +27,10 @@ export const DETAIL_TYPES = {
 
 export type ProjectDetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 
-/** What ECR emits for every stored manifest (`aws.md` §1.1–§1.2). */
+/**
+ * What ECR emits for every stored manifest
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html).
+ */
 export const ECR_EVENT_SOURCE = 'aws.ecr';
 export const ECR_IMAGE_ACTION = 'ECR Image Action';
 

@@ -16,8 +16,9 @@ export const RETIRE_SCHEDULE = 'rate(1 hour)';
  * The ECR push rule (default bus): successful pushes to the configured private repositories. Tag and
  * media-type filtering happen in the handler, not here: untagged children arrive with `image-tag: ""`
  * while other events may lack the key, and EventBridge's `anything-but`/`exists` behaviour for a key that is
- * empty *or* absent was not verified (`aws.md` §1.7). `action-type` filters out `DELETE` and
- * `UPDATE_STORAGE_CLASS`, `result` anything but `SUCCESS` (`aws.md` §1.2).
+ * empty *or* absent is not documented (our pessimistic choice). `action-type` filters out `DELETE` and
+ * `UPDATE_STORAGE_CLASS`, `result` anything but `SUCCESS`
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html).
  *
  * ECR emits events in the region of the repository, so a rule only sees its own region: pass `region` to
  * get the pattern for the registries of that region. Returns `undefined` when no private repository is

@@ -19,10 +19,11 @@ export interface ProjectEvent {
 
 /**
  * Puts one event with source {@link EVENT_SOURCE} on the project bus and returns its id. `PutEvents` answers
- * HTTP 200 even when it refuses an entry (`aws.md` §2.7), so the entry's `ErrorCode` is checked too; either
- * failure is an {@link EventPublishError} naming the code. Callers decide whether that is fatal (a verdict or an
- * audit summary must not be lost: throw, Lambda retries) or only logged (a rotation event reports a state change
- * already made).
+ * HTTP 200 even when it refuses an entry
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevents.html), so the entry's `ErrorCode` is
+ * checked too; either failure is an {@link EventPublishError} naming the code. Callers decide whether that is
+ * fatal (a verdict or an audit summary must not be lost: throw, Lambda retries) or only logged (a rotation
+ * event reports a state change already made).
  */
 export async function putProjectEvent(
   events: PutEventsApi,

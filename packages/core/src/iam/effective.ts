@@ -16,7 +16,8 @@ import { PolicyEvaluationError } from '../errors.ts';
 /**
  * A user's *effective* identity policies: inline, attached, and those of every group it belongs to. The
  * audit evaluates all of them together, because a permission granted through a group is granted all the
- * same (`anchors.md` §7 item 9: checks that look at customer-managed policies only miss it).
+ * same (checks that look at customer-managed policies only miss it, e.g.
+ * https://docs.aws.amazon.com/config/latest/developerguide/iam-policy-no-statements-with-admin-access.html).
  */
 
 /** One identity policy that applies to the user, and where it comes from. */
@@ -100,11 +101,13 @@ export interface KnownUser {
 }
 
 /**
- * Reads a user's effective identity policies from live IAM (never the credential report, which is hours
- * old: `anchors.md` §5.4): inline and attached policies of the user and of each of its groups, with managed
- * policies resolved to their default version. Each managed policy is fetched once even when attached in
- * several places. Pagination is followed to the end. Given a user name, `GetUser` reads its ARN; given a
- * {@link KnownUser}, nothing is read twice.
+ * Reads a user's effective identity policies from live IAM (never the credential report, regenerated at most
+ * every 4 hours:
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/iam_example_iam_GenerateCredentialReport_section.html):
+ * inline and attached policies of the user and of each of its groups, with managed policies resolved to their
+ * default version. Each managed policy is fetched once even when attached in several places. Pagination is
+ * followed to the end. Given a user name, `GetUser` reads its ARN; given a {@link KnownUser}, nothing is read
+ * twice.
  */
 export async function loadEffectivePolicies(
   iam: IamReader,

@@ -5,8 +5,10 @@ import type { Partition } from '../ecr/regions.ts';
 import { ConfigError, type ConfigIssue, HostnameError } from '../errors.ts';
 
 /**
- * NVCF's minimal pull policy (`nvcf-api.md` §10, `anchors.md` §0): the one identity policy the pull user
- * gets, generated from the configuration so the stacks, the CLI and the audit agree on it to the letter.
+ * NVCF's minimal pull policy
+ * (https://docs.nvidia.com/cloud-functions/user-guide/latest/cloud-function/aws-ecr.html,
+ * https://docs.nvidia.com/nvcf/third-party-registries): the one identity policy the pull user gets, generated
+ * from the configuration so the stacks, the CLI and the audit agree on it to the letter.
  */
 
 export interface PolicyStatement {
@@ -40,7 +42,7 @@ export interface PullScope {
   readonly repositories: readonly string[];
 }
 
-/** Actions NVCF calls on each private repository it pulls from (`nvcf-api.md` §10), in NVIDIA's order. */
+/** Actions NVCF calls on each private repository it pulls from (the pages above), in NVIDIA's order. */
 export const PRIVATE_PULL_ACTIONS = [
   'ecr:BatchGetImage',
   'ecr:GetDownloadUrlForLayer',
@@ -49,12 +51,15 @@ export const PRIVATE_PULL_ACTIONS = [
 ] as const;
 /** Actions that take no resource and must be granted on `*`: the private registry's token. */
 export const PRIVATE_TOKEN_ACTIONS = ['ecr:GetAuthorizationToken'] as const;
-/** ECR Public's token needs both its own action and STS's bearer-token permission (`aws.md` §5). */
+/**
+ * ECR Public's token needs both its own action and STS's bearer-token permission
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_bearer.html).
+ */
 export const PUBLIC_TOKEN_ACTIONS = [
   'ecr-public:GetAuthorizationToken',
   'sts:GetServiceBearerToken',
 ] as const;
-/** Actions NVCF calls on each public repository (`nvcf-api.md` §10). */
+/** Actions NVCF calls on each public repository (https://docs.nvidia.com/nvcf/third-party-registries). */
 export const PUBLIC_PULL_ACTIONS = ['ecr-public:DescribeImages'] as const;
 
 /**

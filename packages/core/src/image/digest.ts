@@ -3,15 +3,16 @@ import { ManifestError } from '../errors.ts';
 import { isSchema1MediaType } from './media-types.ts';
 
 /**
- * Content digests (`<algorithm>:<encoded>`, image-spec `descriptor.md`). Manifests and blobs are
- * content-addressed, so every byte the engine reads is checked against the digest it was asked for
- * (`aws.md` §2.2: a fetch by digest returns exactly the pushed bytes).
+ * Content digests (`<algorithm>:<encoded>`, opencontainers/image-spec:descriptor.md). Manifests and blobs are
+ * content-addressed, so every byte the engine reads is checked against the digest it was asked for (ECR:
+ * "when pulling by digest, no conversion is available",
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-manifest-formats.html).
  */
 
 /** Digest algorithms the engine can verify, with the length of their hex encoding. */
 const ALGORITHMS: Record<string, number> = { sha256: 64, sha512: 128 };
 
-/** image-spec `descriptor.md` digest grammar. */
+/** The digest grammar of opencontainers/image-spec:descriptor.md. */
 const DIGEST_GRAMMAR = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
 /**

@@ -23,11 +23,16 @@ import {
 
 /**
  * Parsing of OCI indexes and manifests, Docker manifest lists, v2 and schema1 manifests, and config blobs
- * (`aws.md` §3.1–§3.3) into small typed shapes. Untrusted input: every field is checked, and anything
- * malformed becomes a {@link ManifestError} naming the field, never another exception.
+ * (opencontainers/image-spec:image-index.md, manifest.md, config.md;
+ * distribution/distribution:docs/content/spec/manifest-v2-2.md) into small typed shapes. Untrusted input:
+ * every field is checked, and anything malformed becomes a {@link ManifestError} naming the field, never
+ * another exception.
  */
 
-/** A content descriptor (image-spec `descriptor.md`), as found in an index or as a manifest's config. */
+/**
+ * A content descriptor (opencontainers/image-spec:descriptor.md), as found in an index or as a manifest's
+ * config.
+ */
 export interface ContentDescriptor {
   mediaType: string;
   digest: string;
@@ -112,7 +117,7 @@ export function parseJsonBytes(
 /**
  * Parses a manifest or index. The media type comes from the document's own `mediaType` field (it is part
  * of the hashed bytes, so it is the most trustworthy), else from the source, else from the referring
- * descriptor, else from the shape (old OCI documents omit `mediaType`; `aws.md` §3.7 step 1).
+ * descriptor, else from the shape (old OCI documents omit `mediaType`).
  */
 export function parseManifest(
   bytes: Uint8Array,
@@ -248,15 +253,16 @@ export function parseDescriptor(
 
 /**
  * Why an index entry is not a runnable image (and is not fetched), or `undefined` for entries to open.
- * - Any `vnd.docker.reference.type` annotation: BuildKit's attestation-storage.md says entries with a value
- *   other than `attestation-manifest` must be ignored entirely too, so regclient's `builder` entries
- *   (tag v1 of the regclient test repo) are dropped for the same reason as attestations (`aws.md` §3.4).
+ * - Any `vnd.docker.reference.type` annotation: BuildKit's attestation storage
+ *   (moby/buildkit:docs/attestations/attestation-storage.md) says entries with a value other than
+ *   `attestation-manifest` must be ignored entirely too, so regclient's `builder` entries
+ *   (tag v1 of the regclient test repo) are dropped for the same reason as attestations.
  * - `unknown/unknown` platforms: BuildKit's placeholder "to prevent container runtimes from accidentally
- *   pulling or running" the entry (`aws.md` §3.4), with or without the annotation.
+ *   pulling or running" the entry (same document), with or without the annotation.
  * - `artifactType` on the descriptor: an OCI 1.1 artifact.
  * - Media types that are not manifests or indexes (a layer or a blob listed by mistake), and OCI 1.1-rc
  *   artifact manifests.
- * Entries without a `platform` are NOT dropped here although `aws.md` §3.7 suggests it: nothing in the
+ * Entries without a `platform` are NOT dropped here, although that would be simpler: nothing in the
  * specs makes the platform mandatory, so they are opened and judged by their config (an image config
  * counts with a warning, an artifact config is ignored).
  */
@@ -296,9 +302,9 @@ export function artifactReason(manifest: ParsedManifest): string | undefined {
 export type ConfigPlatform = { platform: Platform } | { platform: undefined; reason: string };
 
 /**
- * Reads `os`/`architecture`/`variant` from an image config (`aws.md` §3.3). A config that is not a JSON
- * object is `ManifestError('invalid-config')`. One without `os`/`architecture` (both REQUIRED by
- * image-spec config.md) is reported as "no platform" rather than an error: regclient's builder manifests
+ * Reads `os`/`architecture`/`variant` from an image config (opencontainers/image-spec:config.md). A config
+ * that is not a JSON object is `ManifestError('invalid-config')`. One without `os`/`architecture` (both
+ * REQUIRED by that file) is reported as "no platform" rather than an error: regclient's builder manifests
  * (`a-docker`) carry the empty `{}` under the image config media type, and such manifests are artifacts,
  * not broken images to retry.
  */

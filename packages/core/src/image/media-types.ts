@@ -1,5 +1,6 @@
 /**
- * The manifest, index and config media types the engine understands (`aws.md` §3.1), and the
+ * The manifest, index and config media types the engine understands (opencontainers/image-spec;
+ * distribution/distribution:docs/content/spec/manifest-v2-2.md), and the
  * predicates that sort them. Anything else is an artifact or unsupported.
  */
 
@@ -21,19 +22,20 @@ export const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
 export const DOCKER_SCHEMA1 = 'application/vnd.docker.distribution.manifest.v1+json';
 export const DOCKER_SCHEMA1_SIGNED = 'application/vnd.docker.distribution.manifest.v1+prettyjws';
 
-/** BuildKit attestation layers (`aws.md` §3.4). */
+/** BuildKit attestation layers (moby/buildkit:docs/attestations/attestation-storage.md). */
 export const IN_TOTO = 'application/vnd.in-toto+json';
 
-/** Index annotation BuildKit (and regclient) set on entries that are not images (`aws.md` §3.4). */
+/** Index annotation BuildKit (and regclient) set on entries that are not images (same document). */
 export const REFERENCE_TYPE_ANNOTATION = 'vnd.docker.reference.type';
 export const REFERENCE_DIGEST_ANNOTATION = 'vnd.docker.reference.digest';
-/** OCI layout `index.json` annotation naming a tag (image-spec `image-layout.md`). */
+/** OCI layout `index.json` annotation naming a tag (opencontainers/image-spec:image-layout.md). */
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 
 /**
  * Every manifest type a fetch by digest must accept. ECR converts formats only when fetching by tag
- * (`aws.md` §2.2), so a fetch by digest returns the pushed bytes whatever the type; AWS's own containerd
- * resolver sends these five.
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-manifest-formats.html), so a fetch by digest
+ * returns the pushed bytes whatever the type; AWS's own containerd resolver sends these five
+ * (awslabs/amazon-ecr-containerd-resolver:ecr/base.go).
  */
 export const ACCEPTED_MANIFEST_MEDIA_TYPES: readonly string[] = [
   OCI_INDEX,
@@ -69,7 +71,7 @@ export function isManifestMediaType(mediaType: string): boolean {
 
 /**
  * Config media types of runnable images. Any other config type (the empty descriptor, Helm charts,
- * cosign/notation payloads, SBOM types...) makes the manifest an artifact (`aws.md` §3.7 step 3).
+ * cosign/notation payloads, SBOM types...) makes the manifest an artifact.
  */
 export function isImageConfigMediaType(mediaType: string): boolean {
   return mediaType === OCI_CONFIG || mediaType === DOCKER_CONFIG;

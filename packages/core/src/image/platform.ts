@@ -1,7 +1,7 @@
 /**
- * Platforms, normalised the containerd way (`aws.md` §3.5), and the matching rules NVCF needs.
- * After normalisation a platform is written `os/arch[/variant]`, e.g. `linux/amd64`, `linux/arm64`,
- * `linux/arm/v7`, `windows/amd64`.
+ * Platforms, normalised the containerd way (containerd/platforms:database.go, `normalizeArch`), and the
+ * matching rules NVCF needs. After normalisation a platform is written `os/arch[/variant]`, e.g.
+ * `linux/amd64`, `linux/arm64`, `linux/arm/v7`, `windows/amd64`.
  */
 
 export interface Platform {
@@ -107,7 +107,7 @@ export function isUnknownPlatform(p: Platform): boolean {
  * - os and architecture must be equal: `windows/amd64` never satisfies `linux/amd64`.
  * - A required platform without variant accepts every variant of its architecture: amd64 `v2`/`v3`/`v4`
  *   micro-architecture levels (flagged by {@link platformWarnings}), arm64 `v8.x`/`v9.x` (Grace, the GB200
- *   CPU, is Armv9.0-A and runs v8.x code, `aws.md` §3.5).
+ *   CPU, is Armv9.0-A and runs v8.x code; containerd/platforms:compare.go lets arm64/v9.x match v8.x).
  * - A required platform with a variant (`linux/arm/v7`) needs that exact variant.
  */
 export function platformSatisfies(actual: Platform, required: Platform): boolean {

@@ -5,8 +5,10 @@ import type { ResolvedImage } from './resolve.ts';
 
 /**
  * Platform policy: does a resolved image run where NVCF will place it? NVCF needs `linux/amd64`, and
- * `linux/arm64` for GB200 (Grace) targets (`aws.md` §0, §3.5). Matching is {@link platformSatisfies}:
- * `windows/amd64` never satisfies `linux/amd64`, and `arm64/v8` is plain `arm64` after normalisation.
+ * `linux/arm64` for GB200 (Grace) targets
+ * (https://docs.nvidia.com/cloud-functions/user-guide/latest/cloud-function/third-party-registries.html).
+ * Matching is {@link platformSatisfies}: `windows/amd64` never satisfies `linux/amd64`, and `arm64/v8` is
+ * plain `arm64` after normalisation.
  */
 
 export type PlatformVerdict = 'compliant' | 'non-compliant' | 'not-runnable';

@@ -14,8 +14,9 @@ import { isImageConfigMediaType } from './media-types.ts';
 import { formatPlatform, type Platform, platformWarnings } from './platform.ts';
 
 /**
- * The manifest engine: resolves an image (index, manifest list, single manifest, schema1, artifact) to
- * the platforms it can run on, following `aws.md` §3.7. All I/O goes through an {@link ImageFetcher}.
+ * The manifest engine: resolves an image (index, manifest list, single manifest, schema1, artifact) to the
+ * platforms it can run on: index → child manifests → config blobs. All I/O goes through an
+ * {@link ImageFetcher}.
  *
  * Round trips: each level of an index tree costs ONE `getManifests` call for all of that level's
  * children, then their config blobs concurrently (at most {@link CONFIG_FETCH_CONCURRENCY} at a time).
@@ -24,7 +25,8 @@ import { formatPlatform, type Platform, platformWarnings } from './platform.ts';
 
 /**
  * Most index levels on a path from the root to an image: the root index is level 1, an index inside it
- * level 2, and so on. The OCI spec shows one level of nesting (`aws.md` §3.2); 4 leaves room while keeping
+ * level 2, and so on. The OCI spec shows one level of nesting
+ * (opencontainers/image-spec:image-index.md); 4 leaves room while keeping
  * a hostile index tree small.
  */
 export const MAX_INDEX_DEPTH = 4;
@@ -86,14 +88,14 @@ export interface ResolveOptions {
   root?: ManifestBlob | undefined;
   /**
    * What to do when an index child or its config does not exist. `error` (default) throws
-   * `ManifestError('not-found')`: right after a push that usually means "retry" (`aws.md` §3.7). `ignore`
-   * records the entry in `ignored` with a `missing:` reason and a warning, so the audit can report "index
-   * child missing" as a finding while still judging the platforms that exist.
+   * `ManifestError('not-found')`: right after a push that usually means "retry" (our pessimistic assumption).
+   * `ignore` records the entry in `ignored` with a `missing:` reason and a warning, so the audit can report
+   * "index child missing" as a finding while still judging the platforms that exist.
    */
   missingChildren?: 'error' | 'ignore';
   /**
    * Check that every manifest and blob hashes to its digest (default true). Turn it off only for parser
-   * tests over hand-written manifests with made-up digests (the containers/image fixtures, `aws.md` §3.6);
+   * tests over hand-written manifests with made-up digests (containers/image:manifest/fixtures);
    * it is what makes loops impossible with honest content, so loop detection is tested with it off.
    */
   verifyDigests?: boolean;

@@ -1,25 +1,34 @@
 /**
  * What the domain needs of the NVCF API, as ports: `packages/core` imports no other package of ours
- * (ARCHITECTURE.md, "Layering"), so the rotation and the audit depend on these interfaces and the edge
+ * (root README.md, "How it works"), so the rotation and the audit depend on these interfaces and the edge
  * passes `NvcfClient` from `@nvcf-ecr/nvcf`, which satisfies them structurally (a type-level test proves it).
  * Failures are recognised through the fields every NVCF error carries ({@link NvcfFailureShape}), never by
  * importing the client's classes.
  */
 import { NOT_PROPAGATED_CODES } from '../rotation/aws-errors.ts';
 
-/** The fields of an NVCF registry credential the domain reads (`nvcf-api.md` §3.4). */
+/**
+ * The fields of an NVCF registry credential the domain reads
+ * (NVIDIA/nvcf:src/control-plane-services/…/dto/RegistryCredentialDetailsDto.java).
+ */
 export interface NvcfRegistryCredentialView {
   readonly registryCredentialId: string;
   readonly registryCredentialName: string;
   readonly registryHostname: string;
   readonly artifactTypes: readonly string[];
   readonly provisionedBy: string;
-  /** ISO-8601 (NVCF's clock); moves on every PATCH (`nvcf-api.md` §3.4, §4.5). */
+  /**
+   * ISO-8601 (NVCF's clock); moves on every PATCH (`updateRegistryCredential`,
+   * RegistryCredentialService.java).
+   */
   readonly lastUpdatedAt: string;
   readonly createdAt: string;
 }
 
-/** `POST /registry-credentials` body (`nvcf-api.md` §3.2). */
+/**
+ * `POST /registry-credentials` body
+ * (NVIDIA/nvcf:src/control-plane-services/…/dto/AddRegistryCredentialRequest.java).
+ */
 export interface NvcfCreateCredentialRequest {
   registryHostname: string;
   secret: { name: string; value: string };
@@ -30,10 +39,14 @@ export interface NvcfCreateCredentialRequest {
 
 /**
  * Registry-credential operations the rotation uses. PATCH must send the existing name: a PATCH's
- * `secret.name` renames the credential (`nvcf-api.md` §3.3).
+ * `secret.name` renames the credential (`updateRegistryCredential`,
+ * NVIDIA/nvcf:src/control-plane-services/…/RegistryCredentialService.java).
  */
 export interface NvcfRegistryCredentialsPort {
-  /** The credential with NVCF's uniqueness key (hostname, name), compared exactly (`nvcf-api.md` §4.3). */
+  /**
+   * The credential with NVCF's uniqueness key (hostname, name), compared exactly (`String.equals`,
+   * RegistryCredentialService.java).
+   */
   findRegistryCredential(hostname: string, name: string): Promise<NvcfRegistryCredentialView | undefined>;
   /**
    * Every credential for the hostname, whatever its name (NVCF hands them all to workloads). Optional for
@@ -41,7 +54,10 @@ export interface NvcfRegistryCredentialsPort {
    */
   findRegistryCredentialsForHost?(hostname: string): Promise<readonly NvcfRegistryCredentialView[]>;
   createRegistryCredential(request: NvcfCreateCredentialRequest): Promise<NvcfRegistryCredentialView>;
-  /** `artifactTypeEnums` adds types (NVCF never removes any; note the member's name, §3.3). */
+  /**
+   * `artifactTypeEnums` adds types (NVCF never removes any; note the member's name,
+   * `UpdateRegistryCredentialRequest.java`).
+   */
   patchRegistryCredential(
     id: string,
     request: { secret: { name: string; value: string }; artifactTypeEnums?: 'CONTAINER'[] },
@@ -50,8 +66,8 @@ export interface NvcfRegistryCredentialsPort {
 
 /**
  * The shape of an NVCF failure as the domain reads it: `status` for API answers, `awsErrorCode` when NVCF
- * relays AWS's answer to its credential check (`nvcf-api.md` §4.4), and the error's `name` for failures
- * without an answer (`NvcfNetworkError`, `NvcfTimeoutError`).
+ * relays AWS's answer to its credential check (https://docs.nvidia.com/nvcf/third-party-registries), and the
+ * error's `name` for failures without an answer (`NvcfNetworkError`, `NvcfTimeoutError`).
  */
 export interface NvcfFailureShape {
   readonly name?: string;
@@ -75,8 +91,9 @@ export type NvcfFailureKind =
   | 'fatal';
 
 /**
- * AWS codes NVCF relays while a new key is not valid yet (IAM eventual consistency, `anchors.md` §5.2): the same
- * codes as when the rotation calls AWS with the key itself — a relayed answer is read alike.
+ * AWS codes NVCF relays while a new key is not valid yet (IAM eventual consistency,
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency):
+ * the same codes as when the rotation calls AWS with the key itself — a relayed answer is read alike.
  */
 const NOT_PROPAGATED = NOT_PROPAGATED_CODES;
 const NO_ANSWER = new Set(['NvcfNetworkError', 'NvcfTimeoutError']);
@@ -98,7 +115,10 @@ export function classifyNvcfFailure(err: unknown): NvcfFailureKind {
 
 // ---- reads of the compliance audit --------------------------------------------------------------------
 
-/** `FunctionDto` (`nvcf-api.md` §8), one per function *version*, as the audit reads it. */
+/**
+ * `FunctionDto` (NVIDIA/nvcf:src/control-plane-services/…/FunctionDto.java), one per function *version*, as
+ * the audit reads it.
+ */
 export interface NvcfFunctionView {
   readonly id: string;
   readonly versionId: string;
@@ -110,14 +130,17 @@ export interface NvcfFunctionView {
   readonly ownedByDifferentAccount?: boolean | undefined;
 }
 
-/** One `GpuSpecificationDto` of a deployment (`nvcf-api.md` §9.1); NVCF fills `cpuArch` when it knows it. */
+/**
+ * One `GpuSpecificationDto` of a deployment
+ * (NVIDIA/nvcf:src/control-plane-services/…/GpuSpecificationDto.java); NVCF fills `cpuArch` when it knows it.
+ */
 export interface NvcfGpuSpecificationView {
   readonly gpu: string;
   readonly instanceType: string;
   readonly cpuArch?: string | undefined;
 }
 
-/** `FunctionDeploymentDto` (`nvcf-api.md` §9.1). */
+/** `FunctionDeploymentDto` (NVIDIA/nvcf:src/control-plane-services/…/FunctionDeploymentDto.java). */
 export interface NvcfDeploymentView {
   readonly functionId: string;
   readonly functionVersionId: string;
@@ -126,11 +149,17 @@ export interface NvcfDeploymentView {
   readonly deploymentSpecifications: readonly NvcfGpuSpecificationView[];
 }
 
-/** What the compliance audit reads: every credential (unpaginated, §6), function versions, deployments. */
+/**
+ * What the compliance audit reads: every credential (unpaginated: the API has no page parameters), function
+ * versions, deployments.
+ */
 export interface NvcfAuditPort {
   listRegistryCredentials(): Promise<readonly NvcfRegistryCredentialView[]>;
   listFunctions(visibility?: 'private'): Promise<readonly NvcfFunctionView[]>;
-  /** The deployment of a version, or `undefined` when it was never deployed (NVCF answers 404, §8). */
+  /**
+   * The deployment of a version, or `undefined` when it was never deployed (NVCF answers 404, as
+   * NVIDIA/terraform-provider-ngc:internal/provider/utils/nvcf_client.go expects).
+   */
   getDeployment(functionId: string, versionId: string): Promise<NvcfDeploymentView | undefined>;
 }
 

@@ -11,7 +11,9 @@ export type AwsErrorKind = 'not-propagated' | 'transient' | 'denied' | 'other';
 
 /**
  * Codes AWS answers for a key it does not know (yet): STS and Query APIs `InvalidClientTokenId`, JSON APIs
- * `UnrecognizedClientException` (`aws.md` §2.8). New keys are eventually consistent (`anchors.md` §5.2);
+ * `UnrecognizedClientException` (as NVCF relays it, https://docs.nvidia.com/nvcf/third-party-registries). New
+ * keys are eventually consistent
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency);
  * `SignatureDoesNotMatch`/`InvalidSignatureException` are included because a region that has the key id but
  * not yet its secret answers them — a truly wrong secret only costs the bounded wait.
  */

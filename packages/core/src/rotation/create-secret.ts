@@ -49,7 +49,7 @@ export async function createSecret(ctx: StepContext): Promise<void> {
       'createSecret',
       secretId,
       `Secret ${state.name} has no AWSCURRENT value: the stacks create it with the bootstrap value ` +
-        `{"userName","registryHostname","credentialName"}; put that value back (README.md, "The rotated secret") and rotate again.`,
+        `{"userName","registryHostname","credentialName"}; put that value back (packages/core/src/rotation/README.md, "The rotated secret") and rotate again.`,
     );
   }
   assertValueMatchesRegistry(current.value, registry, {
@@ -274,7 +274,8 @@ async function createAndStoreKey(ctx: StepContext): Promise<void> {
       SecretId: secretId,
       ClientRequestToken: token,
       SecretString: serializePullKey(value),
-      // Without VersionStages, PutSecretValue would move AWSCURRENT (`aws.md` §4.2).
+      // Without VersionStages, PutSecretValue would move AWSCURRENT
+      // (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html).
       VersionStages: [AWSPENDING],
       RotationToken: ctx.event.RotationToken,
     }),

@@ -12,9 +12,9 @@ import type { NvcfRegistryCredentialsPort } from '../ports/nvcf.ts';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './wait.ts';
 
 /**
- * What the rotation steps and the retirement are given (conventions §9.2: clients are built at the edge and
- * passed in). `clientsForKey` builds clients signed with a given key pair — the new key is proven with
- * itself, so the rotation function's own role needs nothing on STS or ECR.
+ * What the rotation steps and the retirement are given (core builds no client, root README.md: clients are
+ * built at the edge and passed in). `clientsForKey` builds clients signed with a given key pair — the new key
+ * is proven with itself, so the rotation function's own role needs nothing on STS or ECR.
  */
 
 /** Clients signed with one key pair; `destroy` closes their sockets when the step is done with them. */
@@ -22,7 +22,10 @@ export interface KeyClients {
   readonly sts: STSClient;
   /** ECR in the registry's region (private registries). */
   readonly ecr: ECRClient;
-  /** ECR Public in us-east-1, where its token is issued (`aws.md` §5). */
+  /**
+   * ECR Public in us-east-1, where its token is issued
+   * (https://docs.aws.amazon.com/AmazonECR/latest/public/public-registry-auth.html).
+   */
   readonly ecrPublic: ECRPUBLICClient;
   destroy(): void;
 }
@@ -42,7 +45,8 @@ export interface RotationTiming {
   readonly testBudgetMs: number;
   /**
    * testSecret: until NVCF shows this rotation's update. NVCF's API pods cache a credential's metadata for
-   * 1 minute, invalidated only on the pod that took the write (`nvcf-api.md` §4.6): a read may show the state
+   * 1 minute, invalidated only on the pod that took the write (`RegistryCredentialLookupService` in NVIDIA/nvcf):
+   * a read may show the state
    * of a minute ago, so the wait outlasts that cache.
    */
   readonly nvcfVisibleBudgetMs: number;
@@ -56,9 +60,10 @@ export interface RotationTiming {
 
 /**
  * The defaults: 90 s + 60 s for setSecret, 2 × 30 s + 75 s for testSecret, against the function's 300 s timeout
- * (`FUNCTIONS.rotateCredential`). IAM keys usually work within 5–15 s (`anchors.md` §5.2); NVCF's metadata
- * cache lives 1 minute on pods that did not take the write (`nvcf-api.md` §4.6), which bounds testSecret's
- * wait for `lastUpdatedAt`.
+ * (`FUNCTIONS.rotateCredential`). IAM keys usually work within 5–15 s (observed, e.g.
+ * https://github.com/aws/aws-sdk-js/issues/559; AWS publishes no bound); NVCF's metadata cache lives 1 minute
+ * on pods that did not take the write (`RegistryCredentialLookupService` in NVIDIA/nvcf), which bounds
+ * testSecret's wait for `lastUpdatedAt`.
  */
 export const DEFAULT_TIMING: RotationTiming = {
   keyPropagationBudgetMs: 90_000,
@@ -70,8 +75,8 @@ export const DEFAULT_TIMING: RotationTiming = {
 };
 
 /**
- * What every rotation verb is given — the rotation steps, the retirement, `startRotation` — (clients built at
- * the edge, conventions §9.2).
+ * What every rotation verb is given — the rotation steps, the retirement — (clients built at the edge and
+ * passed in).
  */
 export interface RotationServices {
   readonly config: Config;

@@ -10,7 +10,8 @@ import { readPending, type StepContext } from './step-context.ts';
 
 /**
  * Moves AWSCURRENT to the new version (Secrets Manager puts AWSPREVIOUS on the old one) and announces the
- * rotation. The old key stays Active: its grace period starts now (`nvcf-api.md` §4.6).
+ * rotation. The old key stays Active: its grace period starts now (packages/core/src/rotation/README.md,
+ * "Grace period and retirement").
  */
 export async function finishSecret(ctx: StepContext): Promise<void> {
   const { deps, log, registry, secretId, state, token } = ctx;

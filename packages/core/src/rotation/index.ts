@@ -1,6 +1,7 @@
 /**
- * Rotation of the NVCF pull key (issue #4): the Secrets Manager rotation protocol (guard and four steps),
- * the retirement of previous keys, the status view, the secret value and event schemas.
+ * Rotation of the NVCF pull key (packages/core/src/rotation/README.md): the Secrets Manager rotation protocol
+ * (guard and four steps), the retirement of previous keys, the status view, the secret value and event
+ * schemas.
  */
 export * from './aws-errors.ts';
 export { createSecret } from './create-secret.ts';

@@ -1,8 +1,9 @@
 import * as z from 'zod/mini';
 
 /**
- * The event Secrets Manager invokes the rotation function with, once per step, synchronously (`aws.md`
- * §4.1): `{Step, SecretId, ClientRequestToken, RotationToken?}`. `Step` is camelCase (the AWS template and
+ * The event Secrets Manager invokes the rotation function with, once per step, synchronously
+ * (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_lambda.html):
+ * `{Step, SecretId, ClientRequestToken, RotationToken?}`. `Step` is camelCase (the AWS template and
  * `@types/aws-lambda` agree; the older docs' snake_case is wrong). `RotationToken` is newer and missing from
  * `@types/aws-lambda`; it is handed back to `PutSecretValue`. Unknown members are allowed: AWS may add some.
  */

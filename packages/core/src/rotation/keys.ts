@@ -7,8 +7,9 @@ import { hours, IN_USE_WINDOW_MS, NVCF_RELEASE_MS, unusedFrom, usedWithinWindow 
 
 /**
  * Which of the pull user's keys is which, and whether one may go to make room for a new key. IAM allows two
- * keys per user (`anchors.md` §5.1), so every rotation after the first needs a slot; the rules here decide
- * which key, if any, can be deleted without breaking NVCF or a workload (invariant 2).
+ * keys per user (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html), so every
+ * rotation after the first needs a slot; the rules here decide which key, if any, can be deleted without
+ * breaking NVCF or a workload (invariant 2).
  *
  * Roles:
  * - `current`: in the AWSCURRENT value; never touched.
@@ -250,7 +251,7 @@ export function planRoom(input: RoomInput): RoomPlan {
         reason:
           `Making room needs deleting key ${masked} of IAM user ${input.userName}, but the AWSCURRENT key is missing or ` +
           'Inactive, so NVCF cannot first be pointed at it and might be holding the key to delete. Nothing was ' +
-          'deleted. Reactivate the AWSCURRENT key (see README.md, "Recovering"), then rotate again.',
+          'deleted. Reactivate the AWSCURRENT key (see packages/core/src/rotation/README.md, "Recovering"), then rotate again.',
       };
     }
     return {
@@ -342,9 +343,10 @@ export function pullKeyOf(stored: StoredValue | undefined): PullKeySecret | unde
 }
 
 /**
- * When the previous key's grace period ends: `graceHours` after the rotation that replaced it. That moment
- * is the later of `LastRotatedDate` (set when a rotation completes; also moved by a manual PutSecretValue,
- * `aws.md` §4.3) and the AWSCURRENT version's creation — the later, so the grace is never cut short.
+ * When the previous key's grace period ends: `graceHours` after the rotation that replaced it. That moment is
+ * the later of `LastRotatedDate` (set when a rotation completes; also moved by a manual PutSecretValue,
+ * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotationRulesType.html) and the
+ * AWSCURRENT version's creation — the later, so the grace is never cut short.
  */
 export function graceEndsAt(
   lastRotatedDate: Date | undefined,

@@ -17,7 +17,10 @@ import { done, notYet, waitUntil } from './wait.ts';
  * which version's key NVCF was last given (the `nvcf-ecr:nvcf-key` tag), since NVCF never says which key it holds.
  */
 
-/** Tags NVCF shows on credentials this project created (NVCF's tag alphabet, `nvcf-api.md` §3.2). */
+/**
+ * Tags NVCF shows on credentials this project created (NVCF's tag alphabet,
+ * `AddRegistryCredentialRequest.java`).
+ */
 export const NVCF_CREDENTIAL_TAGS = ['managed-by=nvcf-ecr-autopilot'];
 
 /** What createSecret knows of NVCF's credential, and whether this step already pointed it at the current key. */
@@ -76,14 +79,15 @@ export async function recordNvcfKey(
   }
 }
 /**
- * Stores `key` — the key of version `versionId` — in NVCF's credential for the registry, retrying what waiting
- * can fix: NVCF's 400 relaying `UnrecognizedClientException` (it checks the key against ECR, `nvcf-api.md`
- * §4.4, and IAM may not have propagated it to NVCF's region yet), 429/5xx and lost answers (the client retries
- * those too, within its own budget; a `Retry-After` longer than the client's own pauses is honoured here), 409
- * and 404 (someone created or deleted the credential meanwhile). Every attempt looks the credential up again,
- * so a POST whose answer was lost is found and PATCHed instead of created twice. The rotation's record of the
- * key NVCF holds is written before the first PATCH/POST with another version's key and confirmed after; it
- * returns since when NVCF holds this key (undefined when reconciling a credential that does not exist).
+ * Stores `key` — the key of version `versionId` — in NVCF's credential for the registry, retrying what
+ * waiting can fix: NVCF's 400 relaying `UnrecognizedClientException` (it checks the key against ECR,
+ * `RegistryCredentialValidationService` in NVIDIA/nvcf, and IAM may not have propagated it to NVCF's region
+ * yet), 429/5xx and lost answers (the client retries those too, within its own budget; a `Retry-After` longer
+ * than the client's own pauses is honoured here), 409 and 404 (someone created or deleted the credential
+ * meanwhile). Every attempt looks the credential up again, so a POST whose answer was lost is found and
+ * PATCHed instead of created twice. The rotation's record of the key NVCF holds is written before the first
+ * PATCH/POST with another version's key and confirmed after; it returns since when NVCF holds this key
+ * (undefined when reconciling a credential that does not exist).
  */
 export async function putKeyInNvcf(
   ctx: StepContext,
@@ -143,10 +147,11 @@ export async function putKeyInNvcf(
           return done({ credential, action: 'created' });
         }
         const credential = await deps.nvcf.patchRegistryCredential(existing.registryCredentialId, {
-          // The configured name: a PATCH's secret.name renames the credential (`nvcf-api.md` §3.3) — a
-          // credential renamed by hand is adopted back under the name the rotation looks it up by.
+          // The configured name: a PATCH's secret.name renames the credential (`updateRegistryCredential`,
+          // NVIDIA/nvcf:src/control-plane-services/…/RegistryCredentialService.java) — a credential renamed by
+          // hand is adopted back under the name the rotation looks it up by.
           secret: { name: registry.credentialName, value },
-          // A credential adopted without CONTAINER would not be handed to container pulls (§4.3).
+          // A credential adopted without CONTAINER would not be handed to container pulls.
           ...(existing.artifactTypes.includes('CONTAINER')
             ? {}
             : { artifactTypeEnums: ['CONTAINER' as const] }),

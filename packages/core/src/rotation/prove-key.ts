@@ -12,7 +12,8 @@ import { done, notYet, waitUntil } from './wait.ts';
 
 /**
  * Polls until `key` authenticates as the pull user (STS `GetCallerIdentity`) and gets a registry token
- * (ECR `GetAuthorizationToken` in the registry's region, or ECR Public's in us-east-1, `aws.md` §5).
+ * (ECR `GetAuthorizationToken` in the registry's region, or ECR Public's in us-east-1,
+ * https://docs.aws.amazon.com/AmazonECR/latest/public/public-registry-auth.html).
  */
 export async function proveKey(
   ctx: StepContext,
@@ -34,7 +35,7 @@ export async function proveKey(
           step,
           secretId,
           `Key ${maskAccessKeyId(key.accessKeyId)} authenticates as ${arn ?? 'nobody'}, not as the pull user ` +
-            `${registry.userName}: the secret holds another user's key. See README.md, "Recovering".`,
+            `${registry.userName}: the secret holds another user's key. See packages/core/src/rotation/README.md, "Recovering".`,
         );
       }
       try {

@@ -4,7 +4,8 @@ import { accessKeyIdProblem } from '../credential/codec.ts';
 import { RotationError, type RotationStepName } from '../errors.ts';
 
 /**
- * The value of a registry's rotated secret (ARCHITECTURE.md, "Rotation protocol"). Two shapes:
+ * The value of a registry's rotated secret (packages/core/src/rotation/README.md, "The rotated secret"). Two
+ * shapes:
  *
  * - the **bootstrap** value the stacks and the sandbox runtime create — who and where, no key yet:
  *   `{"userName", "registryHostname", "credentialName"}`; the first rotation turns it into the first key;

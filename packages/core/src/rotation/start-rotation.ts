@@ -22,12 +22,13 @@ import { type RegistryRotationStatus, rotationStatus, type StatusDeps } from './
  * - `force` travels through the secret: the tag `nvcf-ecr:force-rotation = <token>` is set before
  *   `RotateSecret` with the same token (createSecret honours it for that token only) and removed when
  *   `RotateSecret` fails.
- * - A rotation stuck in AWSPENDING is first reattempted with its own token. Secrets Manager answers
- *   `InvalidRequestException` ("A previous rotation isn't complete") to a `RotateSecret` while a version is
- *   AWSPENDING without AWSCURRENT
- *   (https://docs.aws.amazon.com/secretsmanager/latest/userguide/troubleshoot_rotation.html): then, with
- *   `unstick`, the stuck version loses its AWSPENDING label (the documented way out) and a new rotation starts.
- *   Its key becomes a `superseded` key, which the next createSecret handles (NVCF pointed back first).
+ * - A rotation stuck in AWSPENDING blocks every `RotateSecret`: Secrets Manager answers
+ *   `InvalidRequestException` ("A previous rotation isn't complete") while a version is AWSPENDING without
+ *   AWSCURRENT, whatever the token
+ *   (https://docs.aws.amazon.com/secretsmanager/latest/userguide/troubleshoot_rotation.html). With `unstick`
+ *   the stuck version loses its AWSPENDING label (the documented way out) and a new rotation starts; its key
+ *   becomes a `superseded` key, which the next createSecret handles (NVCF pointed back first). Without it, the
+ *   stuck rotation is reattempted with its own token (what Secrets Manager's own schedule does).
  */
 
 export interface StartRotationOptions {
@@ -36,7 +37,7 @@ export interface StartRotationOptions {
   readonly token?: string | undefined;
   /** Predict createSecret's refusals first and start nothing when it would refuse (default true; never when forced). */
   readonly preflight?: boolean | undefined;
-  /** Abandon a stuck rotation Secrets Manager will not reattempt, and start a new one (default false). */
+  /** Abandon a stuck rotation and start a new one (default false: reattempt it with its own token). */
   readonly unstick?: boolean | undefined;
   /** Attach (or change) the rotation configuration with this start, as the stacks do on deployment. */
   readonly configure?:
@@ -94,14 +95,12 @@ export async function startRotation(
     despite = status.blockers.map((b) => b.code);
   }
   const base = { forced: force, despite, secretArn: state.arn };
+  if (stuck && !options.unstick) {
+    await rotateSecret(secrets, state.arn, stuck, force, options);
+    return { kind: 'started', token: stuck, resumed: true, abandoned: undefined, ...base };
+  }
   if (stuck) {
-    try {
-      await rotateSecret(secrets, state.arn, stuck, force, options);
-      return { kind: 'started', token: stuck, resumed: true, abandoned: undefined, ...base };
-    } catch (err) {
-      if (!options.unstick || !isRotationInProgress(err)) throw err;
-    }
-    // Abandon the stuck version (README.md, "Recovering"): Secrets Manager will not reattempt it.
+    // Abandon the stuck version (README.md, "Recovering"): Secrets Manager starts no rotation while it is pending.
     await secrets.send(
       new UpdateSecretVersionStageCommand({
         SecretId: state.arn,
@@ -118,11 +117,6 @@ export async function startRotation(
 /** The token of a version labelled AWSPENDING but not AWSCURRENT: a rotation under way or stuck. */
 export function stuckToken(state: SecretState): string | undefined {
   return state.pendingVersionId !== state.currentVersionId ? state.pendingVersionId : undefined;
-}
-
-/** Secrets Manager's answer to RotateSecret while a previous rotation is incomplete. */
-export function isRotationInProgress(err: unknown): boolean {
-  return (err as Error | undefined)?.name === 'InvalidRequestException';
 }
 
 /** Tag force → RotateSecret → untag when RotateSecret failed (a forgotten tag is spent by nothing else). */

@@ -44,11 +44,11 @@ export const ROTATION_TAGS = {
   intent: 'nvcf-ecr:key-intent',
   /**
    * `<versionId>@<ISO time>` or `<versionId>@sending`: the version whose key the rotation last gave NVCF, and
-   * since when NVCF has held it (the rotation's clock, read once NVCF answered), or `sending` while a PATCH or
-   * POST with it may or may not have landed. Written before every PATCH/POST with another version's key, so
-   * it always names the last key the rotation sent. NVCF never says which key it holds (`nvcf-api.md` §3.4):
-   * this is how createSecret knows whether NVCF may still hold a cancelled rotation's key, and since when
-   * NVCF's caches can no longer hand out the key it replaced (`keys.ts`, `nvcf-api.md` §4.6).
+   * since when NVCF has held it (the rotation's clock, read once NVCF answered), or `sending` while a PATCH
+   * or POST with it may or may not have landed. Written before every PATCH/POST with another version's key,
+   * so it always names the last key the rotation sent. NVCF never says which key it holds (no answer carries
+   * a secret): this is how createSecret knows whether NVCF may still hold a cancelled rotation's key, and
+   * since when NVCF's caches can no longer hand out the key it replaced (`keys.ts`).
    */
   nvcfKey: 'nvcf-ecr:nvcf-key',
   /**
@@ -104,7 +104,8 @@ export interface StoredValue {
 
 /**
  * Reads one version (by id and/or stage). `undefined` when Secrets Manager has no value there — the empty
- * AWSPENDING version RotateSecret creates answers ResourceNotFoundException (`aws.md` §4.2).
+ * AWSPENDING version RotateSecret creates answers ResourceNotFoundException (inferred from the guard of
+ * aws-samples/aws-secrets-manager-rotation-lambdas:SecretsManagerRotationTemplate/lambda_function.py).
  */
 export async function readValue(
   secrets: SecretsManagerClient,

@@ -18,12 +18,17 @@ import {
 } from './state.ts';
 
 /**
- * The guard and the four steps of the rotation protocol (ARCHITECTURE.md, "Rotation protocol"; `aws.md`
- * §4.2, §4.6). Every step is idempotent on the ClientRequestToken: Secrets Manager retries the whole rotation
- * after any failure (`aws.md` §4.2), so each step may run again after a crash at any call and must converge.
+ * The guard and the four steps of the rotation protocol (packages/core/src/rotation/README.md, "The
+ * protocol"; https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_lambda.html). Every
+ * step is idempotent on the ClientRequestToken: Secrets Manager retries the whole rotation after any failure
+ * (awsdocs/aws-secrets-manager-docs:doc_source/rotating-secrets.md), so each step may run again after a crash
+ * at any call and must converge.
  */
 
-/** IAM's access-key quota per user (`anchors.md` §5.1). */
+/**
+ * IAM's access-key quota per user
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+ */
 export const ACCESS_KEYS_PER_USER = 2;
 
 export interface StepContext {
@@ -44,9 +49,11 @@ export interface StepContext {
 }
 
 /**
- * The guard every step starts with (the AWS template's, `aws.md` §4.2): rotation enabled; the token names a
- * version; a version already AWSCURRENT means this step (and the rotation) is done — return; a version
- * without AWSPENDING is an error. Returns undefined when there is nothing to do.
+ * The guard every step starts with (the AWS template's,
+ * aws-samples/aws-secrets-manager-rotation-lambdas:SecretsManagerRotationTemplate/lambda_function.py):
+ * rotation enabled; the token names a version; a version already AWSCURRENT means this step (and the
+ * rotation) is done — return; a version without AWSPENDING is an error. Returns undefined when there is
+ * nothing to do.
  */
 export async function guard(
   event: RotationInvocation,
@@ -83,7 +90,7 @@ export async function guard(
       state.arn,
       `Version ${token} of secret ${state.name} is neither AWSCURRENT nor AWSPENDING (labels: ${
         stages.join(', ') || 'none'
-      }): it is not the version being rotated. See README.md, "Recovering".`,
+      }): it is not the version being rotated. See packages/core/src/rotation/README.md, "Recovering".`,
     );
   }
   const registry = requireRegistry(deps.config, state, step);

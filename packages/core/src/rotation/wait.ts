@@ -1,10 +1,12 @@
 /**
- * Bounded waiting without fixed sleeps. New IAM keys take seconds to work (`anchors.md` §5.2) and NVCF
- * checks a key against ECR before storing it (`nvcf-api.md` §4.4), so several steps poll until something
- * becomes true. Polls start short and grow (100 ms, ×1.5, capped at 500 ms by default): a key that works
- * after 2 s is noticed within one interval of it — the benchmark's "propagation + 1.5 s" — while a slow
- * one costs a few calls per second at most. Every wait has a total budget well inside the Lambda timeout;
- * when it runs out the caller throws and Secrets Manager retries the whole rotation.
+ * Bounded waiting without fixed sleeps. New IAM keys take seconds to work
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency)
+ * and NVCF checks a key against ECR before storing it (`RegistryCredentialValidationService` in NVIDIA/nvcf),
+ * so several steps poll until something becomes true. Polls start short and grow (100 ms, ×1.5, capped at
+ * 500 ms by default): a key that works after 2 s is noticed within one interval of it — the benchmark's
+ * "propagation + 1.5 s" — while a slow one costs a few calls per second at most. Every wait has a total
+ * budget well inside the Lambda timeout; when it runs out the caller throws and Secrets Manager retries the
+ * whole rotation.
  */
 
 export interface BackoffOptions {

@@ -33,7 +33,8 @@ export const IN_USE_WINDOW_MS = WORKLOAD_REFRESH_MS + LAST_USED_LAG_MS + IN_USE_
  * How long NVCF may keep handing out a key after its credential was given another one: each API pod caches a
  * credential's secret for 5 minutes (`expireAfterWrite`), invalidated only on the pod that took the write, and
  * NVCT caches credentials for about 5 minutes more, possibly filled from a pod's stale copy just before it
- * expired (`nvcf-api.md` §4.6): 10 minutes end to end. Counted from the rotation's own clock read after NVCF
+ * expired (`RegistryCredentialEssService` in NVIDIA/nvcf; NVCT's "about 5 minutes":
+ * https://docs.nvidia.com/nvcf/third-party-registries): 10 minutes end to end. Counted from the rotation's own clock read after NVCF
  * answered the PATCH, so no clock difference with NVCF shortens it.
  */
 export const NVCF_CACHE_LIFETIME_MS = 10 * 60_000;

@@ -54,9 +54,10 @@ export const VALIDATION_MAX_TEXT = 256;
 
 /**
  * Bytes the whole `PutEvents` entry of a verdict may count (see {@link verdictEnvelopeBytes}): 16 KiB under
- * EventBridge's 256 KB per entry (`aws.md` §2.7). The margin covers what the delivered event adds to the entry
- * (its envelope keys: SNS and SQS targets have the same 256 KB limit on the whole event) and any difference
- * between EventBridge's count and ours.
+ * EventBridge's 256 KB per entry
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/events/CalculatePutEventsEntrySize.html). The margin
+ * covers what the delivered event adds to the entry (its envelope keys: SNS and SQS targets have the same
+ * 256 KB limit on the whole event) and any difference between EventBridge's count and ours.
  */
 export const VALIDATION_EVENT_MAX_BYTES = 240 * 1024;
 
@@ -227,9 +228,10 @@ export interface PublishableDetailOptions extends BoundDetailOptions {
 /**
  * The detail to publish: `detail` cut by {@link boundDetail}, then checked against
  * {@link imageValidationDetailSchema} and the byte budget before it goes out (every emitted event is validated
- * first, README "Events"). A detail failing either is a bug, never the image's fault: it is logged as an error
- * and replaced by a minimal `error` verdict, which always fits (five identifying strings, under 5 KB), so a verdict
- * is published all the same and the push is not retried into the failure queue for a problem no retry solves.
+ * first, packages/core/src/events/README.md). A detail failing either is a bug, never the image's fault: it
+ * is logged as an error and replaced by a minimal `error` verdict, which always fits (five identifying
+ * strings, under 5 KB), so a verdict is published all the same and the push is not retried into the failure
+ * queue for a problem no retry solves.
  */
 export function publishableDetail(
   detail: ImageValidationDetail,

@@ -6,14 +6,16 @@ import { ECR_EVENT_SOURCE, ECR_IMAGE_ACTION } from '../events/names.ts';
 import { digestProblem } from '../image/digest.ts';
 
 /**
- * The `ECR Image Action` event the push rule delivers (`aws.md` §1.1–§1.2), and which of them carry a verdict.
+ * The `ECR Image Action` event the push rule delivers
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html), and which of them carry a
+ * verdict.
  *
  * The schema is no stricter than AWS: the official samples have a 60-hex digest, an impossible date, non-hex
- * digests and `…-EXAMPLE` ids (`aws.md` §0.6), and real events omit keys the samples show (`image-tag` on
- * archive events, `artifact-media-type` on an index). So it requires only what routing needs (`source`,
- * `detail-type`, `account`, `region`, and a `detail` object), keeps every detail key optional, and lets
- * unknown keys through (`target-storage-class`, fields AWS adds later). Whether a digest is usable is a skip
- * rule ({@link pushTarget}), not a schema failure.
+ * digests and `…-EXAMPLE` ids (the samples on the page above), and real events omit keys the samples show
+ * (`image-tag` on archive events, `artifact-media-type` on an index). So it requires only what routing needs
+ * (`source`, `detail-type`, `account`, `region`, and a `detail` object), keeps every detail key optional, and
+ * lets unknown keys through (`target-storage-class`, fields AWS adds later). Whether a digest is usable is a
+ * skip rule ({@link pushTarget}), not a schema failure.
  */
 
 const optionalString = z.optional(z.string());
@@ -23,7 +25,7 @@ export const ecrImageActionDetailSchema = z.looseObject({
   result: optionalString,
   'repository-name': optionalString,
   'image-digest': optionalString,
-  /** `""` for untagged manifests; absent on archive/restore events (`aws.md` §1.2). */
+  /** `""` for untagged manifests; absent on archive/restore events (ECR's samples). */
   'image-tag': optionalString,
   'manifest-media-type': optionalString,
   'artifact-media-type': optionalString,
@@ -73,13 +75,14 @@ export interface PushTarget {
  * Decides whether `event` carries a verdict and, if so, about what. Skipped (in this order):
  * - not `aws.ecr` / `ECR Image Action` (a misrouted event);
  * - `action-type` other than `PUSH` (`DELETE`, `UPDATE_STORAGE_CLASS`) and `result` other than `SUCCESS`
- *   (`aws.md` §1.2: filter on both, every other value is not-success);
+ *   (filter on both: the docs show only `SUCCESS`, so every other value is not-success);
  * - no repository name (malformed);
  * - a repository not in the configuration: the registry is matched by hostname — derived from `account` and
  *   `region` with the partition's DNS suffix — AND repository, so a same-named repository of another account
  *   or region is not judged by this one's policy;
  * - untagged (`image-tag` empty or absent): the children and attestations of an index arrive untagged before
- *   the tagged index, which carries the verdict for all of them (`aws.md` §1.7);
+ *   the tagged index, which carries the verdict for all of them (as in the real
+ *   events of https://github.com/awslabs/cfn-ecr-aws-soci-index-builder/pull/137);
  * - an `image-digest` that is missing or not a digest (malformed: nothing can be fetched by it).
  */
 export function pushTarget(event: EcrImageActionEvent, config: Config): PushTarget | PushSkip {

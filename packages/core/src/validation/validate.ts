@@ -19,9 +19,9 @@ import {
 import { type EcrImageActionEvent, type PushTarget, pushTarget, type SkipCode } from './event.ts';
 
 /**
- * Push validation (issue #5): an `ECR Image Action` becomes an `NVCF Image Validation` verdict on the project
- * bus. The image is re-derived from ECR by digest (`aws.md` §1.7: never trust the event's media types), its
- * platforms resolved by the manifest engine and judged by the repository's policy.
+ * Push validation (packages/core/src/validation/README.md): an `ECR Image Action` becomes an
+ * `NVCF Image Validation` verdict on the project bus. The image is re-derived from ECR by digest (never trust the event's
+ * media types), its platforms resolved by the manifest engine and judged by the repository's policy.
  *
  * Failure policy:
  * - throttling, 5xx, network, a failed `PutEvents` entry: throw, so Lambda's asynchronous retries run and the
@@ -76,7 +76,7 @@ export type ValidationOutcome =
  * Validates one pushed image and publishes the verdict. Returns what it did; throws only transient errors
  * ({@link ImageSourceError} with `transient`, {@link EventPublishError}), which the caller lets Lambda retry.
  *
- * Round trips (the minimum the resolution allows, `ARCHITECTURE.md` "Push validation"): a single manifest
+ * Round trips (the minimum the resolution allows): a single manifest
  * is 1 `BatchGetImage` + 1 `GetDownloadUrlForLayer` + 1 GET; an index with k ≤ 100 runnable children is 1
  * `BatchGetImage` (the index) + 1 `BatchGetImage` (all children) + k × (`GetDownloadUrlForLayer` + GET), at
  * most 8 at a time (`CONFIG_FETCH_CONCURRENCY`); attestation entries are never fetched. In general each index

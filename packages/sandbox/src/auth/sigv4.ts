@@ -209,7 +209,7 @@ function decodeURIComponentSafe(path: string): string {
 
 /**
  * Presigns a GET URL with the sandbox's own service key (what `GetDownloadUrlForLayer` returns: AWS hands out
- * presigned S3 URLs, `aws.md` §2.3).
+ * presigned S3 URLs, https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_GetDownloadUrlForLayer.html).
  */
 export async function presignGet(
   baseUrl: string,

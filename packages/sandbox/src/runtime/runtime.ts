@@ -56,6 +56,8 @@ export interface RuntimeOptions {
   ngcApiKey?: string | undefined;
   /** Home region (where the functions, secrets, bus and bucket live). */
   region?: string | undefined;
+  /** Timeouts replacing the deployed ones (tests that exceed a timeout). */
+  functionTimeoutSeconds?: Partial<Record<FunctionKey, number>> | undefined;
 }
 
 /** A function the runtime registered. */
@@ -91,6 +93,11 @@ export function runtimeModule(world: World, options: RuntimeOptions): ServiceMod
     ][]) {
       if (!factory) continue;
       const spec = FUNCTIONS[key];
+      const timeoutSeconds = options.functionTimeoutSeconds?.[key] ?? spec.timeoutSeconds;
+      if (!(timeoutSeconds > 0 && timeoutSeconds <= 900))
+        throw new SandboxError(
+          `functionTimeoutSeconds.${key} must be a number of seconds above 0 and at most 900 (Lambda's maximum), got ${timeoutSeconds}`,
+        );
       const arn = functionArn(world.partition, region, world.accountId, spec.name);
       const env: HandlerEnvironment = {
         config,
@@ -107,14 +114,14 @@ export function runtimeModule(world: World, options: RuntimeOptions): ServiceMod
         arn,
         name: spec.name,
         handler: factory(env),
-        timeoutSeconds: spec.timeoutSeconds,
+        timeoutSeconds,
         memoryMb: spec.memoryMb,
       });
       functions.push({
         key,
         name: spec.name,
         arn,
-        timeoutSeconds: spec.timeoutSeconds,
+        timeoutSeconds,
         memoryMb: spec.memoryMb,
       });
     }

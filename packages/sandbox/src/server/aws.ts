@@ -13,11 +13,13 @@ import type { RequestHandler, SandboxRequest, SandboxResponse } from './http.ts'
 import { escapeXml, type XmlObject, xmlDocument } from './xml.ts';
 
 /**
- * The AWS front door: one listener for every AWS API the sandbox emulates, routed the way `aws.md` §8 says —
- * `X-Amz-Target` prefix for AWS JSON 1.1 services, the `Action`/`Version` form for the Query services (IAM,
- * STS), anything else is S3 path-style REST. Every request is authenticated (SigV4 against keys the sandbox
- * issued, with AWS's error for each failure), passed through fault injection, handled, and serialised in the
- * service's own protocol. Handlers authorise with `ctx.authorize`, which evaluates the caller's IAM policies.
+ * The AWS front door: one listener for every AWS API the sandbox emulates, routed as the Smithy protocol specs
+ * define the wire (`smithy-lang/smithy:docs/source-2.0/aws/protocols/aws-json.rst.template`,
+ * `aws-query-protocol.rst`) — `X-Amz-Target` prefix for AWS JSON 1.1 services, the `Action`/`Version` form for the
+ * Query services (IAM, STS), anything else is S3 path-style REST. Every request is authenticated (SigV4 against
+ * keys the sandbox issued, with AWS's error for each failure), passed through fault injection, handled, and
+ * serialised in the service's own protocol. Handlers authorise with `ctx.authorize`, which evaluates the caller's
+ * IAM policies.
  */
 
 export type Protocol = 'json' | 'query' | 'rest-xml';
@@ -51,7 +53,7 @@ export interface JsonServiceDef {
   /** SigV4 signing name (the service's `signingName` in the SDK model): the credential scope must name it. */
   readonly signingName: string;
   readonly targetPrefix: string;
-  /** ECR and EventBridge say `message`, Secrets Manager `Message` (`aws.md` §2.1, §2.7). */
+  /** ECR and EventBridge say `message`, Secrets Manager `Message` (the SDK clients' error schemas). */
   readonly messageKey: 'message' | 'Message';
   readonly operations: Readonly<Record<string, JsonOperation>>;
 }
@@ -336,10 +338,10 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
   }
 
   /**
-   * SigV4 authentication with AWS's error for each failure, per protocol (`aws.md` §2.8). The request must be
-   * signed for this endpoint — the service's signing name, a region the sandbox serves (the one region of a
-   * global service), `Host` among the signed headers, no session token — before its key and signature are
-   * looked at: a signature that verifies for another scope is still refused, as AWS refuses it.
+   * SigV4 authentication with AWS's error for each failure, per protocol (sources: {@link scopeRefusal}). The
+   * request must be signed for this endpoint — the service's signing name, a region the sandbox serves (the one
+   * region of a global service), `Host` among the signed headers, no session token — before its key and
+   * signature are looked at: a signature that verifies for another scope is still refused, as AWS refuses it.
    */
   async function authenticate(
     req: SandboxRequest,
@@ -474,8 +476,8 @@ export function servesRegion(world: World, region: string): boolean {
  * messages, per protocol, and where each comes from:
  * - Session token: the sandbox issues no temporary credentials, so any `X-Amz-Security-Token` is one it never
  *   issued, answered as AWS answers an invalid token (JSON `UnrecognizedClientException` 400, Query
- *   `InvalidClientTokenId` 403, `aws.md` §2.8; S3 `InvalidToken` 400 "The provided token is malformed or
- *   otherwise invalid.", S3's documented error-code list).
+ *   `InvalidClientTokenId` 403: the codes of the SDK clients' error schemas and what aws-cli prints; S3
+ *   `InvalidToken` 400 "The provided token is malformed or otherwise invalid.", S3's documented error-code list).
  * - Service: "Credential should be scoped to correct service: '<name>'. " is AWS's observed answer (e.g.
  *   AWS Batch, cllunsford/aws-signing-proxy#25), as `InvalidSignatureException` 400 from the JSON services; the
  *   Query services answer signature problems with `SignatureDoesNotMatch` 403 (not verified for this case).
@@ -621,7 +623,8 @@ export function accessDenied(
 
 /**
  * What a throttled AWS API answers: `ThrottlingException` (400, "Rate exceeded") from the JSON 1.1 services —
- * the answer ECR clients report (`aws.md` §2.1; both the SDK and our pacing classify it as throttling) —
+ * the answer ECR clients report (https://docs.aws.amazon.com/AmazonECR/latest/userguide/common-errors.html;
+ * both the SDK, `@smithy/core` `service-error-classification`, and our pacing classify it as throttling) —
  * `Throttling` from the Query services (IAM, STS), and S3's `SlowDown` (503).
  */
 export function throttledError(serviceId: FaultService): ServiceError {
@@ -638,7 +641,9 @@ function faultError(spec: FaultErrorSpec): ServiceError {
   );
 }
 
-/** JSON 1.1 timestamps are epoch seconds (`aws.md` §2.1). */
+/**
+ * JSON 1.1 timestamps are epoch seconds (`smithy-lang/smithy:docs/source-2.0/aws/protocols/aws-json.rst.template`).
+ */
 function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
   const raw = (this as Record<string, unknown>)[key];
   return raw instanceof Date ? raw.getTime() / 1000 : value;

@@ -1,4 +1,4 @@
-import type { Config } from '@nvcf-ecr/core';
+import type { Config, FunctionKey } from '@nvcf-ecr/core';
 import type { ServiceModule } from '../module.ts';
 import { type RuntimeHandlers, runtimeModule } from '../runtime/runtime.ts';
 import type { World } from '../world.ts';
@@ -26,6 +26,11 @@ export interface ServiceModuleOptions {
   handlers?: RuntimeHandlers | undefined;
   /** Bare emulators: the local runtime provisions and wires nothing. */
   noFunctions?: boolean | undefined;
+  /**
+   * Timeouts (seconds) replacing the stacks' for some functions, so that a test can exceed one without
+   * waiting minutes; default: each function's deployed timeout (core's `FUNCTIONS`).
+   */
+  functionTimeoutSeconds?: Partial<Record<FunctionKey, number>> | undefined;
 }
 
 /**

@@ -282,7 +282,7 @@ describe('Function: parseConfig', () => {
     expect(r.ok && r.value.registries[0]?.partition).toBe('aws-us-gov');
   });
 
-  it('accepts a credential name of 48 characters (nvcf-api.md §3.1)', () => {
+  it('accepts a credential name of 48 characters (NVCF `SecretDto`)', () => {
     expect(parseConfig(minimal({ credentialName: `a${'-'.repeat(46)}z` })).ok).toBe(true);
   });
 
@@ -309,7 +309,7 @@ describe('Function: parseConfig', () => {
     expect(parseConfig(minimal({ credentialName })).ok).toBe(true);
   });
 
-  it('refuses two registries with the same (hostname, credentialName): NVCF answers 409 (nvcf-api.md §4.3)', () => {
+  it('refuses two registries with the same (hostname, credentialName): NVCF answers 409', () => {
     const raw = minimal();
     const second = { name: 'prod-2', hostname: HOST, repositories: ['tools'], credentialName: 'ecr-prod' };
     expect(issuesOf({ ...raw, registries: [...raw.registries, second] })).toEqual([

@@ -1,8 +1,9 @@
 import { assertConfig, deploymentRegion } from '@nvcf-ecr/core/config';
 import { describe, expect, it } from 'vitest';
 
-// Where the stacks put every secret, the NGC key secret and the bus (README "Deploy"): the region of the first
-// private registry, whose push events must be received there; ECR Public lives in us-east-1 only (`aws.md` §5).
+// Where the stacks put every secret, the NGC key secret and the bus (stacks/README.md): the region of the first
+// private registry, whose push events must be received there; ECR Public authenticates in us-east-1 only
+// (https://docs.aws.amazon.com/AmazonECR/latest/public/public-registry-auth.html).
 
 const registry = (name: string, hostname: string) => ({
   name,

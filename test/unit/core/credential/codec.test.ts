@@ -13,7 +13,8 @@ import { describe, expect, it } from 'vitest';
 import { expectThrow } from '../expect-error.ts';
 
 // AWS's documented example key pair (IAM user guide); the encoding below was computed independently with
-// `printf 'AKIAIOSFODNN7EXAMPLE:wJalr…' | base64 -w 0`, the command nvcf-api.md §4.1 recommends.
+// `printf 'AKIAIOSFODNN7EXAMPLE:wJalr…' | base64 -w 0`, the command
+// https://docs.nvidia.com/nvcf/third-party-registries recommends.
 const ID = 'AKIAIOSFODNN7EXAMPLE';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const ENCODED = 'QUtJQUlPU0ZPRE5ON0VYQU1QTEU6d0phbHJYVXRuRkVNSS9LN01ERU5HL2JQeFJmaUNZRVhBTVBMRUtFWQ==';
@@ -107,7 +108,7 @@ describe('Function: encodeRegistrySecret', () => {
 });
 
 describe('Function: decodeRegistrySecret', () => {
-  it('decodes the example of nvcf-api.md §3.2', () => {
+  it("decodes the example body of NVCF's AddRegistryCredentialRequest", () => {
     expect(decodeRegistrySecret('QUtJQS4uLjp3SmFsci4uLg==', ECR)).toEqual({
       username: 'AKIA...',
       password: 'wJalr...',

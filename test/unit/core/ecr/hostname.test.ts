@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { expectThrow } from '../expect-error.ts';
 
 describe('Function: parseRegistryHostname', () => {
-  // aws.md §6: the credential helper's accept vectors (client_test.go), with the partition each belongs to.
+  // `awslabs/amazon-ecr-credential-helper:ecr-login/api/client_test.go`: the credential helper's accept vectors,
+  // with the partition each belongs to.
   const accepted: [
     string,
     { account: string; region: string; partition: string; fips: boolean; dualStack: boolean },
@@ -149,7 +150,7 @@ describe('Function: parseRegistryHostname', () => {
     });
   });
 
-  it('accepts ECR Public dual-stack ecr-public.aws.com (aws.md §5)', () => {
+  it('accepts ECR Public dual-stack ecr-public.aws.com (credential helper `ecrPublicDualStackName`)', () => {
     expect(parseRegistryHostname('ecr-public.aws.com')).toMatchObject({ kind: 'public', dualStack: true });
   });
 
@@ -163,7 +164,7 @@ describe('Function: parseRegistryHostname', () => {
     });
   });
 
-  // aws.md §6 reject vectors.
+  // The credential helper's reject vectors (`client_test.go`).
   it.each([
     ['.dkr.ecr.not-real.amazonaws.com', 'is not an Amazon ECR registry hostname'],
     ['not.ecr.io', 'is not an Amazon ECR registry hostname'],
@@ -318,7 +319,7 @@ describe('Function: parseRegistryHostname', () => {
     );
   });
 
-  it('rejects the ECR API endpoint, which is not a registry host (aws.md §6)', () => {
+  it('rejects the ECR API endpoint, which is not a registry host (the AWS endpoint table)', () => {
     expectThrow(
       () => parseRegistryHostname('api.ecr.us-east-1.amazonaws.com'),
       HostnameError,
@@ -357,7 +358,8 @@ describe('Function: tryParseRegistryHostname', () => {
 });
 
 describe('Function: nvcfRecognition', () => {
-  // nvcf-api.md §4.2: NVCF maps \d{12}\.dkr\.ecr\.<SDK region>\.amazonaws\.com and knows public.ecr.aws.
+  // `RegistryMapperService` (NVIDIA/nvcf, nv-boot-starter-registries): NVCF maps
+  // \d{12}\.dkr\.ecr\.<SDK region>\.amazonaws\.com and knows public.ecr.aws.
   const standardRegions = PARTITIONS.filter((p) => p.dnsSuffix === 'amazonaws.com').flatMap((p) => p.regions);
 
   it('covers the commercial and GovCloud regions', () => {

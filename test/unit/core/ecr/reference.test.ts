@@ -49,7 +49,7 @@ describe('Function: parseImageReference', () => {
     expect(parseImageReference(`${HOST}/app@${d}`).digest).toBe(d);
   });
 
-  it('takes the registry from the part before the first slash (credential-helper vector with /foo, aws.md §6)', () => {
+  it('takes the registry from the part before the first slash (credential-helper vector with /foo, `client_test.go`)', () => {
     const ref = parseImageReference('210987654321.dkr.ecr.cn-north-1.amazonaws.com.cn/foo');
     expect(ref.registry).toMatchObject({
       partition: 'aws-cn',

@@ -27,14 +27,14 @@ describe('Constant: PARTITIONS', () => {
     expect(new Set(ALL_REGIONS).size).toBe(ALL_REGIONS.length);
   });
 
-  it('lists FIPS regions only among the partition regions (aws.md §6: US, Canada, GovCloud)', () => {
+  it('lists FIPS regions only among the partition regions (https://docs.aws.amazon.com/general/latest/gr/ecr.html: US, Canada, GovCloud)', () => {
     for (const p of PARTITIONS) {
       for (const r of p.fipsRegions) expect(p.regions).toContain(r);
     }
     expect(PARTITIONS.flatMap((p) => p.fipsRegions).every((r) => /^(us|ca|us-gov)-/.test(r))).toBe(true);
   });
 
-  it('has dual-stack suffixes where aws.md §6 documents them', () => {
+  it('has dual-stack suffixes where https://docs.aws.amazon.com/general/latest/gr/ecr.html documents them', () => {
     const bySuffix = Object.fromEntries(PARTITIONS.map((p) => [p.partition, p.dualStackSuffix]));
     expect(bySuffix).toMatchObject({
       aws: 'on.aws',

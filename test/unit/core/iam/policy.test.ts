@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { expectThrow } from '../expect-error.ts';
 import { ACCOUNT, registry } from './fixtures.ts';
 
-// nvcf-api.md §10: private needs ecr:GetAuthorizationToken on * and these four on the repository ARNs.
+// https://docs.nvidia.com/nvcf/third-party-registries: private needs ecr:GetAuthorizationToken on * and these four
+// on the repository ARNs.
 const PULL = [
   'ecr:BatchGetImage',
   'ecr:GetDownloadUrlForLayer',

@@ -33,27 +33,17 @@ interface DemoImage {
   ignores?: boolean;
 }
 
-/** The images the demo pushes. Without regclient's layout, the project's own index stands in and the artifact is left out. */
-export function demoImages(withRegclient: boolean): DemoImage[] {
-  const multi: DemoImage = withRegclient
-    ? {
-        layout: 'regclient',
-        ref: 'b1',
-        repository: 'inference',
-        tag: 'v1',
-        what: 'a docker buildx index for linux/amd64, linux/arm64, linux/arm/v7 and linux/arm/v6',
-        verdict: 'compliant',
-      }
-    : {
-        layout: 'images',
-        ref: 'multi-oci',
-        repository: 'inference',
-        tag: 'v1',
-        what: 'a buildah index for linux/amd64 and linux/arm64',
-        verdict: 'compliant',
-      };
-  const images: DemoImage[] = [
-    multi,
+/** The images the demo pushes, in the order of the story. */
+export function demoImages(): DemoImage[] {
+  return [
+    {
+      layout: 'regclient',
+      ref: 'b1',
+      repository: 'inference',
+      tag: 'v1',
+      what: 'a docker buildx index for linux/amd64, linux/arm64, linux/arm/v7 and linux/arm/v6',
+      verdict: 'compliant',
+    },
     {
       layout: 'images',
       ref: 'amd64-oci',
@@ -72,9 +62,7 @@ export function demoImages(withRegclient: boolean): DemoImage[] {
       verdict: 'compliant',
       ignores: true,
     },
-  ];
-  if (withRegclient) {
-    images.push({
+    {
       layout: 'regclient',
       ref: 'a1',
       repository: 'tools',
@@ -82,9 +70,8 @@ export function demoImages(withRegclient: boolean): DemoImage[] {
       what: 'an artifact (an SBOM that refers to an image), which no container runtime can run',
       verdict: 'not-runnable',
       ignores: true,
-    });
-  }
-  return images;
+    },
+  ];
 }
 
 export const images: DemoStep = {
@@ -92,16 +79,9 @@ export const images: DemoStep = {
   title: 'Real images pushed to ECR, each judged by push validation',
   why: 'A function fails to scale hours later when its image lacks the CPU architecture it is deployed on; the push is the moment to say so.',
   async run(ctx) {
-    const { narrator: n } = ctx;
-    if (!ctx.project.regclient) {
-      n.say(
-        `regclient's test repository is not in this checkout (${ctx.project.root}/../shared/fixtures/regclient-testrepo): ` +
-          'pushing the project’s own images only, without the artifact',
-      );
-    }
     const evidence: string[] = [];
     const pulls: string[] = [];
-    for (const image of demoImages(ctx.project.regclient !== undefined)) {
+    for (const image of demoImages()) {
       const detail = await pushAndJudge(ctx, image);
       const name = `${image.repository}:${image.tag}`;
       evidence.push(
@@ -120,7 +100,7 @@ async function pushAndJudge(ctx: DemoContext, image: DemoImage): Promise<ImageVa
   const required = requiredPlatforms(registry, image.repository);
   n.say(`${n.style.bold(name)} ← ${image.what}`);
   n.say(`  ${image.repository} requires ${required.join(', ')}`);
-  const dir = image.layout === 'regclient' ? (ctx.project.regclient as string) : ctx.project.images;
+  const dir = image.layout === 'regclient' ? ctx.project.regclient : ctx.project.images;
   const source = await openOciLayout(dir);
   let pushed: Awaited<ReturnType<typeof pushImage>>;
   try {

@@ -8,7 +8,8 @@ import type { CheckDefinition, Finding, FindingDraft, Severity } from '../model.
 /**
  * IAM checks on the pull user: what its effective policies allow, how many keys it has, how old the Active
  * key is, and whether the key the secret names is the one IAM has. All read live IAM (`ListAccessKeys`,
- * `GetAccessKeyLastUsed`, the policy APIs), never the credential report (`anchors.md` §5.4).
+ * `GetAccessKeyLastUsed`, the policy APIs), never the credential report (regenerated at most every 4 hours:
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/iam_example_iam_GenerateCredentialReport_section.html).
  */
 
 export const IAM_CHECKS = {

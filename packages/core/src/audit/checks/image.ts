@@ -19,9 +19,12 @@ import { mapLimit } from '../pace.ts';
 
 /**
  * Image checks: every tagged image of the configured repositories meets its platform policy and has all its
- * index children (lifecycle rules may delete them, `anchors.md` §7 item 15; push events are best effort, so
- * this is the backstop of push validation, §5.5); every image an NVCF function version uses exists, and a
- * deployed function's image has the CPU architecture of its deployment (`nvcf-api.md` §9.3).
+ * index children (lifecycle rules may delete them, https://github.com/aws/containers-roadmap/issues/1466;
+ * push events are "emitted on a best effort basis",
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html, so this is the backstop of
+ * push validation); every image an NVCF function version uses exists, and a deployed function's image has the
+ * CPU architecture of its deployment (GB200 "requires ARM64":
+ * https://docs.nvidia.com/cloud-functions/user-guide/latest/cloud-function/third-party-registries.html).
  */
 
 export const IMAGE_CHECKS = {
@@ -165,7 +168,7 @@ function repositoryFindings(scan: RepositoryScan): Finding[] {
         .map((i) => ({ digest: i.digest, tags: i.tags, mediaType: i.mediaType ?? null })),
     };
     const why =
-      'ECR Public has no manifest API (no BatchGetImage or GetDownloadUrlForLayer, `aws.md` §5), so the audit cannot read its manifests';
+      'ECR Public has no manifest API (no BatchGetImage or GetDownloadUrlForLayer), so the audit cannot read its manifests';
     return [
       f(P, registry, {
         status: 'fail',
@@ -473,8 +476,9 @@ async function functionFindings(
     }
   }
 
-  // Helm functions receive every CONTAINER credential (`nvcf-api.md` §8): they may pull from these registries,
-  // but NVCF's API does not say which images their charts run.
+  // Helm functions receive every CONTAINER credential (`getContainerRegistryCredentialDetails`,
+  // NVIDIA/nvcf:src/control-plane-services/…/RegistryCredentialFunctionService.java): they may pull from
+  // these registries, but NVCF's API does not say which images their charts run.
   for (const fn of functions.filter((x) => !x.containerImage && x.helmChart !== undefined && isDeployed(x))) {
     out.push(
       toFinding(arch, {

@@ -8,9 +8,10 @@ import type { CheckDefinition, Finding, FindingDraft } from '../model.ts';
 import { PENDING_STUCK_AFTER_MS } from './secret.ts';
 
 /**
- * NVCF checks (`nvcf-api.md` §3–§4, §8): the registry credential the rotation maintains exists for the exact
- * hostname with the CONTAINER type, was updated after the current key was created, and no other credential
- * for the host lingers; and the NGC API key the rotation uses still works.
+ * NVCF checks (NVCF's registry-credential API, NVIDIA/nvcf:src/control-plane-services/…/rest/registry/): the
+ * registry credential the rotation maintains exists for the exact hostname with the CONTAINER type, was
+ * updated after the current key was created, and no other credential for the host lingers; and the NGC API
+ * key the rotation uses still works.
  */
 
 export const NVCF_CHECKS = {
@@ -37,7 +38,7 @@ export const NVCF_CHECKS = {
     title: 'No other NVCF credential for the same hostname',
     severity: 'medium',
     proves:
-      'No other CONTAINER credential exists for the registry hostname. NVCF hands every matching credential to the cluster (`nvcf-api.md` §4.3): one that is not rotated keeps an old key alive in NVCF and hides which key pulls.',
+      'No other CONTAINER credential exists for the registry hostname. NVCF hands every matching credential to the cluster: one that is not rotated keeps an old key alive in NVCF and hides which key pulls.',
     remediation:
       'Delete the other credential (NVCF refuses while a function uses the hostname; then update it with the current key or exempt the finding with a reason).',
   },

@@ -4,9 +4,9 @@ import type { SecretFact } from '../facts.ts';
 import type { CheckDefinition, Finding, FindingDraft } from '../model.ts';
 
 /**
- * Secrets Manager checks on the rotated secret (`aws.md` §4.3, §4.6): rotation is on with the configured
- * schedule, it last succeeded on time and really replaced the key, and no `AWSPENDING` label is left behind
- * (which makes every later rotation fail, §4.2).
+ * Secrets Manager checks on the rotated secret: rotation is on with the configured schedule, it last
+ * succeeded on time and really replaced the key, and no `AWSPENDING` label is left behind (which makes every
+ * later rotation fail: awsdocs/aws-secrets-manager-docs:doc_source/rotating-secrets.md).
  */
 
 export const SECRET_CHECKS = {

@@ -17,10 +17,12 @@ import type { ImageFetcher, ImageSource, ManifestBlob, RootDescriptor } from '..
 import { ACCEPTED_MANIFEST_MEDIA_TYPES } from '../media-types.ts';
 
 /**
- * Images in a private ECR repository, read through the ECR API (`aws.md` §2.2, §2.3, §3.7): manifests with
+ * Images in a private ECR repository, read through the ECR API
+ * (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html): manifests with
  * `BatchGetImage` by digest (exact pushed bytes: ECR converts formats only when pulling by tag), config blobs
  * with `GetDownloadUrlForLayer` and a GET of the presigned S3 URL it answers (what AWS's own containerd
- * resolver does). The push-validation Lambda, the audit and `nvcf-ecr check <ecr-uri>` read ECR through this.
+ * resolver does, awslabs/amazon-ecr-containerd-resolver:ecr/fetcher.go). The push-validation Lambda, the
+ * audit and `nvcf-ecr check <ecr-uri>` read ECR through this.
  *
  * Failures are sorted for the caller: `ImageSourceError` with `transient: true` for throttling, 5xx, network
  * and timeouts (retrying may help), `transient: false` for answers that will not change (no such
@@ -46,7 +48,10 @@ export interface EcrSourceOptions {
   readonly blobTimeoutMs?: number | undefined;
 }
 
-/** `BatchGetImage` takes at most 100 image ids (`aws.md` §2.2). */
+/**
+ * `BatchGetImage` takes at most 100 image ids
+ * (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html).
+ */
 export const BATCH_GET_IMAGE_MAX_IDS = 100;
 /**
  * A config blob is a few KiB on S3: ten seconds is ample, and it bounds a hung connection well inside the
@@ -55,9 +60,10 @@ export const BATCH_GET_IMAGE_MAX_IDS = 100;
 export const BLOB_TIMEOUT_MS = 10_000;
 
 /**
- * `BatchGetImage` failure codes that say "try again later" (`aws.md` §2.2): a pull-through cache's upstream
- * being busy or down, and KMS (decrypting an encrypted repository's manifest) failing, which is usually KMS
- * throttling.
+ * `BatchGetImage` failure codes that say "try again later"
+ * (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html): a pull-through cache's
+ * upstream being busy or down, and KMS (decrypting an encrypted repository's manifest) failing, which is
+ * usually KMS throttling.
  */
 const TRANSIENT_FAILURES = new Set(['UpstreamTooManyRequests', 'UpstreamUnavailable', 'KmsError']);
 
@@ -224,8 +230,8 @@ function manifestBlob(image: Image): ManifestBlob | undefined {
 
 /**
  * What a `BatchGetImage` failure entry means: `ImageNotFound` is an absent image (the engine reports it, and
- * the validation retries it briefly: right after a push it may not be readable yet, `aws.md` §3.7); the other
- * codes are errors, transient or not.
+ * the validation retries it briefly: right after a push it may not be readable yet, our pessimistic
+ * assumption); the other codes are errors, transient or not.
  */
 function failureProblem(failure: ImageFailure, where: string): ImageSourceError | undefined {
   const code = failure.failureCode ?? 'Unknown';

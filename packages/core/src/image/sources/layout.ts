@@ -6,8 +6,8 @@ import { REF_NAME_ANNOTATION } from '../media-types.ts';
 import { MAX_MANIFEST_BYTES } from '../resolve.ts';
 
 /**
- * The OCI image layout (image-spec `image-layout.md`): `oci-layout`, `index.json` naming the images
- * (annotation `org.opencontainers.image.ref.name`), and content at `blobs/<alg>/<encoded>`. The same
+ * The OCI image layout (opencontainers/image-spec:image-layout.md): `oci-layout`, `index.json` naming the
+ * images (annotation `org.opencontainers.image.ref.name`), and content at `blobs/<alg>/<encoded>`. The same
  * logic serves a directory and a tar archive of one; only the way files are read differs.
  */
 

@@ -26,7 +26,7 @@ export function splitPathAndReference(spec: string): { path: string; reference: 
  * a directory that is not a layout is reported on first use, naming the missing file.
  *
  * @example
- * const source = await openOciLayout('../shared/fixtures/regclient-testrepo');
+ * const source = await openOciLayout('test/fixtures/regclient-testrepo');
  * const root = await source.resolveReference('b1');
  */
 export async function openOciLayout(dir: string): Promise<ImageSource> {

@@ -6,10 +6,17 @@ import { AuthTokens, type TokenRecord } from '../ecr/tokens.ts';
 /**
  * ECR Public state: the account's one public registry (repositories at `public.ecr.aws/<alias>/<name>`,
  * ARNs `arn:aws:ecr-public::<account>:repository/<name>`) stored with the private ECR's rules, and its tokens.
- * No events: none are documented for ECR Public pushes (`aws.md` §5).
+ * No events: AWS documents `ECR Image Action` for private repositories only
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html); none is known for ECR Public
+ * pushes.
  */
 
-/** ECR Public is served from us-east-1 only (`aws.md` §5). */
+/**
+ * ECR Public authenticates in us-east-1
+ * (https://docs.aws.amazon.com/AmazonECR/latest/public/public-registry-auth.html); the sandbox serves the whole API
+ * there only, although https://docs.aws.amazon.com/general/latest/gr/ecr-public.html also lists us-west-2
+ * endpoints: a client of this project never needs another region.
+ */
 export const ECR_PUBLIC_REGION = 'us-east-1';
 
 export interface EcrPublicSnapshot {

@@ -8,10 +8,11 @@ import { ECR_PUBLIC_REGION, type EcrPublicBackend } from './backend.ts';
 import { ecrPublicErrors } from './errors.ts';
 
 /**
- * ECR Public operations (`aws.md` §5): repositories, images and the layer API on the private ECR's storage
- * rules, with ECR Public's smaller shapes, its IAM prefix `ecr-public:`, and its token: a single object
- * without `proxyEndpoint`, for which AWS requires both `ecr-public:GetAuthorizationToken` and
- * `sts:GetServiceBearerToken`.
+ * ECR Public operations (`@aws-sdk/client-ecr-public`'s model;
+ * https://docs.aws.amazon.com/AmazonECR/latest/public/public-registry-auth.html): repositories, images and the
+ * layer API on the private ECR's storage rules, with ECR Public's smaller shapes, its IAM prefix `ecr-public:`, and
+ * its token: a single object without `proxyEndpoint`, for which AWS requires both
+ * `ecr-public:GetAuthorizationToken` and `sts:GetServiceBearerToken`.
  */
 
 /** ECR Public's Repository shape (no mutability, scanning or encryption settings). */
@@ -53,7 +54,7 @@ const PUBLIC_OPERATIONS = [
   'DescribeImages',
 ] as const;
 
-/** Every call outside us-east-1 is refused, as AWS refuses the token call (`aws.md` §5). */
+/** Every call outside us-east-1 is refused, as AWS refuses the token call there (see `ECR_PUBLIC_REGION`). */
 function inRegion(op: JsonOperation): JsonOperation {
   return async (ctx: OperationContext, body) => {
     if (ctx.region !== ECR_PUBLIC_REGION) throw ecrPublicErrors.unsupportedRegion();

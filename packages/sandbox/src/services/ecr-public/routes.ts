@@ -3,7 +3,10 @@ import type { World } from '../../world.ts';
 import type { EcrPublicBackend } from './backend.ts';
 import { ecrPublicHandlers } from './handlers.ts';
 
-/** ECR Public over AWS JSON 1.1 (`aws.md` §5): target prefix `SpencerFrontendService`, signing name `ecr-public`. */
+/**
+ * ECR Public over AWS JSON 1.1 (the SDK's service metadata, `@aws-sdk/client-ecr-public`): target prefix
+ * `SpencerFrontendService`, signing name `ecr-public`.
+ */
 export function ecrPublicService(world: World, backend: EcrPublicBackend): JsonServiceDef {
   return {
     protocol: 'json',

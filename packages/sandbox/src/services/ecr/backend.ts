@@ -5,11 +5,14 @@ import { AuthTokens, type TokenRecord } from './tokens.ts';
 
 /**
  * ECR (private) state of the emulated account: one {@link ImageStore} per region (AWS partitions ECR by
- * region; moto keys backends by account then region, `conventions.md` §9.16), the authorization tokens, and
- * the `ECR Image Action` events the stores announce.
+ * region; moto keys backends by account then region, `getmoto/moto:moto/core/base_backend.py`), the authorization
+ * tokens, and the `ECR Image Action` events the stores announce.
  */
 
-/** Detail of an `ECR Image Action` event, keys as the real events spell them (`aws.md` §1.2). */
+/**
+ * Detail of an `ECR Image Action` event, keys as the real events spell them
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html).
+ */
 export interface ImageActionDetail {
   result: 'SUCCESS';
   'repository-name': string;
@@ -68,7 +71,9 @@ export class EcrBackend {
   }
 
   /**
-   * Puts one `ECR Image Action` on the default bus of `region`, shaped as the real events (`aws.md` §1.2):
+   * Puts one `ECR Image Action` on the default bus of `region`, shaped as the real events
+   * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html;
+   * real ones in awslabs/cfn-ecr-aws-soci-index-builder#137):
    * `image-tag` is `""` for untagged manifests, `artifact-media-type` only for non-index manifests.
    */
   #emit(region: string, action: ImageAction): void {

@@ -1,13 +1,15 @@
 import { ServiceError } from '../../errors.ts';
 
 /**
- * ECR's errors (AWS JSON 1.1, message member `message`, every client fault 400: `aws.md` §2.1). Codes are the
+ * ECR's errors (AWS JSON 1.1, message member `message`, every client fault 400:
+ * `smithy-lang/smithy:docs/source-2.0/aws/protocols/aws-json.rst.template`). Codes are the
  * SDK's error shapes. Messages, in order of preference:
  * - observed from the live service (quoted in user reports and in `docker`/`skopeo` output, where ECR's
  *   registry relays the same text): repository not found, the immutable-tag refusal, the repository-name
  *   pattern, "Requested image not found";
- * - moto's emulation (`getmoto/moto:moto/ecr/exceptions.py`, `models.py`; `aws.md` §2.2 warns these are not
- *   verified live): repository exists / not empty, image not found, image already exists, failure reasons;
+ * - moto's emulation (`getmoto/moto:moto/ecr/exceptions.py`, `models.py`; emulator-derived, not
+ *   verified against live AWS): repository exists / not empty, image not found, image already exists, failure
+ *   reasons;
  * - otherwise the SDK's own description of the error, which is what AWS documents the error to mean.
  * ECR Public uses the same shapes and texts (its SDK documents the same errors).
  */

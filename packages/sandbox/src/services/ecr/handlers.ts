@@ -20,9 +20,9 @@ import {
 import { encodeAuthorizationToken } from './tokens.ts';
 
 /**
- * ECR operations (AWS JSON 1.1, `aws.md` §2): read members, authorise with the real IAM action on the
- * repository ARN AWS uses, call the store, and answer in the API's shapes (timestamps as `Date`, which the
- * front door writes as epoch seconds).
+ * ECR operations (AWS JSON 1.1, https://docs.aws.amazon.com/AmazonECR/latest/APIReference/Welcome.html): read
+ * members, authorise with the real IAM action on the repository ARN AWS uses, call the store, and answer in the
+ * API's shapes (timestamps as `Date`, which the front door writes as epoch seconds).
  */
 
 type Input = Record<string, unknown>;
@@ -45,7 +45,10 @@ export function repositoryView(repo: RepositoryRecord): Record<string, unknown> 
   };
 }
 
-/** `imageDetails[]` members ECR derives from what it stores (`aws.md` §2.4). */
+/**
+ * `imageDetails[]` members ECR derives from what it stores
+ * (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageDetail.html).
+ */
 export function imageDetail(repo: RepositoryRecord, image: ImageRecord): Record<string, unknown> {
   return {
     registryId: repo.registryId,
@@ -278,7 +281,8 @@ export function imageApiHandlers(api: ImageApi): Record<string, JsonOperation> {
           failures.push(found);
           continue;
         }
-        // ECR converts formats only when pulling by tag and never by digest (`aws.md` §2.2); what it does
+        // ECR converts formats only when pulling by tag and never by digest
+        // (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-manifest-formats.html); what it does
         // when the stored type is not accepted is not documented. The sandbox never converts: it answers an
         // ImageNotFound failure that names the type, so a caller that forgets the index types fails visibly
         // here instead of in production. Without acceptedMediaTypes the stored manifest is returned as is.

@@ -1,8 +1,9 @@
 /**
  * Where `GetDownloadUrlForLayer` points: AWS answers with a presigned URL of an S3 object in a bucket it owns
- * (`aws.md` §2.3), so the sandbox presigns a path-style URL on its own S3 front door, in a bucket named after
- * the account and region, with the key `<repository>/<digest>`. The S3 module serves those objects from the
- * ECR storage after the front door has verified the presigned signature.
+ * (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_GetDownloadUrlForLayer.html), so the sandbox
+ * presigns a path-style URL on its own S3 front door, in a bucket named after the account and region, with the key
+ * `<repository>/<digest>`. The S3 module serves those objects from the ECR storage after the front door has
+ * verified the presigned signature.
  */
 
 export const LAYER_BUCKET_PREFIX = 'sandbox-ecr-layers-';

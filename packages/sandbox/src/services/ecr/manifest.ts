@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 
 /**
- * What ECR reads from a manifest it is asked to store (`aws.md` §2.2, §3.1–§3.3): its media type, the blobs
- * (config and layers) that must already be in the repository, the child manifests an index needs, the
+ * What ECR reads from a manifest it is asked to store
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-manifest-formats.html; opencontainers/image-spec
+ * `manifest.md`, `image-index.md`; distribution/distribution `docs/content/spec/manifest-v2-2.md`): its media type,
+ * the blobs (config and layers) that must already be in the repository, the child manifests an index needs, the
  * `subject` (OCI 1.1 referrers) and the config media type ECR reports as `artifactMediaType`. Manifests are
  * content-addressed: the digest is the sha256 of the exact bytes.
  */
@@ -14,7 +16,10 @@ export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+
 export const DOCKER_SCHEMA1 = 'application/vnd.docker.distribution.manifest.v1+json';
 export const DOCKER_SCHEMA1_SIGNED = 'application/vnd.docker.distribution.manifest.v1+prettyjws';
 
-/** Manifest media types ECR stores (`aws.md` §3.1). */
+/**
+ * Manifest media types ECR stores
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-manifest-formats.html).
+ */
 export const MANIFEST_MEDIA_TYPES: readonly string[] = [
   OCI_INDEX,
   OCI_MANIFEST,
@@ -30,7 +35,7 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /** image-spec `descriptor.md` digest grammar; sha256 digests must have 64 lower-case hex characters. */
 const DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
-/** What ECR's failure reasons quote as the digest pattern (`aws.md` §2.2). */
+/** What ECR's failure reasons quote as the digest pattern (`imageDigest`'s pattern in the API reference). */
 export const ECR_DIGEST_PATTERN = /^[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+$/;
 
 export function isDigest(value: unknown): value is string {
@@ -83,7 +88,8 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 
 /**
  * Layers a registry is not asked to hold: Docker foreign layers and OCI non-distributable layers are fetched
- * from their `urls` (Windows base layers, `aws.md` §3.5), so ECR does not require them to be uploaded.
+ * from their `urls` (Windows base layers, `google/go-containerregistry:pkg/v1/tarball/README.md`), so ECR does not
+ * require them to be uploaded.
  */
 function isForeignLayer(mediaType: unknown): boolean {
   return (

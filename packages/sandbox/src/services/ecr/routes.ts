@@ -3,7 +3,10 @@ import type { World } from '../../world.ts';
 import type { EcrBackend } from './backend.ts';
 import { ecrHandlers } from './handlers.ts';
 
-/** ECR over AWS JSON 1.1 (`aws.md` §2.1): target prefix `AmazonEC2ContainerRegistry_V20150921`, message `message`. */
+/**
+ * ECR over AWS JSON 1.1 (the SDK's service metadata, `@aws-sdk/client-ecr`): target prefix
+ * `AmazonEC2ContainerRegistry_V20150921`, message `message`.
+ */
 export function ecrService(world: World, backend: EcrBackend): JsonServiceDef {
   return {
     protocol: 'json',

@@ -12,9 +12,9 @@ import {
 /**
  * The storage behind one registry — an ECR private registry in one region, or the account's ECR Public
  * registry: repositories, their manifests (exact bytes, content-addressed), tags, layer blobs and layer
- * uploads, with ECR's rules (`aws.md` §2, §8). The JSON API, the OCI registry listener and the control
- * plane's seed all store images through {@link ImageStore.putImage}, so one set of rules decides what a push
- * may do and every stored manifest is announced once.
+ * uploads, with ECR's rules (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/Welcome.html). The JSON API,
+ * the OCI registry listener and the control plane's seed all store images through {@link ImageStore.putImage}, so
+ * one set of rules decides what a push may do and every stored manifest is announced once.
  */
 
 export type TagMutability = 'MUTABLE' | 'IMMUTABLE' | 'MUTABLE_WITH_EXCLUSION' | 'IMMUTABLE_WITH_EXCLUSION';
@@ -82,7 +82,10 @@ export interface RepositoryRecord {
   readonly blobRefs: Map<string, number>;
 }
 
-/** One `ECR Image Action` worth of facts (`aws.md` §1.2). */
+/**
+ * One `ECR Image Action` worth of facts
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html).
+ */
 export interface ImageAction {
   readonly action: 'PUSH' | 'DELETE';
   readonly repository: string;
@@ -138,7 +141,7 @@ export const MIN_PART_BYTES = 5 * 1024 * 1024;
 /** What InitiateLayerUpload answers as `partSize` (the part size ECR's own examples and clients use). */
 export const PART_SIZE = 10 * 1024 * 1024;
 
-/** Failure reasons as moto emulates them (`aws.md` §2.2) and the live registry prints them. */
+/** Failure reasons as moto emulates them (`getmoto/moto:moto/ecr/models.py`) and the live registry prints them. */
 export const REASONS = {
   notFound: 'Requested image not found',
   missingDigestAndTag: 'Invalid request parameters: both tag and digest cannot be null',
@@ -326,10 +329,11 @@ export class ImageStore {
   // ---- images ----
 
   /**
-   * Stores a manifest the way ECR's PutImage does (`aws.md` §2, §8): parse it, verify the digest, require
-   * every blob it references and every child of an index, apply tag immutability, then store it and announce
-   * it. Children are checked to exist, so a client necessarily pushes them before the index, and their
-   * events come first (`aws.md` §1.7).
+   * Stores a manifest the way ECR's PutImage does
+   * (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_PutImage.html): parse it, verify the digest,
+   * require every blob it references and every child of an index, apply tag immutability, then store it and
+   * announce it. Children are checked to exist, so a client necessarily pushes them before the index, and their
+   * events come first (as buildx pushes them, docker/buildx#940).
    */
   public putImage(
     repo: RepositoryRecord,
@@ -565,8 +569,9 @@ export class ImageStore {
   // ---- internals ----
 
   /**
-   * `imageSizeInBytes`: a manifest's config and layers; an index's largest child (`aws.md` §2.4 — "the
-   * maximum of the referenced manifests' sizes, not the sum").
+   * `imageSizeInBytes`: a manifest's config and layers; an index's largest child ("If the image is a
+   * manifest list, this will be the max size of all manifests in the list",
+   * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageDetail.html).
    */
   #sizeOf(repo: RepositoryRecord, blobs: readonly string[], children: readonly string[]): number {
     if (children.length > 0) return Math.max(0, ...children.map((d) => repo.images.get(d)?.sizeInBytes ?? 0));

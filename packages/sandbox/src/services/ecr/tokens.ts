@@ -3,17 +3,17 @@ import type { Principal } from '../../server/aws.ts';
 import type { World } from '../../world.ts';
 
 /**
- * ECR authorization tokens (`aws.md` §2.5): `GetAuthorizationToken` hands out base64 `AWS:<password>`, valid
- * 12 hours, usable against the registry as HTTP Basic credentials. The password here is an opaque random
- * string remembered server-side with the principal that asked, the region it asked in and its expiry on the
- * virtual clock. A token acts with its principal's *current* permissions (the registry authorises every
- * request), and it dies with the access key that obtained it: the sandbox refuses a token whose key has been
- * deactivated or deleted. AWS does not document which way it goes; refusing is the conservative choice for a
- * system whose job is to retire keys without breaking pulls, because a pull that only works on a cached token
- * would hide exactly the breakage the tests must see.
+ * ECR authorization tokens (https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html):
+ * `GetAuthorizationToken` hands out base64 `AWS:<password>`, valid 12 hours, usable against the registry as HTTP
+ * Basic credentials. The password here is an opaque random string remembered server-side with the principal that
+ * asked, the region it asked in and its expiry on the virtual clock. A token acts with its principal's *current*
+ * permissions (the registry authorises every request), and it dies with the access key that obtained it: the
+ * sandbox refuses a token whose key has been deactivated or deleted. AWS does not document which way it goes;
+ * refusing is the conservative choice for a system whose job is to retire keys without breaking pulls, because a
+ * pull that only works on a cached token would hide exactly the breakage the tests must see.
  */
 
-/** Lifetime of private and public ECR tokens (`aws.md` §2.5, §5). */
+/** Lifetime of private and public ECR tokens: 12 hours (registry_auth.html; the ECR Public SDK model). */
 export const TOKEN_LIFETIME_MS = 12 * 60 * 60 * 1000;
 
 export interface TokenRecord {

@@ -89,7 +89,7 @@ export interface BusRecord {
   tags: Tag[];
 }
 
-/** The EventBridge envelope (`aws.md` §1.1). */
+/** The EventBridge envelope (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-ecr.html). */
 export interface EventEnvelope {
   version: '0';
   id: string;

@@ -1,7 +1,7 @@
 import { ServiceError } from '../../errors.ts';
 
 /**
- * EventBridge's errors (AWS JSON 1.1, message member `message`; `aws.md` §2.7). Codes are the SDK's error
+ * EventBridge's errors (AWS JSON 1.1, message member `message`). Codes are the SDK's error
  * shapes (`@aws-sdk/client-eventbridge` `errors.d.ts`) plus the `ValidationException` EventBridge answers
  * for request validation. Messages are the strings EventBridge answers as asserted by moto's EventBridge
  * tests (several marked "verified against AWS") and quoted in public error reports:
@@ -84,13 +84,13 @@ export const eventsErrors = {
     ),
 };
 
-/** Error codes of `PutEvents` entries (SDK doc of `PutEventsResultEntry`; `aws.md` §2.7). */
+/** Error codes of `PutEvents` entries (SDK doc of `PutEventsResultEntry`). */
 export const entryErrors = {
   required: (member: 'Source' | 'DetailType' | 'Detail') => ({
     ErrorCode: 'InvalidArgument',
     ErrorMessage: `Parameter ${member} is not valid. Reason: ${member} is a required argument.`,
   }),
-  /** EventBridge caps DetailType at 128 characters (`aws.md` §2.7); the reason text is the sandbox's. */
+  /** EventBridge caps DetailType at 128 characters (the SDK model); the reason text is the sandbox's. */
   detailTypeTooLong: () => ({
     ErrorCode: 'InvalidArgument',
     ErrorMessage: 'Parameter DetailType is not valid. Reason: DetailType is longer than 128 characters.',

@@ -2,7 +2,10 @@ import type { JsonServiceDef } from '../../server/aws.ts';
 import type { EventsBackend } from './backend.ts';
 import { eventsHandlers } from './handlers.ts';
 
-/** EventBridge over AWS JSON 1.1: `X-Amz-Target: AWSEvents.<Op>`, errors with `message` (`aws.md` §2.7). */
+/**
+ * EventBridge over AWS JSON 1.1: `X-Amz-Target: AWSEvents.<Op>`, errors with `message` (the SDK's service
+ * metadata).
+ */
 export function eventsService(backend: EventsBackend): JsonServiceDef {
   return {
     protocol: 'json',

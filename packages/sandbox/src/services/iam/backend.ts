@@ -84,7 +84,10 @@ export interface EffectivePolicy {
   document: string;
 }
 
-/** IAM's limit on access keys per user (`aws.md` §2.8, `AccessKeysPerUserQuota: 2`). */
+/**
+ * IAM's limit on access keys per user (`AccessKeysPerUserQuota: 2`,
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+ */
 export const ACCESS_KEYS_PER_USER = 2;
 
 const AWS_MANAGED: { name: string; document: object }[] = [

@@ -1,7 +1,7 @@
 import { ServiceError } from '../../errors.ts';
 
 /**
- * IAM's errors (Query protocol). Codes and statuses follow the SDK's error schemas (`aws.md` §2.8:
+ * IAM's errors (Query protocol). Codes and statuses follow the SDK's error schemas (`@aws-sdk/client-iam`:
  * NoSuchEntity 404, LimitExceeded 409, InvalidInput 400, ServiceFailure 500); messages follow what AWS
  * answers (the two-key message is asserted by moto's tests and quoted in many user reports).
  */

@@ -446,7 +446,8 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       const key = iam.getAccessKey(id);
       await ctx.authorize('iam:GetAccessKeyLastUsed', userArn(key.userName));
       const used = iam.reportedUse(key);
-      // A key never used reports ServiceName and Region "N/A" and no date (`aws.md` §2.8).
+      // A key never used reports ServiceName and Region "N/A" and no date
+      // (https://docs.aws.amazon.com/IAM/latest/APIReference/API_AccessKeyLastUsed.html).
       return {
         UserName: key.userName,
         AccessKeyLastUsed: used

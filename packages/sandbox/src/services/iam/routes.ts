@@ -8,7 +8,10 @@ export function iamSigningRegion(partition: string): string {
   return PARTITIONS.find((p) => p.partition === partition)?.iamRegion ?? 'us-east-1';
 }
 
-/** IAM over the Query protocol (`aws.md` §2.8): version 2010-05-08, global, signed for its partition's one region. */
+/**
+ * IAM over the Query protocol (`smithy-lang/smithy:docs/source-2.0/aws/protocols/aws-query-protocol.rst`): version
+ * 2010-05-08, global, signed for its partition's one region.
+ */
 export function iamService(world: World): QueryServiceDef {
   return {
     protocol: 'query',

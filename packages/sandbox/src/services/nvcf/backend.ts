@@ -16,10 +16,10 @@ import {
 import { type AddRequest, canonicalUuid, type UpdateRequest } from './validation.ts';
 
 /**
- * NVCF's state and rules (`nvcf-api.md` §2–§6, §8–§9, §12), keyed by NVIDIA Cloud Account (NCA) id: accounts,
- * API keys, registry credentials with their stored secret, function versions and deployments. Every rule
- * follows the self-hosted service's order (§4.7); messages come from `errors.ts`. Timestamps come from the
- * virtual clock, ISO-8601 with milliseconds and `Z`.
+ * NVCF's state and rules, as the open-source service implements them (`NVIDIA/nvcf`, `nvcf-core`
+ * `service/registry`), keyed by NVIDIA Cloud Account (NCA) id: accounts, API keys, registry credentials with their
+ * stored secret, function versions and deployments. Every rule follows the self-hosted service's order; messages
+ * come from `errors.ts`. Timestamps come from the virtual clock, ISO-8601 with milliseconds and `Z`.
  */
 
 export type ProvisionedBy = 'SYSTEM' | 'USER';
@@ -33,7 +33,9 @@ export const DEFAULT_NCA_ID = 'sandbox-nca-0000000000000000000001';
 export const DEFAULT_MAX_CREDENTIALS = 25;
 export const MAX_CREDENTIALS_LIMIT = 50;
 
-/** Scopes of the sandbox's key: everything this project calls (`nvcf-api.md` §1.3, §8). */
+/**
+ * Scopes of the sandbox's key: everything this project calls (https://docs.nvidia.com/nvcf/dev/api, scope table).
+ */
 export const DEFAULT_SCOPES = [
   'manage_registry_credentials',
   'list_functions',
@@ -49,7 +51,7 @@ export interface AccountRecord {
 export interface ApiKeyRecord {
   key: string;
   scopes: string[];
-  /** NCA the key resolves to (it need not exist: §1.4). */
+  /** NCA the key resolves to (it need not exist: `RegistryCredentialManagementControllerTest`). */
   account: string;
   revoked: boolean;
 }
@@ -111,7 +113,7 @@ export function credentialDto(c: CredentialRecord): Record<string, unknown> {
   };
 }
 
-// `hideDetailsForPublicAndSharedFunctions` blanks what another account's function pulls from (§8).
+// `hideDetailsForPublicAndSharedFunctions` blanks what another account's function pulls from.
 const HIDDEN_FOR_OTHERS = [
   'containerImage',
   'helmChart',
@@ -169,7 +171,10 @@ export class NvcfBackend {
     this.#journal.prune(this.#world.clock.nowMs() - window);
   }
 
-  /** The moment NVCF's list and get answer from: up to `nvcfListCacheSeconds` ago, the oldest (§4.6). */
+  /**
+   * The moment NVCF's list and get answer from: up to `nvcfListCacheSeconds` ago, the oldest (NVIDIA/nvcf
+   * `RegistryCredentialLookupService`: credential metadata cached per pod for a minute).
+   */
   #listedAt(): number | undefined {
     const lag = this.#world.profile.ms('nvcfListCacheSeconds');
     return lag > 0 ? this.#world.clock.nowMs() - lag : undefined;
@@ -240,7 +245,7 @@ export class NvcfBackend {
     return c;
   }
 
-  /** `POST /registry-credentials`, in NVCF's order (§4.7). */
+  /** `POST /registry-credentials`, in NVCF's order (`RegistryCredentialService`). */
   public async createCredential(ncaId: string, req: AddRequest): Promise<CredentialRecord> {
     const account = this.#accounts.get(ncaId);
     if (!account) throw nvcfErrors.accountNotFound(ncaId);
@@ -276,7 +281,7 @@ export class NvcfBackend {
     return record;
   }
 
-  /** `PATCH /registry-credentials/{id}`, in NVCF's order (§4.7, `validateUpdateRegistryCredentialRequest`). */
+  /** `PATCH /registry-credentials/{id}`, in NVCF's order (`validateUpdateRegistryCredentialRequest`). */
   public async updateCredential(ncaId: string, id: string, req: UpdateRequest): Promise<CredentialRecord> {
     const entity = this.getCredential(ncaId, id);
     const newTypes = req.artifactTypeEnums ?? [];
@@ -313,7 +318,9 @@ export class NvcfBackend {
     return current;
   }
 
-  /** `DELETE /registry-credentials/{id}` (§4.5, §4.7). */
+  /**
+   * `DELETE /registry-credentials/{id}` (`RegistryCredentialFunctionService.validateRegistryCredentialDeletion`).
+   */
   public deleteCredential(ncaId: string, id: string): void {
     const entity = this.getCredential(ncaId, id);
     if (entity.provisionedBy === 'SYSTEM') throw nvcfErrors.systemCredential();
@@ -332,7 +339,8 @@ export class NvcfBackend {
 
   /**
    * The secret NVCF would hand to the compute plane for a credential right now: the stored one, or — in
-   * stale-cache mode, until the window closes — the one it replaced (`nvcf-api.md` §4.6, §12.10).
+   * stale-cache mode, until the window closes — the one it replaced (NVCF caches
+   * secrets per API pod for 5 minutes: `NVIDIA/nvcf`, `RegistryCredentialEssService`).
    */
   public servedSecret(c: CredentialRecord): { value: string; stale: boolean } {
     const now = this.#world.clock.nowMs();
@@ -353,7 +361,7 @@ export class NvcfBackend {
     );
   }
 
-  /** `validateSecretFormat` via core's codec, which carries NVCF's exact messages (§4.1). */
+  /** `validateSecretFormat` via core's codec, which carries NVCF's exact messages. */
   #checkSecretFormat(hostname: string, value: unknown): string {
     try {
       decodeRegistrySecret(value, hostname);
@@ -419,7 +427,8 @@ export class NvcfBackend {
   /**
    * Function versions visible to `ncaId` under `visibility` (`GET /v2/nvcf/functions`, one entry per version):
    * `private` = the account's own, `authorized`/`public` = seeded as shared or public. Versions owned by
-   * another account come with `ownedByDifferentAccount: true` and their artifact details blanked (§8).
+   * another account come with `ownedByDifferentAccount: true` and their artifact details blanked
+   * (`hideDetailsForPublicAndSharedFunctions`).
    */
   public listFunctions(ncaId: string, visibility: readonly Visibility[]): Record<string, unknown>[] {
     return this.#functions

@@ -56,7 +56,9 @@ export class CredentialJournal {
     for (const [id, list] of this.#entries) {
       let first = 0;
       while (first + 1 < list.length && (list[first + 1]?.fromMs ?? Infinity) <= beforeMs) first++;
+      // The oldest kept state stands for those dropped (a window raised later reads it, not "absent").
       const kept = list.slice(first);
+      if (first > 0 && kept[0]) kept[0] = { ...kept[0], fromMs: list[0]?.fromMs ?? kept[0].fromMs };
       const only = kept.length === 1 ? kept[0] : undefined;
       if (only && only.record === undefined && only.fromMs <= beforeMs) this.#entries.delete(id);
       else this.#entries.set(id, kept);

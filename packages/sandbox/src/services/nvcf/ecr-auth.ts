@@ -10,7 +10,9 @@ import { HTTP_STATUS_NAMES, nvcfErrors } from './errors.ts';
 import { type ArtifactType, ecrTarget } from './registries.ts';
 
 /**
- * NVCF's remote credential check and the ECR half of its image pull (`nvcf-api.md` §4.4, `aws.md` §2.5, §5):
+ * NVCF's remote credential check and the ECR half of its image pull (`NVIDIA/nvcf`,
+ * `RegistryCredentialValidationService`; https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html,
+ * https://docs.aws.amazon.com/AmazonECR/latest/public/public-registry-auth.html):
  * `GetAuthorizationToken` signed with exactly the key pair the credential carries, sent through the real
  * AWS SDK to the sandbox's AWS endpoint — `ecr` in the region of the hostname for private registries,
  * `ecr-public` in us-east-1 for `public.ecr.aws`. A key that has not propagated yet, is inactive or unknown
@@ -146,7 +148,7 @@ export function ecrFailureProblem(result: Extract<EcrTokenResult, { ok: false }>
  * Checks a credential value against its registry the way NVCF does on create and PATCH: once per
  * CONTAINER/HELM type in `types` (MODEL and RESOURCE are skipped), throwing NVCF's Problem Details on the
  * first failure. Registries other than ECR cannot be reached offline; their credentials pass unchecked,
- * as NVCF's "custom" registries do (`nvcf-api.md` §4.4).
+ * as NVCF's "custom" registries do (`NVIDIA/nvcf:docs/user/registry-allowlist.md`).
  */
 export type CredentialValidator = (
   hostname: string,

@@ -1,12 +1,12 @@
 import { ProblemError } from '../../errors.ts';
 
 /**
- * NVCF's error answers, with the exact texts of the self-hosted NVCF service (`nvcf-api.md` §4, §5; read in
- * NVIDIA/nvcf @ fadc0f8: `RegistryCredentialService`, `RegistryCredentialLookupService`,
- * `RegistryCredentialFunctionService`, `AccountService`, `FunctionLookupService`, nv-boot's
- * `BootResponseException`). Service errors are RFC 7807 Problem Details whose `type` is
- * `urn:nv-boot:problem-details:<kebab class name>`; errors raised by Spring itself (unreadable body,
- * validation, type mismatch, 404/405/415) carry Spring's default `about:blank` type (RFC 7807 §4.2).
+ * NVCF's error answers, with the exact texts of the self-hosted NVCF service (read in NVIDIA/nvcf @ fadc0f8:
+ * `RegistryCredentialService`, `RegistryCredentialLookupService`, `RegistryCredentialFunctionService`,
+ * `AccountService`, `FunctionLookupService`, nv-boot's `BootResponseException`). Service errors are RFC 7807
+ * Problem Details whose `type` is `urn:nv-boot:problem-details:<kebab class name>`; errors raised by Spring itself
+ * (unreadable body, validation, type mismatch, 404/405/415) carry Spring's default `about:blank` type
+ * (RFC 7807 §4.2).
  */
 
 const URN = 'urn:nv-boot:problem-details:';
@@ -102,7 +102,10 @@ export const nvcfErrors = {
       `Account '${ncaId}': Registry credential '${name}' for hostname '${hostname}' already exists in the account - ` +
         'Registry credentials must have unique hostname and credential name within an account',
     ),
-  /** PATCH rename onto another credential's (hostname, name); note NVCF's trailing space (`nvcf-api.md` §4.3). */
+  /**
+   * PATCH rename onto another credential's (hostname, name); note NVCF's trailing space
+   * (`RegistryCredentialService`).
+   */
   updateConflict: (ncaId: string, id: string, name: string, hostname: string) =>
     bootProblem(
       409,

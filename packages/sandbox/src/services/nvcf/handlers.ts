@@ -13,12 +13,13 @@ import { parseAddRequest, parseEnumSet, parseUpdateRequest, parseUuid } from './
  * NVCF operations: each one `prepare`s its input the way Spring binds it before the controller method runs
  * (path variables converted, query parameters converted, body read and validated — all 400s, before the
  * scope check), then `run`s against the backend with the caller's account and answers with NVCF's status
- * and DTO wrapper (`nvcf-api.md` §2, §3.4, §8). Secret values never appear in an answer.
+ * and DTO wrapper (`RegistryCredentialManagementController`, `FunctionManagementController`). Secret values never
+ * appear in an answer.
  */
 
 export interface NvcfCall<I> {
   readonly key: ApiKeyRecord;
-  /** The caller's NVIDIA Cloud Account (from the key, never from the path: `nvcf-api.md` §1.4). */
+  /** The caller's NVIDIA Cloud Account (from the key, never from the path: `accountService.getNcaId`). */
   readonly ncaId: string;
   readonly input: I;
 }
@@ -77,7 +78,7 @@ export function nvcfOperations(backend: NvcfBackend) {
       scopes: MANAGE,
       consumesJson: true,
       prepare: (req) => parseAddRequest(req.body),
-      // 200, not 201 (`nvcf-api.md` §2).
+      // 200, not 201 (the OpenAPI spec and `RegistryCredentialManagementControllerTest`).
       run: async ({ ncaId, input }) => ({
         status: 200,
         body: { registryCredential: credentialDto(await backend.createCredential(ncaId, input)) },

@@ -10,7 +10,7 @@ import { createNvcfListener } from './routes.ts';
 import { Workloads } from './workloads.ts';
 
 /**
- * The NVCF API emulator (`nvcf-api.md` §12): the `nvcf` listener, its state in `GET /_sandbox/state`
+ * The NVCF API emulator: the `nvcf` listener, its state in `GET /_sandbox/state`
  * (section `nvcf`), seeds (`POST /_sandbox/seed {"nvcf": {...}}`, see `NvcfBackend.seed`) and three control
  * routes:
  *
@@ -19,9 +19,9 @@ import { Workloads } from './workloads.ts';
  *   (`nvcfCredentialCacheSeconds`);
  * - `POST`/`GET`/`DELETE nvcf/workloads` — running workloads that pull on the virtual clock (`workloads.ts`);
  * - `POST nvcf/api-keys/revoke {key}` — the key then gets the gateway's 401 (an audit test's "revoked NGC key");
- * - `POST nvcf/stale-cache {seconds}` — stale-cache mode (§12.10): after a PATCH replaces a secret, pulls keep
+ * - `POST nvcf/stale-cache {seconds}` — stale-cache mode: after a PATCH replaces a secret, pulls keep
  *   getting the previous one for `seconds` of virtual time, as NVCF's 5-minute secret cache and running
- *   workloads do (§4.6); 0 turns it off. Also settable with seed `staleCacheSeconds`.
+ *   workloads do (`RegistryCredentialEssService`); 0 turns it off. Also settable with seed `staleCacheSeconds`.
  */
 export interface NvcfModuleOptions extends ServiceModuleOptions {
   /** Replaces the ECR check NVCF runs on create and PATCH (tests of the emulator itself only). */

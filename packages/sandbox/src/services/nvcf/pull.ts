@@ -9,7 +9,8 @@ import { ecrTarget, hostOfArtifactUrl } from './registries.ts';
 
 /**
  * `POST /_sandbox/nvcf/pull {image, ncaId?}`: what NVCF does when it starts an instance of a function whose
- * `containerImage` is `image` (`nvcf-api.md` §4.3, §4.6, §8). It takes every CONTAINER credential of the
+ * `containerImage` is `image` (`NVIDIA/nvcf`: `getContainerRegistryCredentialDetails`,
+ * `getRegistryImagePullSecrets`). It takes every CONTAINER credential of the
  * account whose `registryHostname` equals the image's host exactly, and for each (NVCF hands them all to the
  * compute plane, which succeeds if any works): decodes the secret NVCF currently serves (the stale one in
  * stale-cache mode), exchanges it for an ECR token with `GetAuthorizationToken` through the SDK, then fetches

@@ -1,7 +1,8 @@
 import { ECR_PUBLIC_HOSTNAME, nvcfRecognition } from '@nvcf-ecr/core';
 
 /**
- * NVCF's recognized registries (`nvcf-api.md` §3.5, §4.2). The table is the self-hosted default
+ * NVCF's recognized registries (`NVIDIA/nvcf`: `RegistryCredentialManagementFacade.getRecognizedRegistries`,
+ * nv-boot's `RegistryMapperService`). The table is the self-hosted default
  * (`nvcf-service/.../application.yaml`: CONTAINER and HELM = docker, ngc, ecr, ecr-public, volcengine, acr;
  * MODEL and RESOURCE = ngc) with the *production* NGC hostnames the managed service and the NGC SDK's
  * `REGISTRY_TYPE_MAP` use (`nvcr.io`, `helm.ngc.nvidia.com`, `api.ngc.nvidia.com`) instead of the
@@ -68,7 +69,10 @@ export function recognizedRegistryName(type: ArtifactType, hostname: string): st
   return RECOGNIZED_REGISTRIES[type].find((r) => r.hostname === normalized)?.name;
 }
 
-/** Which AWS registry a credential's hostname is, for the remote credential check (`nvcf-api.md` §4.4). */
+/**
+ * Which AWS registry a credential's hostname is, for the remote credential check
+ * (`EcrCredentialValidationService`).
+ */
 export type EcrTarget =
   | { kind: 'private'; accountId: string; region: string }
   | { kind: 'public' }

@@ -8,15 +8,18 @@ import { bootProblem, type GatewayUnauthorized, nvcfErrors } from './errors.ts';
 import { nvcfOperations, type Operation } from './handlers.ts';
 
 /**
- * The NVCF listener: routes of `nvcf-api.md` §2 and §8 under the plain prefix `/v2/nvcf/` and the NGC
- * gateway's org-scoped forms `/v2/orgs/{org}[/teams/{team}]/nvcf/` (§1.2; the org and team are accepted as
- * given — the account comes from the key, §1.4). Per request, in the order NVCF's stack applies them:
+ * The NVCF listener: the registry-credential, function and deployment routes of NVCF's OpenAPI spec (copy:
+ * `stackql-registry/stackql-provider-nvidia:provider-dev/downloaded/nvcf_openapi.json`) under the plain prefix
+ * `/v2/nvcf/` and the NGC gateway's org-scoped forms `/v2/orgs/{org}[/teams/{team}]/nvcf/` (as
+ * `NVIDIA/terraform-provider-ngc` builds them; the org and team are accepted as given — the account comes from
+ * the key). Per request, in the order NVCF's stack applies them:
  *
  * 1. the gateway authenticates the bearer key (401, gateway body);
  * 2. fault injection (`world.faults.decide('nvcf', <operation>)`) may delay or fail the call;
  * 3. Spring binds the request: unknown path 404, wrong method 405, non-JSON body 415, unconvertible path or
  *    query values and unreadable or invalid bodies 400 — all before `@PreAuthorize`, which is why a key
- *    without the scope but with a bad body gets 400, not 403 (`nvcf-api.md` §4.7);
+ *    without the scope but with a bad body gets 400, not 403 (the project's inference from
+ *    Spring MVC's order, not tested in `NVIDIA/nvcf`);
  * 4. the scope check (403 "Access Denied");
  * 5. the operation; an `afterEffect` fault then replaces its answer.
  */
@@ -101,7 +104,8 @@ export function problemResponse(
 /**
  * The NGC gateway's 401. The gateway authenticates before NVCF sees the request, so its answer is not a
  * Problem Details body but `{"requestStatus": {...}}` — the shape api.ngc.nvidia.com was observed to answer
- * (`nvcf-api.md` §5, [STACKQL-NOTES] item 18) and Terraform's NGC client parses.
+ * (`stackql-registry/stackql-provider-nvidia:NOTES.md`, item 18) and Terraform's NGC client parses
+ * (`NVIDIA/terraform-provider-ngc:internal/provider/utils/nvcf_client.go`, `ErrorResponse`).
  */
 function unauthorized(description: string): SandboxResponse {
   const body: GatewayUnauthorized = {

@@ -3,7 +3,8 @@ import { type FieldViolation, nvcfErrors, validationProblem } from './errors.ts'
 import { ARTIFACT_TYPES, type ArtifactType } from './registries.ts';
 
 /**
- * Request bodies as NVCF reads them (`nvcf-api.md` §3.1–§3.3): first Jackson (case-insensitive enums, unknown
+ * Request bodies as NVCF reads them (`NVIDIA/nvcf`: `SecretDto`, `AddRegistryCredentialRequest`,
+ * `UpdateRegistryCredentialRequest`, `JacksonConfiguration`): first Jackson (case-insensitive enums, unknown
  * properties ignored, scalars coerced to strings; anything it cannot bind is Spring's 400 "Failed to read
  * request"), then bean validation (400 "Validation failed: [...]" listing every violated constraint, in the
  * order the DTO declares them). Constants from `NvcfConstants`: hostname regex and 255 chars, 64 tags of at
@@ -106,7 +107,7 @@ function bindSecret(v: unknown): SecretInput | undefined {
 /**
  * The SecretDto constraints. NVIDIA/nvcf @ fadc0f8 declares them on `SecretDto` but its registry-credential
  * requests do not mark `secret` `@Valid`, so Hibernate Validator would not cascade into it; we enforce them
- * anyway, as `nvcf-api.md` §3.1 and §12.3 and the published OpenAPI schema state them, so that nothing this
+ * anyway, as `SecretDto`'s annotations and the published OpenAPI schema state them, so that nothing this
  * project sends depends on a laxer server.
  */
 function secretViolations(object: string, secret: SecretInput): FieldViolation[] {
@@ -226,7 +227,7 @@ export function parseAddRequest(body: Buffer): AddRequest {
 /**
  * Reads a PATCH body (`UpdateRegistryCredentialRequest`): only `secret` and `artifactTypeEnums` are read;
  * every other property — including the tempting wrong name `artifactTypes` — is ignored
- * (`FAIL_ON_UNKNOWN_PROPERTIES` disabled, `nvcf-api.md` §3.3).
+ * (`FAIL_ON_UNKNOWN_PROPERTIES` disabled in `JacksonConfiguration`).
  */
 export function parseUpdateRequest(body: Buffer): UpdateRequest {
   const raw = parseBody(body);

@@ -4,9 +4,10 @@ import { MANIFEST_MEDIA_TYPES } from '../ecr/manifest.ts';
 /**
  * Fetching a manifest the way a container runtime does when NVCF starts an instance: `GET
  * /v2/<repository>/manifests/<reference>` on the registry with `Authorization: Basic <authorizationToken>`
- * (the base64 string from GetAuthorizationToken, used as is: `aws.md` §2.5) and every manifest type in
- * `Accept`. The HTTP exchange is the contract: other emulators (the NVCF module's `POST nvcf/pull`) call this
- * against the registry listener rather than reading the storage, so a pull fails exactly when a real one would.
+ * (the base64 string from GetAuthorizationToken, used as is:
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html) and every manifest type in `Accept`.
+ * The HTTP exchange is the contract: other emulators (the NVCF module's `POST nvcf/pull`) call this against the
+ * registry listener rather than reading the storage, so a pull fails exactly when a real one would.
  */
 
 export type ManifestPull =

@@ -12,7 +12,8 @@ import { matchRoute, type RegistryOperation, type RegistryRoute } from './routes
 
 /**
  * The OCI distribution API (pull and push) over the ECR storage, authenticated as ECR's registry is: HTTP
- * Basic `AWS:<password>` where the password comes from `GetAuthorizationToken` (`aws.md` §2.5). Every request
+ * Basic `AWS:<password>` where the password comes from `GetAuthorizationToken`
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html). Every request
  * is authorised for the token's principal with the IAM action ECR maps it to (pull: `ecr:BatchGetImage`,
  * `ecr:GetDownloadUrlForLayer`; push: `ecr:InitiateLayerUpload`, `ecr:UploadLayerPart`,
  * `ecr:CompleteLayerUpload`, `ecr:PutImage`, `ecr:BatchCheckLayerAvailability`), and a manifest PUT goes
@@ -49,7 +50,8 @@ function authenticate(req: SandboxRequest, backend: EcrBackend): TokenRecord | S
   const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header.trim());
   if (!m) return registryErrors.unauthorized('ECR accepts HTTP Basic credentials AWS:<token> only');
   const decoded = Buffer.from(m[1] ?? '', 'base64').toString('utf8');
-  // Split on the first ':' as the credential helper does (`aws.md` §2.5); the user is always AWS.
+  // Split on the first ':' as the credential helper does
+  // (`awslabs/amazon-ecr-credential-helper:ecr-login/api/client.go`, `extractToken`); the user is always AWS.
   const colon = decoded.indexOf(':');
   if (colon < 0 || decoded.slice(0, colon) !== 'AWS') return registryErrors.invalidToken();
   const check = backend.tokens.check(decoded.slice(colon + 1));
@@ -344,7 +346,11 @@ const operations: Record<RegistryOperation, Operation> = {
     return { status: 200, headers, body: JSON.stringify({ name: repo.name, tags: page }) };
   },
 
-  /** OCI 1.1 referrers (ECR supports them since 2024, `aws.md` §1.6): the manifests whose subject is the digest. */
+  /**
+   * OCI 1.1 referrers (ECR supports them since 2024,
+   * https://aws.amazon.com/about-aws/whats-new/2024/06/amazon-ecr-oci-image-distribution-version-1-1): the
+   * manifests whose subject is the digest.
+   */
   async ListReferrers(ctx) {
     await authorize(ctx, 'ecr:BatchGetImage');
     const repo = repository(ctx);

@@ -7,7 +7,7 @@ import { parseRotationRules, type RotationRules, type RotationWindow } from './s
  * Secrets Manager state of one account (secrets per region, moto's layout) and the rules AWS applies to it:
  * versions named by `ClientRequestToken`, staging labels unique per secret, `AWSPREVIOUS` following
  * `AWSCURRENT`, deprecation of unlabelled versions, scheduled deletion, and the rotation schedule's dates.
- * Label semantics are the part emulators got wrong for years (anchors §1.2, pain point 6: floci-io/floci#1518,
+ * Label semantics are the part emulators got wrong for years (floci-io/floci#1518,
  * getmoto/moto#8504), so every rule below cites what it follows. Dates are epoch milliseconds on the virtual
  * clock; records are plain JSON so that `--state` round-trips them.
  */
@@ -245,7 +245,9 @@ export class SecretsManagerBackend {
    * PutSecretValue / UpdateSecret with a value. Idempotent on the token (SDK doc): same token and value → the
    * existing version, unchanged; same token, other value → ResourceExistsException. The value-less AWSPENDING
    * version RotateSecret creates is the one exception: the rotation function's createSecret fills it with
-   * the same token (`aws.md` §4.2). Without `stages`, AWSCURRENT moves to the new version.
+   * the same token (the project's inference from `awsdocs/aws-secrets-manager-docs:doc_source/rotating-secrets.md`,
+   * "AWSPENDING … might be attached to an empty secret version", and the rotation template's guard). Without
+   * `stages`, AWSCURRENT moves to the new version.
    */
   putValue(
     secret: SecretRecord,
@@ -297,7 +299,11 @@ export class SecretsManagerBackend {
     return version;
   }
 
-  /** The empty version RotateSecret creates before createSecret (`aws.md` §4.2), optionally holding a copy of a value. */
+  /**
+   * The empty version RotateSecret creates before createSecret (the project's inference from
+   * `awsdocs/aws-secrets-manager-docs:doc_source/rotating-secrets.md`, "AWSPENDING … might be attached to an empty
+   * secret version", and the rotation template's guard; getmoto/moto#8504), optionally holding a copy of a value.
+   */
   addPendingVersion(secret: SecretRecord, token: string, copyOf?: VersionRecord): VersionRecord {
     const version: VersionRecord = {
       versionId: token,
@@ -323,7 +329,8 @@ export class SecretsManagerBackend {
     const now = this.now();
     secret.lastChangedDate = now;
     // "Manually updating the secret value by calling PutSecretValue or UpdateSecret is considered a valid
-    // rotation" when the next rotation date is calculated (RotationRulesType doc, `aws.md` §4.3).
+    // rotation" when the next rotation date is calculated
+    // (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotationRulesType.html).
     if (stages.includes(AWSCURRENT) && secret.rotationEnabled) this.scheduleFrom(secret, now);
   }
 
@@ -333,8 +340,8 @@ export class SecretsManagerBackend {
    * - the version it left gets AWSPREVIOUS, which leaves the version that had it (PutSecretValue and
    *   UpdateSecretVersionStage docs; LS snapshot `test_update_secret_version_stages_current_previous`);
    * - the version it left also loses AWSPENDING: a completed rotation may leave AWSPENDING on the current
-   *   version (`aws.md` §4.2), and AWS drops it with AWSCURRENT (LS snapshot
-   *   `test_update_secret_version_stages_current_pending`: [AWSCURRENT, AWSPENDING] → [AWSPREVIOUS]);
+   *   version (`awsdocs/aws-secrets-manager-docs:doc_source/rotating-secrets.md`), and AWS drops it with AWSCURRENT
+   *   (LS snapshot `test_update_secret_version_stages_current_pending`: [AWSCURRENT, AWSPENDING] → [AWSPREVIOUS]);
    * - moving AWSCURRENT onto the AWSPREVIOUS version (a roll-back) takes AWSPREVIOUS off it (moto).
    */
   #attach(secret: SecretRecord, label: string, target: VersionRecord): void {
@@ -408,7 +415,7 @@ export class SecretsManagerBackend {
 
   /**
    * GetSecretValue: by VersionId and/or VersionStage (default AWSCURRENT). A version without a value — the
-   * empty AWSPENDING version rotation creates — is "not found" (`aws.md` §4.2, getmoto/moto#8504).
+   * empty AWSPENDING version rotation creates — is "not found" (getmoto/moto#8504).
    */
   getValue(secret: SecretRecord, versionId: string | undefined, stage: string | undefined): VersionRecord {
     let version: VersionRecord | undefined;
@@ -434,7 +441,8 @@ export class SecretsManagerBackend {
 
   /**
    * The version of an unfinished rotation: AWSPENDING on a version other than AWSCURRENT ("any later
-   * invocation of rotation assumes that a previous rotation request is still in progress", `aws.md` §4.2).
+   * invocation of rotation assumes that a previous rotation request is still in progress",
+   * `awsdocs/aws-secrets-manager-docs:doc_source/rotating-secrets.md`).
    */
   pendingRotation(secret: SecretRecord): VersionRecord | undefined {
     const pending = this.version(secret, AWSPENDING);

@@ -1,7 +1,7 @@
 import { ServiceError } from '../../errors.ts';
 
 /**
- * Secrets Manager's errors (AWS JSON 1.1, message key `Message`, `aws.md` §2.7). Every error is HTTP 400
+ * Secrets Manager's errors (AWS JSON 1.1, message key `Message`: the SDK's error schemas). Every error is HTTP 400
  * except `InternalServiceError`: the SDK's error schemas carry no `httpError` trait, and LocalStack's
  * snapshots recorded against real AWS (`localstack/localstack:tests/aws/services/secretsmanager/
  * test_secretsmanager.snapshot.json@8b9a79f`, below "LS snapshot") show 400 for `ResourceNotFoundException`,
@@ -134,7 +134,8 @@ export const smErrors = {
     ),
 
   /**
-   * AWSPENDING on a version other than AWSCURRENT (`aws.md` §4.2). Wording as AWS answers it, quoted in
+   * AWSPENDING on a version other than AWSCURRENT
+   * (`awsdocs/aws-secrets-manager-docs:doc_source/rotating-secrets.md`). Wording as AWS answers it, quoted in
    * hashicorp/terraform-provider-aws#35023 and in the AWS PCS user guide ("Recover from a stranded pending
    * version").
    */
@@ -161,7 +162,11 @@ export const smErrors = {
       STATUS,
     ),
 
-  /** An unusable ScheduleExpression or Duration (rules: `aws.md` §4.3). Wording not found; it names the problem. */
+  /**
+   * An unusable ScheduleExpression or Duration (rules:
+   * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotationRulesType.html). AWS's wording was
+   * not found; this message is the sandbox's and names the problem.
+   */
   invalidSchedule: (detail: string) => new ServiceError('InvalidParameterException', detail, STATUS),
 
   /** As AWS answers it, quoted in the hashicorp/terraform-provider-aws 5.33.0 changelog (#19943). */

@@ -13,21 +13,23 @@ import {
 } from './backend.ts';
 
 /**
- * Rotation as Secrets Manager drives it (`aws.md` §4.1–§4.3):
+ * Rotation as Secrets Manager drives it
+ * (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_lambda.html,
+ * `awsdocs/aws-secrets-manager-docs:doc_source/rotating-secrets.md`, the RotateSecret API reference):
  * - RotateSecret (or the schedule) has already created the value-less version named by the token and
  *   labelled it AWSPENDING; the function is then invoked synchronously for `createSecret`, `setSecret`,
  *   `testSecret` and `finishSecret`, in order, with `{Step, SecretId: <ARN>, ClientRequestToken, RotationToken}`.
  * - The first error stops the attempt and leaves the labels as they are.
  * - "If any rotation step fails, Secrets Manager retries the entire rotation process multiple times": AWS
- *   publishes neither the count nor the backoff, nor whether retries keep the token (`aws.md` §4.2, §7). The
- *   sandbox retries the whole rotation with the SAME token — the idempotency the contract is built for — up
- *   to `attempts` attempts in all, `retryDelayMs` apart (sandbox options `rotationAttempts`,
- *   `rotationRetryDelayMs`).
+ *   publishes neither the count nor the backoff, nor whether retries keep the token
+ *   (`awsdocs/aws-secrets-manager-docs:doc_source/rotating-secrets.md`). The sandbox retries the whole rotation
+ *   with the SAME token — the idempotency the contract is built for — up to `attempts` attempts in all,
+ *   `retryDelayMs` apart (sandbox options `rotationAttempts`, `rotationRetryDelayMs`).
  * - After the four steps succeed, "our backend cleans up the pending label on rotation completion, outside
  *   the rotation lambda" (AWS maintainer, aws-samples/aws-secrets-manager-rotation-lambdas#145): AWSPENDING
  *   comes off the new AWSCURRENT version, and LastRotatedDate and the next rotation date are set.
  * - RotateImmediately=false is a validation run: only `testSecret`, once, against an AWSPENDING version,
- *   then the label is removed (`aws.md` §4.3, RotateSecret doc).
+ *   then the label is removed (RotateSecret API reference).
  * Every rotation is kept in the secret's history (token, attempts, each step's outcome and the function's
  * error message, scrubbed of secret values) for tests, `GET /_sandbox/state` and the CLI.
  */
@@ -174,7 +176,7 @@ export class RotationEngine {
   async #execute(run: Run): Promise<void> {
     const { record } = run;
     const attempts = record.mode === 'test' ? 1 : Math.max(1, this.#o.attempts);
-    // Opaque to the function; it hands it back to PutSecretValue (`aws.md` §4.1).
+    // Opaque to the function; it hands it back to PutSecretValue (`RotationToken`, the SDK model).
     const rotationToken = ids.uuid();
     let outcome: RotationRecord['status'] = 'failed';
     try {

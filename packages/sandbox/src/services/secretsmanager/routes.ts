@@ -4,7 +4,10 @@ import type { SecretsManagerBackend } from './backend.ts';
 import { secretsManagerHandlers } from './handlers.ts';
 import type { RotationEngine } from './rotation.ts';
 
-/** Secrets Manager over AWS JSON 1.1: `X-Amz-Target: secretsmanager.<Operation>`, errors with `Message` (`aws.md` §2.7). */
+/**
+ * Secrets Manager over AWS JSON 1.1: `X-Amz-Target: secretsmanager.<Operation>`, errors with `Message` (the SDK's
+ * service metadata).
+ */
 export function secretsManagerService(
   world: World,
   backend: SecretsManagerBackend,

@@ -2,8 +2,9 @@ import { rotationScheduleProblem } from '@nvcf-ecr/core';
 import { smErrors } from './errors.ts';
 
 /**
- * Rotation schedules (`RotationRules`) evaluated on the virtual clock. The rules come from the SDK's
- * `RotationRulesType` doc and `aws.md` §4.3:
+ * Rotation schedules (`RotationRules`) evaluated on the virtual clock. The rules come from
+ * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotationRulesType.html and
+ * `awsdocs/aws-secrets-manager-docs:doc_source/rotate-secrets_schedule.md`:
  * - `AutomaticallyAfterDays` and `rate(N days)`: "the rotation window starts at midnight" and the next date
  *   is "based on the previous rotation", so the window opens at 00:00 UTC N days after the day of the last
  *   rotation; by default it closes at the end of that UTC day.
