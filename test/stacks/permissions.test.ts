@@ -1,11 +1,11 @@
 import {
   FUNCTIONS,
   type FunctionKey,
-  isActionAllowed,
   PROJECT_EVENT_BUS_NAME,
   ROTATION_TAGS,
   reportBucketName,
 } from '@nvcf-ecr/core';
+import { isActionAllowed } from '@nvcf-ecr/sandbox';
 import { describe, expect, it } from 'vitest';
 import { ACCOUNT, GOV_ACCOUNT, PARTNER_ACCOUNT } from './configs.ts';
 import { keyIdOf, Resolver, SECRET_SUFFIX } from './resolve.ts';
@@ -170,6 +170,7 @@ const NEEDS: Record<FunctionKey, (w: World, s: Synthesized) => Request[]> = {
         'iam:ListAttachedUserPolicies',
         'iam:ListGroupsForUser',
         'iam:GetUser',
+        'iam:SimulatePrincipalPolicy',
       ],
       w.users,
     ),
@@ -212,6 +213,8 @@ function dangerous(w: World): Request[] {
     { action: 'iam:PutUserPolicy', resource: user },
     { action: 'iam:CreateLoginProfile', resource: user },
     { action: 'iam:CreateAccessKey', resource: `arn:${w.p}:iam::${w.a}:user/admin` },
+    // The simulator discloses any principal's permissions: the audit may ask only about the pull users.
+    { action: 'iam:SimulatePrincipalPolicy', resource: `arn:${w.p}:iam::${w.a}:user/admin` },
     { action: 'iam:UpdateAccessKey', resource: `arn:${w.p}:iam::${w.a}:user/admin` },
     { action: 'iam:ListAccessKeys', resource: `arn:${w.p}:iam::${w.a}:user/admin` },
     { action: 'iam:PassRole', resource: `arn:${w.p}:iam::${w.a}:role/admin` },

@@ -98,8 +98,9 @@ const secrets = () =>
     ?.secrets ?? [];
 const secret = () => secrets().find((x) => x.name === 'nvcf-ecr/ngc-api-key') as SecretView;
 
-// Each test drives its own resources: they run side by side, since every CLI start costs a second or more.
-describe.concurrent('AWS CLI against the sandbox', { timeout: 180_000 }, () => {
+// Each test drives its own resources: they run side by side, since every CLI start costs a second or more (a
+// Python start-up: about 1 s on an idle machine, tens of seconds on a saturated one — hence the long timeout).
+describe.concurrent('AWS CLI against the sandbox', { timeout: 600_000 }, () => {
   it('sts get-caller-identity names the account root', async () => {
     const out = await aws(['sts', 'get-caller-identity']);
     expect(out.json).toMatchObject({ Account: sb.accountId, Arn: `arn:aws:iam::${sb.accountId}:root` });

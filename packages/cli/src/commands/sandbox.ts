@@ -1,17 +1,9 @@
-import {
-  PROFILE_NAMES,
-  PROFILES,
-  type ProfileName,
-  SandboxError,
-  type SandboxInfo,
-  type SandboxOptions,
-  startSandbox,
-  stderrLogger,
-} from '@nvcf-ecr/sandbox';
+import type { ProfileName, SandboxInfo, SandboxOptions } from '@nvcf-ecr/sandbox';
 import type { Command, CommandContext } from '../cli.ts';
 import { sandboxHandlers } from '../compose.ts';
 import { CONFIG_OPTIONS, DEFAULT_CONFIG_FILE, loadCommandConfig } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
+import { loadSandbox } from '../sandbox-module.ts';
 
 /**
  * `nvcf-ecr sandbox`: the local AWS + NVCF emulator as a process. The first stdout line is one JSON object
@@ -21,6 +13,9 @@ import { CliError, UsageError } from '../errors.ts';
 
 /** The profile `nvcf-ecr sandbox` and the demo run on: AWS and NVCF as unforgiving as they are. */
 export const DEFAULT_PROFILE: ProfileName = 'aws';
+
+/** The sandbox's profiles (its `PROFILE_NAMES`; the sandbox package is loaded only when a command runs it). */
+const PROFILE_NAMES: readonly ProfileName[] = ['aws', 'ideal'];
 
 /** `--profile`, checked. */
 export function profileOption(raw: unknown, command: string): ProfileName {
@@ -47,10 +42,9 @@ Options:
   --no-functions           bare emulators: provision nothing, run no handler
   --state <file>           keep state in this file (written atomically) and reload it at start
   --profile <aws|ideal>    how unforgiving AWS and NVCF are (default ${DEFAULT_PROFILE}): aws models IAM's eventual
-                           consistency (new keys work after ${PROFILES.aws.iamPropagationSeconds} s, ListAccessKeys lags ${PROFILES.aws.iamListLagSeconds} s, last use shows
-                           after ${PROFILES.aws.iamLastUsedLagSeconds / 3600} h) and NVCF's caches (list ${PROFILES.aws.nvcfListCacheSeconds} s, credential ${PROFILES.aws.nvcfCredentialCacheSeconds} s, running
-                           workloads refresh every ${PROFILES.aws.nvcfWorkloadRefreshSeconds / 3600} h); ideal has none of them. GET/POST
-                           /_sandbox/profile shows and overrides each knob
+                           consistency (new keys work after 10 s, ListAccessKeys lags 5 s, last use shows after
+                           4 h) and NVCF's caches (list 60 s, credential 300 s, running workloads refresh every
+                           hour); ideal has none of them. GET/POST /_sandbox/profile shows and overrides each knob
   --key-propagation <s>    seconds before a new access key works (default: the profile's)
   --log-level <level>      debug, info, warn or error (default info)
   -h, --help               show this help
@@ -106,6 +100,7 @@ export const command: Command = {
     const keyPropagationSeconds = intOption(values, 'key-propagation', 0, 600);
     const noFunctions = values['no-functions'] === true;
     const config = await loadCommandConfig(values, { required: false });
+    const { SandboxError, startSandbox, stderrLogger } = await loadSandbox();
     const logger = stderrLogger(level as 'debug' | 'info' | 'warn' | 'error');
     const options: SandboxOptions = {
       profile,

@@ -7,10 +7,11 @@ import {
   loadConfig,
   redactString,
 } from '@nvcf-ecr/core';
-import { type ProfileName, type RunningSandbox, SandboxError, startSandbox } from '@nvcf-ecr/sandbox';
+import type { ProfileName, RunningSandbox } from '@nvcf-ecr/sandbox';
 import { sandboxHandlers } from '../compose.ts';
 import { CliError, DemoStepError } from '../errors.ts';
 import { type CliIo, styleFor } from '../output.ts';
+import { loadSandbox } from '../sandbox-module.ts';
 import { createDemoContext, type DemoContext, destroyDemoContext } from './context.ts';
 import { createNarrator, formatSummary, type Narrator, type SummaryRow } from './narrate.ts';
 import { findProject } from './project.ts';
@@ -133,6 +134,7 @@ async function start(config: Config, options: DemoOptions, narrator: Narrator): 
       options.io.stderr.write(`      ${narrator.style.dim(`sandbox ${r.level}: ${r.message}${fields}`)}\n`);
     },
   });
+  const { SandboxError, startSandbox } = await loadSandbox();
   let sb: RunningSandbox;
   try {
     sb = await startSandbox({

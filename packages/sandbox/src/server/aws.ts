@@ -1,4 +1,4 @@
-import { isActionAllowed, PolicyEvaluationError, partitionOfRegion } from '@nvcf-ecr/core';
+import { PolicyEvaluationError, partitionOfRegion } from '@nvcf-ecr/core';
 import {
   type ParsedAuthorization,
   parseAmzDate,
@@ -7,6 +7,7 @@ import {
 } from '../auth/sigv4.ts';
 import { ServiceError } from '../errors.ts';
 import type { FaultErrorSpec, FaultService } from '../faults.ts';
+import { isActionAllowed } from '../iam/engine.ts';
 import * as ids from '../ids.ts';
 import type { World } from '../world.ts';
 import type { RequestHandler, SandboxRequest, SandboxResponse } from './http.ts';
@@ -564,8 +565,8 @@ function scopeRefusal(
 export type AccessDecision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
 
 /**
- * Evaluates the principal's IAM policies (inline, attached, group) for `action` on `resource`; admin keys may
- * do anything. Exported for listeners outside the front door that authorise as AWS does (the OCI registry
+ * Evaluates the principal's IAM policies (inline, attached, group, within its permissions boundary) for
+ * `action` on `resource`; admin keys may do anything. Exported for listeners outside the front door that authorise as AWS does (the OCI registry
  * authorises each pull and push of an ECR token's principal).
  */
 export async function evaluateAccess(
@@ -575,9 +576,9 @@ export async function evaluateAccess(
   resource: string,
 ): Promise<AccessDecision> {
   if (principal.kind === 'admin') return 'Allowed';
-  const policies = world.iam
-    .effectivePolicies(principal.userName ?? '')
-    .map((p) => ({ name: p.name, document: p.document }));
+  const userName = principal.userName ?? '';
+  const policies = world.iam.effectivePolicies(userName).map((p) => ({ name: p.name, document: p.document }));
+  const boundary = world.iam.boundaryOf(userName);
   try {
     return (
       await isActionAllowed({
@@ -586,6 +587,7 @@ export async function evaluateAccess(
         action,
         resource,
         policies,
+        boundary,
       })
     ).decision;
   } catch (err) {

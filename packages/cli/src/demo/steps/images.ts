@@ -6,7 +6,8 @@ import {
   requiredPlatforms,
   type Verdict,
 } from '@nvcf-ecr/core';
-import { pushImage } from '@nvcf-ecr/sandbox';
+import type { pushImage } from '@nvcf-ecr/sandbox';
+import { loadSandbox } from '../../sandbox-module.ts';
 import { type DemoContext, expectThat } from '../context.ts';
 import type { DemoStep } from '../step.ts';
 
@@ -102,9 +103,10 @@ async function pushAndJudge(ctx: DemoContext, image: DemoImage): Promise<ImageVa
   n.say(`  ${image.repository} requires ${required.join(', ')}`);
   const dir = image.layout === 'regclient' ? ctx.project.regclient : ctx.project.images;
   const source = await openOciLayout(dir);
+  const { pushImage: push } = await loadSandbox();
   let pushed: Awaited<ReturnType<typeof pushImage>>;
   try {
-    pushed = await pushImage(ctx.aws.ecr, source, image.ref, {
+    pushed = await push(ctx.aws.ecr, source, image.ref, {
       repositoryName: image.repository,
       tag: image.tag,
     });
