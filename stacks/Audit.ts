@@ -2,6 +2,7 @@ import {
   AUDIT_REPORT_PREFIX,
   ConfigError,
   publicRepositoryArn,
+  RESOLUTION_CACHE_PREFIX,
   RULE_NAMES,
   reportBucketName,
   repositoryArn,
@@ -56,6 +57,13 @@ export function Audit({ app, stack }: StackContext) {
         prefix: AUDIT_REPORT_PREFIX,
         expiration: Duration.days(config.audit.reportRetentionDays),
         abortIncompleteMultipartUploadAfter: Duration.days(1),
+      },
+      {
+        // The audit's resolution cache: each run rewrites a repository's object at least weekly (core
+        // CACHE_REFRESH_MS), so only objects of repositories no longer audited, or of an old cache version, expire.
+        id: 'expire-unused-resolution-cache',
+        prefix: RESOLUTION_CACHE_PREFIX,
+        expiration: Duration.days(30),
       },
     ],
   });

@@ -1,4 +1,4 @@
-import { AUDIT_REPORT_PREFIX, type FunctionKey } from '@nvcf-ecr/core';
+import { AUDIT_REPORT_PREFIX, type FunctionKey, RESOLUTION_CACHE_PREFIX } from '@nvcf-ecr/core';
 
 /**
  * What every function may do, in one place. Each function's role is built from exactly these statements
@@ -229,6 +229,13 @@ export const PERMISSIONS = {
         resources: [`${r.reportBucketArn}/${AUDIT_REPORT_PREFIX}*`],
         wildcardReason:
           'Each audit run writes new report objects, named by run, under the reports/ prefix of its own bucket.',
+      },
+      {
+        sid: 'ResolutionCache',
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [`${r.reportBucketArn}/${RESOLUTION_CACHE_PREFIX}*`],
+        wildcardReason:
+          'The audit keeps what it resolved per repository under the cache/ prefix of its own bucket, one object per configured repository, read and rewritten by each run.',
       },
       putProjectEvents(r.eventBusArn),
     ];

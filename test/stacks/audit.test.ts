@@ -1,4 +1,4 @@
-import { FUNCTIONS, RULE_NAMES, reportBucketName } from '@nvcf-ecr/core';
+import { CACHE_REFRESH_MS, FUNCTIONS, RULE_NAMES, reportBucketName } from '@nvcf-ecr/core';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ACCOUNT } from './configs.ts';
@@ -56,6 +56,14 @@ describe('Stack: Audit', () => {
       expect.objectContaining({ Prefix: 'reports/', ExpirationInDays: 30, Status: 'Enabled' }),
     );
     expect(multi.config.audit.reportRetentionDays).toBe(30);
+  });
+
+  it('expires resolution-cache objects no run has rewritten for 30 days (runs rewrite theirs weekly)', () => {
+    const [, bucket] = bucketOf(multi);
+    expect((bucket.Properties['LifecycleConfiguration'] as { Rules: unknown[] }).Rules).toContainEqual(
+      expect.objectContaining({ Prefix: 'cache/', ExpirationInDays: 30, Status: 'Enabled' }),
+    );
+    expect(CACHE_REFRESH_MS).toBeLessThan(30 * 86_400_000);
   });
 
   it('runs the audit on the configured schedule, one run at a time, telling it the bucket', () => {

@@ -53,7 +53,31 @@ export const configs = {
       },
     ],
     audit: { schedule: 'cron(0 6 * * ? *)', maxKeyAgeDays: 60, reportRetentionDays: 30 },
-    notifications: { email: ['platform-team@example.com', 'oncall@example.com'] },
+    notifications: {
+      email: ['platform-team@example.com', 'oncall@example.com'],
+      webhooks: [
+        {
+          name: 'platform-slack',
+          url: 'https://hooks.slack.com/services/{secret}',
+          secretName: 'platform/slack-webhook',
+          format: 'slack',
+        },
+        {
+          name: 'oncall-teams',
+          url: 'https://prod-00.westus.logic.azure.com:443/workflows/{secret}',
+          secretName: 'platform/teams-workflow',
+          events: ['rotation-failed', 'audit-failed'],
+          format: 'teams',
+        },
+        {
+          name: 'incidents',
+          url: 'https://incidents.example.com/hooks/nvcf-ecr',
+          secretName: 'platform/incidents-token',
+          format: 'json',
+          rateLimitPerSecond: 5,
+        },
+      ],
+    },
   },
   govcloud: {
     ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },

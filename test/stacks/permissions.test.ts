@@ -198,6 +198,10 @@ const NEEDS: Record<FunctionKey, (w: World, s: Synthesized) => Request[]> = {
     ...each(['ecr:DescribeImages', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], w.privateRepos),
     ...each(['ecr-public:DescribeImages'], w.publicRepos),
     ...each(['s3:PutObject'], [`${w.bucket}/reports/2025-01-01T06-00-00Z/report.json`]),
+    ...each(
+      ['s3:GetObject', 's3:PutObject'],
+      [`${w.bucket}/cache/v1/123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app.json`],
+    ),
     ...each(['events:PutEvents'], [w.bus]),
   ],
 };
@@ -241,6 +245,8 @@ function dangerous(w: World): Request[] {
     { action: 's3:PutObject', resource: `${w.bucket}/other-prefix/x.json` },
     { action: 's3:GetObject', resource: `${w.bucket}/reports/x.json` },
     { action: 's3:DeleteObject', resource: `${w.bucket}/reports/x.json` },
+    { action: 's3:DeleteObject', resource: `${w.bucket}/cache/v1/x.json` },
+    { action: 's3:GetObject', resource: `arn:${w.p}:s3:::another-bucket/cache/v1/x.json` },
     {
       action: 'kms:Decrypt',
       resource: `arn:${w.p}:kms:${w.r}:${w.a}:key/00000000-1111-4222-8333-444444444444`,

@@ -97,7 +97,7 @@ describe('Command: nvcf-ecr audit', () => {
     expect(out).toMatch(
       /^FAIL {3}low {6}audit\.exemption-expired {2}exemption:iam\.key-matches-secret\/\*$/m,
     );
-    expect(out).toContain('not compliant: 1 failed (worst low), 0 errors, 0 exempted, 19 passed');
+    expect(out).toContain('not compliant: 1 failed (worst low), 0 errors, 0 exempted, 20 passed');
     expect(err).toContain('nvcf-ecr audit: auditing prod (123456789012.dkr.ecr.us-east-1.amazonaws.com)');
     expect(err).toContain('nvcf-ecr audit: done: 1 failed, 0 errors');
   });

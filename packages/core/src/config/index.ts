@@ -232,3 +232,5 @@ function kindOf(v: unknown): string {
 function withArticle(word: string): string {
   return `${/^[aeiou]/.test(word) ? 'an' : 'a'} ${word}`;
 }
+
+export * from './webhooks.ts';

@@ -3,6 +3,7 @@ import { nvcfRecognition, parseRegistryHostname } from '../ecr/hostname.ts';
 import { repositoryNameProblem, TAG } from '../ecr/reference.ts';
 import { HostnameError } from '../errors.ts';
 import { formatPlatform, parsePlatform } from '../image/platform.ts';
+import { webhooksSchema } from './webhooks.ts';
 
 /**
  * The operator's contract: the schema of `nvcf-ecr.config.ts` (and `.mjs`/`.json`). One validated object
@@ -277,8 +278,9 @@ export const configSchema = z
     notifications: z._default(
       z.strictObject({
         email: z._default(z.array(z.string().check(z.regex(EMAIL, 'must be an e-mail address'))), []),
+        webhooks: z._default(webhooksSchema, []),
       }),
-      { email: [] },
+      { email: [], webhooks: [] },
     ),
   })
   .check(

@@ -160,4 +160,8 @@ export const ROTATION_METRICS = {
   keyRetired: 'PreviousKeyRetired',
   retirementPostponed: 'PreviousKeyRetirementPostponed',
   keyPropagationMs: 'KeyPropagationTime',
+  /** Days since the AWSCURRENT version (the current key) was stored; the hourly retirement emits it. */
+  currentKeyAge: 'CurrentKeyAgeDays',
+  /** Days since the last rotation that completed (`LastRotatedDate`); the hourly retirement emits it. */
+  daysSinceRotation: 'DaysSinceLastRotation',
 } as const;

@@ -2,7 +2,7 @@ import { NoSuchEntityException, UpdateAccessKeyCommand } from '@aws-sdk/client-i
 import type { RegistryConfig } from '../config/index.ts';
 import { RotationError } from '../errors.ts';
 import { DETAIL_TYPES } from '../events/names.ts';
-import { noMetrics } from '../metrics.ts';
+import { type MetricSink, noMetrics } from '../metrics.ts';
 import { maskAccessKeyId } from '../redact.ts';
 import { describeError } from './aws-errors.ts';
 import { ROTATION_METRICS, type RotationServices } from './deps.ts';
@@ -113,6 +113,7 @@ export async function retirePreviousKey(registry: RegistryConfig, deps: RetireDe
   const current = await readValue(deps.secrets, secretId, { stage: AWSCURRENT }, 'retire');
   const currentKey = pullKeyOf(current);
   if (!currentKey) return nothing('the secret holds no key yet (first rotation not done)');
+  emitAgeMetrics(registry.name, deps.now(), current?.createdDate, state.lastRotatedDate, metric);
   if (!state.previousVersionId) return nothing('no previous version (one rotation so far)');
   const previousKey = pullKeyOf(
     await readValue(deps.secrets, secretId, { versionId: state.previousVersionId }, 'retire'),
@@ -325,4 +326,26 @@ function nvcfRelease(state: SecretState, now: Date): { blocked: string | undefin
         `may keep it until its hourly refresh, so until ${releasedAt.toISOString()}`,
     };
   return { blocked: undefined };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The key's age and the days since the last completed rotation, per registry, every hour: what the dashboard
+ * plots and the key-age alarm compares with `audit.maxKeyAgeDays`. The current key is created moments before
+ * its AWSCURRENT version is stored (createSecret), so the version's creation stands for the key's.
+ */
+function emitAgeMetrics(
+  registry: string,
+  now: Date,
+  currentCreated: Date | undefined,
+  lastRotated: Date | undefined,
+  metric: MetricSink,
+): void {
+  const days = (d: Date) => Math.max(0, Math.round(((now.getTime() - d.getTime()) / DAY_MS) * 100) / 100);
+  const dimensions = { Registry: registry };
+  if (currentCreated)
+    metric({ name: ROTATION_METRICS.currentKeyAge, value: days(currentCreated), unit: 'None', dimensions });
+  if (lastRotated)
+    metric({ name: ROTATION_METRICS.daysSinceRotation, value: days(lastRotated), unit: 'None', dimensions });
 }

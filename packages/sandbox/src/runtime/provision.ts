@@ -38,6 +38,7 @@ import {
 } from '@nvcf-ecr/core';
 import { iamSigningRegion } from '../services/iam/routes.ts';
 import type { World } from '../world.ts';
+import { type ProvisionedWebhook, provisionWebhooks } from './webhooks.ts';
 
 /**
  * Provisioning of what the stacks deploy, through the emulated APIs (see `runtime.ts`). Per registry: the
@@ -75,6 +76,8 @@ export interface ProvisionedRule {
 export interface Provisioned {
   registries: ProvisionedRegistry[];
   rules: ProvisionedRule[];
+  /** Webhooks: their API destinations and the notification rules that target them. */
+  webhooks: ProvisionedWebhook[];
   /** Steps skipped because this sandbox does not emulate the service (see {@link notEmulated}). */
   skipped: { step: string; reason: string }[];
 }
@@ -84,12 +87,13 @@ export interface ProvisionInput {
   config: Config;
   region: string;
   ngcApiKey: string | undefined;
+  webhookSecrets?: Readonly<Record<string, string>> | undefined;
   /** ARNs of the functions that are wired, by key. */
   functions: Partial<Record<FunctionKey, string>>;
 }
 
 export function emptyProvisioned(): Provisioned {
-  return { registries: [], rules: [], skipped: [] };
+  return { registries: [], rules: [], webhooks: [], skipped: [] };
 }
 
 /**
@@ -329,6 +333,15 @@ export async function provision(input: ProvisionInput): Promise<Provisioned> {
       targetArn: topic,
     });
   }
+
+  out.webhooks = await provisionWebhooks({
+    world,
+    config,
+    region,
+    events: events(region),
+    secrets,
+    webhookSecrets: input.webhookSecrets,
+  });
 
   // The bootstrap rotation: configure rotation and rotate now, unless the secret already rotates with this
   // function and these rules (a restart with --state must not rotate again).

@@ -58,6 +58,8 @@ export interface RuntimeOptions {
   region?: string | undefined;
   /** Timeouts replacing the deployed ones (tests that exceed a timeout). */
   functionTimeoutSeconds?: Partial<Record<FunctionKey, number>> | undefined;
+  /** Values stored under webhooks' `secretName`s before they are provisioned (`webhooks.ts`). */
+  webhookSecrets?: Readonly<Record<string, string>> | undefined;
 }
 
 /** A function the runtime registered. */
@@ -134,6 +136,7 @@ export function runtimeModule(world: World, options: RuntimeOptions): ServiceMod
       config: options.config,
       region,
       ngcApiKey: options.ngcApiKey,
+      webhookSecrets: options.webhookSecrets,
       functions: Object.fromEntries(functions.map((f) => [f.key, f.arn])) as Partial<
         Record<FunctionKey, string>
       >,
@@ -147,6 +150,7 @@ export function runtimeModule(world: World, options: RuntimeOptions): ServiceMod
       registries: provisioned.registries,
       functions,
       rules: provisioned.rules,
+      webhooks: provisioned.webhooks,
       deadLetters: world.lambda instanceof LambdaRegistry ? world.lambda.deadLetters : [],
       eventBusName: active ? PROJECT_EVENT_BUS_NAME : undefined,
       reportBucket: active ? reportBucketName(world.accountId, region) : undefined,

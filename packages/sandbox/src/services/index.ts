@@ -24,6 +24,11 @@ export interface ServiceModuleOptions {
   rotationRetryDelayMs?: number | undefined;
   /** Handlers the local runtime wires as the stacks do (the CLI and tests compose them from `functions/`). */
   handlers?: RuntimeHandlers | undefined;
+  /**
+   * Values the runtime stores under webhooks' `secretName`s before provisioning them (a Slack or Teams URL's
+   * secret part, an `Authorization` value), as an operator fills the secret before deploying.
+   */
+  webhookSecrets?: Readonly<Record<string, string>> | undefined;
   /** Bare emulators: the local runtime provisions and wires nothing. */
   noFunctions?: boolean | undefined;
   /**

@@ -249,7 +249,7 @@ describe('Function: parseConfig', () => {
     expect(reg?.platforms).toEqual({ require: ['linux/amd64'], repositories: {} });
     expect(r.value.audit).toMatchObject({ maxKeyAgeDays: 90, schedule: 'rate(1 day)', exemptions: [] });
     expect(r.value.ngc.baseUrl).toBe('https://api.ngc.nvidia.com');
-    expect(r.value.notifications).toEqual({ email: [] });
+    expect(r.value.notifications).toEqual({ email: [], webhooks: [] });
     expect([
       DEFAULT_ROTATION_SCHEDULE,
       DEFAULT_GRACE_HOURS,
