@@ -18,8 +18,12 @@ export const DEFAULT_PROFILE: ProfileName = 'aws';
 const PROFILE_NAMES: readonly ProfileName[] = ['aws', 'ideal'];
 
 /** `--profile`, checked. */
-export function profileOption(raw: unknown, command: string): ProfileName {
-  if (raw === undefined) return DEFAULT_PROFILE;
+export function profileOption(
+  raw: unknown,
+  command: string,
+  fallback: ProfileName = DEFAULT_PROFILE,
+): ProfileName {
+  if (raw === undefined) return fallback;
   if (typeof raw !== 'string' || !PROFILE_NAMES.includes(raw as ProfileName)) {
     throw new UsageError(`--profile must be ${PROFILE_NAMES.join(' or ')}, got '${String(raw)}'`, command);
   }
