@@ -3,6 +3,7 @@ import {
   minimalPullPolicy,
   PULL_POLICY_NAME,
   RETIRE_SCHEDULE,
+  ROTATION_TAGS,
   RULE_NAMES,
 } from '@nvcf-ecr/core';
 import { Aws, Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
@@ -116,6 +117,7 @@ export function Credentials({ app, stack }: StackContext) {
     // No reserved concurrency: Secrets Manager runs one rotation per secret at a time and does not queue a
     // throttled step (the rotation would fail), and at most 25 registries can rotate at once.
   });
+  for (const { secret } of registries) protectRotationTags(secret, rotateCredential.role as iam.IRole);
   for (const { registry, secret } of registries) {
     // Secrets Manager may invoke the function for this secret only, from this account
     // (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html;
@@ -169,4 +171,52 @@ export function Credentials({ app, stack }: StackContext) {
   });
 
   return { key, ngcApiKey, registries, resources, rotateCredential, retireKeys, retireSchedule };
+}
+
+/** IAM tag an operator role carries to be allowed the force tag (`nvcf-ecr rotate --force`), stacks/README.md. */
+export const OPERATOR_PRINCIPAL_TAG = 'nvcf-ecr-operator';
+
+/**
+ * The `nvcf-ecr:` tags on a pull-key secret steer the rotation (the intent marker, the record of the key NVCF
+ * holds, the force flag: packages/core/src/rotation/README.md, "Tags on the secret"), so only the rotation role
+ * may set or remove them; the force tag also a principal tagged `nvcf-ecr-operator=true` (an operator role). An explicit Deny
+ * in the secret's resource policy beats any identity policy's Allow
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html), and
+ * `aws:TagKeys` names the keys of both TagResource and UntagResource
+ * (https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html).
+ */
+function protectRotationTags(secret: secretsmanager.Secret, rotationRole: iam.IRole): void {
+  const actions = ['secretsmanager:TagResource', 'secretsmanager:UntagResource'];
+  const rotation = { ArnNotEquals: { 'aws:PrincipalArn': rotationRole.roleArn } };
+  // Everyone but the rotation role and the operators: no `nvcf-ecr:` tag at all.
+  secret.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'OnlyTheRotationAndOperatorsTouchRotationTags',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions,
+      resources: ['*'],
+      conditions: {
+        'ForAnyValue:StringLike': { 'aws:TagKeys': ['nvcf-ecr:*'] },
+        ...rotation,
+        StringNotEquals: { [`aws:PrincipalTag/${OPERATOR_PRINCIPAL_TAG}`]: 'true' },
+      },
+    }),
+  );
+  // Operators too: none of the tags the rotation writes for itself, only the force tag.
+  secret.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'OnlyTheRotationWritesItsRecords',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions,
+      resources: ['*'],
+      conditions: {
+        'ForAnyValue:StringEquals': {
+          'aws:TagKeys': Object.values(ROTATION_TAGS).filter((k) => k !== ROTATION_TAGS.force),
+        },
+        ...rotation,
+      },
+    }),
+  );
 }

@@ -228,3 +228,35 @@ describe('Stack: Credentials', () => {
     });
   });
 });
+
+describe('Stack: Credentials — the rotation’s tags', () => {
+  it('denies every principal but the rotation role the nvcf-ecr: tags of each pull-key secret; operators only the force tag', () => {
+    for (const s of [example, multi]) {
+      const policies = resourcesOfType(s.json.Credentials, 'AWS::SecretsManager::ResourcePolicy');
+      expect(policies).toHaveLength(s.config.registries.length);
+      for (const [, policy] of policies) {
+        const statements = (policy.Properties['ResourcePolicy'] as { Statement: Record<string, unknown>[] })
+          .Statement;
+        const bySid = Object.fromEntries(statements.map((st) => [st['Sid'], st]));
+        const everyone = bySid['OnlyTheRotationAndOperatorsTouchRotationTags'];
+        expect(everyone).toMatchObject({
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: ['secretsmanager:TagResource', 'secretsmanager:UntagResource'],
+          Condition: {
+            'ForAnyValue:StringLike': { 'aws:TagKeys': ['nvcf-ecr:*'] },
+            ArnNotEquals: { 'aws:PrincipalArn': expect.anything() },
+            StringNotEquals: { 'aws:PrincipalTag/nvcf-ecr-operator': 'true' },
+          },
+        });
+        const records = bySid['OnlyTheRotationWritesItsRecords'] as {
+          Condition: Record<string, Record<string, string[]>>;
+        };
+        expect(records).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' } });
+        const keys = records.Condition['ForAnyValue:StringEquals']?.['aws:TagKeys'];
+        expect(keys).toEqual(expect.arrayContaining(['nvcf-ecr:key-intent', 'nvcf-ecr:nvcf-key']));
+        expect(keys).not.toContain('nvcf-ecr:force-rotation');
+      }
+    }
+  });
+});

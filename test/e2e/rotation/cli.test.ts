@@ -127,8 +127,9 @@ describe('CLI: rotate, status and retire on the sandbox', () => {
     expect(refused.io.err()).toContain('Nothing was started.');
     expect(stuckPending(h.sb, registry)).toBeUndefined();
 
-    // Forcing skips the grace period, not NVCF's caches (10 minutes after NVCF moved off the previous key).
-    await control(h.sb, 'POST', 'clock', { advanceSeconds: 11 * 60 });
+    // Forcing skips the grace period, never the in-use window (the previous key was last used by the checks of
+    // its own rotation) nor NVCF's release: 7 hours on, both are over, the grace period is not.
+    await control(h.sb, 'POST', 'clock', { advanceSeconds: 7 * 3600 });
     await h.sb.settle();
     const forced = await cli('rotate', 'prod', '--force');
     expect(forced.code).toBe(0);
@@ -193,7 +194,8 @@ describe('CLI: rotate, status and retire on the sandbox', () => {
     expect(status.code).toBe(1);
 
     // Secrets Manager starts no rotation while one is pending: rotating again abandons it, saying so, and starts
-    // a new one, which keeps the abandoned rotation's key (used within the hour) and so refuses to delete it.
+    // a new one, which keeps the abandoned rotation's key (NVCF may have handed it out: it gets the grace period,
+    // counted from NVCF being pointed back) and so refuses to delete it.
     const stuck = stuckPending(h.sb, registry) as string;
     const resumed = await cli('rotate', 'prod');
     expect(resumed.io.err()).toContain(
@@ -202,10 +204,10 @@ describe('CLI: rotate, status and retire on the sandbox', () => {
     expect(secretOf(h.sb, registry).versions.find((v) => v.versionId === stuck)?.stages).toEqual([]);
     expect(resumed.code).toBe(1);
     expect(resumed.io.err()).toContain('✗ createSecret refused: ');
-    expect(resumed.io.err()).toContain('superseded was used at');
+    expect(resumed.io.err()).toContain('inside its grace period until');
 
-    // An hour later the abandoned key is unused: the next rotate abandons the refused one and rotates.
-    await control(h.sb, 'POST', 'clock', { advanceSeconds: 3_700 });
+    // Once that grace period is over, the next rotate abandons the refused one and rotates.
+    await control(h.sb, 'POST', 'clock', { advanceSeconds: (registry.rotation.graceHours + 1) * 3600 });
     const rotated = await cli('rotate', 'prod');
     expect(rotated.io.err()).toMatch(/abandoning it[^\n]*\nrotating prod/);
     expect(rotated.code).toBe(0);

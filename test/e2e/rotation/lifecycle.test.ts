@@ -212,9 +212,10 @@ describe('Rotation: lifecycle on the example configuration', () => {
     );
     expect(await nvcfPull(h.sb, image)).toMatchObject({ ok: true });
 
-    // Forcing skips the grace period, not NVCF's caches: NVCF moved off the previous key at the first rotation,
-    // and its caches may hand it out for 10 minutes after that.
-    await control(h.sb, 'POST', 'clock', { advanceSeconds: 11 * 60 });
+    // Forcing skips the grace period, never the in-use window (the previous key was last used by the checks of
+    // its own rotation) nor NVCF's release (its caches, then a workload's hourly refresh): 7 hours on, both are
+    // over, the grace period is not.
+    await control(h.sb, 'POST', 'clock', { advanceSeconds: 7 * 3600 });
     await h.sb.settle();
     // What `nvcf-ecr rotate --force` does: it abandons the refused rotation (removes AWSPENDING: Secrets Manager
     // starts no other while it is pending), tags the secret with the new token, then calls RotateSecret.

@@ -1,10 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import {
-  RotateSecretCommand,
-  TagResourceCommand,
-  UntagResourceCommand,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -19,8 +12,8 @@ import {
   ROTATION_TAGS,
   readValue,
   redactString,
-  rotationStatus,
   type SecretState,
+  startRotation,
 } from '@nvcf-ecr/core';
 import type { Command, CommandContext } from '../cli.ts';
 import { AWS_OPTIONS, COMMON_OPTIONS_HELP, CONFIG_OPTIONS, loadCommandConfig } from '../context.ts';
@@ -59,8 +52,9 @@ its grace period, a key in use or still cached by NVCF, or a key the rotation di
 the current key before it decides anything, so it is started then.
 
 Options:
-  --force                 rotate even while the previous key is in its grace period or in use: that key is
-                          deleted to make room, though never within 10 minutes of NVCF holding it (the flag
+  --force                 rotate even while the previous key is in its grace period: that key is deleted to
+                          make room, though never while it was used within 6 h or within 70 minutes of
+                          NVCF holding it (NVCF's caches, then a workload's hourly refresh) (the flag
                           reaches the function as the secret tag ${ROTATION_TAGS.force}=<token>, honoured for
                           this rotation only)
   --timeout <seconds>     how long to follow the rotation (default ${DEFAULT_TIMEOUT_SECONDS}); it goes on in AWS anyway
@@ -122,47 +116,15 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
       2,
     );
   }
-  const stuck = state.pendingVersionId !== state.currentVersionId ? state.pendingVersionId : undefined;
-  const token = randomUUID();
-  if (!force && !stuck) {
-    const now = await rotationStatus(registry, { secrets, iam, nvcf, now: commandNow(io.env, 'rotate') });
-    // NVCF may hold another key than the current one (a cancelled rotation's): only the rotation points it back,
-    // and it does so before it refuses anything, so it is started whatever status predicts.
-    const nvcfUnsure =
-      now.nvcfHoldsCurrentKeySince === null &&
-      now.keys.some((k) => k.role === 'current' && k.status === 'Active') &&
-      !(now.nvcf !== null && 'missing' in now.nvcf);
-    if (now.blockers.length > 0 && !nvcfUnsure) {
-      for (const b of now.blockers) say(style.yellow(`refused (${b.code}): ${b.reason}`));
-      say('Nothing was started.');
-      return 1;
-    }
-    if (now.blockers.length > 0) {
-      say(
-        style.yellow(
-          `NVCF may hold another key than the current one: starting anyway, so that the rotation points NVCF at the ` +
-            `current key first; it may then refuse (${now.blockers.map((b) => b.code).join(', ')}).`,
-        ),
-      );
-    }
-  }
-  if (stuck) await abandon(secrets, state.arn, stuck, say);
   const failureBefore = state.tags.get(ROTATION_TAGS.lastFailure);
-  if (force) {
-    await secrets.send(
-      new TagResourceCommand({ SecretId: state.arn, Tags: [{ Key: ROTATION_TAGS.force, Value: token }] }),
-    );
-  }
+  let started: Awaited<ReturnType<typeof startRotation>>;
   try {
-    await secrets.send(
-      new RotateSecretCommand({ SecretId: state.arn, ClientRequestToken: token, RotateImmediately: true }),
+    started = await startRotation(
+      registry,
+      { secrets, iam, nvcf, now: commandNow(io.env, 'rotate') },
+      { force, unstick: true },
     );
   } catch (err) {
-    if (force) {
-      await secrets
-        .send(new UntagResourceCommand({ SecretId: state.arn, TagKeys: [ROTATION_TAGS.force] }))
-        .catch(() => undefined);
-    }
     const e = err as Error;
     const hint =
       e.name === 'InvalidRequestException' ? " (a rotation may be running: 'nvcf-ecr status' shows it)" : '';
@@ -172,6 +134,27 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
       { cause: err },
     );
   }
+  if (started.kind === 'refused') {
+    for (const b of started.blockers) say(style.yellow(`refused (${b.code}): ${b.reason}`));
+    say('Nothing was started.');
+    return 1;
+  }
+  if (started.despite.length > 0) {
+    say(
+      style.yellow(
+        `NVCF may hold another key than the current one: started anyway, so that the rotation points NVCF at the ` +
+          `current key first; it may then refuse (${started.despite.join(', ')}).`,
+      ),
+    );
+  }
+  if (started.abandoned) {
+    say(
+      `the rotation ${started.abandoned} is not complete, and Secrets Manager starts no other while it is pending: abandoning it ` +
+        `(UpdateSecretVersionStage removes ${AWSPENDING} from it; its key, if it stored one, is now superseded: ` +
+        'the next rotation points NVCF at the current key and deletes it once unused, see packages/core/src/rotation/README.md, "Recovering")',
+    );
+  }
+  const { token } = started;
   say(
     `rotating ${style.bold(registry.name)} ` +
       `(secret ${registry.secretName}, token ${token}${force ? ', forced' : ''})`,
@@ -209,33 +192,6 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
       `the previous key stays Active for the grace period (${registry.rotation.graceHours} h), then 'nvcf-ecr retire' deactivates it\n`,
   );
   return 0;
-}
-
-/**
- * Secrets Manager refuses every `RotateSecret` while a version carries AWSPENDING without AWSCURRENT, whatever
- * the token ("any later invocation of rotation assumes that a previous rotation request is still in progress
- * and returns an error": awsdocs/aws-secrets-manager-docs:doc_source/rotating-secrets.md); its own reattempt
- * waits for the next rotation window. Removing the label is the documented way out; the version, and the key
- * it may hold, stay.
- */
-async function abandon(
-  secrets: ReturnType<typeof rotationClients>['secrets'],
-  secretArn: string,
-  stuck: string,
-  say: (line: string) => void,
-): Promise<void> {
-  say(
-    `the rotation ${stuck} is not complete, and Secrets Manager starts no other while it is pending: abandoning it ` +
-      `(UpdateSecretVersionStage removes ${AWSPENDING} from it; its key, if it stored one, is now superseded: ` +
-      'the next rotation points NVCF at the current key and deletes it once unused, see packages/core/src/rotation/README.md, "Recovering")',
-  );
-  await secrets.send(
-    new UpdateSecretVersionStageCommand({
-      SecretId: secretArn,
-      VersionStage: AWSPENDING,
-      RemoveFromVersionId: stuck,
-    }),
-  );
 }
 
 /** What {@link followRotation} reads on each look. */

@@ -11,7 +11,7 @@ import { RotationError, type RotationStepName } from '../errors.ts';
  *   `{"userName", "registryHostname", "credentialName"}`; the first rotation turns it into the first key;
  * - a **pull key**: `{"accessKeyId", "secretAccessKey", "userName", "registryHostname", "credentialName",
  *   "createdAt"}`, where `createdAt` (ISO-8601, the rotation's clock) is when the key was created — testSecret
- *   compares NVCF's `lastUpdatedAt` with it (see `steps.ts`).
+ *   compares NVCF's `lastUpdatedAt` with it (see `test-secret.ts`).
  *
  * Unknown members are kept out of the way, not refused, so that a value written by a newer version still
  * reads. Parse errors never quote the value: zod is asked not to report inputs, and messages name members.

@@ -18,7 +18,6 @@ import {
   CreateSecretCommand,
   DescribeSecretCommand,
   ResourceExistsException,
-  RotateSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import {
@@ -35,6 +34,7 @@ import {
   type RegistryConfig,
   RULE_NAMES,
   reportBucketName,
+  startRotation,
 } from '@nvcf-ecr/core';
 import { iamSigningRegion } from '../services/iam/routes.ts';
 import type { World } from '../world.ts';
@@ -360,13 +360,17 @@ export async function provision(input: ProvisionInput): Promise<Provisioned> {
         current.RotationRules?.ScheduleExpression === rules.ScheduleExpression &&
         current.RotationRules?.Duration === rules.Duration;
       if (same) continue;
-      await secrets.send(
-        new RotateSecretCommand({
-          SecretId: secretId,
-          RotationLambdaARN: rotate,
-          RotationRules: rules,
-          RotateImmediately: true,
-        }),
+      await startRotation(
+        registry,
+        { secrets },
+        {
+          preflight: false,
+          configure: {
+            lambdaArn: rotate,
+            scheduleExpression: rules.ScheduleExpression,
+            duration: rules.Duration,
+          },
+        },
       );
     }
   }
