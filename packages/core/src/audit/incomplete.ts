@@ -16,7 +16,7 @@ export const AUDIT_INCOMPLETE: CheckDefinition = {
   proves:
     'The run read and judged every configured repository before its time budget ran out, so the image findings cover the whole configuration.',
   remediation:
-    'Run the audit again: images already resolved are taken from the resolution cache, so the next run goes further. If it stays incomplete, raise the function timeout to Lambda\'s 900 s if it is lower, audit fewer registries per run (the trigger\'s "registries" list), or fan the audit out per repository (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html).',
+    'Run the audit again: images already resolved are taken from the resolution cache, so the next run goes further. If it stays incomplete, raise the function timeout to Lambda\'s 900 s if it is lower, audit fewer registries per run (the trigger\'s "registries" list), or fan the audit out per repository with a Step Functions Distributed Map.',
 };
 
 /**
