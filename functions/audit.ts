@@ -8,12 +8,12 @@ import middy from '@middy/core';
 import {
   type AuditTrigger,
   auditTriggerSchema,
-  ConfigError,
-  perRegion,
   publishAudit,
   runAudit,
   triggerRegistries,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/audit';
+import { ConfigError } from '@nvcf-ecr/core/errors';
+import { perRegion } from '@nvcf-ecr/core/per-region';
 import type { Context } from 'aws-lambda';
 import {
   awsClientConfig,

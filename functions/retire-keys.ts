@@ -2,7 +2,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
-import { type RetireDeps, type RetireOutcome, retirePreviousKeys } from '@nvcf-ecr/core';
+import { type RetireDeps, type RetireOutcome, retirePreviousKeys } from '@nvcf-ecr/core/rotation';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
 import {

@@ -12,7 +12,7 @@ import {
   type RotationTiming,
   rotateCredential,
   rotationInvocationSchema,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/rotation';
 import type { Context } from 'aws-lambda';
 import {
   awsClientConfig,

@@ -1,14 +1,14 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import middy from '@middy/core';
+import { ContentCache } from '@nvcf-ecr/core/image';
+import { perRegion } from '@nvcf-ecr/core/per-region';
 import {
-  ContentCache,
   type EcrImageActionEvent,
   ecrImageActionEventSchema,
-  perRegion,
   type ValidationOutcome,
   validatePush,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/validation';
 import type { Context } from 'aws-lambda';
 import { awsClientConfig, type FunctionEnvironment, lambdaEntry } from './lib/environment.ts';
 import { logErrors, parseEvent } from './lib/middleware.ts';

@@ -1,10 +1,6 @@
-import {
-  bootstrapSecretValue,
-  minimalPullPolicy,
-  PULL_POLICY_NAME,
-  RETIRE_SCHEDULE,
-  RULE_NAMES,
-} from '@nvcf-ecr/core';
+import { PULL_POLICY_NAME, RETIRE_SCHEDULE, RULE_NAMES } from '@nvcf-ecr/core/events';
+import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
+import { bootstrapSecretValue } from '@nvcf-ecr/core/rotation';
 import { Aws, Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';

@@ -3,7 +3,7 @@ import {
   NOTIFICATION_TOPIC_NAME,
   type NotificationKey,
   notificationPatterns,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/events';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';

@@ -1,14 +1,7 @@
-import {
-  assertConfig,
-  type Config,
-  ConfigError,
-  createLogger,
-  emfSink,
-  iamRegionFor,
-  jsonLineSink,
-  type Logger,
-  type MetricSink,
-} from '@nvcf-ecr/core';
+import { assertConfig, type Config, ConfigError } from '@nvcf-ecr/core/config';
+import { iamRegionFor } from '@nvcf-ecr/core/ecr';
+import { createLogger, jsonLineSink, type Logger } from '@nvcf-ecr/core/log';
+import { emfSink, type MetricSink } from '@nvcf-ecr/core/metrics';
 
 /**
  * What a handler needs from its surroundings, in one object, so that the same handler code runs in Lambda

@@ -1,4 +1,5 @@
-import type { Config, Logger } from '@nvcf-ecr/core';
+import type { Config } from '@nvcf-ecr/core/config';
+import type { Logger } from '@nvcf-ecr/core/log';
 import type { FunctionEnvironment } from './environment.ts';
 
 /**

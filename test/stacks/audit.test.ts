@@ -1,4 +1,4 @@
-import { FUNCTIONS, RULE_NAMES, reportBucketName } from '@nvcf-ecr/core';
+import { FUNCTIONS, RULE_NAMES, reportBucketName } from '@nvcf-ecr/core/events';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ACCOUNT } from './configs.ts';

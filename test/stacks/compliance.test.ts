@@ -1,4 +1,4 @@
-import { redact, redactString } from '@nvcf-ecr/core';
+import { redact, redactString } from '@nvcf-ecr/core/redact';
 import { describe, expect, it } from 'vitest';
 import { resourcesOfType, STACK_IDS, synth } from './synth.ts';
 

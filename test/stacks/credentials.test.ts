@@ -1,11 +1,6 @@
-import {
-  ConfigError,
-  FUNCTIONS,
-  minimalPullPolicy,
-  PULL_POLICY_NAME,
-  RETIRE_SCHEDULE,
-  RULE_NAMES,
-} from '@nvcf-ecr/core';
+import { ConfigError } from '@nvcf-ecr/core/errors';
+import { FUNCTIONS, PULL_POLICY_NAME, RETIRE_SCHEDULE, RULE_NAMES } from '@nvcf-ecr/core/events';
+import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
 import { describe, expect, it } from 'vitest';
 import { expectRejection } from '../unit/core/expect-error.ts';
 import { ACCOUNT, GOV_ACCOUNT, PARTNER_ACCOUNT } from './configs.ts';

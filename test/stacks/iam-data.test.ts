@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { FUNCTIONS, type FunctionKey } from '@nvcf-ecr/core';
+import { FUNCTIONS, type FunctionKey } from '@nvcf-ecr/core/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IAM_DATA } from '../../stacks/lib/functions.ts';
 import { ROOT, type SynthResult, synthesize } from '../../stacks/lib/synth.ts';
@@ -39,7 +39,7 @@ function assetOf(key: FunctionKey): string {
   throw new Error(`no function ${key} in the templates`);
 }
 
-const PROBE = `import { isActionAllowed } from '@nvcf-ecr/core';
+const PROBE = `import { isActionAllowed } from '@nvcf-ecr/core/iam';
 const decision = await isActionAllowed({
   principalArn: 'arn:aws:iam::123456789012:user/nvcf-ecr-prod',
   accountId: '123456789012',

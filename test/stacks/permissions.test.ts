@@ -1,11 +1,6 @@
-import {
-  FUNCTIONS,
-  type FunctionKey,
-  isActionAllowed,
-  PROJECT_EVENT_BUS_NAME,
-  ROTATION_TAGS,
-  reportBucketName,
-} from '@nvcf-ecr/core';
+import { FUNCTIONS, type FunctionKey, PROJECT_EVENT_BUS_NAME, reportBucketName } from '@nvcf-ecr/core/events';
+import { isActionAllowed } from '@nvcf-ecr/core/iam';
+import { ROTATION_TAGS } from '@nvcf-ecr/core/rotation';
 import { describe, expect, it } from 'vitest';
 import { ACCOUNT, GOV_ACCOUNT, PARTNER_ACCOUNT } from './configs.ts';
 import { keyIdOf, Resolver, SECRET_SUFFIX } from './resolve.ts';

@@ -1,15 +1,14 @@
 import {
   AUDIT_REPORT_SCHEMA_VERSION,
   type AuditReport,
-  assertConfig,
   CHECKS,
   type CheckId,
-  type Config,
   checkCatalog,
   compareFindings,
   type Finding,
   summarize,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/audit';
+import { assertConfig, type Config } from '@nvcf-ecr/core/config';
 
 /** Builders and fakes for the audit's unit tests. */
 

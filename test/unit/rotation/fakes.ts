@@ -1,12 +1,6 @@
 import { join } from 'node:path';
-import {
-  type Config,
-  createLogger,
-  type LogRecord,
-  loadConfig,
-  memorySink,
-  type RegistryConfig,
-} from '@nvcf-ecr/core';
+import { type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
+import { createLogger, type LogRecord, memorySink } from '@nvcf-ecr/core/log';
 
 /**
  * Fakes for unit tests of the rotation verbs: AWS SDK clients answering by command name, a virtual clock

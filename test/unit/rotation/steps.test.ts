@@ -1,13 +1,8 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import {
-  type ClientsForKey,
-  type NvcfRegistryCredentialsPort,
-  type NvcfRegistryCredentialView,
-  RotationError,
-  retirePreviousKey,
-  rotateCredential,
-} from '@nvcf-ecr/core';
+import { RotationError } from '@nvcf-ecr/core/errors';
+import type { NvcfRegistryCredentialsPort, NvcfRegistryCredentialView } from '@nvcf-ecr/core/ports';
+import { type ClientsForKey, retirePreviousKey, rotateCredential } from '@nvcf-ecr/core/rotation';
 import { NvcfClient } from '@nvcf-ecr/nvcf';
 import { describe, expect, it } from 'vitest';
 import {

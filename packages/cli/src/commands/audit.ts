@@ -4,12 +4,8 @@ import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
-  AuditError,
   type AuditReport,
-  createLogger,
-  deploymentRegion,
   failsAt,
-  perRegion,
   renderHtml,
   renderJson,
   renderMarkdown,
@@ -17,7 +13,11 @@ import {
   runAudit,
   SEVERITIES,
   type Severity,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/audit';
+import { deploymentRegion } from '@nvcf-ecr/core/config';
+import { AuditError } from '@nvcf-ecr/core/errors';
+import { createLogger } from '@nvcf-ecr/core/log';
+import { perRegion } from '@nvcf-ecr/core/per-region';
 import type { Command, CommandContext } from '../cli.ts';
 import {
   AWS_OPTIONS,

@@ -1,11 +1,6 @@
-import {
-  type Config,
-  ConfigError,
-  minimalPullPolicy,
-  nvcfRecognition,
-  type PolicyDocument,
-  pullPolicyFor,
-} from '@nvcf-ecr/core';
+import { type Config, ConfigError } from '@nvcf-ecr/core/config';
+import { nvcfRecognition } from '@nvcf-ecr/core/ecr';
+import { minimalPullPolicy, type PolicyDocument, pullPolicyFor } from '@nvcf-ecr/core/iam';
 import type { Command, CommandContext } from '../cli.ts';
 import { CONFIG_OPTIONS, DEFAULT_CONFIG_FILE, loadCommandConfig } from '../context.ts';
 import { UsageError } from '../errors.ts';

@@ -1,5 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { type Config, createLogger, deploymentRegion, retirePreviousKey } from '@nvcf-ecr/core';
+import { type Config, deploymentRegion } from '@nvcf-ecr/core/config';
+import { createLogger } from '@nvcf-ecr/core/log';
+import { retirePreviousKey } from '@nvcf-ecr/core/rotation';
 import type { Command, CommandContext } from '../cli.ts';
 import {
   AWS_OPTIONS,

@@ -4,23 +4,22 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
+import type { Config } from '@nvcf-ecr/core/config';
+import type { NvcfRegistryCredentialView } from '@nvcf-ecr/core/ports';
+import { maskAccessKeyId, redactString } from '@nvcf-ecr/core/redact';
 import {
   AWSCURRENT,
   AWSPENDING,
-  type Config,
   describeSecret,
   type LastFailure,
-  maskAccessKeyId,
-  type NvcfRegistryCredentialView,
   type PullKeySecret,
   parseLastFailure,
   pullKeyOf,
   ROTATION_TAGS,
   readValue,
-  redactString,
   rotationStatus,
   type SecretState,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/rotation';
 import type { Command, CommandContext } from '../cli.ts';
 import { AWS_OPTIONS, COMMON_OPTIONS_HELP, CONFIG_OPTIONS, loadCommandConfig } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';

@@ -1,13 +1,8 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import {
-  type Config,
-  CoreError,
-  deploymentRegion,
-  type RegistryConfig,
-  type RegistryRotationStatus,
-  rotationStatus,
-} from '@nvcf-ecr/core';
+import { type Config, deploymentRegion, type RegistryConfig } from '@nvcf-ecr/core/config';
+import { CoreError } from '@nvcf-ecr/core/errors';
+import { type RegistryRotationStatus, rotationStatus } from '@nvcf-ecr/core/rotation';
 import type { NvcfClient } from '@nvcf-ecr/nvcf';
 import type { Command, CommandContext, OptionValues } from '../cli.ts';
 import {

@@ -2,13 +2,9 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import {
-  type Config,
-  EVENT_SOURCE,
-  type RegistryConfig,
-  type RegistryRotationStatus,
-  rotationStatus,
-} from '@nvcf-ecr/core';
+import type { Config, RegistryConfig } from '@nvcf-ecr/core/config';
+import { EVENT_SOURCE } from '@nvcf-ecr/core/events';
+import { type RegistryRotationStatus, rotationStatus } from '@nvcf-ecr/core/rotation';
 import type { NvcfClient } from '@nvcf-ecr/nvcf';
 import type { EventLogEntry, RunningSandbox } from '@nvcf-ecr/sandbox';
 import { nvcfClientFor } from '../context.ts';

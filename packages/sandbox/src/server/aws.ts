@@ -1,4 +1,6 @@
-import { isActionAllowed, PolicyEvaluationError, partitionOfRegion } from '@nvcf-ecr/core';
+import { partitionOfRegion } from '@nvcf-ecr/core/ecr';
+import { PolicyEvaluationError } from '@nvcf-ecr/core/errors';
+import { isActionAllowed } from '@nvcf-ecr/core/iam';
 import {
   type ParsedAuthorization,
   parseAmzDate,

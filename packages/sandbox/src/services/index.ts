@@ -1,4 +1,4 @@
-import type { Config } from '@nvcf-ecr/core';
+import type { Config } from '@nvcf-ecr/core/config';
 import type { ServiceModule } from '../module.ts';
 import { type RuntimeHandlers, runtimeModule } from '../runtime/runtime.ts';
 import type { World } from '../world.ts';

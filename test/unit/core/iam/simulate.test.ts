@@ -1,14 +1,14 @@
+import { PolicyEvaluationError } from '@nvcf-ecr/core/errors';
 import {
   clearPolicyEvaluationCache,
   type EffectivePolicies,
   evaluatePullAccess,
   isActionAllowed,
   minimalPullPolicy,
-  PolicyEvaluationError,
   type PolicySource,
   pullRepositoryArns,
   requiredPullPermissions,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/iam';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { expectRejection } from '../expect-error.ts';
 import { ACCOUNT, ADMINISTRATOR_ACCESS, registry, USER_ARN } from './fixtures.ts';

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
+import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
 import {
   AWSCURRENT,
   type CredentialRotatedDetail,
-  DETAIL_TYPES,
   describeSecret,
-  maskAccessKeyId,
   pullKeyOf,
   type RotationFailedDetail,
   readValue,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/rotation';
 import { type DemoContext, expectThat } from '../context.ts';
 import type { DemoStep } from '../step.ts';
 

@@ -1,4 +1,4 @@
-import { ECR_PUBLIC_HOSTNAME } from '@nvcf-ecr/core';
+import { ECR_PUBLIC_HOSTNAME } from '@nvcf-ecr/core/ecr';
 import type { World } from '../../world.ts';
 import { ImageStore, type RepositorySnapshot } from '../ecr/store.ts';
 import { AuthTokens, type TokenRecord } from '../ecr/tokens.ts';

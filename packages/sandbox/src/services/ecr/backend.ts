@@ -1,4 +1,4 @@
-import { registryHostnameFor } from '@nvcf-ecr/core';
+import { registryHostnameFor } from '@nvcf-ecr/core/ecr';
 import type { World } from '../../world.ts';
 import { type ImageAction, ImageStore, type RepositorySnapshot } from './store.ts';
 import { AuthTokens, type TokenRecord } from './tokens.ts';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { decodeRegistrySecret, maskAccessKeyId } from '@nvcf-ecr/core';
+import { decodeRegistrySecret, maskAccessKeyId } from '@nvcf-ecr/core/credential';
 import { SandboxError } from '../../errors.ts';
 import { servesRegion } from '../../server/aws.ts';
 import type { World } from '../../world.ts';

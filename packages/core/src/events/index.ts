@@ -1,0 +1,9 @@
+/**
+ * Events (packages/core/src/events/README.md): the project's event names and rules, EventBridge patterns
+ * and how they match, publishing, and schedule expressions.
+ */
+export * from './names.ts';
+export * from './pattern.ts';
+export * from './patterns.ts';
+export * from './publish.ts';
+export * from './schedule.ts';
