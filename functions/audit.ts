@@ -14,12 +14,12 @@ import {
 } from '@nvcf-ecr/core/audit';
 import { ConfigError } from '@nvcf-ecr/core/errors';
 import { perRegion } from '@nvcf-ecr/core/per-region';
-import type { Context } from 'aws-lambda';
 import {
   awsClientConfig,
   ENV,
   type FunctionEnvironment,
   iamClientConfig,
+  invocable,
   lambdaEntry,
 } from './lib/environment.ts';
 import { logErrors, parseEvent } from './lib/middleware.ts';
@@ -56,7 +56,7 @@ export function createAuditHandler(env: FunctionEnvironment) {
     events: new EventBridgeClient(awsClientConfig(env)),
     bucket,
     eventBusName: env.eventBusName,
-    metrics: env.metrics ?? ((m) => env.logger.debug('metric', { metric: m })),
+    metrics: env.metrics,
     logger: env.logger,
   };
   const handler = middy<AuditTrigger, unknown>()
@@ -67,8 +67,7 @@ export function createAuditHandler(env: FunctionEnvironment) {
       const { location, eventId } = await publishAudit(report, publish);
       return { summary: report.summary, reports: location, eventId };
     });
-  return (event: unknown, context?: unknown): Promise<unknown> =>
-    handler(event as AuditTrigger, (context ?? {}) as Context);
+  return invocable(handler);
 }
 
 export const handler = lambdaEntry(createAuditHandler);

@@ -13,11 +13,11 @@ import {
   rotateCredential,
   rotationInvocationSchema,
 } from '@nvcf-ecr/core/rotation';
-import type { Context } from 'aws-lambda';
 import {
   awsClientConfig,
   type FunctionEnvironment,
   iamClientConfig,
+  invocable,
   lambdaEntry,
 } from './lib/environment.ts';
 import { logErrors, parseEvent } from './lib/middleware.ts';
@@ -61,15 +61,14 @@ export function createRotateCredentialHandler(
     eventBusName: env.eventBusName,
     now: env.now,
     logger: env.logger,
-    metrics: env.metrics ?? ((m) => env.logger.debug('metric', { metric: m })),
+    metrics: env.metrics,
     timing: options.timing,
   };
   const handler = middy<RotationInvocation, void>()
     .use(logErrors(env.logger))
     .use(parseEvent({ schema: rotationInvocationSchema, logger: env.logger, onInvalid: 'throw' }))
     .handler((event) => rotateCredential(event, deps));
-  return (event: unknown, context?: unknown): Promise<void> =>
-    handler(event as RotationInvocation, (context ?? {}) as Context);
+  return invocable(handler);
 }
 
 export const handler = lambdaEntry(createRotateCredentialHandler);

@@ -34,5 +34,6 @@ export function fromSandboxEnvironment(env: SandboxHandlerEnvironment): Function
     reportBucket: env.reportBucket,
     now: env.now,
     logger: env.logger,
+    metrics: (m) => env.logger.debug('metric', { metric: m }),
   };
 }

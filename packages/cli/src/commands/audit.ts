@@ -26,7 +26,7 @@ import {
   CONFIG_OPTIONS,
   iamClientOptions,
   loadCommandConfig,
-  nvcfClientFor,
+  nvcfClientForCommand,
 } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { type CliIo, styleFor } from '../output.ts';
@@ -142,7 +142,7 @@ async function audit({ values, io }: CommandContext): Promise<number> {
         secrets,
         ecr: perRegion((region) => new ECRClient({ ...base, region })),
         ecrPublic: new ECRPUBLICClient({ ...base, region: 'us-east-1' }),
-        nvcf: nvcfClientFor(values, io.env, config, secrets),
+        nvcf: nvcfClientForCommand(values, io.env, config, secrets),
         now: () => new Date(),
         logger,
       },

@@ -8,10 +8,14 @@ import {
   awsClientOptions,
   COMMON_OPTIONS_HELP,
   CONFIG_OPTIONS,
+  commandNow,
   loadCommandConfig,
+  NOW_HELP,
+  registryByName,
+  reportingServiceErrors,
+  rotationClients,
 } from '../context.ts';
 import { styleFor, writeJson } from '../output.ts';
-import { commandNow, NOW_HELP, registryByName, reportingServiceErrors, rotationClients } from './status.ts';
 
 /**
  * `nvcf-ecr retire <registry>`: what the hourly retirement does, now, for one registry (core's

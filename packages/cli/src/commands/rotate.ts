@@ -21,10 +21,19 @@ import {
   type SecretState,
 } from '@nvcf-ecr/core/rotation';
 import type { Command, CommandContext } from '../cli.ts';
-import { AWS_OPTIONS, COMMON_OPTIONS_HELP, CONFIG_OPTIONS, loadCommandConfig } from '../context.ts';
+import {
+  AWS_OPTIONS,
+  COMMON_OPTIONS_HELP,
+  CONFIG_OPTIONS,
+  commandNow,
+  loadCommandConfig,
+  NOW_HELP,
+  registryByName,
+  reportingServiceErrors,
+  rotationClients,
+} from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { type Style, styleFor } from '../output.ts';
-import { commandNow, NOW_HELP, registryByName, reportingServiceErrors, rotationClients } from './status.ts';
 
 /**
  * `nvcf-ecr rotate <registry> [--force]`: starts a rotation through Secrets Manager (RotateSecret, so the
