@@ -1,6 +1,7 @@
+import { evaluateAccess } from '../../auth/authorize.ts';
 import { ServiceError } from '../../errors.ts';
-import { accessDenied, evaluateAccess } from '../../server/aws.ts';
 import type { RequestHandler, SandboxRequest, SandboxResponse } from '../../server/http.ts';
+import { accessDenied } from '../../server/wire-errors.ts';
 import type { World } from '../../world.ts';
 import type { EcrBackend } from '../ecr/backend.ts';
 import { isRepositoryName } from '../ecr/input.ts';
