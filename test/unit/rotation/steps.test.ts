@@ -195,6 +195,6 @@ describe('Function: retirePreviousKey', () => {
     });
     expect(outcome.action).toBe('postponed');
     expect(outcome.reason).toContain("lastUpdatedAt 'unknown', which is not a time");
-    expect(iam.calls.map((c) => c.name)).not.toContain('UpdateAccessKeyCommand');
+    expect(iam.calls.map((c) => c.command)).not.toContain('UpdateAccessKeyCommand');
   });
 });
