@@ -85,8 +85,6 @@ export function Audit({ app, stack }: StackContext) {
     // One audit at a time: a slow run overlapping the next would double the load on IAM, ECR and NVCF and write
     // two reports for the same state.
     reservedConcurrency: 1,
-    // The least-privilege check simulates the pull user's policies: ship the IAM data it reads.
-    iamData: true,
   });
 
   const schedule = new events.Rule(stack, 'AuditSchedule', {

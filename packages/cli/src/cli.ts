@@ -95,7 +95,7 @@ const COMMON_OPTIONS: ParseArgsOptionsConfig = { help: { type: 'boolean', short:
 
 export const EXIT_CODES_HELP = `Exit codes:
   0  success (check: the image is compliant)
-  1  the check failed (check: non-compliant or not runnable)
+  1  the check failed (check: non-compliant, not runnable, or an artifact)
   2  usage error, or the command could not run (unreadable source, malformed manifest, ...)`;
 
 export function programHelp(): string {

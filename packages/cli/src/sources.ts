@@ -4,6 +4,7 @@ import { ImageReferenceError } from '@nvcf-ecr/core/errors';
 import {
   type EcrImageApi,
   type ImageSource,
+  openDockerArchive,
   openEcrSource,
   openOciArchive,
   openOciLayout,
@@ -56,6 +57,13 @@ export const SOURCES: Readonly<Record<string, SourceKind>> = {
     async open(rest) {
       const { path, reference } = splitPathAndReference(rest);
       return { source: await openOciArchive(path), reference };
+    },
+  },
+  'docker-archive': {
+    syntax: 'docker-archive:<file.tar>[:<repo:tag>]',
+    async open(rest) {
+      const { path, reference } = splitPathAndReference(rest);
+      return { source: await openDockerArchive(path), reference };
     },
   },
 };

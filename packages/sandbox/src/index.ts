@@ -6,6 +6,13 @@
 export { VirtualClock } from './clock.ts';
 export { ProblemError, SandboxError, ServiceError } from './errors.ts';
 export type { FaultRuleInput, FaultService } from './faults.ts';
+export {
+  type ActionDecision,
+  type ActionRequest,
+  clearPolicyEvaluationCache,
+  type Decision,
+  isActionAllowed,
+} from './iam/engine.ts';
 export type { ServiceModule } from './module.ts';
 export type { RateLimit, ThrottleOptions } from './pacing.ts';
 export { type EcrPushApi, type PushedImage, type PushImageOptions, pushImage } from './push.ts';

@@ -4,8 +4,11 @@ import {
   AttachUserPolicyCommand,
   CreateAccessKeyCommand,
   CreateGroupCommand,
+  CreatePolicyCommand,
+  DeleteUserPermissionsBoundaryCommand,
   GetUserCommand,
   PutGroupPolicyCommand,
+  PutUserPermissionsBoundaryCommand,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
 import {
@@ -21,6 +24,7 @@ import {
   complianceAuditDetailSchema,
 } from '@nvcf-ecr/core/audit';
 import { type Config, loadConfig } from '@nvcf-ecr/core/config';
+import { repositoryArn } from '@nvcf-ecr/core/ecr';
 import {
   compileEventPattern,
   DETAIL_TYPES,
@@ -29,6 +33,7 @@ import {
   notificationPatterns,
   PROJECT_EVENT_BUS_NAME,
 } from '@nvcf-ecr/core/events';
+import { pullRepositoryArns } from '@nvcf-ecr/core/iam';
 import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
 import type { EventLogEntry } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -266,16 +271,132 @@ describe('Audit: each check catches its failure', () => {
     expect(f.evidence).toMatchObject({ missing: [], outOfScope: [], wildcards: [] });
     const via = ['inline extra'];
     expect(f.evidence['excess']).toEqual([
-      { action: 'iam:CreateAccessKey', resource: adminUser, sources: via },
-      { action: 'iam:AttachUserPolicy', resource: adminUser, sources: via },
-      { action: 'secretsmanager:GetSecretValue', resource: dbPassword, sources: via },
-      { action: 'ecr:PutImage', resource: otherTeam, sources: via },
-      { action: 'sts:AssumeRole', resource: orgRole, sources: via },
+      {
+        action: 'iam:CreateAccessKey',
+        resource: adminUser,
+        sources: via,
+        statements: [`${via[0]} Statement[0]`],
+      },
+      {
+        action: 'iam:AttachUserPolicy',
+        resource: adminUser,
+        sources: via,
+        statements: [`${via[0]} Statement[0]`],
+      },
+      {
+        action: 'secretsmanager:GetSecretValue',
+        resource: dbPassword,
+        sources: via,
+        statements: [`${via[0]} Statement[1]`],
+      },
+      { action: 'ecr:PutImage', resource: otherTeam, sources: via, statements: [`${via[0]} Statement[2]`] },
+      { action: 'sts:AssumeRole', resource: orgRole, sources: via, statements: [`${via[0]} Statement[3]`] },
     ]);
-    expect(f.message).toContain(`allows iam:CreateAccessKey on ${adminUser} (via inline extra)`);
+    // AWS's MatchedStatements name the statement that allows each pair.
+    expect(f.message).toContain(`allows iam:CreateAccessKey on ${adminUser} (via inline extra Statement[0])`);
     expect(f.remediation).toContain(
       `aws iam delete-user-policy --user-name ${registry.userName} --policy-name extra`,
     );
+  });
+
+  it('fails iam.pull-policy-least-privilege for an explicit deny of a pull permission, naming the statement', async () => {
+    const repo = repositoryArn(
+      registry.partition,
+      registry.region,
+      registry.accountId,
+      registry.repositories[0] ?? '',
+    );
+    await s.aws.iam.send(
+      new PutUserPolicyCommand({
+        UserName: registry.userName,
+        PolicyName: 'freeze',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Sid: 'ReadOnlyMetadata', Effect: 'Allow', Action: 'ecr:DescribeRepositories', Resource: repo },
+            { Sid: 'NoLayers', Effect: 'Deny', Action: 'ecr:GetDownloadUrlForLayer', Resource: repo },
+          ],
+        }),
+      }),
+    );
+    const { report } = await audit();
+    const f = findingOn(report, 'iam.pull-policy-least-privilege', userArn);
+    expect(f).toMatchObject({ status: 'fail', severity: 'critical' });
+    expect(f.evidence['missing']).toEqual([
+      {
+        action: 'ecr:GetDownloadUrlForLayer',
+        resource: repo,
+        reason: 'explicit deny',
+        statements: ['inline freeze NoLayers'],
+      },
+    ]);
+    expect(f.message).toContain(
+      `lacks ecr:GetDownloadUrlForLayer on ${repo} (explicitly denied by inline freeze NoLayers), which NVCF needs to pull`,
+    );
+    // The Allow next to it is beyond the minimum, named by its Sid.
+    expect(f.evidence['excess']).toContainEqual({
+      action: 'ecr:DescribeRepositories',
+      resource: repo,
+      sources: ['inline freeze'],
+      statements: ['inline freeze ReadOnlyMetadata'],
+    });
+    expect(f.remediation).toContain(
+      `aws iam delete-user-policy --user-name ${registry.userName} --policy-name freeze`,
+    );
+  });
+
+  it('judges iam.pull-policy-least-privilege within the permissions boundary, as AWS does', async () => {
+    // ecr:* on * next to the minimal policy, capped by a boundary that allows only NVCF's pull actions on the
+    // configured repositories.
+    await s.aws.iam.send(
+      new PutUserPolicyCommand({
+        UserName: registry.userName,
+        PolicyName: 'ecr-everything',
+        PolicyDocument: policy({ Effect: 'Allow', Action: 'ecr:*', Resource: '*' }),
+      }),
+    );
+    const boundary = await s.aws.iam.send(
+      new CreatePolicyCommand({
+        PolicyName: 'pull-only-boundary',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+            {
+              Effect: 'Allow',
+              Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+              Resource: pullRepositoryArns(registry),
+            },
+          ],
+        }),
+      }),
+    );
+    const boundaryArn = boundary.Policy?.Arn ?? '';
+    await s.aws.iam.send(
+      new PutUserPermissionsBoundaryCommand({
+        UserName: registry.userName,
+        PermissionsBoundary: boundaryArn,
+      }),
+    );
+    const { report } = await audit();
+    const f = findingOn(report, 'iam.pull-policy-least-privilege', userArn);
+    // Nothing beyond the minimum gets through the boundary; but the boundary leaves out ecr:DescribeImages,
+    // which NVCF needs, and the ecr:* statement is still a wildcard on paper.
+    expect(f).toMatchObject({ status: 'fail', severity: 'high' });
+    expect(f.evidence).toMatchObject({ excess: [], outOfScope: [] });
+    const missing = f.evidence['missing'] as { action: string; reason: string }[];
+    expect(missing.length).toBe(registry.repositories.length);
+    expect(
+      missing.every((m) => m.action === 'ecr:DescribeImages' && m.reason === 'permissions boundary'),
+    ).toBe(true);
+    expect(f.message).toContain("outside the user's permissions boundary");
+    expect(f.remediation).toContain(
+      `aws iam delete-user-permissions-boundary --user-name ${registry.userName}`,
+    );
+    await s.aws.iam.send(new DeleteUserPermissionsBoundaryCommand({ UserName: registry.userName }));
+    const after = findingOn((await audit()).report, 'iam.pull-policy-least-privilege', userArn);
+    expect(after).toMatchObject({ status: 'fail', severity: 'critical' });
+    expect(after.message).toContain('ecr:PutImage');
   });
 
   it('fails iam.access-key-count and iam.key-matches-secret for an out-of-band second key, naming it masked', async () => {

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundle } from '../../../packages/cli/scripts/build.ts';
+import { SANDBOX_MISSING } from '../../../packages/cli/src/sandbox-module.ts';
 
 // The published `nvcf-ecr` package, proven offline: bundle it as prepack does (into a copy of the package, so
 // the repository keeps running its sources), `npm pack` the copy, unpack the tarball into a fresh project
@@ -106,5 +107,20 @@ describe('Package: nvcf-ecr', () => {
     expect(err?.stderr).toBe(
       "nvcf-ecr: error: the demo runs in a clone of nvcf-ecr-autopilot (it tells the story of the example nvcf-ecr.config.ts with the project's test images): clone it, run 'npm install', then 'npm start'\n",
     );
+  });
+
+  it('says in one line how to get the sandbox, which the published package does not carry (AGPL inside)', async () => {
+    const bin = join(installed, pkg.bin['nvcf-ecr'] ?? '');
+    const err = await run(process.execPath, [bin, 'sandbox', '--no-functions'], {
+      cwd: join(dir, 'app'),
+      env,
+    }).then(
+      () => undefined,
+      (e: { code?: number; stderr?: string }) => e,
+    );
+    expect(err?.code).toBe(2);
+    expect(err?.stderr).toBe(`nvcf-ecr: error: ${SANDBOX_MISSING}\n`);
+    const bundled = await readFile(join(installed, 'dist', 'nvcf-ecr.js'), 'utf8');
+    expect(bundled).not.toContain('@cloud-copilot');
   });
 });

@@ -40,6 +40,8 @@ const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const GB200 = ['linux/amd64', 'linux/arm64'];
 const regclient = new Layout(REGCLIENT);
 const built = new Layout(BUILT);
+const crafted = new Layout('test/fixtures/crafted');
+const NOTIFY_RULE = `arn:aws:events:us-east-1:123456789012:rule/${PROJECT_EVENT_BUS_NAME}/${NOTIFICATION_RULE_PREFIX}image-not-compliant`;
 
 /** Every test pushes into its own repository, so call counts and the handler's warm cache do not mix. */
 const POLICIES: Record<string, string[]> = {
@@ -49,6 +51,7 @@ const POLICIES: Record<string, string[]> = {
   'amd64-only': GB200,
   attested: GB200,
   artifacts: ['linux/amd64'],
+  signed: GB200,
   windows: ['linux/amd64'],
   mismatch: GB200,
   nested: GB200,
@@ -119,6 +122,7 @@ describe('Push validation on the sandbox', () => {
           'provides every required platform (linux/amd64, linux/arm64) for repository multi: the image has linux/amd64, linux/arm64, linux/arm/v7, linux/arm/v6',
         ],
         sourceEventId: expect.any(String),
+        pushedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
       });
     });
 
@@ -138,9 +142,7 @@ describe('Push validation on the sandbox', () => {
         missing: ['linux/arm64'],
       });
       // The Notifications stack's rule (SNS, e-mail) matches it.
-      expect(event?.matchedRules).toContain(
-        `arn:aws:events:us-east-1:123456789012:rule/${PROJECT_EVENT_BUS_NAME}/${NOTIFICATION_RULE_PREFIX}image-not-compliant`,
-      );
+      expect(event?.matchedRules).toContain(NOTIFY_RULE);
     });
 
     it('judges a buildx-style attested index (pushed with skopeo) compliant, its attestations ignored', async () => {
@@ -169,7 +171,7 @@ describe('Push validation on the sandbox', () => {
       expect(skipped.length).toBeGreaterThanOrEqual(untagged.length);
     });
 
-    it('judges artifacts not-runnable: an SBOM, an artifact index, and the regclient loop (which terminates)', async () => {
+    it('gives artifacts the artifact verdict: an SBOM, an artifact index, and the regclient loop (which terminates)', async () => {
       for (const ref of ['a1', 'ai', 'loop']) await pushWithApi(ecr, regclient, ref, 'artifacts', ref);
       await v.sb.settle();
       const verdicts = await verdictsFor(v.sb, 'artifacts');
@@ -178,8 +180,22 @@ describe('Push validation on the sandbox', () => {
       expect(
         verdicts.map((d) => [d.tag, d.verdict, d.kind, d.platforms, d.ignored.map((i) => i.digest)]),
       ).toEqual(
-        ['a1', 'ai', 'loop'].map((ref) => [ref, 'not-runnable', 'artifact', [], [regclient.digest(ref)]]),
+        ['a1', 'ai', 'loop'].map((ref) => [ref, 'artifact', 'artifact', [], [regclient.digest(ref)]]),
       );
+    });
+
+    it('publishes a verdict for a cosign signature tag that no notification rule matches', async () => {
+      const image = crafted.digest('multi');
+      const sigTag = `${image.replace(':', '-')}.sig`;
+      await pushWithApi(ecr, crafted, 'multi', 'signed', 'v1');
+      await pushWithApi(ecr, crafted, sigTag, 'signed', sigTag);
+      await v.sb.settle();
+      const events = (await verdictEvents(v.sb)).filter((e) => e.detail.repository === 'signed');
+      expect(events.map((e) => [e.detail.tag, e.detail.verdict, e.detail.kind])).toEqual([
+        ['v1', 'compliant', 'index'],
+        [sigTag, 'artifact', 'artifact'],
+      ]);
+      expect(events.map((e) => e.matchedRules.includes(NOTIFY_RULE))).toEqual([false, false]);
     });
 
     it('never counts windows/amd64 as linux/amd64', async () => {
@@ -192,7 +208,7 @@ describe('Push validation on the sandbox', () => {
       expect(verdict.reasons[0]).toContain('windows/amd64 does not count: NVCF runs linux containers');
     });
 
-    it('reports an index entry that contradicts its config in mismatches and judges it by the config', async () => {
+    it('reports an index entry that contradicts its config in mismatches and counts it for no platform', async () => {
       const verdict = await pushAndJudge(built, 'mismatch', 'mismatch');
       const lying = entriesOf(built, built.digest('mismatch')).find(
         (e) => e.platform?.architecture === 'arm64',
@@ -299,7 +315,7 @@ describe('Push validation on the sandbox', () => {
   });
 
   describe('Delivery', () => {
-    it('gives one identical verdict per delivery of one event, from the warm cache without ECR calls', async () => {
+    it('gives one identical verdict per delivery of one event: manifests confirmed in ECR, configs from the warm cache', async () => {
       const first = await pushAndJudge(regclient, 'b2', 'redelivery', 'v1');
       const tagged = (await ecrEvents(v.sb, 'redelivery')).find(
         (e) => (e.event.detail as Record<string, unknown>)['image-tag'] === 'v1',
@@ -309,7 +325,9 @@ describe('Push validation on the sandbox', () => {
       await v.sb.settle();
       const verdicts = await verdictsFor(v.sb, 'redelivery');
       expect(verdicts).toEqual([first, first, first]);
-      expect(await handlerCalls(v.sb, since)).toEqual({ 'events.PutEvents': 2 });
+      // b2 is an index: per delivery, one BatchGetImage for it and one for its children prove they still exist;
+      // no config is downloaded again.
+      expect(await handlerCalls(v.sb, since)).toEqual({ 'ecr.BatchGetImage': 4, 'events.PutEvents': 2 });
     });
 
     it('retries a throttled resolution through Lambda and then publishes the verdict', async () => {

@@ -1,7 +1,7 @@
 import { NoSuchEntityException } from '@aws-sdk/client-iam';
 import { ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
 import { type Finding, readRotatedSecret } from '@nvcf-ecr/core/audit';
-import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
+import { minimalPullPolicy, requiredPullPermissions } from '@nvcf-ecr/core/iam';
 import { silentLogger } from '@nvcf-ecr/core/log';
 import type { NvcfRegistryCredentialView } from '@nvcf-ecr/core/ports';
 import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
@@ -196,6 +196,7 @@ describe('Check: iam.access-key-count', () => {
 
 describe('Check: iam.pull-policy-least-privilege', () => {
   it('reads the pull user once: the policy reads reuse the audit’s GetUser (review finding 10c)', async () => {
+    const required = new Set(requiredPullPermissions(registry).map((p) => `${p.action} ${p.resource}`));
     const ctx = context(
       { keys: [{ id: CURRENT, created: hours(2) }] },
       {
@@ -206,13 +207,30 @@ describe('Check: iam.pull-policy-least-privilege', () => {
           },
           ListAttachedUserPoliciesCommand: { AttachedPolicies: [], IsTruncated: false },
           ListGroupsForUserCommand: { Groups: [], IsTruncated: false },
+          // AWS's answer for the minimal policy: exactly NVCF's permissions are allowed.
+          SimulatePrincipalPolicyCommand: (input: Record<string, unknown>) => ({
+            EvaluationResults: (input['ActionNames'] as string[]).flatMap((action) =>
+              (input['ResourceArns'] as string[]).map((resource) => ({
+                EvalActionName: action,
+                EvalResourceName: resource,
+                EvalDecision: required.has(`${action} ${resource}`) ? 'allowed' : 'implicitDeny',
+                MatchedStatements: [],
+              })),
+            ),
+            IsTruncated: false,
+          }),
         },
       },
     );
     const f = one(await iamChecks(ctx), 'iam.pull-policy-least-privilege');
     expect(f).toMatchObject({ status: 'pass', resource: USER_ARN });
-    const calls = (ctx.iam as unknown as { calls: { command: string }[] }).calls;
+    const calls = (ctx.iam as unknown as { calls: { command: string; input: Record<string, unknown> }[] })
+      .calls;
     expect(calls.filter((c) => c.command === 'GetUserCommand')).toHaveLength(1);
+    // The user's policies are judged by AWS, about the user the audit read.
+    const simulations = calls.filter((c) => c.command === 'SimulatePrincipalPolicyCommand');
+    expect(simulations.length).toBeGreaterThan(0);
+    expect(simulations.every((c) => c.input['PolicySourceArn'] === USER_ARN)).toBe(true);
   });
 });
 

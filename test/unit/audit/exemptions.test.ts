@@ -26,6 +26,32 @@ describe('Function: applyExemptions', () => {
     });
   });
 
+  it("matches a resource pattern, '*' standing for any run of characters and nothing else being special", () => {
+    const host = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+    const out = applyExemptions(
+      ['staging-amd64', 'v1.2-amd64', 'v1-arm64', 'amd64'].map((tag) =>
+        finding('image.platforms', { status: 'fail', resource: `${host}/inference:${tag}` }),
+      ),
+      [
+        {
+          checkId: 'image.platforms',
+          resource: `${host}/inference:*-amd64`,
+          reason: 'staging',
+          expires: '2026-07-01',
+        },
+      ],
+      NOW,
+    );
+    expect(out.map((f) => f.status)).toEqual(['exempt', 'exempt', 'fail', 'fail']);
+    // '.' in a pattern is a dot, not any character.
+    const [dot] = applyExemptions(
+      [finding('image.platforms', { status: 'fail', resource: `${host}/inferenceXv1` })],
+      [{ checkId: 'image.platforms', resource: `${host}/inference.v*`, reason: 'r', expires: '2026-07-01' }],
+      NOW,
+    );
+    expect(dot?.status).toBe('fail');
+  });
+
   it("matches every resource of a check with '*', and nothing of another check", () => {
     const out = applyExemptions(
       [

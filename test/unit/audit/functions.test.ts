@@ -83,3 +83,31 @@ describe('Function: requiredArchitectures', () => {
     expect(need).toEqual({ architecture: 'arm64', because: 'L40 (byoc.arm) has cpuArch aarch64' });
   });
 });
+
+describe('Function: requiredArchitectures, unknown and look-alike names', () => {
+  const spec = (gpu: string, instanceType: string) => ({
+    functionId: 'f',
+    functionVersionId: 'v',
+    deploymentId: 'd',
+    functionStatus: 'ACTIVE',
+    deploymentSpecifications: [{ gpu, instanceType }],
+  });
+
+  it('does not take GB2000-like names for a Grace GPU', () => {
+    expect(requiredArchitectures(spec('GB2000', 'x.gpu.gb2000_1x'))[0]?.architecture).toBe('unknown');
+    expect(requiredArchitectures(spec('H100', 'OCI.GPU.xgb2001'))[0]?.architecture).toBe('amd64');
+    expect(requiredArchitectures(spec('GB200', 'DGX-GB200.1x'))[0]?.architecture).toBe('arm64');
+    expect(requiredArchitectures(spec('X1', 'AWS.GPU.GB300_4x'))[0]?.architecture).toBe('arm64');
+  });
+
+  it('calls a GPU it does not know, without cpuArch, unknown rather than amd64', () => {
+    expect(requiredArchitectures(spec('RTX-9000', 'some.gpu'))).toEqual([
+      {
+        architecture: 'unknown',
+        because: 'RTX-9000 (some.gpu) has no cpuArch and is not a GPU whose CPU architecture is known',
+      },
+    ]);
+    for (const gpu of ['L40S', 'A10G', 'A100', 'T4', 'B200', 'H200'])
+      expect(requiredArchitectures(spec(gpu, 'x'))[0]?.architecture).toBe('amd64');
+  });
+});

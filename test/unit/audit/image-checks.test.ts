@@ -194,3 +194,51 @@ describe('Check: image.function-architecture', () => {
     },
   );
 });
+
+describe('Check: image.function-architecture, as containerd selects index entries', () => {
+  it('fails a Grace deployment whose image offers arm64 only as linux/arm64/v9 (Linux arm64 hosts report v8)', async () => {
+    const ecr = new FakeEcr();
+    const amd = ecr.repo.image(AMD64);
+    const v9 = { os: 'linux', architecture: 'arm64', variant: 'v9' };
+    const arm = ecr.repo.image(v9);
+    const listed: Listed[] = [
+      { tag: 'v9', image: ecr.repo.index([entry(amd, AMD64), entry(arm, v9)]) },
+      { tag: 'v8', image: ecr.repo.index([entry(amd, AMD64), entry(ecr.repo.image(ARM64), ARM64)]) },
+    ];
+    const fn = (tag: string): NvcfFunctionView => ({
+      id: `f-${tag}`,
+      versionId: 'v1',
+      name: `gb200-${tag}`,
+      status: 'ACTIVE',
+      containerImage: `${HOST}/inference:${tag}`,
+    });
+    const deployment = (tag: string, gpu = 'GB200'): NvcfDeploymentView => ({
+      functionId: `f-${tag}`,
+      functionVersionId: 'v1',
+      deploymentId: `d-${tag}`,
+      functionStatus: 'ACTIVE',
+      deploymentSpecifications: [{ gpu, instanceType: `DGX-${gpu}.1x` }],
+    });
+    const unknownGpu = { ...fn('v8'), id: 'f-rtx' };
+    const findings = await imageChecks({
+      registries: [registry],
+      scanner: scanner(auditEcr(ecr, listed), ecr),
+      account: account([fn('v9'), fn('v8'), unknownGpu], {
+        'f-v9/v1': deployment('v9'),
+        'f-v8/v1': deployment('v8'),
+        'f-rtx/v1': { ...deployment('v8', 'RTX-9000'), functionId: 'f-rtx' },
+      }),
+      logger: silentLogger,
+      repositoryConcurrency: 2,
+      nvcfConcurrency: 2,
+    });
+    const arch = of(findings, 'image.function-architecture');
+    expect(arch.map((f) => [f.resource, f.status])).toEqual([
+      ['nvcf:function/f-v9/version/v1', 'fail'],
+      ['nvcf:function/f-v8/version/v1', 'pass'],
+      // A GPU of unknown CPU architecture is not assumed amd64.
+      ['nvcf:function/f-rtx/version/v1', 'error'],
+    ]);
+    expect(arch[2]?.message).toContain('its CPU architecture is unknown');
+  });
+});

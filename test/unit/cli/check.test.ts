@@ -31,6 +31,39 @@ async function cli(...args: string[]): Promise<Run> {
   }
 }
 
+describe('Command: nvcf-ecr check on crafted indexes (as containerd pulls them)', () => {
+  it.each([
+    ['swapped', 'linux/amd64,linux/arm64', 1],
+    ['mislabelled', 'linux/amd64', 1],
+    ['mislabelled', 'linux/arm64', 1],
+    ['amd64-v3-only', 'linux/amd64', 1],
+    ['arm64-v9-only', 'linux/arm64', 1],
+    ['empty-platform', 'linux/amd64', 0],
+  ])('oci:test/fixtures/crafted:%s --require %s exits %i', async (ref, required, exit) => {
+    const io = captureIo();
+    const code = await main(
+      ['check', `oci:test/fixtures/crafted:${ref}`, '--require', required, '--json'],
+      io,
+    );
+    expect(code).toBe(exit);
+    expect(JSON.parse(io.out()).verdict).toBe(exit === 0 ? 'compliant' : 'non-compliant');
+  });
+
+  it('warns about, and does not count, platforms a containerd-store docker save left out', async () => {
+    const io = captureIo();
+    const code = await main(
+      ['check', 'docker-archive:test/fixtures/docker-save-containerd.tar', '--json'],
+      io,
+    );
+    expect(code).toBe(0);
+    const report = JSON.parse(io.out()) as { platforms: string[]; warnings: string[] };
+    expect(report.platforms).toEqual(['linux/amd64']);
+    expect(report.warnings).toEqual([
+      expect.stringMatching(/was not found in the source; its platform was not counted/),
+    ]);
+  });
+});
+
 describe('Command: nvcf-ecr check (child process)', () => {
   it('exits 0 and prints the compliant report of regclient b1 for linux/amd64,linux/arm64', async () => {
     const r = await cli('check', `oci:${REGCLIENT}:b1`, '--require', 'linux/amd64,linux/arm64', '--json');
@@ -54,11 +87,22 @@ describe('Command: nvcf-ecr check (child process)', () => {
     });
   });
 
-  it('exits 1 with verdict not-runnable for the regclient artifact a1', async () => {
+  it('exits 1 with verdict artifact for the regclient artifact a1', async () => {
     const r = await cli('check', `oci:${REGCLIENT}:a1`, '--require', 'linux/amd64,linux/arm64', '--json');
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout) as { verdict: string; kind: string; platforms: string[] };
-    expect(report).toMatchObject({ verdict: 'not-runnable', kind: 'artifact', platforms: [] });
+    expect(report).toMatchObject({ verdict: 'artifact', kind: 'artifact', platforms: [] });
+  });
+
+  it('reads a legacy docker save tar with docker-archive: and exits 0 for its amd64 image', async () => {
+    const r = await cli('check', 'docker-archive:test/fixtures/docker-save-legacy.tar:app:v1', '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      kind: 'image',
+      platforms: ['linux/amd64'],
+      verdict: 'compliant',
+    });
   });
 
   it('exits 1 for an image missing a required platform (the OCI archive, amd64 only)', async () => {
@@ -180,7 +224,7 @@ describe('Command: nvcf-ecr check (in process)', () => {
     const code = await main(['check', 'docker://app:v1'], io);
     expect(code).toBe(2);
     expect(io.err()).toBe(
-      "nvcf-ecr: 'docker://app:v1' is not an image source: use oci:<dir>[:<ref>] or oci-archive:<file.tar>[:<ref>] or <account>.dkr.ecr.<region>.amazonaws.com/<repository>[:<tag>|@<digest>]\nRun 'nvcf-ecr check --help' for usage.\n",
+      "nvcf-ecr: 'docker://app:v1' is not an image source: use oci:<dir>[:<ref>] or oci-archive:<file.tar>[:<ref>] or docker-archive:<file.tar>[:<repo:tag>] or <account>.dkr.ecr.<region>.amazonaws.com/<repository>[:<tag>|@<digest>]\nRun 'nvcf-ecr check --help' for usage.\n",
     );
   });
 

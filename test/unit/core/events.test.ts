@@ -478,11 +478,13 @@ describe('Function: notificationPatterns', () => {
       .filter(([, p]) => matchesEventPattern(p, e))
       .map(([k]) => k);
 
-  it('notifies image verdicts other than compliant', () => {
+  it('notifies image verdicts other than compliant and artifact', () => {
     for (const verdict of ['non-compliant', 'not-runnable', 'error']) {
       expect(matching(event(DETAIL_TYPES.imageValidation, { verdict }))).toEqual(['image-not-compliant']);
     }
-    expect(matching(event(DETAIL_TYPES.imageValidation, { verdict: 'compliant' }))).toEqual([]);
+    // Signatures, attestations, SBOMs and charts are pushed beside every image: never an alert.
+    for (const verdict of ['compliant', 'artifact'])
+      expect(matching(event(DETAIL_TYPES.imageValidation, { verdict }))).toEqual([]);
   });
 
   it('notifies failed rotations and postponed retirements, not successful ones', () => {

@@ -38,7 +38,8 @@ const EXPECTED: Record<string, Expected> = {
     platforms: ['linux/amd64'],
     gb200: 'non-compliant',
   },
-  'amd64-schema1': { mediaType: SCHEMA1, kind: 'image', platforms: ['linux/amd64'], gb200: 'non-compliant' },
+  // containerd 2.0+ and Docker 26+ refuse schema1 pulls: no runnable platform.
+  'amd64-schema1': { mediaType: SCHEMA1, kind: 'image', platforms: [], gb200: 'not-runnable' },
   'arm64-oci': { mediaType: OCI_MANIFEST, kind: 'image', platforms: ['linux/arm64'], gb200: 'non-compliant' },
   'arm64-v8': { mediaType: OCI_MANIFEST, kind: 'image', platforms: ['linux/arm64'], gb200: 'non-compliant' },
   'arm-v6': { mediaType: OCI_MANIFEST, kind: 'image', platforms: ['linux/arm/v6'], gb200: 'non-compliant' },
@@ -123,13 +124,16 @@ describe('Fixture: images built by build-images.sh', () => {
     expect(evaluatePlatforms(r, ['linux/amd64', 'linux/arm64']).verdict).toBe(expected.gb200);
   });
 
-  it('warns that the schema1 image is legacy', () => {
-    expect(resolved.get('amd64-schema1')?.warnings).toEqual([
-      expect.stringMatching(/is a legacy Docker schema1 manifest/),
+  it('ignores the schema1 image as one runtimes refuse, keeping the architecture it declares', () => {
+    expect(resolved.get('amd64-schema1')?.ignored).toEqual([
+      expect.objectContaining({
+        platform: 'linux/amd64',
+        reason: expect.stringMatching(/is a legacy Docker schema1 manifest, which containerd 2\.0\+/),
+      }),
     ]);
   });
 
-  it('records the mismatch between the declared linux/arm64 and the amd64 config', () => {
+  it('records the mismatch between the declared linux/arm64 and the amd64 config, and fails even linux/amd64', () => {
     const r = resolved.get('mismatch') as ResolvedImage;
     const docker = index.manifests.find(
       (m) => m.annotations['org.opencontainers.image.ref.name'] === 'amd64-docker',
@@ -137,8 +141,10 @@ describe('Fixture: images built by build-images.sh', () => {
     expect(r.mismatches).toEqual([{ digest: docker, declared: 'linux/arm64', actual: 'linux/amd64' }]);
     expect(evaluatePlatforms(r, ['linux/amd64', 'linux/arm64']).reasons).toEqual([
       'missing linux/arm64 required (the image has linux/amd64)',
-      `index entry ${docker} declares linux/arm64 but its config says linux/amd64; counted as linux/amd64`,
+      `index entry ${docker} declares linux/arm64 but its config says linux/amd64: a linux/arm64 host would pull a linux/amd64 binary, so the entry counts for no platform; fix the index (docker buildx imagetools create, or docker manifest annotate) or rebuild`,
     ]);
+    // linux/amd64 is provided by the honest entry, but the lying one still fails the verdict.
+    expect(evaluatePlatforms(r, ['linux/amd64'])).toMatchObject({ verdict: 'non-compliant', missing: [] });
   });
 
   it('ignores the two attestation manifests of the attested index', () => {

@@ -59,17 +59,29 @@ describe('Function: evaluatePlatforms', () => {
     expect(e).toMatchObject({ verdict: 'compliant', required: ['linux/arm64'] });
   });
 
-  it('accepts arm64 v8.x and v9 images for a plain linux/arm64 requirement', () => {
-    expect(evaluatePlatforms(resolved(['linux/arm64/v8.2']), ['linux/arm64']).verdict).toBe('compliant');
-    expect(evaluatePlatforms(resolved(['linux/arm64/v9']), ['linux/arm64']).verdict).toBe('compliant');
+  it('matches index entries as containerd does: a host pulls its own variant and the ones below it', () => {
+    const verdict = (platforms: string[], required: string, kind: ResolvedImage['kind'] = 'index') =>
+      evaluatePlatforms(resolved(platforms, { kind }), [required]).verdict;
+    // An amd64 host has no variant; arm64 hosts on Linux report v8 (Grace included).
+    expect(verdict(['linux/arm64/v8.2'], 'linux/arm64')).toBe('non-compliant');
+    expect(verdict(['linux/arm64/v9'], 'linux/arm64')).toBe('non-compliant');
+    expect(verdict(['linux/amd64/v2'], 'linux/amd64')).toBe('non-compliant');
+    // A host with a higher variant pulls the lower ones: v9.x pulls v8.(x+5), amd64 v3 pulls v2 and v1.
+    expect(verdict(['linux/arm64/v8.5'], 'linux/arm64/v9')).toBe('compliant');
+    expect(verdict(['linux/arm64/v8.6'], 'linux/arm64/v9')).toBe('non-compliant');
+    expect(verdict(['linux/arm64'], 'linux/arm64/v9.2')).toBe('compliant');
+    expect(verdict(['linux/amd64'], 'linux/amd64/v3')).toBe('compliant');
+    expect(verdict(['linux/amd64/v4'], 'linux/amd64/v3')).toBe('non-compliant');
+    expect(verdict(['linux/arm/v6'], 'linux/arm/v7')).toBe('compliant');
+    expect(verdict(['linux/arm/v7'], 'linux/arm/v6')).toBe('non-compliant');
+    // 32-bit fallbacks containerd would also pull do not count as the 64-bit platform required.
+    expect(verdict(['linux/386'], 'linux/amd64')).toBe('non-compliant');
+    // A single manifest is pulled without platform matching: its variant is a warning, not a refusal.
+    expect(verdict(['linux/amd64/v3'], 'linux/amd64', 'image')).toBe('compliant');
+    expect(verdict(['linux/arm64/v9'], 'linux/arm64', 'image')).toBe('compliant');
   });
 
-  it('needs the exact variant when the requirement names one', () => {
-    const e = evaluatePlatforms(resolved(['linux/arm/v6']), ['linux/arm/v7']);
-    expect(e).toMatchObject({ verdict: 'non-compliant', missing: ['linux/arm/v7'] });
-  });
-
-  it('is not-runnable for an artifact, with the artifact reason', () => {
+  it('gives an artifact the artifact verdict, with the artifact reason', () => {
     const reason = 'artifact: config media type application/vnd.oci.empty.v1+json is not an image config';
     const e = evaluatePlatforms(
       resolved([], {
@@ -78,7 +90,7 @@ describe('Function: evaluatePlatforms', () => {
       }),
       ['linux/amd64'],
     );
-    expect(e).toEqual({ verdict: 'not-runnable', required: ['linux/amd64'], missing: [], reasons: [reason] });
+    expect(e).toEqual({ verdict: 'artifact', required: ['linux/amd64'], missing: [], reasons: [reason] });
   });
 
   it('is not-runnable for an empty index', () => {
@@ -102,7 +114,18 @@ describe('Function: evaluatePlatforms', () => {
     ]);
   });
 
-  it('repeats index/config mismatches in the reasons', () => {
+  it('fails an index with a mismatch even when every required platform is present', () => {
+    const child = `sha256:${'7'.repeat(64)}`;
+    const e = evaluatePlatforms(
+      resolved(['linux/amd64', 'linux/arm64'], {
+        mismatches: [{ digest: child, declared: 'linux/arm/v7', actual: 'linux/arm64' }],
+      }),
+      ['linux/amd64', 'linux/arm64'],
+    );
+    expect(e).toMatchObject({ verdict: 'non-compliant', missing: [] });
+  });
+
+  it('explains index/config mismatches in the reasons', () => {
     const child = `sha256:${'7'.repeat(64)}`;
     const e = evaluatePlatforms(
       resolved(['linux/amd64'], {
@@ -112,7 +135,7 @@ describe('Function: evaluatePlatforms', () => {
     );
     expect(e.reasons).toEqual([
       'missing linux/arm64 required (the image has linux/amd64)',
-      `index entry ${child} declares linux/arm64 but its config says linux/amd64; counted as linux/amd64`,
+      `index entry ${child} declares linux/arm64 but its config says linux/amd64: a linux/arm64 host would pull a linux/amd64 binary, so the entry counts for no platform; fix the index (docker buildx imagetools create, or docker manifest annotate) or rebuild`,
     ]);
   });
 

@@ -94,17 +94,21 @@ describe('Function: resolveImage', () => {
       expect(r).toMatchObject({ kind: 'image', mediaType: OCI_MANIFEST, platforms: ['linux/amd64'] });
     });
 
-    it('takes the platform of a schema1 manifest from its architecture, with a legacy warning', async () => {
+    it('gives a schema1 manifest no runnable platform (runtimes refuse it) and names its architecture', async () => {
       const repo = new MemoryRepo();
       const img = repo.manifest(
         { schemaVersion: 1, name: 'team/app', tag: 'v1', architecture: 'aarch64', fsLayers: [], history: [] },
         'application/vnd.docker.distribution.manifest.v1+json',
       );
       const r = await resolveImage(repo, img.digest);
-      expect(r.kind).toBe('image');
-      expect(r.platforms).toEqual(['linux/arm64']);
-      expect(r.warnings).toEqual([
-        `manifest ${img.digest} is a legacy Docker schema1 manifest: its platform comes from its top-level architecture (os linux assumed); rebuild and push it with a current Docker or BuildKit`,
+      expect(r).toMatchObject({ kind: 'image', platforms: [], children: [] });
+      expect(r.ignored).toEqual([
+        {
+          digest: img.digest,
+          mediaType: 'application/vnd.docker.distribution.manifest.v1+json',
+          platform: 'linux/arm64',
+          reason: `manifest ${img.digest} is a legacy Docker schema1 manifest, which containerd 2.0+ and Docker 26+ refuse to pull: rebuild and push it with a current Docker or BuildKit, or convert it with 'skopeo copy --format v2s2'`,
+        },
       ]);
       expect(repo.blobCalls).toEqual([]);
     });
@@ -353,7 +357,9 @@ describe('Function: resolveImage', () => {
       // same entry listed again adds no new fact, so it is recorded once.
       const idx = repo.index([entry(amd, AMD64), entry(amd, ARM64), entry(arm, ARM_V7), entry(amd, ARM64)]);
       const r = await resolveImage(repo, idx.digest);
-      expect(r.platforms).toEqual(['linux/amd64', 'linux/arm64']);
+      // An entry counts only for what it declares, and only when its config agrees: the two lying entries
+      // count for nothing (an arm64 host would pull the amd64 binary).
+      expect(r.platforms).toEqual(['linux/amd64']);
       expect(r.children.map((c) => c.digest)).toEqual([amd.digest, arm.digest]);
       expect(r.mismatches).toEqual([
         { digest: amd.digest, declared: 'linux/arm64', actual: 'linux/amd64' },
@@ -695,7 +701,7 @@ describe('Function: resolveImage', () => {
       expect(err).toBeInstanceOf(ManifestError);
       expect(err).toMatchObject({
         code: 'invalid-manifest',
-        message: `manifest ${bad.digest}: manifests[0].platform must be an object with non-empty string 'os' and 'architecture'`,
+        message: `manifest ${bad.digest}: manifests[0].platform must be an object with string 'os' and 'architecture' (both non-empty to be pulled)`,
       });
     });
 

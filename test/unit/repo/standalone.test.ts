@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CHECKOUT, isAllowedPath, OutsideCheckoutError } from '../../helpers/checkout-guard.ts';
+import { CHECKOUT, isAllowedPath, mayRead, OutsideCheckoutError } from '../../helpers/checkout-guard.ts';
 import {
   brokenLink,
   brokenReference,
@@ -29,28 +29,38 @@ const OUTSIDE = new RegExp(
 );
 
 describe('Stand-alone: nothing reads outside the checkout', () => {
-  // The folder that holds the checkout exists on every machine and is outside it.
-  const parent = join(CHECKOUT, '..');
+  // The file system's root exists on every machine and lies outside every folder a test may read.
+  const outside = '/';
 
   it('refuses a synchronous read outside the checkout, naming the path and the fix', () => {
-    expect(() => readFileSync(parent)).toThrow(OutsideCheckoutError);
-    expect(() => readdirSync(parent)).toThrow(/read outside the checkout: .*test\/fixtures/);
+    expect(() => readFileSync(outside)).toThrow(OutsideCheckoutError);
+    expect(() => readdirSync(outside)).toThrow(/read outside the checkout: \/\. .*test\/fixtures/);
   });
 
   it('refuses the promise form imported by name (the live ESM binding is guarded too)', async () => {
-    await expect(readFile(parent)).rejects.toThrow(OutsideCheckoutError);
+    await expect(readFile(outside)).rejects.toThrow(OutsideCheckoutError);
   });
 
   it('lets a missing path fail as it would: only data that exists somewhere else breaks a clone', () => {
-    expect(() => readFileSync(join(parent, 'no-such-sibling', 'data.json'))).toThrow(/ENOENT/);
+    expect(() => readFileSync('/no-such-folder/data.json')).toThrow(/ENOENT/);
   });
 
-  it('allows the checkout, temporary folders and the system, and refuses other roots', () => {
+  it('allows the checkout and refuses its siblings, wherever the clone is', () => {
+    const roots = ['/tmp', '/root', '/usr'];
+    for (const checkout of ['/work/ci/main', '/tmp/fresh/clone', '/root/src/clone']) {
+      expect(mayRead(`${checkout}/test/fixtures/x`, checkout, roots)).toBe(true);
+      expect(mayRead(join(dirname(checkout), 'shared', 'x'), checkout, roots)).toBe(false);
+      expect(mayRead('/usr/share/zoneinfo/UTC', checkout, roots)).toBe(true);
+    }
+    // A clone made directly in a temporary folder has only temporary files beside it.
+    expect(mayRead('/tmp/vitest-xyz/out.json', '/tmp/clone', roots)).toBe(true);
+    expect(mayRead('/work/shared/x', '/work/ci/main', roots)).toBe(false);
+  });
+
+  it('guards this run: the checkout is readable, a path value of any kind is checked', () => {
     expect(isAllowedPath(join(CHECKOUT, 'package.json'))).toBe(true);
     expect(isAllowedPath(new URL('../../../package.json', import.meta.url))).toBe(true);
-    expect(isAllowedPath('/proc/self/status')).toBe(true);
-    expect(isAllowedPath(join(CHECKOUT, '..', 'shared'))).toBe(false);
-    expect(isAllowedPath(`${CHECKOUT}-other-clone/package.json`)).toBe(false);
+    expect(isAllowedPath(Buffer.from('/'))).toBe(false);
     expect(isAllowedPath(3)).toBe(true);
     expect(readFileSync(join(CHECKOUT, 'package.json'), 'utf8')).toContain('"name": "nvcf-ecr-autopilot"');
   });

@@ -34,6 +34,7 @@ const base: ImageValidationDetail = {
   verdict: 'compliant',
   reasons: ['ok'],
   sourceEventId: null,
+  pushedAt: null,
 };
 
 describe('Schema: imageValidationDetailSchema', () => {
@@ -197,6 +198,7 @@ describe('Function: publishableDetail', () => {
       "internal error: the verdict computed for this image failed its own schema or size check, so only this minimal error verdict is published; see the function's logs",
     ],
     sourceEventId: 'event-1',
+    pushedAt: null,
   };
 
   it('returns the bounded detail when it matches its schema and fits, logging nothing', () => {

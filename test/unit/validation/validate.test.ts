@@ -90,6 +90,8 @@ describe('Function: validatePush', () => {
         'provides every required platform (linux/amd64, linux/arm64) for repository inference-gb200: the image has linux/amd64, linux/arm64',
       ],
       sourceEventId: '446d9337-ebe2-cf4f-42e6-42be36883bbd',
+      // The ECR event's time: verdicts of two quick pushes of one tag are ordered by it, not by arrival.
+      pushedAt: '2025-09-25T12:38:34.000Z',
     });
     expect(h.events.entries).toEqual([
       {
@@ -147,17 +149,39 @@ describe('Function: validatePush', () => {
     expect([k.ecr.count('GetDownloadUrlForLayer'), k.ecr.downloads.length]).toEqual([3, 3]);
   });
 
-  it('serves a repeated event from the warm cache with zero ECR calls and the identical verdict', async () => {
+  it('serves a repeated event with the BatchGetImage calls only (configs from the warm cache) and the identical verdict', async () => {
     const h = harness({ cache: new ContentCache() });
     const a = h.ecr.repo.image(AMD64);
     const b = h.ecr.repo.image(ARM64);
     const index = h.ecr.repo.index([entry(a, AMD64), entry(b, ARM64)]);
     const first = await verdictOf(h, 'inference-gb200', index.digest);
-    const calls = h.ecr.calls.length + h.ecr.downloads.length;
+    const [gets, urls, downloads] = [
+      h.ecr.count('BatchGetImage'),
+      h.ecr.count('GetDownloadUrlForLayer'),
+      h.ecr.downloads.length,
+    ];
+    expect([gets, urls, downloads]).toEqual([2, 2, 2]);
     const second = await verdictOf(h, 'inference-gb200', index.digest);
     expect(second).toEqual(first);
-    expect(h.ecr.calls.length + h.ecr.downloads.length).toBe(calls);
+    // The index and its children are confirmed in ECR again (one BatchGetImage each); no config is downloaded.
+    expect([
+      h.ecr.count('BatchGetImage'),
+      h.ecr.count('GetDownloadUrlForLayer'),
+      h.ecr.downloads.length,
+    ]).toEqual([gets + 2, urls, downloads]);
     expect(h.events.entries).toHaveLength(2);
+  });
+
+  it('does not take a child deleted since the last validation as present because the warm cache holds it', async () => {
+    const h = harness({ cache: new ContentCache() });
+    const a = h.ecr.repo.image(AMD64);
+    const b = h.ecr.repo.image(ARM64);
+    const index = h.ecr.repo.index([entry(a, AMD64), entry(b, ARM64)]);
+    expect((await verdictOf(h, 'inference-gb200', index.digest)).verdict).toBe('compliant');
+    h.ecr.repo.manifests.delete(b.digest);
+    const again = await verdictOf(h, 'inference-gb200', index.digest);
+    expect(again.verdict).toBe('error');
+    expect(again.reasons[0]).toContain(`child manifest ${b.digest} was not found`);
   });
 
   it('does not answer one repository from the cache of another', async () => {

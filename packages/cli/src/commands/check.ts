@@ -49,7 +49,10 @@ ${Object.values(SOURCES)
   .join('\n')}
     An OCI image layout directory, or a tar of one (what 'docker buildx build -o type=oci,dest=out.tar'
     writes). <ref> is the image's org.opencontainers.image.ref.name (or a digest); leave it out when the
-    layout holds one image.
+    layout holds one image. docker-archive: reads what 'docker save', 'podman save' and skopeo's
+    docker-archive: write (<repo:tag> picks one of several images). Index entries whose content a local
+    archive lacks ('docker save' with the containerd image store keeps the host's platform only) are
+    reported as warnings and not counted.
   ${ECR_SYNTAX}
     An image in a private ECR repository, read through the ECR API (ecr:BatchGetImage,
     ecr:GetDownloadUrlForLayer) with the standard AWS credential chain (AWS_ACCESS_KEY_ID/
@@ -69,6 +72,7 @@ Options:
 Examples:
   nvcf-ecr check oci-archive:out.tar --require linux/amd64,linux/arm64
   nvcf-ecr check oci:./layout:v1.2.0 --json
+  nvcf-ecr check docker-archive:app.tar:app:v1
   nvcf-ecr check 123456789012.dkr.ecr.us-east-1.amazonaws.com/inference-gb200:v1.2.0
 
 ${EXIT_CODES_HELP}`;
@@ -130,7 +134,13 @@ export async function checkSource(
   try {
     const wanted = typeof required === 'function' ? await required(opened) : required;
     const root = await source.resolveReference(reference);
-    const resolved = await resolveImage(source, root.digest, { root: root.blob });
+    // A local layout or archive may list platforms whose blobs it does not hold ('docker save' with the
+    // containerd image store keeps only the host's): those entries are warned about and not counted. In ECR
+    // a missing child is an error the audit reports.
+    const resolved = await resolveImage(source, root.digest, {
+      root: root.blob,
+      missingChildren: opened.ecr ? 'error' : 'ignore',
+    });
     const evaluation = evaluatePlatforms(resolved, wanted, { repository: opened.ecr?.repository });
     return {
       reference: spec,

@@ -1,14 +1,9 @@
-import {
-  SandboxError,
-  type SandboxInfo,
-  type SandboxOptions,
-  startSandbox,
-  stderrLogger,
-} from '@nvcf-ecr/sandbox';
+import type { SandboxInfo, SandboxOptions } from '@nvcf-ecr/sandbox';
 import type { Command, CommandContext } from '../cli.ts';
 import { sandboxHandlers } from '../compose.ts';
 import { CONFIG_OPTIONS, DEFAULT_CONFIG_FILE, loadCommandConfig } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
+import { loadSandbox } from '../sandbox-module.ts';
 
 /**
  * `nvcf-ecr sandbox`: the local AWS + NVCF emulator as a process. The first stdout line is one JSON object
@@ -88,6 +83,7 @@ export const command: Command = {
       intOption(values, 'key-propagation', 0, 600) ?? DEFAULT_KEY_PROPAGATION_SECONDS;
     const noFunctions = values['no-functions'] === true;
     const config = await loadCommandConfig(values, { required: false });
+    const { SandboxError, startSandbox, stderrLogger } = await loadSandbox();
     const logger = stderrLogger(level as 'debug' | 'info' | 'warn' | 'error');
     const options: SandboxOptions = {
       keyPropagationSeconds,

@@ -2,10 +2,11 @@ import { relative } from 'node:path';
 import { type Config, ConfigError, loadConfig } from '@nvcf-ecr/core/config';
 import { createLogger, type LogLevel } from '@nvcf-ecr/core/log';
 import { redactString } from '@nvcf-ecr/core/redact';
-import { type RunningSandbox, SandboxError, startSandbox } from '@nvcf-ecr/sandbox';
+import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { sandboxHandlers } from '../compose.ts';
 import { CliError, DemoStepError } from '../errors.ts';
 import { type CliIo, styleFor } from '../output.ts';
+import { loadSandbox } from '../sandbox-module.ts';
 import { createDemoContext, type DemoContext, destroyDemoContext } from './context.ts';
 import { createNarrator, formatSummary, type Narrator, type SummaryRow } from './narrate.ts';
 import { findProject } from './project.ts';
@@ -126,6 +127,7 @@ async function start(config: Config, options: DemoOptions, narrator: Narrator): 
       options.io.stderr.write(`      ${narrator.style.dim(`sandbox ${r.level}: ${r.message}${fields}`)}\n`);
     },
   });
+  const { SandboxError, startSandbox } = await loadSandbox();
   let sb: RunningSandbox;
   try {
     sb = await startSandbox({

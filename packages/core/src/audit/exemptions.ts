@@ -29,12 +29,25 @@ export function exemptionEnd(expires: string): Date {
   return new Date(Date.parse(expires));
 }
 
-function matches(exemption: Exemption, finding: Finding): boolean {
-  return (
-    exemption.checkId === finding.checkId &&
-    (exemption.resource === '*' || exemption.resource === finding.resource)
-  );
+/**
+ * Whether an exemption covers a finding: same check, and a resource equal to the finding's, or a pattern in
+ * which each `*` stands for any run of characters (`*` alone: every resource of the check). So one rule,
+ * `<host>/inference:*-amd64`, covers every per-architecture staging tag instead of one rule per tag.
+ */
+export function exemptionMatches(
+  exemption: Pick<Exemption, 'checkId' | 'resource'>,
+  finding: Finding,
+): boolean {
+  if (exemption.checkId !== finding.checkId) return false;
+  if (!exemption.resource.includes('*')) return exemption.resource === finding.resource;
+  const pattern = exemption.resource
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${pattern}$`, 's').test(finding.resource);
 }
+
+const matches = exemptionMatches;
 
 /**
  * Applies exemptions: failures (not errors: an error proves nothing either way, so it is not accepted away)

@@ -114,7 +114,8 @@ export function locateFunctionImage(
 export type CpuArchitecture = 'amd64' | 'arm64';
 
 export interface ArchitectureNeed {
-  readonly architecture: CpuArchitecture;
+  /** `unknown`: NVCF gave no `cpuArch` and the GPU is not one whose CPU architecture is known (a finding). */
+  readonly architecture: CpuArchitecture | 'unknown';
   /** Which specification asks for it and why, for evidence and messages. */
   readonly because: string;
 }
@@ -122,7 +123,14 @@ export interface ArchitectureNeed {
 // Grace CPUs are Arm: GB200/GB300 (Grace Blackwell; GB200 "requires ARM64",
 // https://docs.nvidia.com/cloud-functions/user-guide/latest/cloud-function/third-party-registries.html) and
 // GH200 (Grace Hopper, the same CPU; no NVIDIA page says so for NVCF, included by the same reasoning).
-const GRACE = /^G[BH]\d{3}/i;
+// Anchored on both sides: `GB2000` is not a GB200.
+const GRACE = /^G[BH]\d{3}$/i;
+// The same names inside an instance type (`AWS.GPU.GB200_4x.x2`, `DGX-GB200.1x`), delimited by anything but a
+// letter or digit, so `xgb2000` or `gb2001` do not count.
+const GRACE_IN_INSTANCE_TYPE = /(?:^|[^a-z0-9])g[bh]\d{3}(?![0-9])/i;
+// GPUs NVCF runs on x86-64 hosts: the data-centre A/B/H/L/T/V parts (B200 systems, DGX B200 included, have x86
+// CPUs). Anything else, without a `cpuArch`, is `unknown` rather than a guess.
+const X86_GPU = /^(?:A\d{1,3}G?|B\d{3}|H\d{3}|L\d{1,2}[GS]?|T4|V100)$/i;
 
 function normaliseArch(cpuArch: string): CpuArchitecture | undefined {
   const a = cpuArch.trim().toLowerCase();
@@ -135,7 +143,7 @@ function normaliseArch(cpuArch: string): CpuArchitecture | undefined {
  * The architectures a deployment needs, one per distinct need (our inference: NVCF fills `cpuArch` from its
  * instance-type catalogue, `GpuSpecificationDto`; GB200 requires arm64, see {@link GRACE}): a
  * specification's `cpuArch` when NVCF filled it, else arm64 for Grace GPUs (by GPU name or instance type),
- * else amd64.
+ * amd64 for the data-centre GPUs of x86-64 hosts, and `unknown` for anything else.
  */
 export function requiredArchitectures(deployment: NvcfDeploymentView): ArchitectureNeed[] {
   const out: ArchitectureNeed[] = [];
@@ -147,9 +155,14 @@ export function requiredArchitectures(deployment: NvcfDeploymentView): Architect
             architecture: declared,
             because: `${spec.gpu} (${spec.instanceType}) has cpuArch ${spec.cpuArch}`,
           }
-        : GRACE.test(spec.gpu) || /G[BH]\d{3}/i.test(spec.instanceType)
+        : GRACE.test(spec.gpu) || GRACE_IN_INSTANCE_TYPE.test(spec.instanceType)
           ? { architecture: 'arm64', because: `${spec.gpu} (${spec.instanceType}) runs on Grace (Arm) CPUs` }
-          : { architecture: 'amd64', because: `${spec.gpu} (${spec.instanceType}) runs on x86-64 CPUs` };
+          : X86_GPU.test(spec.gpu)
+            ? { architecture: 'amd64', because: `${spec.gpu} (${spec.instanceType}) runs on x86-64 CPUs` }
+            : {
+                architecture: 'unknown',
+                because: `${spec.gpu} (${spec.instanceType}) has no cpuArch and is not a GPU whose CPU architecture is known`,
+              };
     if (!out.some((o) => o.architecture === need.architecture)) out.push(need);
   }
   return out;

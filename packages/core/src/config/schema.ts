@@ -211,7 +211,7 @@ const registrySchema = z.strictObject({
 
 const exemptionSchema = z.strictObject({
   checkId: z.string().check(z.minLength(1, 'must name the check, e.g. iam.access-key-age')),
-  /** The finding's resource (exact), or `*` for every resource of the check. */
+  /** The finding's resource (exact), a pattern where `*` is any run of characters, or `*` for every resource. */
   resource: z.string().check(z.minLength(1, "must name the resource, or '*' for all")),
   reason: z.string().check(z.minLength(1, 'must say why the exemption is acceptable')),
   /** ISO-8601 date or date-time after which the exemption no longer applies. */

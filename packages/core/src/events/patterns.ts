@@ -46,7 +46,10 @@ export function ecrPushRulePattern(config: Config, region?: string): EventPatter
   };
 }
 
-/** Verdicts of `NVCF Image Validation` that an operator must hear about. */
+/**
+ * Verdicts of `NVCF Image Validation` that an operator must hear about. `compliant` and `artifact` (a
+ * signature, attestation, SBOM or chart pushed beside an image, on every push) are left out.
+ */
 export const NOTIFY_VERDICTS = [
   'non-compliant',
   'not-runnable',

@@ -96,6 +96,14 @@ export interface CachingFetcherOptions {
    * is not answered from another repository's copy.
    */
   scope?: string;
+  /**
+   * Always read manifests from the inner fetcher; only blobs (configs) come from the cache. For a cache that
+   * outlives one resolution (the validation Lambda's, at module scope): a cached manifest proves its content,
+   * not that it still exists, and a child deleted since (by hand, or a lifecycle rule) must not pass as
+   * present. ECR's `BatchGetImage` returns the manifest with the proof, so confirming costs no extra call over
+   * a cold resolution; what the cache saves is the config downloads.
+   */
+  confirmManifests?: boolean;
 }
 
 /**
@@ -120,6 +128,7 @@ export function cachingFetcher(
 
   return {
     async getManifests(digests) {
+      if (options.confirmManifests) return inner.getManifests(digests);
       const out = new Map<string, ManifestBlob>();
       const waits: Promise<void>[] = [];
       const need: string[] = [];

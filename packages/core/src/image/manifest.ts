@@ -40,6 +40,11 @@ export interface ContentDescriptor {
   size: number | undefined;
   /** Normalised platform of an index entry, when it declares one. */
   platform: Platform | undefined;
+  /**
+   * True for an index entry whose `platform` object has an empty (or no) `os` or `architecture`, e.g.
+   * `{"os":"","architecture":""}`: no runtime's platform matches it, so runtimes skip the entry.
+   */
+  platformEmpty?: boolean;
   annotations: Readonly<Record<string, string>>;
   artifactType: string | undefined;
 }
@@ -233,11 +238,20 @@ export function parseDescriptor(
     throw invalid(digest, `${at}.size must be a non-negative integer`);
   }
   let platform: Platform | undefined;
+  let platformEmpty = false;
   if (inIndex && raw['platform'] !== undefined && raw['platform'] !== null) {
     const p = raw['platform'];
     platform = isObject(p) ? platformFromRaw(p as RawPlatform) : undefined;
-    if (!platform)
-      throw invalid(digest, `${at}.platform must be an object with non-empty string 'os' and 'architecture'`);
+    // Go decodes a missing or empty os/architecture as "", so containerd's matcher (which compares them with
+    // the host's) skips such an entry rather than failing the index; a wrong type fails the whole decode.
+    if (!platform && isObject(p) && decodesAsString(p['os']) && decodesAsString(p['architecture'])) {
+      platformEmpty = true;
+    } else if (!platform) {
+      throw invalid(
+        digest,
+        `${at}.platform must be an object with string 'os' and 'architecture' (both non-empty to be pulled)`,
+      );
+    }
   }
   const annotations: Record<string, string> = {};
   const rawAnnotations = raw['annotations'];
@@ -248,7 +262,9 @@ export function parseDescriptor(
   const artifactType = raw['artifactType'];
   if (artifactType !== undefined && typeof artifactType !== 'string')
     throw invalid(digest, `${at}.artifactType must be a string`);
-  return { mediaType, digest: d, size, platform, annotations, artifactType };
+  const out: ContentDescriptor = { mediaType, digest: d, size, platform, annotations, artifactType };
+  if (platformEmpty) out.platformEmpty = true;
+  return out;
 }
 
 /**
@@ -274,6 +290,9 @@ export function indexEntryIgnoreReason(entry: ContentDescriptor): string | undef
     return refType === 'attestation-manifest'
       ? `attestation manifest${target} (${REFERENCE_TYPE_ANNOTATION}=attestation-manifest): not runnable`
       : `BuildKit ${refType} entry${target} (${REFERENCE_TYPE_ANNOTATION}=${refType}): not runnable`;
+  }
+  if (entry.platformEmpty) {
+    return 'platform with an empty os or architecture: no host platform matches it, so runtimes skip the entry';
   }
   if (entry.platform && isUnknownPlatform(entry.platform)) {
     return 'platform unknown/unknown marks a non-runnable entry (BuildKit attestation placeholder)';
@@ -347,6 +366,11 @@ function optionalString(json: Record<string, unknown>, key: string, digest: stri
 
 function invalid(digest: string, message: string): ManifestError {
   return new ManifestError('invalid-manifest', message, digest);
+}
+
+/** Absent or a string (empty or not): what Go decodes into a string field without failing. */
+function decodesAsString(v: unknown): boolean {
+  return v === undefined || v === null || typeof v === 'string';
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -67,7 +67,9 @@ export interface ResolvedImage {
   kind: ImageKind;
   /**
    * Runnable platforms, normalised `os/arch[/variant]`, de-duplicated, in index order (nested indexes
-   * expanded in place), judged by the CONFIG blob when the index declares something else.
+   * expanded in place): what each index entry declares (its config's platform when it declares none), and
+   * only for entries whose config agrees; an entry listed in `mismatches` counts for no platform. Empty for
+   * a Docker schema1 manifest, which current runtimes refuse to pull.
    */
   platforms: string[];
   /** Runnable manifests found: an index's image children at any depth, or the single manifest itself. */
@@ -79,7 +81,7 @@ export interface ResolvedImage {
    * one manifest with different declared platforms are two records), identical repeats listed once.
    */
   mismatches: PlatformMismatch[];
-  /** Legacy schema1, amd64 v3/v4, entries without a platform, missing children that were tolerated... */
+  /** amd64 v2+ / arm64 v8.x+ variants, entries without a platform, missing children that were tolerated... */
   warnings: string[];
 }
 
@@ -203,8 +205,7 @@ class Resolution {
       case 'index':
         return this.resolveIndex(root);
       case 'schema1':
-        this.warnings.add(schema1Warning(root.digest));
-        return this.single(root, root.platform);
+        return this.schema1(root);
       case 'image':
         return this.resolveSingle(root);
       default:
@@ -234,6 +235,27 @@ class Resolution {
       platforms: [p],
       children: [{ digest: root.digest, platform: p, mediaType: root.mediaType }],
       ignored: [],
+      mismatches: [],
+      warnings: [...this.warnings],
+    };
+  }
+
+  /** A schema1 root: an image, but one current runtimes refuse to pull, so it offers no platform. */
+  private schema1(root: ParsedManifest & { kind: 'schema1' }): ResolvedImage {
+    return {
+      digest: root.digest,
+      mediaType: root.mediaType,
+      kind: 'image',
+      platforms: [],
+      children: [],
+      ignored: [
+        {
+          digest: root.digest,
+          mediaType: root.mediaType,
+          platform: formatPlatform(root.platform),
+          reason: schema1Reason(root.digest),
+        },
+      ],
       mismatches: [],
       warnings: [...this.warnings],
     };
@@ -347,8 +369,7 @@ class Resolution {
           break;
         }
         case 'schema1':
-          this.warnings.add(schema1Warning(child.digest));
-          p.slot.outcome = this.imageOutcome(p, child.mediaType, child.platform);
+          p.slot.outcome = ignored(entry, schema1Reason(child.digest), child.mediaType);
           break;
         case 'image':
           if (!isImageConfigMediaType(child.config.mediaType)) {
@@ -396,20 +417,31 @@ class Resolution {
     return next;
   }
 
+  /**
+   * An index entry that is an image counts for the platform it DECLARES, as containerd selects entries by
+   * the descriptor's platform and reads the config only when the descriptor has none (`images.Manifest` in
+   * containerd's `core/images/image.go`; OCI image-index.md: the platform field describes the image a runtime
+   * gets). An entry whose config contradicts its declaration is a mismatch and counts for nothing: a host of
+   * the declared platform would pull a binary of the config's ("exec format error"). The config agrees when
+   * its os and architecture are the declared ones and its variant, when it has one, is the declared variant
+   * (image-spec config.md makes the config's variant optional).
+   */
   private imageOutcome(p: Pending, mediaType: string, actual: Platform): Outcome {
     const actualText = formatPlatform(actual);
-    const declared = describePlatform(p.entry.platform);
+    const declared = p.entry.platform;
     if (declared === undefined) {
       this.warnings.add(
         `index entry ${p.entry.digest} declares no platform; counted as ${actualText}, from its config`,
       );
     }
-    for (const w of platformWarnings(actual)) this.warnings.add(w);
+    const counted = declared ?? actual;
+    const countedText = formatPlatform(counted);
+    for (const w of platformWarnings(counted)) this.warnings.add(w);
     const mismatch =
-      declared !== undefined && declared !== actualText
-        ? { digest: p.entry.digest, declared, actual: actualText }
+      declared !== undefined && !configAgrees(declared, actual)
+        ? { digest: p.entry.digest, declared: countedText, actual: actualText }
         : undefined;
-    return { type: 'image', child: { digest: p.entry.digest, platform: actualText, mediaType }, mismatch };
+    return { type: 'image', child: { digest: p.entry.digest, platform: countedText, mediaType }, mismatch };
   }
 
   private missing(p: Pending, reason: string): void {
@@ -503,7 +535,7 @@ class Resolution {
         if (o.type === 'ignored') ignoredEntries.push(o.entry);
         else if (o.type === 'index') walk(o);
         else {
-          if (!platforms.includes(o.child.platform)) platforms.push(o.child.platform);
+          if (!o.mismatch && !platforms.includes(o.child.platform)) platforms.push(o.child.platform);
           if (!seenChildren.has(o.child.digest)) {
             seenChildren.add(o.child.digest);
             children.push(o.child);
@@ -550,8 +582,22 @@ function loopError(digest: string): ManifestError {
   );
 }
 
-function schema1Warning(digest: string): string {
-  return `manifest ${digest} is a legacy Docker schema1 manifest: its platform comes from its top-level architecture (os linux assumed); rebuild and push it with a current Docker or BuildKit`;
+/**
+ * Why a Docker schema1 manifest is not runnable: containerd 2.0 disabled schema1 pulls and 2.1 removed them
+ * (containerd `RELEASES.md`, deprecated features), and Docker Engine 26 refuses them by default
+ * (moby/moby pull request 47459; https://docs.docker.com/go/deprecated-image-specs/).
+ */
+function schema1Reason(digest: string): string {
+  return `manifest ${digest} is a legacy Docker schema1 manifest, which containerd 2.0+ and Docker 26+ refuse to pull: rebuild and push it with a current Docker or BuildKit, or convert it with 'skopeo copy --format v2s2'`;
+}
+
+/** Whether a config's platform agrees with the one its index entry declares (see `imageOutcome`). */
+function configAgrees(declared: Platform, config: Platform): boolean {
+  return (
+    declared.os === config.os &&
+    declared.architecture === config.architecture &&
+    (config.variant === '' || config.variant === declared.variant)
+  );
 }
 
 function tooLargeManifest(digest: string, size: number): ManifestError {

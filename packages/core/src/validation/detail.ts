@@ -42,6 +42,12 @@ export interface ImageValidationDetail {
   reasons: string[];
   /** `id` of the ECR event that triggered the validation: a redelivery carries the same one. */
   sourceEventId: string | null;
+  /**
+   * `time` of that ECR event (when ECR stored the push), ISO-8601; `null` when the event had none. Verdicts of
+   * two quick pushes of one tag can be published in either order: this, not the arrival order, says which
+   * push is the later one.
+   */
+  pushedAt: string | null;
 }
 
 // The contract of the schema below: at most VALIDATION_MAX_ITEMS entries per list and VALIDATION_MAX_TEXT
@@ -103,9 +109,10 @@ export const imageValidationDetailSchema = z.strictObject({
     }),
   ),
   warnings: list(text),
-  verdict: z.enum(['compliant', 'non-compliant', 'not-runnable', 'error']),
+  verdict: z.enum(['compliant', 'non-compliant', 'not-runnable', 'artifact', 'error']),
   reasons: list(text),
   sourceEventId: z.nullable(text),
+  pushedAt: z.nullable(text),
 });
 
 export interface BoundDetailOptions {
@@ -140,6 +147,7 @@ export function boundDetail(
   const digest = cleanText(detail.digest);
   const mediaType = detail.mediaType === null ? null : cleanText(detail.mediaType);
   const sourceEventId = detail.sourceEventId === null ? null : cleanText(detail.sourceEventId);
+  const pushedAt = detail.pushedAt === null ? null : cleanText(detail.pushedAt);
   const lists: { [K in ListName]: Cleaned<ImageValidationDetail[K][number]>[] } = {
     platforms: detail.platforms.map(cleanText),
     required: detail.required.map(cleanText),
@@ -175,6 +183,7 @@ export function boundDetail(
     verdict: detail.verdict,
     reasons,
     sourceEventId: sourceEventId === null ? null : sourceEventId.value,
+    pushedAt: pushedAt === null ? null : pushedAt.value,
   });
 
   // Greedy by bytes: start from the detail with empty lists and room for the note, then add entries in order
@@ -195,8 +204,10 @@ export function boundDetail(
   const changed = (items: readonly Cleaned<unknown>[], n: number, key: 'shortened' | 'stripped') =>
     items.slice(0, n).reduce((sum, i) => sum + i[key], 0);
   const count = (key: 'shortened' | 'stripped') =>
-    [registry, repository, tag, digest, mediaType, sourceEventId].reduce((s, c) => s + (c?.[key] ?? 0), 0) +
-    LIST_NAMES.reduce((s, n) => s + changed(lists[n], kept[n], key), 0);
+    [registry, repository, tag, digest, mediaType, sourceEventId, pushedAt].reduce(
+      (s, c) => s + (c?.[key] ?? 0),
+      0,
+    ) + LIST_NAMES.reduce((s, n) => s + changed(lists[n], kept[n], key), 0);
   const anyOmitted = LIST_NAMES.some((n) => kept[n] < lists[n].length);
   if (!anyOmitted && count('shortened') === 0 && count('stripped') === 0) {
     return assemble(kept, values(lists.reasons, kept.reasons));
@@ -285,6 +296,7 @@ function minimalErrorDetail(detail: ImageValidationDetail): ImageValidationDetai
     verdict: 'error',
     reasons: [MINIMAL_ERROR_REASON],
     sourceEventId: typeof detail.sourceEventId === 'string' ? text(detail.sourceEventId) : null,
+    pushedAt: typeof detail.pushedAt === 'string' ? text(detail.pushedAt) : null,
   };
 }
 

@@ -81,7 +81,8 @@ export type ValidationOutcome =
  * `BatchGetImage` (the index) + 1 `BatchGetImage` (all children) + k × (`GetDownloadUrlForLayer` + GET), at
  * most 8 at a time (`CONFIG_FETCH_CONCURRENCY`); attestation entries are never fetched. In general each index
  * level costs ⌈m / 100⌉ more `BatchGetImage` for its m new manifests (the API takes 100 ids per call). With a
- * warm cache, an image seen before costs nothing.
+ * warm cache, an image seen before costs its `BatchGetImage` calls only (manifests are always confirmed in
+ * ECR, so a deleted child is never taken as present) and no config download.
  *
  * @example
  * const outcome = await validatePush(event, { config, ecr: (r) => ecrClients(r), events, eventBusName, logger, metrics, now });
@@ -150,6 +151,7 @@ async function judge(
     tag: target.tag,
     digest: target.digest,
     sourceEventId: event.id ?? null,
+    pushedAt: pushedAt(event),
   } as const;
   let resolved: ResolvedImage;
   try {
@@ -208,9 +210,13 @@ async function resolveWithRetry(
     registryId: registry.accountId,
     fetch: deps.fetch,
   });
-  // Presence is per repository (and registry): the cache must not answer "here" with another repository's copy.
+  // Presence is per repository (and registry), and a warm cache outlives deletions: manifests are always
+  // read from ECR (which proves they still exist); only config blobs come from the cache.
   const fetcher = deps.cache
-    ? cachingFetcher(direct, deps.cache, { scope: `${target.hostname}/${repository}` })
+    ? cachingFetcher(direct, deps.cache, {
+        scope: `${target.hostname}/${repository}`,
+        confirmManifests: true,
+      })
     : direct;
   const delays = deps.notFoundRetryDelaysMs ?? NOT_FOUND_RETRY_DELAYS_MS;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -228,6 +234,13 @@ async function resolveWithRetry(
       await sleep(delay);
     }
   }
+}
+
+/** The ECR event's `time` in ISO-8601, or `null` when it is absent or not a date. */
+function pushedAt(event: EcrImageActionEvent): string | null {
+  const time = event.time;
+  if (typeof time !== 'string' || Number.isNaN(Date.parse(time))) return null;
+  return new Date(Date.parse(time)).toISOString();
 }
 
 /** Puts the verdict on the project bus; a failed entry is thrown (transient: Lambda retries the event). */

@@ -1,13 +1,13 @@
 import { PolicyEvaluationError } from '@nvcf-ecr/core/errors';
-import { isActionAllowed } from '@nvcf-ecr/core/iam';
+import { isActionAllowed } from '../iam/engine.ts';
 import type { Principal } from '../server/aws.ts';
 import type { World } from '../world.ts';
 
 export type AccessDecision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
 
 /**
- * Evaluates the principal's IAM policies (inline, attached, group) for `action` on `resource`; admin keys may
- * do anything. Exported for listeners outside the front door that authorise as AWS does (the OCI registry
+ * Evaluates the principal's IAM policies (inline, attached, group, within its permissions boundary) for
+ * `action` on `resource`; admin keys may do anything. Exported for listeners outside the front door that authorise as AWS does (the OCI registry
  * authorises each pull and push of an ECR token's principal).
  */
 export async function evaluateAccess(
@@ -17,9 +17,9 @@ export async function evaluateAccess(
   resource: string,
 ): Promise<AccessDecision> {
   if (principal.kind === 'admin') return 'Allowed';
-  const policies = world.iam
-    .effectivePolicies(principal.userName ?? '')
-    .map((p) => ({ name: p.name, document: p.document }));
+  const userName = principal.userName ?? '';
+  const policies = world.iam.effectivePolicies(userName).map((p) => ({ name: p.name, document: p.document }));
+  const boundary = world.iam.boundaryOf(userName);
   try {
     return (
       await isActionAllowed({
@@ -28,6 +28,7 @@ export async function evaluateAccess(
         action,
         resource,
         policies,
+        boundary,
       })
     ).decision;
   } catch (err) {

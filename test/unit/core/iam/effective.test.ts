@@ -22,6 +22,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { expectThrow } from '../expect-error.ts';
 import { ACCOUNT, ADMINISTRATOR_ACCESS, registry, USER_ARN } from './fixtures.ts';
+import { simulatorFor } from './simulator.ts';
 
 const ADMIN_ARN = 'arn:aws:iam::aws:policy/AdministratorAccess';
 const S3_ALL = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] };
@@ -106,7 +107,8 @@ describe('Function: loadEffectivePolicies', () => {
 
   it('feeds evaluatePullAccess directly', async () => {
     const { iam } = fakeIam();
-    const report = await evaluatePullAccess(registry(), await loadEffectivePolicies(iam, 'nvcf-ecr-prod'));
+    const effective = await loadEffectivePolicies(iam, 'nvcf-ecr-prod');
+    const report = await evaluatePullAccess(registry(), effective, simulatorFor(effective));
     expect(report.missing).toEqual([]);
     const putObject = report.excess.find((e) => e.action === 's3:PutObject');
     expect(putObject?.sources).toEqual([

@@ -1,17 +1,17 @@
 import { PolicyEvaluationError } from '@nvcf-ecr/core/errors';
 import {
-  clearPolicyEvaluationCache,
   type EffectivePolicies,
-  evaluatePullAccess,
-  isActionAllowed,
+  evaluatePullAccess as evaluate,
   minimalPullPolicy,
   type PolicySource,
   pullRepositoryArns,
   requiredPullPermissions,
 } from '@nvcf-ecr/core/iam';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { ServiceError } from '@nvcf-ecr/sandbox';
+import { describe, expect, it } from 'vitest';
 import { expectRejection } from '../expect-error.ts';
 import { ACCOUNT, ADMINISTRATOR_ACCESS, registry, USER_ARN } from './fixtures.ts';
+import { simulatorFor } from './simulator.ts';
 
 const PULL = [
   'ecr:BatchGetImage',
@@ -25,6 +25,10 @@ const ADMIN_ARN = 'arn:aws:iam::aws:policy/AdministratorAccess';
 function effective(...policies: PolicySource[]): EffectivePolicies {
   return { userName: 'nvcf-ecr-prod', userArn: USER_ARN, accountId: ACCOUNT, policies };
 }
+
+/** The audit's evaluation, answered by the sandbox's emulation of SimulatePrincipalPolicy over `e`. */
+const evaluatePullAccess = (r: Parameters<typeof evaluate>[0], e: EffectivePolicies) =>
+  evaluate(r, e, simulatorFor(e));
 
 const minimalInline = (r = registry()): PolicySource => ({
   kind: 'inline',
@@ -71,7 +75,9 @@ describe('Function: evaluatePullAccess', () => {
   it('reports everything missing for a user without policies', async () => {
     const r = registry();
     const report = await evaluatePullAccess(r, effective());
-    expect(report.missing).toEqual(requiredPullPermissions(r));
+    expect(report.missing).toEqual(
+      requiredPullPermissions(r).map((p) => ({ ...p, reason: 'no allow', statements: [] })),
+    );
     expect(report.allowedRequired).toEqual([]);
   });
 
@@ -224,8 +230,55 @@ describe('Function: evaluatePullAccess', () => {
       },
     };
     const report = await evaluatePullAccess(r, effective(minimalInline(r), deny));
-    expect(report.missing).toEqual([{ action: 'ecr:BatchGetImage', resource: REPO }]);
+    expect(report.missing).toEqual([
+      {
+        action: 'ecr:BatchGetImage',
+        resource: REPO,
+        reason: 'explicit deny',
+        statements: ['group Restricted / inline no-pull Statement[0]'],
+      },
+    ]);
     expect(report.allowedRequired).toHaveLength(requiredPullPermissions(r).length - 1);
+  });
+
+  it('lets the permissions boundary cap what the policies allow, as AWS does', async () => {
+    const r = registry();
+    const wide: PolicySource = {
+      kind: 'inline',
+      name: 'ecr-all',
+      document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:*', Resource: '*' }] },
+    };
+    const e = effective(minimalInline(r), wide);
+    // The boundary is NVCF's minimal policy: ecr:* grants nothing beyond it, though the statement stays wide.
+    const capped = await evaluate(r, e, simulatorFor(e, minimalPullPolicy(r)));
+    expect(capped.excess).toEqual([]);
+    expect(capped.outOfScope).toEqual([]);
+    expect(capped.missing).toEqual([]);
+    expect(capped.wildcards.map((w) => w.source)).toEqual(['inline ecr-all']);
+    // A boundary without ecr:DescribeImages: the four repository permissions of that action go missing.
+    const narrow = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', NotAction: 'ecr:DescribeImages', Resource: '*' }],
+    };
+    const cut = await evaluate(r, e, simulatorFor(e, narrow));
+    expect(cut.missing).toEqual(
+      pullRepositoryArns(r).map((resource) => ({
+        action: 'ecr:DescribeImages',
+        resource,
+        reason: 'permissions boundary',
+        statements: [],
+      })),
+    );
+  });
+
+  it('asks AWS in few calls: requests with the same actions share one', async () => {
+    const r = registry();
+    const e = effective(minimalInline(r));
+    const iam = simulatorFor(e);
+    await evaluate(r, e, iam);
+    // Token action on *, pull actions on the configured repositories and the out-of-scope probes (one call),
+    // and the dangerous-action sample, one call per resource kind.
+    expect(iam.calls).toBeLessThanOrEqual(12);
   });
 
   it('reports a region wildcard in a repository ARN as out of scope', async () => {
@@ -305,7 +358,12 @@ describe('Function: evaluatePullAccess', () => {
     };
     const report = await evaluatePullAccess(r, effective(minimalInline(r), selfService));
     expect(report.excess).toEqual([
-      { action: 'iam:CreateAccessKey', resource: USER_ARN, sources: ['inline self-keys'] },
+      {
+        action: 'iam:CreateAccessKey',
+        resource: USER_ARN,
+        sources: ['inline self-keys'],
+        statements: ['inline self-keys Statement[0]'],
+      },
     ]);
   });
 
@@ -386,15 +444,32 @@ describe('Function: evaluatePullAccess', () => {
       },
     };
     const report = await evaluatePullAccess(r, effective(minimalInline(r), extra));
+    // AWS's MatchedStatements point at the statement that allows each pair.
+    const via = ['inline extra'];
     expect(report.missing).toEqual([]);
     expect(report.outOfScope).toEqual([]);
     expect(report.wildcards).toEqual([]);
     expect(report.excess).toEqual([
-      { action: 'iam:CreateAccessKey', resource: adminUser, sources: ['inline extra'] },
-      { action: 'iam:AttachUserPolicy', resource: adminUser, sources: ['inline extra'] },
-      { action: 'secretsmanager:GetSecretValue', resource: dbPassword, sources: ['inline extra'] },
-      { action: 'ecr:PutImage', resource: otherTeam, sources: ['inline extra'] },
-      { action: 'sts:AssumeRole', resource: orgRole, sources: ['inline extra'] },
+      {
+        action: 'iam:CreateAccessKey',
+        resource: adminUser,
+        sources: via,
+        statements: [`${via[0]} Statement[0]`],
+      },
+      {
+        action: 'iam:AttachUserPolicy',
+        resource: adminUser,
+        sources: via,
+        statements: [`${via[0]} Statement[0]`],
+      },
+      {
+        action: 'secretsmanager:GetSecretValue',
+        resource: dbPassword,
+        sources: via,
+        statements: [`${via[0]} Statement[1]`],
+      },
+      { action: 'ecr:PutImage', resource: otherTeam, sources: via, statements: [`${via[0]} Statement[2]`] },
+      { action: 'sts:AssumeRole', resource: orgRole, sources: via, statements: [`${via[0]} Statement[3]`] },
     ]);
   });
 
@@ -414,9 +489,14 @@ describe('Function: evaluatePullAccess', () => {
       }),
     );
     const label = 'group Team / inline team-pull';
-    expect(report.outOfScope).toEqual([{ action: 'ecr:BatchGetImage', resource: other, sources: [label] }]);
+    const statements = [`${label} Statement[0]`];
+    expect(report.outOfScope).toEqual([
+      { action: 'ecr:BatchGetImage', resource: other, sources: [label], statements },
+    ]);
     // ecr:ListImages is no pull action NVCF makes: beyond the minimum, even on a repository.
-    expect(report.excess).toEqual([{ action: 'ecr:ListImages', resource: other, sources: [label] }]);
+    expect(report.excess).toEqual([
+      { action: 'ecr:ListImages', resource: other, sources: [label], statements },
+    ]);
   });
 
   it('lets a Deny, a condition or a missing key policy decide a statement-derived probe', async () => {
@@ -451,10 +531,21 @@ describe('Function: evaluatePullAccess', () => {
         },
       }),
     );
+    const via = ['inline guarded'];
     expect(report.excess).toEqual([
-      { action: 'kms:Decrypt', resource: key, sources: ['inline guarded'] },
-      { action: 's3:ListBucket', resource: 'arn:aws:s3:::reports', sources: ['inline guarded'] },
-      { action: 's3:GetObject', resource: 'arn:aws:s3:::reports/a.json', sources: ['inline guarded'] },
+      { action: 'kms:Decrypt', resource: key, sources: via, statements: ['inline guarded Statement[3]'] },
+      {
+        action: 's3:ListBucket',
+        resource: 'arn:aws:s3:::reports',
+        sources: via,
+        statements: ['inline guarded Statement[4]'],
+      },
+      {
+        action: 's3:GetObject',
+        resource: 'arn:aws:s3:::reports/a.json',
+        sources: via,
+        statements: ['inline guarded Statement[4]'],
+      },
     ]);
   });
 
@@ -483,19 +574,32 @@ describe('Function: evaluatePullAccess', () => {
         },
       }),
     );
+    const via = ['inline patterns'];
     expect(report.excess).toEqual([
-      { action: 'iam:CreateAccessKey', resource: USER_ARN, sources: ['inline patterns'] },
-      { action: 'secretsmanager:GetSecretValue', resource: prodSecrets, sources: ['inline patterns'] },
-      { action: 'dynamodb:DeleteTable', resource: '*', sources: ['inline patterns'] },
+      {
+        action: 'iam:CreateAccessKey',
+        resource: USER_ARN,
+        sources: via,
+        statements: [`${via[0]} Statement[2]`],
+      },
+      {
+        action: 'secretsmanager:GetSecretValue',
+        resource: prodSecrets,
+        sources: via,
+        statements: [`${via[0]} Statement[0]`],
+      },
+      { action: 'dynamodb:DeleteTable', resource: '*', sources: via, statements: [`${via[0]} Statement[1]`] },
       {
         action: 'secretsmanager:PutSecretValue',
         resource: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:nvcf-ecr-prod/*`,
-        sources: ['inline patterns'],
+        sources: via,
+        statements: [`${via[0]} Statement[3]`],
       },
     ]);
   });
 
-  it('refuses a malformed document, naming the policy and the fault', async () => {
+  it('surfaces the simulator’s refusal of a malformed document instead of judging it', async () => {
+    // IAM never stores such a document; the sandbox's SimulatePrincipalPolicy answers PolicyEvaluation.
     const broken: PolicySource = {
       kind: 'group-inline',
       name: 'broken',
@@ -504,8 +608,8 @@ describe('Function: evaluatePullAccess', () => {
     };
     await expectRejection(
       () => evaluatePullAccess(registry(), effective(broken)),
-      PolicyEvaluationError,
-      'group Ops / inline broken',
+      ServiceError,
+      'policy broken is not a valid IAM identity policy',
       'Statement[0].Effect',
     );
   });
@@ -519,191 +623,6 @@ describe('Function: evaluatePullAccess', () => {
         ),
       PolicyEvaluationError,
       'Policy inline garbage is not valid JSON',
-    );
-  });
-});
-
-describe('Function: isActionAllowed', () => {
-  beforeEach(() => clearPolicyEvaluationCache());
-
-  const request = (
-    policies: { name: string; document: unknown }[],
-    action = 'ecr:BatchGetImage',
-    resource = REPO,
-  ) => ({
-    principalArn: USER_ARN,
-    accountId: ACCOUNT,
-    action,
-    resource,
-    policies,
-  });
-  const pull = { name: 'pull', document: minimalPullPolicy(registry()) };
-
-  it('allows what a policy allows', async () => {
-    expect(await isActionAllowed(request([pull]))).toEqual({ allowed: true, decision: 'Allowed' });
-  });
-
-  it('implicitly denies what no policy allows', async () => {
-    expect(await isActionAllowed(request([pull], 'ecr:PutImage'))).toEqual({
-      allowed: false,
-      decision: 'ImplicitlyDenied',
-    });
-    expect(
-      await isActionAllowed(
-        request([pull], 'ecr:BatchGetImage', `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/other`),
-      ),
-    ).toEqual({
-      allowed: false,
-      decision: 'ImplicitlyDenied',
-    });
-  });
-
-  it('lets an explicit Deny win over an Allow', async () => {
-    const deny = {
-      name: 'deny',
-      document: { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'ecr:*', Resource: '*' }] },
-    };
-    expect(await isActionAllowed(request([pull, deny]))).toEqual({
-      allowed: false,
-      decision: 'ExplicitlyDenied',
-    });
-  });
-
-  it('keeps policies with the same name apart', async () => {
-    const deny = {
-      name: 'pull',
-      document: {
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Deny', Action: 'ecr:BatchGetImage', Resource: '*' }],
-      },
-    };
-    expect((await isActionAllowed(request([pull, deny]))).decision).toBe('ExplicitlyDenied');
-  });
-
-  it('allows sts:GetCallerIdentity without any policy: AWS never denies it, and the sandbox relies on that', async () => {
-    expect(await isActionAllowed(request([], 'sts:GetCallerIdentity', '*'))).toEqual({
-      allowed: true,
-      decision: 'Allowed',
-    });
-  });
-
-  it('allows sts:GetCallerIdentity even against an explicit Deny of everything', async () => {
-    const denyAll = {
-      name: 'deny-all',
-      document: { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }] },
-    };
-    expect((await isActionAllowed(request([denyAll], 'sts:GetCallerIdentity', '*'))).allowed).toBe(true);
-    expect((await isActionAllowed(request([denyAll]))).decision).toBe('ExplicitlyDenied');
-  });
-
-  it('evaluates conditions against the request context it is given', async () => {
-    const fromOffice = {
-      name: 'office',
-      document: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: 'ecr:BatchGetImage',
-            Resource: '*',
-            Condition: { IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } },
-          },
-        ],
-      },
-    };
-    expect((await isActionAllowed(request([fromOffice]))).allowed).toBe(false);
-    expect(
-      (await isActionAllowed({ ...request([fromOffice]), context: { 'aws:SourceIp': '203.0.113.7' } }))
-        .allowed,
-    ).toBe(true);
-  });
-
-  it('answers a repeated request from its cache', () => {
-    const first = isActionAllowed(request([pull]));
-    expect(isActionAllowed(request([{ ...pull }]))).toBe(first);
-  });
-
-  it('evaluates again when a policy document changes in place', async () => {
-    const document = {
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: 'ecr:BatchGetImage', Resource: '*' }],
-    };
-    const policies = [{ name: 'p', document }];
-    expect((await isActionAllowed(request(policies))).allowed).toBe(true);
-    document.Statement[0] = { Effect: 'Deny', Action: 'ecr:BatchGetImage', Resource: '*' };
-    expect((await isActionAllowed(request(policies))).decision).toBe('ExplicitlyDenied');
-  });
-
-  it('accepts documents as JSON text', async () => {
-    expect(
-      (await isActionAllowed(request([{ name: 'text', document: JSON.stringify(pull.document) }]))).allowed,
-    ).toBe(true);
-  });
-
-  it.each([
-    [null, 'must be a JSON object with Version and Statement, got null'],
-    [42, 'must be a JSON object with Version and Statement, got a number'],
-    ['not json', 'Policy p is not valid JSON'],
-    [
-      { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecrBatchGetImage', Resource: '*' }] },
-      'Statement[0].Action',
-    ],
-    [
-      { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*', Principal: '*' }] },
-      'Principal is not allowed in an identity policy',
-    ],
-    [{ Statement: 'everything' }, 'policy p is not a valid IAM identity policy'],
-  ])('refuses the malformed document %j with PolicyEvaluationError', async (document, fault) => {
-    await expectRejection(
-      () => isActionAllowed(request([{ name: 'p', document }])),
-      PolicyEvaluationError,
-      fault,
-    );
-  });
-
-  it('rejects a cyclic document instead of throwing synchronously', async () => {
-    const cyclic: Record<string, unknown> = { Version: '2012-10-17' };
-    cyclic['Statement'] = cyclic;
-    await expectRejection(
-      () => isActionAllowed(request([{ name: 'p', document: cyclic }])),
-      PolicyEvaluationError,
-      'the policies are not JSON documents',
-    );
-  });
-
-  it('denies a repository of another account: there is no resource policy to admit the user', async () => {
-    const everything = { name: 'all', document: ADMINISTRATOR_ACCESS };
-    expect(
-      await isActionAllowed(
-        request([everything], 'ecr:BatchGetImage', 'arn:aws:ecr:us-east-1:210987654321:repository/inference'),
-      ),
-    ).toEqual({
-      allowed: false,
-      decision: 'ImplicitlyDenied',
-    });
-  });
-
-  it('refuses an unknown action', async () => {
-    await expectRejection(
-      () => isActionAllowed(request([pull], 'ecr:PullEverything')),
-      PolicyEvaluationError,
-      "'ecr:PullEverything' is not a known IAM action",
-    );
-  });
-
-  it('refuses a resource on an action that takes none', async () => {
-    await expectRejection(
-      () => isActionAllowed(request([pull], 'ecr:GetAuthorizationToken', REPO)),
-      PolicyEvaluationError,
-      "ecr:GetAuthorizationToken takes no resource: evaluate it on '*'",
-    );
-  });
-
-  it('refuses a resource the action does not act on', async () => {
-    await expectRejection(
-      () => isActionAllowed(request([pull], 'ecr:BatchGetImage', 'arn:aws:s3:::bucket')),
-      PolicyEvaluationError,
-      "'arn:aws:s3:::bucket' is not a resource ecr:BatchGetImage acts on",
     );
   });
 });

@@ -2,7 +2,8 @@ import { requiredPlatforms } from '@nvcf-ecr/core/config';
 import { DETAIL_TYPES, NOTIFICATION_RULE_PREFIX } from '@nvcf-ecr/core/events';
 import { openOciLayout, type Verdict } from '@nvcf-ecr/core/image';
 import type { ImageValidationDetail } from '@nvcf-ecr/core/validation';
-import { pushImage } from '@nvcf-ecr/sandbox';
+import type { pushImage } from '@nvcf-ecr/sandbox';
+import { loadSandbox } from '../../sandbox-module.ts';
 import { type DemoContext, expectThat } from '../context.ts';
 import type { DemoStep } from '../step.ts';
 
@@ -98,9 +99,10 @@ async function pushAndJudge(ctx: DemoContext, image: DemoImage): Promise<ImageVa
   n.say(`  ${image.repository} requires ${required.join(', ')}`);
   const dir = image.layout === 'regclient' ? ctx.project.regclient : ctx.project.images;
   const source = await openOciLayout(dir);
+  const { pushImage: push } = await loadSandbox();
   let pushed: Awaited<ReturnType<typeof pushImage>>;
   try {
-    pushed = await pushImage(ctx.aws.ecr, source, image.ref, {
+    pushed = await push(ctx.aws.ecr, source, image.ref, {
       repositoryName: image.repository,
       tag: image.tag,
     });

@@ -1,6 +1,6 @@
 import { PULL_POLICY_NAME } from '../../events/names.ts';
 import { loadEffectivePolicies, type PolicySource, policySourceLabel } from '../../iam/effective.ts';
-import { evaluatePullAccess } from '../../iam/simulate.ts';
+import { evaluatePullAccess, type GrantFinding, type MissingPermission } from '../../iam/pull-access.ts';
 import { daysBetween, guard, iso, listText, masked, plural, type RegistryCheckContext } from '../check.ts';
 import type { AccessKeyFact, SecretFact } from '../facts.ts';
 import type { CheckDefinition, Finding, FindingDraft, Severity } from '../model.ts';
@@ -18,7 +18,7 @@ export const IAM_CHECKS = {
     title: "The pull user's effective policies allow exactly what NVCF needs",
     severity: 'critical',
     proves:
-      "Simulating the pull user's inline, attached and group policies together: every permission of NVCF's minimal pull policy is allowed on the configured repositories, and nothing more — every action an Allow statement names is simulated on every resource it names, and a sample of dangerous actions (image writes, key or policy management, data access) and of other repositories backs up what wildcard actions grant; no wildcard statement.",
+      "AWS's own policy simulator (iam:SimulatePrincipalPolicy), evaluating the pull user's inline, attached and group policies and its permissions boundary together, allows every permission of NVCF's minimal pull policy on the configured repositories, and nothing more — every action an Allow statement names is asked on every resource it names, and a sample of dangerous actions (image writes, key or policy management, data access) and of other repositories backs up what wildcard actions grant; no wildcard statement.",
     remediation:
       "Make NVCF's minimal pull policy the user's only permission: redeploy the Credentials stack (it writes that policy), and remove every other inline policy, attached policy and group membership of the user.",
   },
@@ -92,7 +92,7 @@ async function leastPrivilege(ctx: RegistryCheckContext, arn: string): Promise<F
   }
   // The user's ARN is known from the audit's one GetUser: no second call.
   const effective = await loadEffectivePolicies(ctx.iam, { name: user.name, arn: user.arn });
-  const report = await evaluatePullAccess(registry, effective);
+  const report = await evaluatePullAccess(registry, effective, ctx.iam);
   const labels = effective.policies.map(policySourceLabel);
   const evidence = {
     userArn: effective.userArn,
@@ -112,7 +112,7 @@ async function leastPrivilege(ctx: RegistryCheckContext, arn: string): Promise<F
     raise('critical');
     problems.push(
       `allows ${listText(
-        report.excess.map((g) => `${g.action} on ${g.resource} (via ${g.sources.join(', ')})`),
+        report.excess.map((g) => `${g.action} on ${g.resource} (via ${viaText(g)})`),
         3,
       )}`,
     );
@@ -130,7 +130,7 @@ async function leastPrivilege(ctx: RegistryCheckContext, arn: string): Promise<F
     raise('high');
     problems.push(
       `lacks ${listText(
-        report.missing.map((p) => `${p.action} on ${p.resource}`),
+        report.missing.map((p) => `${p.action} on ${p.resource} (${missingText(p)})`),
         3,
       )}, which NVCF needs to pull`,
     );
@@ -158,6 +158,7 @@ async function leastPrivilege(ctx: RegistryCheckContext, arn: string): Promise<F
     ...report.excess.flatMap((g) => g.sources),
     ...report.outOfScope.flatMap((g) => g.sources),
     ...report.wildcards.map((w) => w.source),
+    ...report.missing.flatMap((p) => p.statements.map((st) => sourceOfStatement(st, labels))),
   ]);
   const commands = effective.policies
     .filter((p) => culprits.has(policySourceLabel(p)))
@@ -165,6 +166,11 @@ async function leastPrivilege(ctx: RegistryCheckContext, arn: string): Promise<F
   const steps = [
     ...(commands.length > 0
       ? [`Remove what grants more than NVCF needs: ${[...new Set(commands)].join('; ')}.`]
+      : []),
+    ...(report.missing.some((p) => p.reason === 'permissions boundary')
+      ? [
+          `Let the permissions boundary allow NVCF's pull permissions, or remove it: aws iam delete-user-permissions-boundary --user-name ${registry.userName}.`,
+        ]
       : []),
     ...(report.missing.length > 0 || commands.some((c) => c.includes(PULL_POLICY_NAME))
       ? [`Redeploy the Credentials stack, which writes the minimal pull policy ${PULL_POLICY_NAME}.`]
@@ -181,6 +187,27 @@ async function leastPrivilege(ctx: RegistryCheckContext, arn: string): Promise<F
       remediation,
     },
   ];
+}
+
+/** `inline extra Statement[1]` where AWS named the statement, else the policies. */
+function viaText(g: GrantFinding): string {
+  return (g.statements.length > 0 ? g.statements : g.sources).join(', ');
+}
+
+function missingText(p: MissingPermission): string {
+  switch (p.reason) {
+    case 'explicit deny':
+      return `explicitly denied${p.statements.length > 0 ? ` by ${p.statements.join(', ')}` : ''}`;
+    case 'permissions boundary':
+      return "outside the user's permissions boundary";
+    default:
+      return 'no policy allows it';
+  }
+}
+
+/** The policy label a statement label (`<policy label> <statement>`) starts with. */
+function sourceOfStatement(statement: string, labels: readonly string[]): string {
+  return labels.find((l) => statement.startsWith(`${l} `)) ?? statement;
 }
 
 function removalCommand(user: string, p: PolicySource): string {

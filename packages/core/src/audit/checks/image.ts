@@ -1,12 +1,14 @@
 import type { RegistryConfig } from '../../config/index.ts';
 import { AuditError } from '../../errors.ts';
-import { parsePlatform, platformSatisfies } from '../../image/platform.ts';
+import { parsePlatform, platformSatisfies, singleManifestSatisfies } from '../../image/platform.ts';
 import type { Logger } from '../../log.ts';
 import type { NvcfFunctionView } from '../../ports/nvcf.ts';
 import { guard, listText, plural, toFinding } from '../check.ts';
 import type { AccountFacts } from '../facts.ts';
 import { describeFailure } from '../facts.ts';
 import {
+  type ArchitectureNeed,
+  type CpuArchitecture,
   type FunctionImage,
   functionResource,
   isDeployed,
@@ -51,7 +53,7 @@ export const IMAGE_CHECKS = {
     title: 'Tagged indexes have all their child manifests',
     severity: 'high',
     proves:
-      'Every child manifest (and its config) that a tagged index or manifest list refers to exists in the repository: none was deleted by a lifecycle rule or by hand.',
+      'Every runnable child manifest (and its config) that a tagged index or manifest list refers to is returned by ECR: none was deleted by a lifecycle rule or by hand. Entries the index itself marks as attestations or artifacts (vnd.docker.reference.type, unknown/unknown, artifactType) and entries with an empty platform are not fetched, so their absence is not checked.',
     remediation:
       'Push the multi-platform image again (its children come back with it), and make lifecycle rules spare untagged children of tagged indexes.',
   },
@@ -60,7 +62,7 @@ export const IMAGE_CHECKS = {
     title: 'Deployed functions run images of their CPU architecture',
     severity: 'critical',
     proves:
-      "The image of each deployed function version provides linux/arm64 when its deployment runs on Grace CPUs (GB200-class GPUs, or cpuArch arm64) and linux/amd64 otherwise, so instances do not fail with 'exec format error'.",
+      "The image of each deployed function version provides, as containerd selects index entries, linux/arm64 when its deployment runs on Grace CPUs (GB200-class GPUs, or cpuArch arm64) and linux/amd64 on the GPUs of x86-64 hosts, so instances do not fail with 'exec format error'; a GPU of unknown CPU architecture is an error, never assumed amd64.",
     remediation:
       'Push a multi-platform image (docker buildx build --platform linux/amd64,linux/arm64 --push) and deploy it, or deploy on GPUs of the image architecture.',
   },
@@ -569,7 +571,29 @@ async function architecture(
       },
     ];
   }
-  const needs = requiredArchitectures(deployment);
+  const all = requiredArchitectures(deployment);
+  const unknown = all.filter((n) => n.architecture === 'unknown');
+  if (unknown.length > 0) {
+    return [
+      {
+        status: 'error',
+        resource,
+        message: `The deployment of function ${fn.name} (${fn.id}) version ${fn.versionId} runs on ${unknown.map((n) => n.because).join('; ')}: its CPU architecture is unknown, so ${image} was not checked against it.`,
+        evidence: {
+          function: resource,
+          name: fn.name,
+          status: fn.status,
+          image,
+          unknown: unknown.map((n) => n.because),
+        },
+        remediation:
+          "Check the GPU's CPU architecture (ngc cf gpu info) and the image with nvcf-ecr check --require linux/<arch>; NVCF normally reports cpuArch in the deployment specification.",
+      },
+    ];
+  }
+  const needs = all.filter(
+    (n): n is ArchitectureNeed & { architecture: CpuArchitecture } => n.architecture !== 'unknown',
+  );
   const evidence: Record<string, unknown> = {
     function: resource,
     name: fn.name,
@@ -599,9 +623,11 @@ async function architecture(
     throw new AuditError(`${image} could not be resolved${o?.kind === 'error' ? `: ${o.message}` : ''}`);
   evidence['platforms'] = o.platforms;
   const have = o.platforms.map((p) => parsePlatform(p)).filter((p) => p !== undefined);
+  // The host's platform: no variant on amd64, v8 (normalised away) on Linux arm64, Grace included. An index
+  // must offer an entry that host's runtime selects; a single manifest is pulled whatever its variant.
+  const provides = o.imageKind === 'index' ? platformSatisfies : singleManifestSatisfies;
   const missing = needs.filter(
-    (n) =>
-      !have.some((p) => platformSatisfies(p, { os: 'linux', architecture: n.architecture, variant: '' })),
+    (n) => !have.some((p) => provides(p, { os: 'linux', architecture: n.architecture, variant: '' })),
   );
   if (missing.length === 0) {
     return [

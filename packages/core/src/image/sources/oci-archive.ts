@@ -34,21 +34,29 @@ export async function openOciArchive(file: string): Promise<ImageSource> {
         false,
       );
     }
-    const { files: entries } = await indexTar(handle, info.size, file);
-    const files: LayoutFiles = {
-      size: async (path) => entries.get(path)?.size,
-      read: async (path) => {
-        const entry = entries.get(path);
-        if (!entry) throw new ImageSourceError(`${file}:${path} is not in the archive`, false);
-        return readTarEntry(handle, entry, file);
-      },
-      where: (path) => `${file}:${path}`,
-      close: () => handle.close(),
-    };
-    return createLayoutSource(files, `oci-archive:${file}`);
+    return createLayoutSource(await tarFiles(handle, info.size, file), `oci-archive:${file}`);
   } catch (err) {
     await handle.close();
     if (err instanceof ImageSourceError) throw err;
     throw new ImageSourceError(describeSourceFsError(err, file, 'file'), false, { cause: err });
   }
+}
+
+/** The files of the tar open in `handle`, indexed once; `close()` closes the handle. */
+export async function tarFiles(
+  handle: Awaited<ReturnType<typeof open>>,
+  fileSize: number,
+  file: string,
+): Promise<LayoutFiles> {
+  const { files: entries } = await indexTar(handle, fileSize, file);
+  return {
+    size: async (path) => entries.get(path)?.size,
+    read: async (path) => {
+      const entry = entries.get(path);
+      if (!entry) throw new ImageSourceError(`${file}:${path} is not in the archive`, false);
+      return readTarEntry(handle, entry, file);
+    },
+    where: (path) => `${file}:${path}`,
+    close: () => handle.close(),
+  };
 }

@@ -25,6 +25,8 @@ export interface UserRecord {
   inline: Record<string, string>;
   attached: string[];
   tags: { Key: string; Value: string }[];
+  /** The managed policy that caps what the user's identity policies allow (`PutUserPermissionsBoundary`). */
+  permissionsBoundary?: string | undefined;
 }
 
 export interface GroupRecord {
@@ -303,6 +305,21 @@ export class IamBackend {
       }
     }
     return out;
+  }
+
+  /** The user's permissions boundary as the authoriser needs it (its default version), if it has one. */
+  boundaryOf(userName: string): { name: string; document: string } | undefined {
+    const arn = this.users.get(userName)?.permissionsBoundary;
+    const p = arn ? this.policies.get(arn) : undefined;
+    const v = p?.versions.find((x) => x.isDefault);
+    return p && v ? { name: p.policyName, document: v.document } : undefined;
+  }
+
+  /** How many users have `arn` as their permissions boundary (`PermissionsBoundaryUsageCount`). */
+  boundaryUsageCount(arn: string): number {
+    let n = 0;
+    for (const u of this.users.values()) if (u.permissionsBoundary === arn) n++;
+    return n;
   }
 
   /** Records the use of a key (what `GetAccessKeyLastUsed` reports). */

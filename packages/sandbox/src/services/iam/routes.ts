@@ -2,6 +2,7 @@ import { PARTITIONS } from '@nvcf-ecr/core/ecr';
 import type { QueryServiceDef } from '../../server/aws.ts';
 import type { World } from '../../world.ts';
 import { iamHandlers } from './handlers.ts';
+import { simulateHandlers } from './simulate.ts';
 
 /** The region every IAM request in `partition` must be signed for (core's partition data). */
 export function iamSigningRegion(partition: string): string {
@@ -20,6 +21,6 @@ export function iamService(world: World): QueryServiceDef {
     signingRegion: iamSigningRegion(world.partition),
     version: '2010-05-08',
     namespace: 'https://iam.amazonaws.com/doc/2010-05-08/',
-    operations: iamHandlers(world.iam),
+    operations: { ...iamHandlers(world.iam), ...simulateHandlers(world.iam) },
   };
 }
