@@ -6,10 +6,10 @@ import { defineConfig } from '@nvcf-ecr/core/config';
  * to yours. Every key is documented in README.md ("Configuration").
  */
 export default defineConfig({
-  ngc: {
-    // Secrets Manager secret holding the NGC API key the rotation uses to update the NVCF credential.
-    apiKeySecretName: 'nvcf-ecr/ngc-api-key',
-  },
+  // The NGC API key the rotation updates NVCF with lives in the secret `nvcf-ecr/<stage>/ngc-api-key`
+  // (ngc.apiKeySecretName names another); the pull user and secret of each registry get their stage's and
+  // region's default names too (userName, secretName).
+  ngc: {},
   registries: [
     {
       name: 'prod',

@@ -8,6 +8,7 @@ import middy from '@middy/core';
 import {
   type AuditTrigger,
   auditTriggerSchema,
+  DEFAULT_DEADLINE_RESERVE_MS,
   publishAudit,
   runAudit,
   triggerRegistries,
@@ -38,6 +39,8 @@ export function createAuditHandler(env: FunctionEnvironment) {
       { path: ENV.reportBucket, message: 'is not set: the Audit stack sets it to the report bucket' },
     ]);
   const secrets = new SecretsManagerClient(awsClientConfig(env));
+  // Path-style addressing only against an endpoint override (the sandbox); AWS uses virtual-hosted style.
+  const s3 = new S3Client({ ...awsClientConfig(env), forcePathStyle: env.awsEndpoint !== undefined });
   const ecr = perRegion((region) => new ECRClient(awsClientConfig(env, region)));
   const deps = {
     iam: new IAMClient(iamClientConfig(env)),
@@ -49,10 +52,11 @@ export function createAuditHandler(env: FunctionEnvironment) {
     nvcf: nvcfClientFor(env, secrets),
     now: env.now,
     logger: env.logger,
+    // What earlier runs learned per digest, in the report bucket (packages/core/src/audit/README.md, "Resolution cache").
+    resolutionCache: { s3, bucket },
   } satisfies Parameters<typeof runAudit>[1];
   const publish = {
-    // Path-style addressing only against an endpoint override (the sandbox); AWS uses virtual-hosted style.
-    s3: new S3Client({ ...awsClientConfig(env), forcePathStyle: env.awsEndpoint !== undefined }),
+    s3,
     events: new EventBridgeClient(awsClientConfig(env)),
     bucket,
     eventBusName: env.eventBusName,
@@ -62,8 +66,21 @@ export function createAuditHandler(env: FunctionEnvironment) {
   const handler = middy<AuditTrigger, unknown>()
     .use(logErrors(env.logger))
     .use(parseEvent({ schema: auditTriggerSchema, logger: env.logger, onInvalid: 'skip' }))
-    .handler(async (event) => {
-      const report = await runAudit(env.config, deps, { registries: triggerRegistries(event) });
+    .handler(async (event, context) => {
+      // Lambda stops a function at its timeout with nothing written: the audit budgets its time from the
+      // invocation's clock instead, and names what it did not reach (audit.incomplete).
+      const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context : undefined;
+      const report = await runAudit(env.config, deps, {
+        registries: triggerRegistries(event),
+        ...(remaining
+          ? {
+              deadline: {
+                remainingMs: () => remaining.getRemainingTimeInMillis(),
+                reserveMs: DEFAULT_DEADLINE_RESERVE_MS,
+              },
+            }
+          : {}),
+      });
       const { location, eventId } = await publishAudit(report, publish);
       return { summary: report.summary, reports: location, eventId };
     });

@@ -31,7 +31,12 @@ import { nvcfClientFor } from './lib/nvcf.ts';
  */
 export function createRotateCredentialHandler(
   env: FunctionEnvironment,
-  options: { timing?: Partial<RotationTiming>; nvcfTimeoutMs?: number } = {},
+  options: {
+    timing?: Partial<RotationTiming>;
+    nvcfTimeoutMs?: number;
+    /** Waits on another clock (the sandbox's virtual one, for tests that age keys by hours). */
+    waits?: Pick<RotationDeps, 'sleep' | 'monotonic'>;
+  } = {},
 ) {
   const secrets = new SecretsManagerClient(awsClientConfig(env));
   const clientsForKey: ClientsForKey = (key, region) => {
@@ -63,11 +68,20 @@ export function createRotateCredentialHandler(
     logger: env.logger,
     metrics: env.metrics,
     timing: options.timing,
+    ...options.waits,
   };
   const handler = middy<RotationInvocation, void>()
     .use(logErrors(env.logger))
     .use(parseEvent({ schema: rotationInvocationSchema, logger: env.logger, onInvalid: 'throw' }))
-    .handler((event) => rotateCredential(event, deps));
+    // Each invocation budgets its steps from the time Lambda gives it, keeping enough to report a failure.
+    .handler((event, context) =>
+      rotateCredential(event, {
+        ...deps,
+        ...(typeof context?.getRemainingTimeInMillis === 'function'
+          ? { timeLeftMs: () => context.getRemainingTimeInMillis() }
+          : {}),
+      }),
+    );
   return invocable(handler);
 }
 

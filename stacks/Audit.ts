@@ -1,4 +1,4 @@
-import { AUDIT_REPORT_PREFIX } from '@nvcf-ecr/core/audit';
+import { AUDIT_REPORT_PREFIX, RESOLUTION_CACHE_PREFIX } from '@nvcf-ecr/core/audit';
 import { publicRepositoryArn, repositoryArn } from '@nvcf-ecr/core/ecr';
 import { ConfigError } from '@nvcf-ecr/core/errors';
 import { RULE_NAMES, reportBucketName } from '@nvcf-ecr/core/events';
@@ -6,12 +6,12 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { type StackContext, use } from 'sst/constructs';
+import { dependsOn, type StackContext, use } from 'sst/constructs';
 import { ENV } from '../functions/lib/environment.ts';
 import { Credentials } from './Credentials.ts';
 import { busDestination } from './lib/events.ts';
 import { nodeFunction } from './lib/functions.ts';
-import { PERMISSIONS } from './lib/permissions.ts';
+import { PERMISSIONS, SECRETS_KEY_ALIAS, secretArnPattern } from './lib/permissions.ts';
 import { stackSettings, suppress } from './lib/stack.ts';
 import { Validation } from './Validation.ts';
 
@@ -23,7 +23,10 @@ export function Audit({ app, stack }: StackContext) {
   const settings = stackSettings(app, stack);
   const { config, deployment } = settings;
   const { bus } = use(Validation);
-  const { resources: credentials } = use(Credentials);
+  // After Credentials (the audit reads what it creates), but importing nothing from it: every name below comes
+  // from the configuration, so registries and names can change without an export in use blocking the update.
+  dependsOn(Credentials);
+  const { partition, account, region } = deployment;
 
   const bucketName = reportBucketName(deployment.account, deployment.region, settings.stage);
   if (bucketName.length > 63) {
@@ -45,13 +48,20 @@ export function Audit({ app, stack }: StackContext) {
     encryption: s3.BucketEncryption.S3_MANAGED,
     enforceSSL: true,
     objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-    removalPolicy: RemovalPolicy.RETAIN,
+    removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     lifecycleRules: [
       {
         id: 'expire-old-reports',
         prefix: AUDIT_REPORT_PREFIX,
         expiration: Duration.days(config.audit.reportRetentionDays),
         abortIncompleteMultipartUploadAfter: Duration.days(1),
+      },
+      {
+        // The audit's resolution cache: each run rewrites a repository's object at least weekly (core
+        // CACHE_REFRESH_MS), so only objects of repositories no longer audited, or of an old cache version, expire.
+        id: 'expire-unused-resolution-cache',
+        prefix: RESOLUTION_CACHE_PREFIX,
+        expiration: Duration.days(30),
       },
     ],
   });
@@ -69,9 +79,16 @@ export function Audit({ app, stack }: StackContext) {
     eventBusName: bus.eventBusName,
     environment: { [ENV.reportBucket]: reports.bucketName },
     statements: PERMISSIONS.audit({
-      ...credentials,
-      partition: deployment.partition,
-      account: deployment.account,
+      region,
+      registrySecretArns: config.registries.map((r) =>
+        secretArnPattern(partition, region, account, r.secretName),
+      ),
+      ngcSecretArn: secretArnPattern(partition, region, account, config.ngc.apiKeySecretName),
+      secretsKeyAlias: `alias/${settings.named(SECRETS_KEY_ALIAS)}`,
+      pullUserArns: config.registries.map((r) => `arn:${partition}:iam::${account}:user/${r.userName}`),
+      eventBusArn: bus.eventBusArn,
+      partition,
+      account,
       privateRepositoryArns: config.registries
         .filter((r) => r.kind === 'private')
         .flatMap((r) =>

@@ -1,6 +1,6 @@
 import { PULL_POLICY_NAME, RETIRE_SCHEDULE, RULE_NAMES } from '@nvcf-ecr/core/events';
 import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
-import { bootstrapSecretValue } from '@nvcf-ecr/core/rotation';
+import { DEPLOYED_BOOTSTRAP_VALUE, ROTATION_TAGS } from '@nvcf-ecr/core/rotation';
 import { Aws, Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -8,11 +8,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { type StackContext, use } from 'sst/constructs';
+import { dependsOn, type StackContext, use } from 'sst/constructs';
 import { busDestination } from './lib/events.ts';
 import { nodeFunction } from './lib/functions.ts';
-import { type CredentialResources, PERMISSIONS } from './lib/permissions.ts';
+import { type CredentialResources, PERMISSIONS, SECRETS_KEY_ALIAS } from './lib/permissions.ts';
 import { stackSettings, suppress } from './lib/stack.ts';
+import { Notifications } from './Notifications.ts';
 import { Validation } from './Validation.ts';
 
 /**
@@ -28,12 +29,17 @@ export function Credentials({ app, stack }: StackContext) {
   const settings = stackSettings(app, stack);
   const { config } = settings;
   const { bus } = use(Validation);
+  // Deployed after Notifications, never beside it: rotation outcomes and function failures go to the bus from
+  // the first rotation on, and only Notifications' rules carry them to e-mail. (SST deploys independent stacks
+  // in parallel.) A subscription still delivers nothing until its address confirms it.
+  dependsOn(Notifications);
 
   const key = new kms.Key(stack, 'SecretsKey', {
     description: 'Encrypts the nvcf-ecr pull-key secrets and the NGC API key secret',
-    alias: `alias/${settings.named('nvcf-ecr-secrets')}`,
+    // The Audit stack reaches the key by this alias (it imports nothing from this stack).
+    alias: `alias/${settings.named(SECRETS_KEY_ALIAS)}`,
     enableKeyRotation: true,
-    removalPolicy: RemovalPolicy.RETAIN,
+    removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
   });
 
   // Created without a value: a value in the template (even a generated placeholder, which CloudFormation
@@ -46,7 +52,7 @@ export function Credentials({ app, stack }: StackContext) {
     description:
       'NGC API key the rotation uses to update the NVCF registry credential. Created empty: see stacks/README.md.',
     encryptionKey: key,
-    removalPolicy: RemovalPolicy.RETAIN,
+    removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
   });
   (ngcApiKey.node.defaultChild as secretsmanager.CfnSecret).addPropertyDeletionOverride(
     'GenerateSecretString',
@@ -67,7 +73,7 @@ export function Credentials({ app, stack }: StackContext) {
     (user.node.defaultChild as iam.CfnUser).policies = [
       { policyName: PULL_POLICY_NAME, policyDocument: minimalPullPolicy(registry) },
     ];
-    user.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    user.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
     suppress(user, [
       {
         id: 'AwsSolutions-IAM5',
@@ -78,15 +84,14 @@ export function Credentials({ app, stack }: StackContext) {
       },
     ]);
 
-    // The first value is the non-secret bootstrap: who the key is for, no key. The immediate first rotation
-    // creates the first key and the NVCF credential.
+    // The first value is a non-secret constant (core DEPLOYED_BOOTSTRAP_VALUE): CloudFormation never rewrites a
+    // live secret because the configuration changed. The operator's first rotation writes the first key.
     const secret = new secretsmanager.Secret(stack, `PullKey-${registry.name}`, {
       secretName: registry.secretName,
       description: `NVCF pull key of registry '${registry.name}' (${registry.hostname}); rotated by nvcf-ecr, do not edit.`,
       encryptionKey: key,
-      // core's bootstrapSecretValue: the value the sandbox runtime creates too, and the rotation recognises.
-      secretStringValue: SecretValue.unsafePlainText(bootstrapSecretValue(registry)),
-      removalPolicy: RemovalPolicy.RETAIN,
+      secretStringValue: SecretValue.unsafePlainText(DEPLOYED_BOOTSTRAP_VALUE),
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     return { registry, user, secret };
   });
@@ -107,6 +112,7 @@ export function Credentials({ app, stack }: StackContext) {
     // No reserved concurrency: Secrets Manager runs one rotation per secret at a time and does not queue a
     // throttled step (the rotation would fail), and at most 25 registries can rotate at once.
   });
+  for (const { secret } of registries) protectRotationTags(secret, rotateCredential.role as iam.IRole);
   for (const { registry, secret } of registries) {
     // Secrets Manager may invoke the function for this secret only, from this account
     // (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html;
@@ -124,8 +130,14 @@ export function Credentials({ app, stack }: StackContext) {
       // A rate or cron expression and a window (Duration); the config validated both
       // (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotationRulesType.html).
       rotationRules: { scheduleExpression: registry.rotation.schedule, duration: registry.rotation.window },
-      // The bootstrap: rotate as soon as the schedule exists (and whenever it changes).
-      rotateImmediatelyOnUpdate: true,
+      // A deploy never rotates. With true, CloudFormation calls RotateSecret with RotateImmediately on create and
+      // on every schedule or window change: the first one fails (the NGC key secret is still empty) and leaves
+      // AWSPENDING, after which every later RotateSecret — the next schedule change, and its rollback — is
+      // refused ("A previous rotation isn't complete"). With false, Secrets Manager only tests the configuration
+      // by running the function's testSecret step against an AWSPENDING version it creates and removes
+      // (RotateSecret API reference, RotateImmediately), which the function passes without touching a key.
+      // The first rotation is the operator's, once the NGC key is stored: `nvcf-ecr rotate` (stacks/README.md).
+      rotateImmediatelyOnUpdate: false,
     });
     schedule.addDependency(permission);
   }
@@ -154,4 +166,52 @@ export function Credentials({ app, stack }: StackContext) {
   });
 
   return { key, ngcApiKey, registries, resources, rotateCredential, retireKeys, retireSchedule };
+}
+
+/** IAM tag an operator role carries to be allowed the force tag (`nvcf-ecr rotate --force`), stacks/README.md. */
+export const OPERATOR_PRINCIPAL_TAG = 'nvcf-ecr-operator';
+
+/**
+ * The `nvcf-ecr:` tags on a pull-key secret steer the rotation (the intent marker, the record of the key NVCF
+ * holds, the force flag: packages/core/src/rotation/README.md, "Tags on the secret"), so only the rotation role
+ * may set or remove them; the force tag also a principal tagged `nvcf-ecr-operator=true` (an operator role). An explicit Deny
+ * in the secret's resource policy beats any identity policy's Allow
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html), and
+ * `aws:TagKeys` names the keys of both TagResource and UntagResource
+ * (https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html).
+ */
+function protectRotationTags(secret: secretsmanager.Secret, rotationRole: iam.IRole): void {
+  const actions = ['secretsmanager:TagResource', 'secretsmanager:UntagResource'];
+  const rotation = { ArnNotEquals: { 'aws:PrincipalArn': rotationRole.roleArn } };
+  // Everyone but the rotation role and the operators: no `nvcf-ecr:` tag at all.
+  secret.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'OnlyTheRotationAndOperatorsTouchRotationTags',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions,
+      resources: ['*'],
+      conditions: {
+        'ForAnyValue:StringLike': { 'aws:TagKeys': ['nvcf-ecr:*'] },
+        ...rotation,
+        StringNotEquals: { [`aws:PrincipalTag/${OPERATOR_PRINCIPAL_TAG}`]: 'true' },
+      },
+    }),
+  );
+  // Operators too: none of the tags the rotation writes for itself, only the force tag.
+  secret.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'OnlyTheRotationWritesItsRecords',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions,
+      resources: ['*'],
+      conditions: {
+        'ForAnyValue:StringEquals': {
+          'aws:TagKeys': Object.values(ROTATION_TAGS).filter((k) => k !== ROTATION_TAGS.force),
+        },
+        ...rotation,
+      },
+    }),
+  );
 }

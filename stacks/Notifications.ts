@@ -1,10 +1,12 @@
 import {
+  consoleUrl,
   NOTIFICATION_RULE_PREFIX,
   NOTIFICATION_TOPIC_NAME,
   type NotificationKey,
+  notificationMessages,
   notificationPatterns,
 } from '@nvcf-ecr/core/events';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -13,48 +15,35 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { type StackContext, use } from 'sst/constructs';
+import { observability } from './lib/dashboard.ts';
 import { FUNCTION_FAILURE_PATTERN, toCdkEventPattern } from './lib/events.ts';
 import { stackSettings } from './lib/stack.ts';
+import { deployWebhooks } from './lib/webhooks.ts';
 import { Validation } from './Validation.ts';
 
 /**
- * What an operator must hear about, by e-mail: images NVCF cannot run, failed rotations, postponed key
- * retirements, audits with failures, scheduled functions that crashed, and dead letters. One encrypted SNS
- * topic fed by rules on the project bus and by alarms on the dead-letter queues.
+ * What an operator must hear about, by e-mail and in chat: images NVCF cannot run, failed rotations, postponed
+ * key retirements, audits with failures, scheduled functions that crashed, and dead letters. One encrypted SNS
+ * topic fed by rules on the project bus and by alarms (dead-letter queues, failed rotations, key age, audit
+ * failures of high severity); the same rules also target the configured webhooks (`lib/webhooks.ts`); and the
+ * operator's dashboard (`lib/dashboard.ts`).
  */
 
-/** Headline and what to do, per notification; the event's detail follows as JSON. */
-const MESSAGES: Readonly<
-  Record<NotificationKey | 'function-failed', { readonly headline: string; readonly action: string }>
-> = {
-  'image-not-compliant': {
-    headline: 'An image pushed to ECR cannot run on the NVCF targets it is meant for.',
-    action: 'Rebuild it for the missing platforms (docker buildx build --platform ...) and push it again.',
-  },
-  'rotation-failed': {
-    headline: 'Rotating the NVCF pull key failed. The current key and NVCF\u2019s credential still work.',
-    action:
-      'Read the rotation function\u2019s log, fix the cause, then rotate again: aws secretsmanager rotate-secret --secret-id with the secret named in the detail.',
-  },
-  'retirement-postponed': {
-    headline: 'The previous NVCF pull key is still in use after its grace period, so it was not deactivated.',
-    action:
-      'Find who still pulls with it (the detail names the key by its masked id) before it is deactivated anyway.',
-  },
-  'audit-failed': {
-    headline: 'The NVCF pull chain compliance audit found failures, or checks it could not evaluate.',
-    action:
-      'Open the report named in the detail (S3 report bucket) and follow each finding\u2019s remediation.',
-  },
-  'function-failed': {
-    headline: 'A scheduled nvcf-ecr function failed after its retries.',
-    action: 'Read the function\u2019s log (the detail names the function and the error).',
-  },
+/** Headline and what to do, per notification (core `events/messages.ts`); the event's detail follows as JSON. */
+type Text = { readonly headline: string; readonly action: string };
+
+const FUNCTION_FAILED: Text = {
+  headline: 'A scheduled nvcf-ecr function failed after its retries.',
+  action: 'Read the function\u2019s log (the detail names the function and the error).',
 };
 
 export function Notifications({ app, stack }: StackContext) {
   const settings = stackSettings(app, stack);
   const { bus, deliveryDeadLetters, failedValidations } = use(Validation);
+  const messages: Record<NotificationKey | 'function-failed', Text> = {
+    ...notificationMessages({ consoleUrl: consoleUrl(settings.deployment.partition), stage: settings.stage }),
+    'function-failed': FUNCTION_FAILED,
+  };
 
   // SNS encrypts with this key. EventBridge and CloudWatch publish as AWS services, which the AWS-managed
   // alias/aws/sns key cannot admit (its policy is fixed), hence a customer-managed key whose policy lets them
@@ -78,6 +67,10 @@ export function Notifications({ app, stack }: StackContext) {
       ],
       actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
       resources: ['*'],
+      // Only on behalf of this account's rules and alarms: the services' principals are shared by every
+      // account (Amazon SNS Developer Guide, "Enable compatibility between event sources from AWS services and
+      // encrypted topics", https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+      conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
     }),
   );
 
@@ -92,22 +85,38 @@ export function Notifications({ app, stack }: StackContext) {
   }
 
   const rules: events.Rule[] = [];
+  const byKey = new Map<NotificationKey, events.Rule>();
   const patterns = { ...notificationPatterns(), 'function-failed': FUNCTION_FAILURE_PATTERN };
   for (const [name, pattern] of Object.entries(patterns) as [
-    keyof typeof MESSAGES,
+    keyof typeof messages,
     (typeof patterns)[keyof typeof patterns],
   ][]) {
+    const text = messages[name];
     const rule = new events.Rule(stack, `Notify-${name}`, {
       ruleName: settings.named(`${NOTIFICATION_RULE_PREFIX}${name}`),
-      description: MESSAGES[name].headline,
+      description: text.headline,
       eventBus: bus,
       eventPattern: toCdkEventPattern(pattern),
     });
-    rule.addTarget(topicTarget(topic, new NotificationMessage(MESSAGES[name], settings.stage)));
+    rule.addTarget(topicTarget(topic, new NotificationMessage(text, settings.stage)));
     rules.push(rule);
+    if (name !== 'function-failed') byKey.set(name, rule);
   }
+  // Webhooks are further targets of the same rules: what notifies by e-mail notifies in chat.
+  const webhooks = deployWebhooks(stack, settings, byKey);
+  const { dashboard, alarms: pagingAlarms } = observability(stack, settings);
 
   const alarms = [
+    ...(webhooks.deadLetters
+      ? ([
+          [
+            webhooks.deadLetters,
+            'WebhookDeadLetters',
+            'nvcf-ecr-webhook-dead-letters',
+            'Notifications could not be delivered to a webhook after EventBridge retried',
+          ],
+        ] as const)
+      : []),
     [
       deliveryDeadLetters,
       'PushDeliveryDeadLetters',
@@ -122,6 +131,10 @@ export function Notifications({ app, stack }: StackContext) {
     ],
   ] as const;
   const alarmArns: string[] = [];
+  for (const alarm of pagingAlarms) {
+    alarm.addAlarmAction(new actions.SnsAction(topic));
+    alarmArns.push(alarm.alarmArn);
+  }
   for (const [queue, id, name, description] of alarms) {
     const alarm = new cloudwatch.Alarm(stack, `${id}Alarm`, {
       alarmName: settings.named(name),
@@ -152,7 +165,7 @@ export function Notifications({ app, stack }: StackContext) {
   );
   topic.addToResourcePolicy(
     new iam.PolicyStatement({
-      sid: 'AllowDeadLetterAlarms',
+      sid: 'AllowProjectAlarms',
       principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
       actions: ['sns:Publish'],
       resources: [topic.topicArn],
@@ -160,7 +173,7 @@ export function Notifications({ app, stack }: StackContext) {
     }),
   );
 
-  return { topic, rules };
+  return { topic, rules, dashboard, webhooks };
 }
 
 /** A rule target that grants nothing: the topic policy above names the rules that may publish. */

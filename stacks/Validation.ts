@@ -43,30 +43,32 @@ export function Validation({ app, stack }: StackContext) {
     'ECR push events the function failed on after its retries',
   );
 
-  const validatePush = nodeFunction(stack, settings, {
-    key: 'validatePush',
-    eventBusName: bus.eventBusName,
-    statements: PERMISSIONS.validatePush({
-      privateRepositoryArns: config.registries
-        .filter((r) => r.kind === 'private')
-        .flatMap((r) =>
-          r.repositories.map((repo) => repositoryArn(r.partition, r.region, r.accountId, repo)),
-        ),
-      eventBusArn: bus.eventBusArn,
-      failureQueueArn: failedValidations.queueArn,
-    }),
-    // Each invocation makes a few ECR reads per second at most; ten at a time stay far below ECR's
-    // BatchGetImage rate (1,000–2,000/s per account and region depending on the table's version,
-    // https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html), which NVCF's own pulls
-    // share. A push burst beyond that waits in Lambda's asynchronous queue instead of throttling image pulls.
-    reservedConcurrency: 10,
-  });
-
   // Every configured private repository, whatever its region or account: events forwarded from other
-  // regions or accounts (stacks/README.md) arrive on this default bus and must match too.
+  // regions or accounts (stacks/README.md) arrive on this default bus and must match too. A configuration of
+  // ECR Public registries only has no push events to validate (ECR Public emits none to EventBridge), so it
+  // gets neither the function nor the rule: an IAM statement without resources would not even deploy.
   const pattern = ecrPushRulePattern(config);
+  let validatePush: ReturnType<typeof nodeFunction> | undefined;
   let pushRule: events.Rule | undefined;
   if (pattern) {
+    validatePush = nodeFunction(stack, settings, {
+      key: 'validatePush',
+      eventBusName: bus.eventBusName,
+      statements: PERMISSIONS.validatePush({
+        privateRepositoryArns: config.registries
+          .filter((r) => r.kind === 'private')
+          .flatMap((r) =>
+            r.repositories.map((repo) => repositoryArn(r.partition, r.region, r.accountId, repo)),
+          ),
+        eventBusArn: bus.eventBusArn,
+        failureQueueArn: failedValidations.queueArn,
+      }),
+      // Each invocation makes a few ECR reads per second at most; ten at a time stay far below ECR's
+      // BatchGetImage rate (1,000–2,000/s per account and region depending on the table's version,
+      // https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html), which NVCF's own pulls
+      // share. A push burst beyond that waits in Lambda's asynchronous queue instead of throttling image pulls.
+      reservedConcurrency: 10,
+    });
     pushRule = new events.Rule(stack, 'EcrPushRule', {
       ruleName: settings.named(RULE_NAMES.ecrPush),
       description: 'Successful ECR pushes to the configured repositories → push validation',

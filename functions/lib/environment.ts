@@ -118,6 +118,11 @@ export function invocable<E, R>(
 }
 
 /** Settings shared by every AWS SDK client a handler builds (clients are built at the edge, passed to core). */
+/** Idle time after which an AWS request is abandoned (and retried by the SDK's standard mode). */
+export const SDK_REQUEST_TIMEOUT_MS = 5_000;
+/** Time to establish a connection to an AWS endpoint. */
+export const SDK_CONNECTION_TIMEOUT_MS = 2_000;
+
 export function awsClientConfig(env: FunctionEnvironment, region: string = env.region) {
   return {
     region,
@@ -125,6 +130,16 @@ export function awsClientConfig(env: FunctionEnvironment, region: string = env.r
     ...(env.credentials ? { credentials: env.credentials } : {}),
     // The SDK's standard retry mode with 3 attempts; core adds its own bounded waits where a step needs them.
     maxAttempts: 3,
+    // Without these a stalled socket waits for ever: the SDK sets no request timeout by default, and since
+    // @smithy/node-http-handler 4.4 an elapsed `requestTimeout` only logs a warning unless
+    // `throwOnRequestTimeout` is set (aws/aws-sdk-js-v3 UPGRADING.md; the handler shorthand:
+    // https://docs.aws.amazon.com/sdk-for-javascript/v3/developer-guide/node-configuring-maxsockets.html). A call
+    // that stalls fails within seconds, and a handler's failure path still runs before Lambda's timeout.
+    requestHandler: {
+      requestTimeout: SDK_REQUEST_TIMEOUT_MS,
+      connectionTimeout: SDK_CONNECTION_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+    },
   };
 }
 

@@ -109,7 +109,23 @@ export function nodeFunction(
   });
 
   const statements = [...logStatements(logGroup.logGroupArn), ...options.statements];
+  // A fixed name, so that a repository policy in another account can name the role (a policy naming a role
+  // that is later replaced stops matching it). IAM names are account-wide: the region keeps two regions of
+  // one stage apart.
+  const roleName = `${functionName}-${settings.deployment.region}`;
+  if (roleName.length > 64) {
+    throw new ConfigError(
+      [
+        {
+          path: 'stage',
+          message: `makes the role name '${roleName}' longer than IAM's 64 characters: use a shorter stage`,
+        },
+      ],
+      'the stacks',
+    );
+  }
   const role = new iam.Role(stack, `${id}Role`, {
+    roleName,
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: `Execution role of ${functionName}: exactly what ${spec.entry} calls (stacks/lib/permissions.ts)`,
     inlinePolicies: {

@@ -1,4 +1,4 @@
-import { AUDIT_REPORT_PREFIX } from '@nvcf-ecr/core/audit';
+import { AUDIT_REPORT_PREFIX, RESOLUTION_CACHE_PREFIX } from '@nvcf-ecr/core/audit';
 import type { FunctionKey } from '@nvcf-ecr/core/events';
 
 /**
@@ -50,12 +50,32 @@ export interface ValidationResources {
   readonly failureQueueArn: string;
 }
 
-export interface AuditResources extends CredentialResources {
+/**
+ * What the audit reads, named without importing a value from the Credentials stack: a cross-stack export that
+ * changes with the configuration (a registry removed or renamed, a user or secret renamed) cannot be updated
+ * while it is imported ("Export … cannot be deleted as it is in use"), so the Audit stack builds the users' and
+ * secrets' ARNs from their names, and reaches the secrets key by its alias.
+ */
+export interface AuditResources extends Omit<CredentialResources, 'secretsKeyArn'> {
+  /** `alias/<stage>-nvcf-ecr-secrets`: the secrets key's alias ({@link SECRETS_KEY_ALIAS}). */
+  readonly secretsKeyAlias: string;
   readonly partition: string;
   readonly account: string;
   readonly privateRepositoryArns: readonly string[];
   readonly publicRepositoryArns: readonly string[];
   readonly reportBucketArn: string;
+}
+
+/** The secrets key's alias name before the stage prefix (`alias/<stage>-nvcf-ecr-secrets`). */
+export const SECRETS_KEY_ALIAS = 'nvcf-ecr-secrets';
+
+/**
+ * ARN patterns of secrets by name: Secrets Manager appends `-` and six random characters to a secret's name in
+ * its ARN (Secrets Manager User Guide, "Secret ARN": https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html#iam-resources),
+ * so `-??????` matches the secret of that name and no other (a longer name has more characters).
+ */
+export function secretArnPattern(partition: string, region: string, account: string, name: string): string {
+  return `arn:${partition}:secretsmanager:${region}:${account}:secret:${name}-??????`;
 }
 
 /** Every tag the rotation writes on a secret starts with this (core `ROTATION_TAGS`). */
@@ -221,8 +241,15 @@ export const PERMISSIONS = {
       {
         sid: 'DecryptSecretsViaSecretsManager',
         actions: ['kms:Decrypt'],
-        resources: [r.secretsKeyArn],
-        conditions: viaSecretsManager(r.region),
+        resources: [`arn:${r.partition}:kms:${r.region}:${r.account}:key/*`],
+        conditions: {
+          ...viaSecretsManager(r.region),
+          // The key that has this alias (AWS KMS Developer Guide, "kms:ResourceAliases").
+          'ForAnyValue:StringEquals': { 'kms:ResourceAliases': r.secretsKeyAlias },
+        },
+        wildcardReason:
+          'The secrets key is named by its alias (kms:ResourceAliases), not its id: the Audit stack imports nothing from ' +
+          'the Credentials stack. Decrypt only, only through Secrets Manager in this region.',
       },
       {
         sid: 'WriteReports',
@@ -230,6 +257,13 @@ export const PERMISSIONS = {
         resources: [`${r.reportBucketArn}/${AUDIT_REPORT_PREFIX}*`],
         wildcardReason:
           'Each audit run writes new report objects, named by run, under the reports/ prefix of its own bucket.',
+      },
+      {
+        sid: 'ResolutionCache',
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [`${r.reportBucketArn}/${RESOLUTION_CACHE_PREFIX}*`],
+        wildcardReason:
+          'The audit keeps what it resolved per repository under the cache/ prefix of its own bucket, one object per configured repository, read and rewritten by each run.',
       },
       putProjectEvents(r.eventBusArn),
     ];

@@ -1,4 +1,4 @@
-import { type Config, ConfigError } from '@nvcf-ecr/core/config';
+import { type Config, ConfigError, forDeployment } from '@nvcf-ecr/core/config';
 import { withStage } from '@nvcf-ecr/core/events';
 import { Annotations } from 'aws-cdk-lib';
 import { NagSuppressions } from 'cdk-nag';
@@ -16,7 +16,8 @@ export interface StackSettings {
 }
 
 /**
- * Prepares a stack: reads the configuration bound to the app, refuses one that cannot deploy here
+ * Prepares a stack: reads the configuration bound to the app with the names of this stage and region, refuses
+ * one that cannot deploy here
  * ({@link deploymentIssues}), warns about what needs the operator's attention, and removes SST's per-stack
  * custom-resource Lambda. That function (1 GB, 15 minutes, AWS-managed logging policy) serves SST's own
  * constructs (`Config`, sites, sourcemap upload), none of which these stacks use (functions are built without
@@ -25,7 +26,12 @@ export interface StackSettings {
  * that zip to the bootstrap bucket, and nothing deploys it.)
  */
 export function stackSettings(app: App, stack: Stack, options: { warn?: boolean } = {}): StackSettings {
-  const config = useConfig(app);
+  // The names this stage and region give what the configuration leaves unnamed (core `forDeployment`).
+  const config = forDeployment(
+    useConfig(app),
+    { stage: app.stage, region: app.region },
+    `the ${stack.node.id} stack`,
+  );
   const deployment: Deployment = {
     account: app.account,
     region: app.region,

@@ -2,7 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertConfig, type Config, type ConfigInput, loadConfig } from '@nvcf-ecr/core/config';
+import {
+  assertConfig,
+  type Config,
+  type ConfigInput,
+  forDeployment,
+  loadConfig,
+} from '@nvcf-ecr/core/config';
 import { Aspects, type IAspect } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { App } from 'sst/constructs';
@@ -58,6 +64,7 @@ export interface SynthesizedStack {
 }
 
 export interface SynthResult {
+  /** The configuration with the names of the stage and region (core `forDeployment`). */
   readonly config: Config;
   readonly deployment: Omit<Deployment, 'partition'>;
   readonly stacks: readonly SynthesizedStack[];
@@ -133,7 +140,13 @@ async function synthesizeNow(options: SynthOptions): Promise<SynthResult> {
       const artifact = assembly.getStackByName(`${prefix}${id}`);
       return { id, stackName: artifact.stackName, template: artifact.template as Record<string, unknown> };
     });
-    return { config, deployment, stacks, assembly };
+    // The configuration as the stacks deployed it: with this stage's and region's names.
+    return {
+      config: forDeployment(config, { stage: options.stage, region: deployment.region }),
+      deployment,
+      stacks,
+      assembly,
+    };
   } finally {
     if (process.cwd() !== cwd) process.chdir(cwd);
     restoreEnv();

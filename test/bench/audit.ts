@@ -32,7 +32,7 @@ export const REPOSITORIES = 50;
 export const IMAGES_PER_REPOSITORY = 40;
 export const TAGS_PER_IMAGE = 5;
 
-const MIX: readonly (readonly [fixture: string, count: number])[] = [
+export const MIX: readonly (readonly [fixture: string, count: number])[] = [
   ['multi-oci', 20],
   ['multi-docker', 4],
   ['attested', 4],

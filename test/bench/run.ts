@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json FILE] [--latency-ms 20] [--only validation,audit,rotation,coldStart]
+ * `npm run bench [-- --json FILE] [--latency-ms 20] [--only validation,audit,audit100k,rotation,coldStart]
  *   [--samples 20] [--runs 11] [--naive-repositories 2]`
  *
  * Runs the benchmarks (test/bench/README.md) on the in-process sandbox with an injected per-call latency (an AWS
@@ -13,11 +13,11 @@ import { parseArgs } from 'node:util';
 import { machine } from './lib/measure.ts';
 import { formatTable, type Row } from './lib/table.ts';
 
-const BENCHMARKS = ['coldStart', 'validation', 'rotation', 'audit'] as const;
+const BENCHMARKS = ['coldStart', 'validation', 'rotation', 'audit', 'audit100k'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 const USAGE =
-  'usage: npm run bench -- [--json FILE] [--latency-ms N] [--only validation,audit,rotation,coldStart] [--samples N] [--runs N] [--naive-repositories N]';
+  'usage: npm run bench -- [--json FILE] [--latency-ms N] [--only validation,audit,audit100k,rotation,coldStart] [--samples N] [--runs N] [--naive-repositories N]';
 
 function positiveInteger(name: string, value: string | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
@@ -87,7 +87,9 @@ async function main(argv: readonly string[]): Promise<number> {
           ? await (await import('./validation.ts')).benchValidation({ latencyMs, samples, log })
           : benchmark === 'rotation'
             ? await (await import('./rotation.ts')).benchRotation({ latencyMs, log })
-            : await (await import('./audit.ts')).benchAudit({ latencyMs, naiveRepositories, log });
+            : benchmark === 'audit'
+              ? await (await import('./audit.ts')).benchAudit({ latencyMs, naiveRepositories, log })
+              : await (await import('./audit100k.ts')).benchAudit100k({ latencyMs, log });
     out[benchmark] = result;
     rows.push(...more);
     log(`bench: ${benchmark} done in ${((performance.now() - started) / 1000).toFixed(1)} s`);

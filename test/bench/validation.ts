@@ -15,15 +15,16 @@ import { ms, type Row } from './lib/table.ts';
  *
  * The floor of each kind is the chain of round trips the work cannot avoid, each costing the injected
  * latency (packages/core/src/validation/README.md, "How it works"; `validatePush`'s doc comment):
- * - single manifest: BatchGetImage(manifest) → GetDownloadUrlForLayer(config) → GET config → PutEvents(verdict)
- *   = 4 round trips; 4 calls.
+ * - single manifest: BatchGetImage(manifest) → GetDownloadUrlForLayer(config) → GET config →
+ *   BatchGetImage(tag: it still points at the digest) → PutEvents(verdict) = 5 round trips; 5 calls.
  * - index with k runnable children: BatchGetImage(index) → BatchGetImage(all k children, one call) →
- *   GetDownloadUrlForLayer → GET config (the k configs in parallel) → PutEvents = 5 round trips;
- *   1 + 1 + 2k + 1 calls. Attestation manifests are never fetched.
+ *   GetDownloadUrlForLayer → GET config (the k configs in parallel) → BatchGetImage(tag) → PutEvents = 6 round
+ *   trips; 1 + 1 + 2k + 1 + 1 calls. Attestation manifests are never fetched.
  * - index whose declared platforms are verified against the configs (the `mismatch` fixture: an amd64 image
  *   declared arm64): the same chain — verification reads the configs the platforms come from anyway.
  * The issue's floors (4 × latency for an index, 3 × for a manifest) stop at the config; the handler must also
- * publish its verdict, so the measured time and the floor both include the one PutEvents round trip.
+ * confirm the tag was not moved on by a later push and publish its verdict, so the measured time and the floor
+ * both include those two round trips.
  */
 
 export interface ValidationKindResult {
@@ -186,8 +187,8 @@ export async function benchValidation(
         calls = run.calls;
       }
       const single = runnable === 0;
-      const floorRoundTrips = single ? 4 : 5;
-      const floorCalls = single ? 4 : 3 + 2 * runnable;
+      const floorRoundTrips = single ? 5 : 6;
+      const floorCalls = single ? 5 : 4 + 2 * runnable;
       const floorMs = floorRoundTrips * options.latencyMs;
       const latency = median(times);
       result[kind.key] = {

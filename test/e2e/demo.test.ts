@@ -122,6 +122,7 @@ describe('Function: runDemo', () => {
       report = await runDemo({
         io,
         cwd: dir,
+        profile: 'ideal',
         keyPropagationSeconds: 3,
         // Every log line the sandbox and the functions write goes to the captured stderr, and is scanned.
         logLevel: 'debug',
@@ -178,6 +179,7 @@ describe('Function: runDemo', () => {
       const report = await runDemo({
         io,
         cwd: dir,
+        profile: 'ideal',
         keyPropagationSeconds: 0,
         logLevel: 'error',
         // The registry NVCF pulls manifests from answers 503 to everything: pushes and verdicts (through the ECR

@@ -1,3 +1,4 @@
+import { CACHE_REFRESH_MS } from '@nvcf-ecr/core/audit';
 import { FUNCTIONS, RULE_NAMES, reportBucketName } from '@nvcf-ecr/core/events';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
@@ -30,7 +31,7 @@ describe('Stack: Audit', () => {
       },
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
     });
-    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.DeletionPolicy).toBe('RetainExceptOnCreate');
   });
 
   it('refuses every request that does not use TLS', () => {
@@ -56,6 +57,14 @@ describe('Stack: Audit', () => {
       expect.objectContaining({ Prefix: 'reports/', ExpirationInDays: 30, Status: 'Enabled' }),
     );
     expect(multi.config.audit.reportRetentionDays).toBe(30);
+  });
+
+  it('expires resolution-cache objects no run has rewritten for 30 days (runs rewrite theirs weekly)', () => {
+    const [, bucket] = bucketOf(multi);
+    expect((bucket.Properties['LifecycleConfiguration'] as { Rules: unknown[] }).Rules).toContainEqual(
+      expect.objectContaining({ Prefix: 'cache/', ExpirationInDays: 30, Status: 'Enabled' }),
+    );
+    expect(CACHE_REFRESH_MS).toBeLessThan(30 * 86_400_000);
   });
 
   it('runs the audit on the configured schedule, one run at a time, telling it the bucket', () => {

@@ -1,4 +1,5 @@
 import { redact, redactString } from '@nvcf-ecr/core/redact';
+import { DEPLOYED_BOOTSTRAP_VALUE } from '@nvcf-ecr/core/rotation';
 import { describe, expect, it } from 'vitest';
 import { resourcesOfType, STACK_IDS, synth } from './synth.ts';
 
@@ -86,11 +87,8 @@ describe.each(names.map((n, i) => [n, synthesized[i]] as const))(
           expect(secret.Properties['GenerateSecretString'], id).toBeUndefined();
           const value = secret.Properties['SecretString'];
           if (value === undefined) continue;
-          expect(Object.keys(JSON.parse(value as string)).sort(), id).toEqual([
-            'credentialName',
-            'registryHostname',
-            'userName',
-          ]);
+          expect(value, id).toBe(DEPLOYED_BOOTSTRAP_VALUE);
+          expect(Object.keys(JSON.parse(value as string)), id).toEqual(['bootstrap']);
         }
       }
     });
@@ -114,9 +112,28 @@ describe.each(names.map((n, i) => [n, synthesized[i]] as const))(
       }
     });
 
-    it('never reference a secret value dynamically anywhere', () => {
-      for (const stack of STACK_IDS)
-        expect(JSON.stringify(s?.json[stack]), stack).not.toContain('{{resolve:secretsmanager');
+    it('reference a secret value dynamically only where a webhook needs it, naming a configured webhook secret', () => {
+      // A dynamic reference is resolved by CloudFormation at deploy time: the template holds the secret's
+      // name, never its value. Only a webhook connection's API-key value and a webhook endpoint whose URL
+      // is its own credential may hold one (stacks/lib/webhooks.ts).
+      const webhookSecrets = new Set(
+        (s?.config.notifications.webhooks ?? []).flatMap((w) => (w.secretName ? [w.secretName] : [])),
+      );
+      for (const stack of STACK_IDS) {
+        const resources = s?.json[stack].Resources ?? {};
+        for (const [id, resource] of Object.entries(resources)) {
+          const text = JSON.stringify(resource.Properties);
+          const refs = [...text.matchAll(/\{\{resolve:secretsmanager:([^:}]+)/g)].map((m) => m[1]);
+          if (refs.length === 0) continue;
+          expect(['AWS::Events::Connection', 'AWS::Events::ApiDestination'], id).toContain(resource.Type);
+          for (const name of refs) expect(webhookSecrets.has(name ?? ''), `${id}: ${name}`).toBe(true);
+          const at =
+            resource.Type === 'AWS::Events::Connection'
+              ? JSON.stringify(resource.Properties['AuthParameters'])
+              : JSON.stringify(resource.Properties['InvocationEndpoint']);
+          expect(at.match(/\{\{resolve:/g)?.length, id).toBe(refs.length);
+        }
+      }
     });
   },
 );

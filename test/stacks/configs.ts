@@ -5,7 +5,7 @@ import example from '../../nvcf-ecr.config.ts';
  * Configurations the stack tests synthesise. `example` is the repository's `nvcf-ecr.config.ts`, what
  * `npx sst deploy` deploys. `multi` has four registries: the deployment's own (us-east-1), another region of
  * the same account, another account, and ECR Public. `govcloud` deploys to AWS GovCloud (US), where every ARN
- * must use the `aws-us-gov` partition. `mixedPartitions` cannot be deployed from one account.
+ * must use the `aws-us-gov` partition. `publicOnly` has ECR Public registries only. `mixedPartitions` cannot be deployed from one account.
  */
 
 export const ACCOUNT = '123456789012';
@@ -53,7 +53,31 @@ export const configs = {
       },
     ],
     audit: { schedule: 'cron(0 6 * * ? *)', maxKeyAgeDays: 60, reportRetentionDays: 30 },
-    notifications: { email: ['platform-team@example.com', 'oncall@example.com'] },
+    notifications: {
+      email: ['platform-team@example.com', 'oncall@example.com'],
+      webhooks: [
+        {
+          name: 'platform-slack',
+          url: 'https://hooks.slack.com/services/{secret}',
+          secretName: 'platform/slack-webhook',
+          format: 'slack',
+        },
+        {
+          name: 'oncall-teams',
+          url: 'https://prod-00.westus.logic.azure.com:443/workflows/{secret}',
+          secretName: 'platform/teams-workflow',
+          events: ['rotation-failed', 'audit-failed'],
+          format: 'teams',
+        },
+        {
+          name: 'incidents',
+          url: 'https://incidents.example.com/hooks/nvcf-ecr',
+          secretName: 'platform/incidents-token',
+          format: 'json',
+          rateLimitPerSecond: 5,
+        },
+      ],
+    },
   },
   govcloud: {
     ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
@@ -69,6 +93,38 @@ export const configs = {
         hostname: `${GOV_ACCOUNT}.dkr.ecr.us-gov-east-1.amazonaws.com`,
         repositories: ['inference'],
         credentialName: 'ecr-gov-east',
+      },
+    ],
+  },
+  // The example after ordinary changes: its registry renamed, names given, a second registry added.
+  exampleChanged: {
+    ngc: { apiKeySecretName: 'platform/ngc-api-key' },
+    registries: [
+      {
+        ...example.registries[0],
+        name: 'production',
+        userName: 'nvcf-production-puller',
+        secretName: 'platform/production/pull-key',
+      } as ConfigInput['registries'][number],
+      {
+        name: 'staging',
+        hostname: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com`,
+        repositories: ['inference-staging'],
+        credentialName: 'ecr-staging',
+      },
+    ],
+  },
+  // ECR Public only: no private repository, so no push events to validate.
+  publicOnly: {
+    ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
+    registries: [
+      {
+        name: 'public',
+        hostname: 'public.ecr.aws',
+        accountId: ACCOUNT,
+        publicAlias: 'acme',
+        repositories: ['tools'],
+        credentialName: 'ecr-public',
       },
     ],
   },

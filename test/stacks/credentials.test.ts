@@ -1,6 +1,11 @@
 import { ConfigError } from '@nvcf-ecr/core/errors';
 import { FUNCTIONS, PULL_POLICY_NAME, RETIRE_SCHEDULE, RULE_NAMES } from '@nvcf-ecr/core/events';
 import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
+import {
+  assertValueMatchesRegistry,
+  DEPLOYED_BOOTSTRAP_VALUE,
+  parseRotatedSecret,
+} from '@nvcf-ecr/core/rotation';
 import { describe, expect, it } from 'vitest';
 import { expectRejection } from '../unit/core/expect-error.ts';
 import { ACCOUNT, GOV_ACCOUNT, PARTNER_ACCOUNT } from './configs.ts';
@@ -38,45 +43,40 @@ describe('Stack: Credentials', () => {
     });
 
     it('scopes the policy to the configured repository ARNs of the registry’s partition, region and account', () => {
-      const arnsOf = (s: typeof example, userName: string) => {
+      const arnsOf = (s: typeof example, registryName: string) => {
+        const userName = s.config.registries.find((r) => r.name === registryName)?.userName;
         const [, user] = findResource(s.json.Credentials, 'AWS::IAM::User', { UserName: userName });
         const [policy] = user.Properties['Policies'] as {
           PolicyDocument: { Statement: { Resource: string[] }[] };
         }[];
         return policy?.PolicyDocument.Statement.flatMap((st) => st.Resource);
       };
-      expect(arnsOf(example, 'nvcf-ecr-prod')).toEqual([
+      expect(arnsOf(example, 'prod')).toEqual([
         '*',
         `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/inference`,
         `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/inference-gb200`,
         `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/tools`,
       ]);
-      expect(arnsOf(gov, 'nvcf-ecr-gov-west')).toEqual([
+      expect(arnsOf(gov, 'gov-west')).toEqual([
         '*',
         `arn:aws-us-gov:ecr:us-gov-west-1:${GOV_ACCOUNT}:repository/inference`,
       ]);
-      expect(arnsOf(gov, 'nvcf-ecr-gov-east')).toEqual([
+      expect(arnsOf(gov, 'gov-east')).toEqual([
         '*',
         `arn:aws-us-gov:ecr:us-gov-east-1:${GOV_ACCOUNT}:repository/inference`,
       ]);
-      expect(arnsOf(multi, 'nvcf-ecr-eu')).toEqual([
-        '*',
-        `arn:aws:ecr:eu-west-1:${ACCOUNT}:repository/inference-eu`,
-      ]);
-      expect(arnsOf(multi, 'nvcf-partner-puller')).toEqual([
+      expect(arnsOf(multi, 'eu')).toEqual(['*', `arn:aws:ecr:eu-west-1:${ACCOUNT}:repository/inference-eu`]);
+      expect(arnsOf(multi, 'partner')).toEqual([
         '*',
         `arn:aws:ecr:us-east-1:${PARTNER_ACCOUNT}:repository/models/llm`,
       ]);
       // ECR Public ARNs have no region.
-      expect(arnsOf(multi, 'nvcf-ecr-public')).toEqual([
-        '*',
-        `arn:aws:ecr-public::${ACCOUNT}:repository/tools`,
-      ]);
+      expect(arnsOf(multi, 'public')).toEqual(['*', `arn:aws:ecr-public::${ACCOUNT}:repository/tools`]);
     });
 
     it('keeps the users and their policy when the stack is removed, so NVCF keeps pulling', () => {
       for (const [, user] of resourcesOfType(multi.json.Credentials, 'AWS::IAM::User')) {
-        expect(user.DeletionPolicy).toBe('Retain');
+        expect(user.DeletionPolicy).toBe('RetainExceptOnCreate');
       }
     });
 
@@ -89,19 +89,25 @@ describe('Stack: Credentials', () => {
   });
 
   describe('secrets', () => {
-    it('creates one secret per registry whose first value is the non-secret bootstrap', () => {
+    it('creates one secret per registry with one constant, non-secret bootstrap value the rotation accepts', () => {
       for (const s of [example, multi]) {
         for (const registry of s.config.registries) {
           const [, secret] = findResource(s.json.Credentials, 'AWS::SecretsManager::Secret', {
             Name: registry.secretName,
           });
-          expect(JSON.parse(secret.Properties['SecretString'] as string)).toEqual({
-            userName: registry.userName,
-            registryHostname: registry.hostname,
-            credentialName: registry.credentialName,
-          });
+          // Constant: a configuration change (hostname, credential name, user) never makes CloudFormation
+          // write a key-less AWSCURRENT over a live key.
+          expect(secret.Properties['SecretString']).toBe(DEPLOYED_BOOTSTRAP_VALUE);
+          const source = {
+            step: 'createSecret',
+            secretId: registry.secretName,
+            version: 'AWSCURRENT',
+          } as const;
+          const value = parseRotatedSecret(secret.Properties['SecretString'] as string, source);
+          expect(value.kind).toBe('bootstrap');
+          expect(() => assertValueMatchesRegistry(value, registry, source)).not.toThrow();
           expect(secret.Properties['GenerateSecretString']).toBeUndefined();
-          expect(secret.DeletionPolicy).toBe('Retain');
+          expect(secret.DeletionPolicy).toBe('RetainExceptOnCreate');
         }
       }
     });
@@ -111,7 +117,7 @@ describe('Stack: Credentials', () => {
       expect(keys).toHaveLength(1);
       const [keyId, key] = keys[0] as [string, (typeof keys)[number][1]];
       expect(key.Properties['EnableKeyRotation']).toBe(true);
-      expect(key.DeletionPolicy).toBe('Retain');
+      expect(key.DeletionPolicy).toBe('RetainExceptOnCreate');
       for (const [, secret] of resourcesOfType(multi.json.Credentials, 'AWS::SecretsManager::Secret')) {
         expect(secret.Properties['KmsKeyId']).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
       }
@@ -123,7 +129,7 @@ describe('Stack: Credentials', () => {
       });
       expect(Object.keys(secret.Properties).sort()).toEqual(['Description', 'KmsKeyId', 'Name', 'Tags']);
       expect(secret.Properties['Description']).toContain('Created empty');
-      expect(secret.DeletionPolicy).toBe('Retain');
+      expect(secret.DeletionPolicy).toBe('RetainExceptOnCreate');
     });
   });
 
@@ -147,7 +153,7 @@ describe('Stack: Credentials', () => {
               ScheduleExpression: registry.rotation.schedule,
               Duration: registry.rotation.window,
             },
-            RotateImmediatelyOnUpdate: true,
+            RotateImmediatelyOnUpdate: false,
           });
         }
       }
@@ -217,5 +223,37 @@ describe('Stack: Credentials', () => {
         'deploy this registry from its own configuration to a region of aws-us-gov',
       );
     });
+  });
+});
+
+describe('Stack: Credentials — the rotation’s tags', () => {
+  it('denies every principal but the rotation role the nvcf-ecr: tags of each pull-key secret; operators only the force tag', () => {
+    for (const s of [example, multi]) {
+      const policies = resourcesOfType(s.json.Credentials, 'AWS::SecretsManager::ResourcePolicy');
+      expect(policies).toHaveLength(s.config.registries.length);
+      for (const [, policy] of policies) {
+        const statements = (policy.Properties['ResourcePolicy'] as { Statement: Record<string, unknown>[] })
+          .Statement;
+        const bySid = Object.fromEntries(statements.map((st) => [st['Sid'], st]));
+        const everyone = bySid['OnlyTheRotationAndOperatorsTouchRotationTags'];
+        expect(everyone).toMatchObject({
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: ['secretsmanager:TagResource', 'secretsmanager:UntagResource'],
+          Condition: {
+            'ForAnyValue:StringLike': { 'aws:TagKeys': ['nvcf-ecr:*'] },
+            ArnNotEquals: { 'aws:PrincipalArn': expect.anything() },
+            StringNotEquals: { 'aws:PrincipalTag/nvcf-ecr-operator': 'true' },
+          },
+        });
+        const records = bySid['OnlyTheRotationWritesItsRecords'] as {
+          Condition: Record<string, Record<string, string[]>>;
+        };
+        expect(records).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' } });
+        const keys = records.Condition['ForAnyValue:StringEquals']?.['aws:TagKeys'];
+        expect(keys).toEqual(expect.arrayContaining(['nvcf-ecr:key-intent', 'nvcf-ecr:nvcf-key']));
+        expect(keys).not.toContain('nvcf-ecr:force-rotation');
+      }
+    }
   });
 });

@@ -7,15 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { expectRejection } from '../unit/core/expect-error.ts';
 import { ACCOUNT } from './configs.ts';
 import { Resolver } from './resolve.ts';
-import {
-  type CfnResource,
-  configOf,
-  resourcesOfType,
-  STACK_IDS,
-  STAGE,
-  type StackId,
-  synth,
-} from './synth.ts';
+import { type CfnResource, resourcesOfType, STACK_IDS, STAGE, type StackId, synth } from './synth.ts';
 
 // Every function is built by the one factory: same runtime, architecture, logging, role shape and
 // environment; and every handler under functions/ is deployed.
@@ -99,7 +91,20 @@ describe('Factory: nodeFunction', () => {
     for (const { stack, fn } of deployedFunctions(multi)) {
       const variables = (fn.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables;
       const parsed = parseConfig(JSON.parse(variables['NVCF_ECR_CONFIG'] as string));
-      expect(parsed).toEqual({ ok: true, value: configOf('multi') });
+      // The configuration as this stage deploys it, every name written out as the stacks created it.
+      expect(parsed).toEqual({
+        ok: true,
+        value: {
+          ...multi.config,
+          deployment: undefined,
+          ngcSecretNamed: true,
+          registries: multi.config.registries.map((r) => ({
+            ...r,
+            named: { userName: true, secretName: true },
+          })),
+        },
+      });
+      expect(multi.config.registries[0]?.userName).toBe(`nvcf-ecr-${STAGE}-us-east-1-prod`);
       expect(resolver.string(stack, variables['NVCF_ECR_EVENT_BUS'])).toBe(
         `${STAGE}-${PROJECT_EVENT_BUS_NAME}`,
       );

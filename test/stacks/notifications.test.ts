@@ -37,6 +37,8 @@ describe('Stack: Notifications', () => {
         Effect: 'Allow',
         Principal: { Service: ['events.amazonaws.com', 'cloudwatch.amazonaws.com'] },
         Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        // Only for this account's rules and alarms.
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
       }),
     );
   });
@@ -122,14 +124,22 @@ describe('Stack: Notifications', () => {
       Resource: { Ref: topicId },
       Condition: { ArnEquals: { 'aws:SourceArn': ruleIds.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })) } },
     });
-    expect(statements).toContainEqual({
-      Sid: 'AllowDeadLetterAlarms',
+    const alarmStatement = must(
+      statements.find((st) => st['Sid'] === 'AllowProjectAlarms'),
+      'the statement for the alarms',
+    );
+    expect(alarmStatement).toMatchObject({
       Effect: 'Allow',
       Principal: { Service: 'cloudwatch.amazonaws.com' },
       Action: 'sns:Publish',
       Resource: { Ref: topicId },
-      Condition: { ArnEquals: { 'aws:SourceArn': alarmIds.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })) } },
     });
+    // Every alarm of the stack, and nothing else.
+    const sources = (alarmStatement['Condition'] as { ArnEquals: { 'aws:SourceArn': unknown[] } }).ArnEquals[
+      'aws:SourceArn'
+    ];
+    expect(new Set(sources)).toEqual(new Set(alarmIds.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] }))));
+    expect(sources).toHaveLength(alarmIds.length);
     expect(statements).toContainEqual(
       expect.objectContaining({
         Effect: 'Deny',
@@ -138,12 +148,15 @@ describe('Stack: Notifications', () => {
       }),
     );
     const allows = statements.filter((s) => s['Effect'] === 'Allow');
-    expect(allows.map((s) => s['Sid'])).toEqual(['AllowProjectRules', 'AllowDeadLetterAlarms']);
+    expect(allows.map((s) => s['Sid'])).toEqual(['AllowProjectRules', 'AllowProjectAlarms']);
   });
 
-  it('alarms on both dead-letter queues as soon as one holds a message', () => {
-    expect(alarmIds).toHaveLength(2);
-    for (const id of alarmIds) {
+  it('alarms on every dead-letter queue (pushes, validations, webhooks) as soon as one holds a message', () => {
+    const queueAlarms = alarmIds.filter(
+      (id) => template.Resources[id]?.Properties['Namespace'] === 'AWS/SQS',
+    );
+    expect(queueAlarms).toHaveLength(3);
+    for (const id of queueAlarms) {
       const alarm = template.Resources[id];
       expect(alarm?.Properties).toMatchObject({
         MetricName: 'ApproximateNumberOfMessagesVisible',

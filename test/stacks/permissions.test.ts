@@ -72,6 +72,7 @@ function world(s: Synthesized) {
   return {
     resolver,
     keyArn: `arn:${p}:kms:${r}:${a}:key/${keyIdOf(secretsKey)}`,
+    keyAlias: `alias/${STAGE}-nvcf-ecr-secrets`,
     keyPolicy,
     viaSecretsManager: { 'kms:ViaService': `secretsmanager.${r}.amazonaws.com` },
     secrets: s.config.registries.map(
@@ -189,10 +190,15 @@ const NEEDS: Record<FunctionKey, (w: World, s: Synthesized) => Request[]> = {
       w.secrets,
     ),
     ...each(['secretsmanager:GetSecretValue'], [w.ngcSecret]),
-    ...each(['kms:Decrypt'], [w.keyArn], w.viaSecretsManager),
+    // The audit names the key by its alias (the Audit stack imports nothing from Credentials).
+    ...each(['kms:Decrypt'], [w.keyArn], { ...w.viaSecretsManager, 'kms:ResourceAliases': [w.keyAlias] }),
     ...each(['ecr:DescribeImages', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], w.privateRepos),
     ...each(['ecr-public:DescribeImages'], w.publicRepos),
     ...each(['s3:PutObject'], [`${w.bucket}/reports/2025-01-01T06-00-00Z/report.json`]),
+    ...each(
+      ['s3:GetObject', 's3:PutObject'],
+      [`${w.bucket}/cache/v1/123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app.json`],
+    ),
     ...each(['events:PutEvents'], [w.bus]),
   ],
 };
@@ -236,10 +242,23 @@ function dangerous(w: World): Request[] {
     { action: 's3:PutObject', resource: `${w.bucket}/other-prefix/x.json` },
     { action: 's3:GetObject', resource: `${w.bucket}/reports/x.json` },
     { action: 's3:DeleteObject', resource: `${w.bucket}/reports/x.json` },
+    { action: 's3:DeleteObject', resource: `${w.bucket}/cache/v1/x.json` },
+    { action: 's3:GetObject', resource: `arn:${w.p}:s3:::another-bucket/cache/v1/x.json` },
     {
       action: 'kms:Decrypt',
       resource: `arn:${w.p}:kms:${w.r}:${w.a}:key/00000000-1111-4222-8333-444444444444`,
       context: w.viaSecretsManager,
+    },
+    // Another key of the account, through Secrets Manager, under another alias.
+    {
+      action: 'kms:Decrypt',
+      resource: `arn:${w.p}:kms:${w.r}:${w.a}:key/00000000-1111-4222-8333-444444444444`,
+      context: { ...w.viaSecretsManager, 'kms:ResourceAliases': ['alias/aws/secretsmanager'] },
+    },
+    // A secret whose name only starts with a configured one.
+    {
+      action: 'secretsmanager:GetSecretValue',
+      resource: (w.secrets[0] as string).replace(`-${SECRET_SUFFIX}`, `-old-${SECRET_SUFFIX}`),
     },
     // The secrets key used directly, not through Secrets Manager.
     { action: 'kms:Decrypt', resource: w.keyArn },

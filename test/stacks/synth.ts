@@ -32,6 +32,8 @@ export interface Synthesized {
   readonly templates: Readonly<Record<StackId, Template>>;
   readonly json: Readonly<Record<StackId, CfnTemplate>>;
   readonly messages: Readonly<Record<StackId, readonly StackMessage[]>>;
+  /** The stacks each stack deploys after (the cloud assembly's dependencies, as `sst deploy` orders them). */
+  readonly dependencies: Readonly<Record<StackId, readonly StackId[]>>;
 }
 
 export interface CfnResource {
@@ -75,7 +77,12 @@ async function run(name: ConfigName, stage: string): Promise<Synthesized> {
     const templates = {} as Record<StackId, Template>;
     const json = {} as Record<StackId, CfnTemplate>;
     const messages = {} as Record<StackId, StackMessage[]>;
+    const dependencies = {} as Record<StackId, StackId[]>;
+    const idOf = new Map(result.stacks.map((s) => [s.stackName, s.id]));
     for (const stack of result.stacks) {
+      dependencies[stack.id] = result.assembly
+        .getStackByName(stack.stackName)
+        .dependencies.flatMap((d) => idOf.get(d.id) ?? []);
       templates[stack.id] = Template.fromJSON(stack.template);
       json[stack.id] = stack.template as unknown as CfnTemplate;
       messages[stack.id] = result.assembly.getStackByName(stack.stackName).messages.map((m) => ({
@@ -85,7 +92,15 @@ async function run(name: ConfigName, stage: string): Promise<Synthesized> {
       }));
     }
     const partition = partitionOfRegion(result.deployment.region)?.partition ?? 'aws';
-    return { config: result.config, ...result.deployment, partition, templates, json, messages };
+    return {
+      config: result.config,
+      ...result.deployment,
+      partition,
+      templates,
+      json,
+      messages,
+      dependencies,
+    };
   } finally {
     await rm(outdir, { recursive: true, force: true });
   }

@@ -7,6 +7,7 @@ import {
   type Config,
   ConfigError,
   deploymentRegion,
+  forDeployment,
   loadConfig,
   type RegistryConfig,
 } from '@nvcf-ecr/core/config';
@@ -37,6 +38,7 @@ export const AWS_OPTIONS: ParseArgsOptionsConfig = {
   endpoint: { type: 'string' },
   'nvcf-endpoint': { type: 'string' },
   region: { type: 'string' },
+  stage: { type: 'string' },
 };
 
 /** Help lines for {@link CONFIG_OPTIONS} and {@link AWS_OPTIONS}, for command help texts. */
@@ -46,7 +48,10 @@ export const COMMON_OPTIONS_HELP = `  --config <file>         configuration file
   --nvcf-endpoint <url>   NVCF API base URL (default: ngc.baseUrl of the configuration)
   --region <region>       AWS region of the deployment: its secrets and event bus (default: AWS_REGION,
                           AWS_DEFAULT_REGION, the AWS profile's region, else the first private registry's,
-                          where the stacks deploy)`;
+                          where the stacks deploy)
+  --stage <stage>         the SST stage deployed (npx sst deploy --stage): the default names of the pull users
+                          and secrets carry it, and the region (default: NVCF_ECR_STAGE; none: the names
+                          without a stage, as the sandbox uses them)`;
 
 function stringOption(values: OptionValues, name: string): string | undefined {
   const v = values[name];
@@ -58,6 +63,35 @@ function stringOption(values: OptionValues, name: string): string | undefined {
  * default file does not exist; a named file that is missing or invalid is always an error listing every problem.
  */
 export async function loadCommandConfig(
+  values: OptionValues,
+  options: { required: boolean; env?: Readonly<Record<string, string | undefined>> },
+): Promise<Config | undefined> {
+  const config = await loadNamedConfig(values, options);
+  if (!config) return undefined;
+  const env = options.env ?? {};
+  const stage = stringOption(values, 'stage') ?? env['NVCF_ECR_STAGE'];
+  if (stage === undefined) return config;
+  if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(stage))
+    throw new CliError(
+      `--stage '${stage}' must start with a letter and contain only letters, digits and '-'`,
+      2,
+    );
+  // The deployment's names (core forDeployment): the region is the one the stacks were deployed to, which
+  // --region or the environment name, else the configuration implies.
+  const region =
+    stringOption(values, 'region') ??
+    env['AWS_REGION'] ??
+    env['AWS_DEFAULT_REGION'] ??
+    deploymentRegion(config);
+  try {
+    return forDeployment(config, { stage, region });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message, 2, { cause: err });
+    throw err;
+  }
+}
+
+async function loadNamedConfig(
   values: OptionValues,
   options: { required: boolean },
 ): Promise<Config | undefined> {

@@ -6,6 +6,7 @@
  */
 
 import type { ManifestBlob } from './image/fetcher.ts';
+import { redactString } from './redact.ts';
 
 /** Base class of every error `@nvcf-ecr/core` throws. */
 export class CoreError extends Error {
@@ -180,7 +181,8 @@ export class RotationError extends CoreError {
   public readonly step: RotationStepName;
   public readonly secretId: string;
   public constructor(step: RotationStepName, secretId: string, message: string, options?: ErrorOptions) {
-    super(message, options);
+    // Messages quote what AWS and NVCF answered; whatever secret-shaped text they echo never leaves here.
+    super(redactString(message), options);
     this.name = 'RotationError';
     this.step = step;
     this.secretId = secretId;

@@ -190,6 +190,15 @@ export class NvcfClient {
   }
 
   /**
+   * Every credential for `hostname`, whatever its name: NVCF hands all of a host's CONTAINER credentials to the
+   * workloads that pull from it, so a credential renamed by hand still counts.
+   */
+  public async findRegistryCredentialsForHost(hostname: string): Promise<RegistryCredential[]> {
+    const all = await this.listRegistryCredentials();
+    return all.filter((c) => c.registryHostname === hostname);
+  }
+
+  /**
    * `POST /registry-credentials` (answers 200). NVCF checks the key against ECR first
    * (`NVIDIA/nvcf`, `RegistryCredentialValidationService`): a key IAM has
    * not propagated yet fails with {@link NvcfBadRequestError} whose `awsErrorCode` is

@@ -56,7 +56,12 @@ export class NvcfApiError extends NvcfError {
 
   public constructor(init: NvcfApiErrorInit, options?: ErrorOptions) {
     const detail = init.problem?.detail !== undefined ? scrubSecrets(String(init.problem.detail)) : undefined;
-    const why = detail ?? init.requestStatus?.statusDescription ?? init.rawBody ?? '';
+    // The gateway's statusDescription is text an answer chose, like `detail`: scrubbed the same way.
+    const statusDescription =
+      init.requestStatus?.statusDescription !== undefined
+        ? scrubSecrets(String(init.requestStatus.statusDescription))
+        : undefined;
+    const why = detail ?? statusDescription ?? init.rawBody ?? '';
     const title = init.problem?.title ?? init.requestStatus?.statusCode;
     super(
       `NVCF ${init.method} ${init.path} failed with ${init.status}${title ? ` ${title}` : ''}${why ? `: ${why}` : ''}`,
@@ -70,7 +75,7 @@ export class NvcfApiError extends NvcfError {
     this.title = init.problem?.title;
     this.detail = detail;
     this.instance = init.problem?.instance;
-    this.requestStatus = init.requestStatus;
+    this.requestStatus = init.requestStatus && { ...init.requestStatus, statusDescription };
     const aws = parseAwsError(detail);
     this.awsErrorCode = aws?.code;
     this.awsErrorMessage = aws?.message;

@@ -15,6 +15,15 @@ export {
 } from './iam/engine.ts';
 export type { ServiceModule } from './module.ts';
 export type { RateLimit, ThrottleOptions } from './pacing.ts';
+export {
+  KNOB_NAMES,
+  PROFILE_NAMES,
+  PROFILES,
+  type ProfileKnobs,
+  type ProfileName,
+  type ProfileView,
+  SandboxProfile,
+} from './profile.ts';
 export { type EcrPushApi, type PushedImage, type PushImageOptions, pushImage } from './push.ts';
 export type { DeadLetter, LambdaFunction, LambdaHandler } from './runtime/lambda.ts';
 export type {
@@ -35,4 +44,4 @@ export {
   writeAtomically,
 } from './sandbox.ts';
 export type { EventLogEntry } from './services/events/backend.ts';
-export type { Endpoints, World } from './world.ts';
+export type { Endpoints, LambdaContextLike, World } from './world.ts';

@@ -10,6 +10,7 @@ import { FaultRegistry } from './faults.ts';
 import * as ids from './ids.ts';
 import type { ServiceModule } from './module.ts';
 import { Throttle, type ThrottleOptions, validateLatency, withLatency } from './pacing.ts';
+import { type ProfileKnobs, type ProfileName, SandboxProfile } from './profile.ts';
 import { LambdaRegistry } from './runtime/lambda.ts';
 import { createAwsFrontDoor } from './server/aws.ts';
 import { type Listener, listen, type RequestHandler } from './server/http.ts';
@@ -36,7 +37,15 @@ export interface SandboxOptions extends ServiceModuleOptions {
   region?: string;
   /** First of four consecutive ports (AWS, registry, NVCF, control); 0 (default) picks free ports. */
   port?: number;
-  /** Seconds a new access key takes to work, on the virtual clock (default 0). */
+  /**
+   * How unforgiving the emulated AWS and NVCF are (`profile.ts`): `aws` models their documented delays and
+   * caches, `ideal` (the default here, for tests of something else) has none. `nvcf-ecr sandbox` and the demo
+   * default to `aws`.
+   */
+  profile?: ProfileName;
+  /** Knobs overriding the profile's (seconds on the virtual clock). */
+  knobs?: Partial<ProfileKnobs>;
+  /** Seconds a new access key takes to work: the same as `knobs.iamPropagationSeconds`. */
   keyPropagationSeconds?: number;
   /** Persist state to this file (atomically) and load it at start. */
   statePath?: string;
@@ -113,11 +122,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   let persisted: PersistedState | undefined;
   if (options.statePath) persisted = await loadState(options.statePath, accountId);
 
+  const profile = new SandboxProfile(options.profile ?? 'ideal', {
+    ...options.knobs,
+    ...(options.keyPropagationSeconds !== undefined
+      ? { iamPropagationSeconds: options.keyPropagationSeconds }
+      : {}),
+  });
   const clock = new VirtualClock();
   if (persisted) clock.restore(persisted.clockOffsetSeconds);
   const tracker = new WorkTracker();
   const faults = new FaultRegistry();
-  const iam = new IamBackend(accountId, clock, partition);
+  const iam = new IamBackend(accountId, clock, partition, profile);
   const admin = persisted?.admin ?? {
     accessKeyId: ids.accessKeyId(),
     secretAccessKey: ids.secretAccessKey(),
@@ -180,7 +195,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     events: { putServiceEvents: (r, e) => bus.current.putServiceEvents(r, e) },
     lambda,
     serviceKey,
-    keyPropagationSeconds: options.keyPropagationSeconds ?? 0,
+    profile,
     changed: () => {
       if (!options.statePath || saveTimer) return;
       saveTimer = setTimeout(() => {

@@ -2,6 +2,7 @@ import type { Logger } from '@nvcf-ecr/core/log';
 import type { VirtualClock } from './clock.ts';
 import type { FaultRegistry } from './faults.ts';
 import type { Throttle } from './pacing.ts';
+import type { SandboxProfile } from './profile.ts';
 import type { IamBackend } from './services/iam/backend.ts';
 import type { WorkTracker } from './tracker.ts';
 
@@ -95,8 +96,8 @@ export interface World {
    * by emulators that call other emulated services (NVCF validating a credential against ECR).
    */
   readonly serviceKey: { accessKeyId: string; secretAccessKey: string };
-  /** Seconds a new access key takes to work, measured on the virtual clock. */
-  readonly keyPropagationSeconds: number;
+  /** The delays and caches in force (`GET`/`POST /_sandbox/profile`), in seconds of the virtual clock. */
+  readonly profile: SandboxProfile;
   /** Marks state as changed (persistence writes it soon). */
   changed(): void;
   /**

@@ -55,6 +55,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 beforeEach(async () => {
+  env = {};
   await resetSandbox(s);
   // The CLI takes credentials from the standard AWS chain, as in a terminal: the environment here.
   vi.stubEnv('AWS_ACCESS_KEY_ID', s.sb.accessKeyId);
@@ -62,8 +63,11 @@ beforeEach(async () => {
   vi.stubEnv('AWS_REGION', s.sb.region);
 });
 
+/** The command's environment (the captured io's, not the process's): `NVCF_ECR_NOW` for one test. */
+let env: Record<string, string> = {};
+
 async function cli(...args: string[]) {
-  const io = captureIo();
+  const io = captureIo({ env });
   const code = await main(
     [
       'audit',
@@ -88,7 +92,7 @@ describe('Command: nvcf-ecr audit', () => {
     expect(out).toMatch(
       /^FAIL {3}low {6}audit\.exemption-expired {2}exemption:iam\.key-matches-secret\/\*$/m,
     );
-    expect(out).toContain('not compliant: 1 failed (worst low), 0 errors, 0 exempted, 19 passed');
+    expect(out).toContain('not compliant: 1 failed (worst low), 0 errors, 0 exempted, 20 passed');
     expect(err).toContain('nvcf-ecr audit: auditing prod (123456789012.dkr.ecr.us-east-1.amazonaws.com)');
     expect(err).toContain('nvcf-ecr audit: done: 1 failed, 0 errors');
   });
@@ -156,6 +160,25 @@ describe('Command: nvcf-ecr audit', () => {
     expect(count).toMatchObject({ status: 'error', resource: USER_ARN });
     expect(count?.message).toContain('AccessDenied');
     expect(count?.message).toContain('not allowed to list keys');
+  });
+
+  it('judges key ages at NVCF_ECR_NOW, like status, rotate and retire', async () => {
+    const later = new Date(s.sb.world.clock.nowMs() + 91 * 86_400_000).toISOString();
+    env = { NVCF_ECR_NOW: later };
+    const { out } = await cli('--json');
+    const report = JSON.parse(out) as AuditReport;
+    expect(report.findings.find((f) => f.checkId === 'iam.access-key-age')).toMatchObject({ status: 'fail' });
+    expect(report.generatedAt).toBe(later);
+    env = {};
+    const today = JSON.parse((await cli('--json')).out) as AuditReport;
+    expect(today.findings.find((f) => f.checkId === 'iam.access-key-age')).toMatchObject({ status: 'pass' });
+    env = { NVCF_ECR_NOW: 'tomorrow' };
+    const bad = await cli();
+    env = {};
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain(
+      "NVCF_ECR_NOW must be an ISO-8601 time, e.g. 2026-01-31T12:00:00Z, got 'tomorrow'",
+    );
   });
 
   it('refuses an unknown --registry and a bad --format or --fail-on with exit 2', async () => {

@@ -81,6 +81,12 @@ describe('Command: nvcf-ecr sandbox', () => {
         runtime: { registries: unknown[] };
       };
       expect(state.runtime.registries).toEqual([]);
+      // AWS as unforgiving as it is, unless asked otherwise.
+      const profile = (await (await fetch(`${info['controlEndpoint']}/_sandbox/profile`)).json()) as {
+        profile: string;
+        iamPropagationSeconds: number;
+      };
+      expect(profile).toMatchObject({ profile: 'aws', iamPropagationSeconds: 10 });
       expect(stderr()).toContain('sandbox started');
     } finally {
       child.kill('SIGTERM');
@@ -131,5 +137,17 @@ describe('Command: nvcf-ecr sandbox', () => {
     });
     expect(await exitCode(child)).toBe(2);
     expect(err).toContain("--port must be a whole number from 1024 to 65532, got 'eighty'");
+  });
+
+  it('rejects an unknown --profile as a usage error', async () => {
+    const child = spawn(process.execPath, [BIN, 'sandbox', '--profile', 'gcp'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    expect(await exitCode(child)).toBe(2);
+    expect(err).toContain("--profile must be aws or ideal, got 'gcp'");
   });
 });

@@ -14,8 +14,10 @@ import {
   credentialsOf,
   expectNoSecretsLeaked,
   type Harness,
+  invariantViolations,
   keyInStage,
   keysOf,
+  secretOf,
   startHarness,
   stuckPending,
 } from './harness.ts';
@@ -119,8 +121,9 @@ describe('CLI: rotate, status and retire on the sandbox', () => {
     expect(refused.io.err()).toContain('Nothing was started.');
     expect(stuckPending(h.sb, registry)).toBeUndefined();
 
-    // Forcing skips the grace period, not NVCF's caches (10 minutes after NVCF moved off the previous key).
-    await control(h.sb, 'POST', 'clock', { advanceSeconds: 11 * 60 });
+    // Forcing skips the grace period, never the in-use window (the previous key was last used by the checks of
+    // its own rotation) nor NVCF's release: 7 hours on, both are over, the grace period is not.
+    await control(h.sb, 'POST', 'clock', { advanceSeconds: 7 * 3600 });
     await h.sb.settle();
     const forced = await cli('rotate', 'prod', '--force');
     expect(forced.code).toBe(0);
@@ -184,10 +187,26 @@ describe('CLI: rotate, status and retire on the sandbox', () => {
     expect(prod?.pending).toMatchObject({ stuck: true, lastFailure: { step: 'setSecret', refused: false } });
     expect(status.code).toBe(1);
 
-    // Rotating again resumes the pending rotation instead of starting another.
+    // Secrets Manager starts no rotation while one is pending: rotating again abandons it, saying so, and starts
+    // a new one, which keeps the abandoned rotation's key (NVCF may have handed it out: it gets the grace period,
+    // counted from NVCF being pointed back) and so refuses to delete it.
+    const stuck = stuckPending(h.sb, registry) as string;
     const resumed = await cli('rotate', 'prod');
-    expect(resumed.code).toBe(0);
-    expect(resumed.io.err()).toMatch(/^resuming the pending rotation prod/);
+    expect(resumed.io.err()).toContain(
+      `the rotation ${stuck} is not complete, and Secrets Manager starts no other while it is pending: abandoning it (UpdateSecretVersionStage removes AWSPENDING from it;`,
+    );
+    expect(secretOf(h.sb, registry).versions.find((v) => v.versionId === stuck)?.stages).toEqual([]);
+    expect(resumed.code).toBe(1);
+    expect(resumed.io.err()).toContain('✗ createSecret refused: ');
+    expect(resumed.io.err()).toContain('inside its grace period until');
+
+    // Once that grace period is over, the next rotate abandons the refused one and rotates.
+    await control(h.sb, 'POST', 'clock', { advanceSeconds: (registry.rotation.graceHours + 1) * 3600 });
+    const rotated = await cli('rotate', 'prod');
+    expect(rotated.io.err()).toMatch(/abandoning it[^\n]*\nrotating prod/);
+    expect(rotated.code).toBe(0);
+    expect(stuckPending(h.sb, registry)).toBeUndefined();
+    expect(invariantViolations(h.sb, registry)).toEqual([]);
   });
 
   it('rotate says what a failed step left: NVCF may hold the pending key after setSecret, and what the current key’s check found', async () => {

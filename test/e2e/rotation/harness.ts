@@ -24,6 +24,8 @@ export const FAST_TIMING: Partial<RotationTiming> = {
   keyPropagationBudgetMs: 3_000,
   nvcfBudgetMs: 3_000,
   testBudgetMs: 2_000,
+  nvcfVisibleBudgetMs: 2_000,
+  iamListLagMs: 300,
   backoff: { initialDelayMs: 20, factor: 1.5, maxDelayMs: 100 },
 };
 
@@ -32,11 +34,28 @@ export type HandlerKey = 'rotateCredential' | 'retireKeys';
 export interface RotationHandlerOptions {
   readonly timing?: Partial<RotationTiming> | undefined;
   readonly nvcfTimeoutMs?: number | undefined;
+  /**
+   * The rotation's waits pass on the sandbox's virtual clock (a pause advances it), so that a test on the `aws`
+   * profile waits out IAM's propagation and NVCF's caches in milliseconds.
+   */
+  readonly virtualWaits?: boolean | undefined;
+}
+
+/** Waits that advance the sandbox's virtual clock instead of sleeping. */
+export function virtualWaits(sandbox: () => RunningSandbox) {
+  return {
+    sleep: async (ms: number) => {
+      sandbox().world.clock.advance(ms / 1000);
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+    monotonic: () => sandbox().world.clock.nowMs(),
+  };
 }
 
 export function rotationHandlers(
   keys: readonly HandlerKey[] = ['rotateCredential', 'retireKeys'],
   options: RotationHandlerOptions = {},
+  sandbox?: () => RunningSandbox,
 ): RuntimeHandlers {
   const handlers: RuntimeHandlers = {};
   if (keys.includes('rotateCredential'))
@@ -44,6 +63,7 @@ export function rotationHandlers(
       createRotateCredentialHandler(fromSandboxEnvironment(env), {
         timing: options.timing ?? FAST_TIMING,
         ...(options.nvcfTimeoutMs ? { nvcfTimeoutMs: options.nvcfTimeoutMs } : {}),
+        ...(options.virtualWaits && sandbox ? { waits: virtualWaits(sandbox) } : {}),
       }) as LambdaHandler;
   if (keys.includes('retireKeys'))
     handlers.retireKeys = (env) => createRetireKeysHandler(fromSandboxEnvironment(env)) as LambdaHandler;
@@ -68,15 +88,17 @@ export async function startHarness(
 ): Promise<Harness> {
   const sink = memorySink();
   const { handlerKeys, rotation, ...rest } = options;
+  let running: RunningSandbox | undefined;
   const sb = await withSandbox({
     config,
     logger: createLogger({ sink, level: 'debug' }),
-    handlers: rotationHandlers(handlerKeys, rotation),
+    handlers: rotationHandlers(handlerKeys, rotation, () => running as RunningSandbox),
     rotationAttempts: 3,
     rotationRetryDelayMs: 0,
     asyncRetryDelaysMs: [0, 0],
     ...rest,
   });
+  running = sb;
   const issued = new Map<string, string>();
   const history = watchNvcf(sb);
   const collect = (call?: SandboxCall) => {
@@ -105,6 +127,7 @@ interface SecretView {
   name: string;
   tags: { Key: string; Value: string }[];
   versions: { versionId: string; stages: string[]; secretString?: string }[];
+  rotation: { nextWindowStart?: string | undefined };
   rotations: {
     token: string;
     status: string;
@@ -272,6 +295,18 @@ export async function rotate(h: Harness, registry: RegistryConfig, token?: strin
   );
   await h.sb.settle();
   return out.VersionId ?? '';
+}
+
+/**
+ * Lets Secrets Manager reattempt a stuck rotation as it does: with the rotation's own token, when the next
+ * rotation window opens (it refuses `RotateSecret` meanwhile, whatever the token).
+ */
+export async function reattemptInNextWindow(h: Harness, registry: RegistryConfig): Promise<void> {
+  const opens = Date.parse(secretOf(h.sb, registry).rotation.nextWindowStart ?? '');
+  if (Number.isNaN(opens)) throw new Error(`secret ${registry.secretName} has no next rotation window`);
+  const seconds = Math.max(0, (opens - h.sb.world.clock.nowMs()) / 1000) + 1;
+  await control(h.sb, 'POST', 'clock', { advanceSeconds: seconds });
+  await h.sb.settle();
 }
 
 /** The rotation record of a token (the sandbox's history). */

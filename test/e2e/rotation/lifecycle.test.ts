@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { CreateAccessKeyCommand } from '@aws-sdk/client-iam';
 import {
@@ -34,6 +35,7 @@ import {
   nvcfPull,
   projectEvents,
   pushTestImage,
+  reattemptInNextWindow,
   retireFunctionArn,
   rotate,
   rotationFunctionArn,
@@ -174,8 +176,12 @@ describe('Rotation: lifecycle on the example configuration', () => {
     );
     expect(calls.map((c) => c.operation)).not.toContain('CreateAccessKey');
     expect(keyInStage(h.sb, registry, 'AWSPENDING')).toBe(pendingKey);
-    // RotateSecret with the stuck rotation's token reattempts it.
-    await rotate(h, registry, token);
+    // Secrets Manager refuses RotateSecret while the rotation is pending, its own token included; it
+    // reattempts the rotation itself, with that token, when the next rotation window opens.
+    const refused = await rejection(rotate(h, registry, token));
+    expect(refused.message).toBe("A previous rotation isn't complete. That rotation will be reattempted.");
+    await reattemptInNextWindow(h, registry);
+    expect(rotationRecord(h.sb, registry, token)?.status).toBe('succeeded');
     expect(keyInStage(h.sb, registry, 'AWSCURRENT')).toBe(pendingKey);
     expect(stuckPending(h.sb, registry)).toBeUndefined();
     expect(await nvcfPull(h.sb, image)).toMatchObject({ ok: true });
@@ -202,19 +208,29 @@ describe('Rotation: lifecycle on the example configuration', () => {
     );
     expect(await nvcfPull(h.sb, image)).toMatchObject({ ok: true });
 
-    // Forcing skips the grace period, not NVCF's caches: NVCF moved off the previous key at the first rotation,
-    // and its caches may hand it out for 10 minutes after that.
-    await control(h.sb, 'POST', 'clock', { advanceSeconds: 11 * 60 });
+    // Forcing skips the grace period, never the in-use window (the previous key was last used by the checks of
+    // its own rotation) nor NVCF's release (its caches, then a workload's hourly refresh): 7 hours on, both are
+    // over, the grace period is not.
+    await control(h.sb, 'POST', 'clock', { advanceSeconds: 7 * 3600 });
     await h.sb.settle();
-    // What `nvcf-ecr rotate --force` does: the force tag names the token, then RotateSecret reattempts it.
+    // What `nvcf-ecr rotate --force` does: it abandons the refused rotation (removes AWSPENDING: Secrets Manager
+    // starts no other while it is pending), tags the secret with the new token, then calls RotateSecret.
+    await h.aws.secrets.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: registry.secretName,
+        VersionStage: 'AWSPENDING',
+        RemoveFromVersionId: token,
+      }),
+    );
+    const forced = randomUUID();
     await h.aws.secrets.send(
       new TagResourceCommand({
         SecretId: registry.secretName,
-        Tags: [{ Key: ROTATION_TAGS.force, Value: token }],
+        Tags: [{ Key: ROTATION_TAGS.force, Value: forced }],
       }),
     );
-    await rotate(h, registry, token);
-    expect(rotationRecord(h.sb, registry, token)?.status).toBe('succeeded');
+    await rotate(h, registry, forced);
+    expect(rotationRecord(h.sb, registry, forced)?.status).toBe('succeeded');
     expect(keysOf(h.sb, registry).map((k) => k.accessKeyId)).not.toContain(previous);
     expect(secretOf(h.sb, registry).tags.map((t) => t.Key)).not.toContain(ROTATION_TAGS.force);
     expect(invariantViolations(h.sb, registry)).toEqual([]);
@@ -501,7 +517,8 @@ describe('Rotation: an ECR Public registry', () => {
         ],
       },
     });
-    await rotate(h, pub, bootstrap);
+    // Secrets Manager reattempts the stuck bootstrap itself, with its token, in the next rotation window.
+    await reattemptInNextWindow(h, pub);
     expect(rotationRecord(h.sb, pub, bootstrap ?? '')?.status).toBe('succeeded');
     const first = credentialsOf(h.sb, pub)[0];
     expect(first?.username).toBe(keyInStage(h.sb, pub, 'AWSCURRENT'));

@@ -20,9 +20,12 @@ import {
   PutTargetsCommand,
   RemoveTargetsCommand,
   TagResourceCommand,
+  TestEventPatternCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-eventbridge';
 import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import { assertConfig } from '@nvcf-ecr/core/config';
+import { ecrPushRulePattern } from '@nvcf-ecr/core/events';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clients, control, rejection, withSandbox } from '../../helpers/sandbox.ts';
@@ -881,5 +884,72 @@ describe('Sandbox: EventBridge conformance', () => {
         await rm(dir, { recursive: true, force: true });
       }
     });
+  });
+});
+
+describe('Sandbox: EventBridge TestEventPattern', () => {
+  let sb: RunningSandbox;
+  let eb: EventBridgeClient;
+  const event = (detail: object, extra: object = {}) =>
+    JSON.stringify({
+      version: '0',
+      id: '6a7e8feb-b491-4cf7-a9f1-bf3703467718',
+      'detail-type': 'ECR Image Action',
+      source: 'aws.ecr',
+      account: '123456789012',
+      time: '2026-01-01T00:00:00Z',
+      region: 'us-east-1',
+      resources: [],
+      detail,
+      ...extra,
+    });
+
+  beforeAll(async () => {
+    sb = await withSandbox();
+    eb = clients(sb).events;
+  });
+  afterAll(() => sb.close());
+
+  it('answers whether the event matches, with the matcher the rules deliver by', async () => {
+    const pattern = JSON.stringify(
+      ecrPushRulePattern(
+        assertConfig({
+          ngc: { apiKeySecretName: 'ngc' },
+          registries: [
+            {
+              name: 'prod',
+              hostname: '123456789012.dkr.ecr.us-east-1.amazonaws.com',
+              repositories: ['inference'],
+              credentialName: 'ecr-prod',
+            },
+          ],
+        }),
+      ),
+    );
+    const push = { 'action-type': 'PUSH', result: 'SUCCESS', 'repository-name': 'inference' };
+    const test = (e: string) => eb.send(new TestEventPatternCommand({ EventPattern: pattern, Event: e }));
+    expect((await test(event(push))).Result).toBe(true);
+    expect((await test(event({ ...push, 'repository-name': 'other' }))).Result).toBe(false);
+    expect((await test(event({ ...push, result: 'FAILURE' }))).Result).toBe(false);
+  });
+
+  it('refuses an invalid pattern or an event without a mandatory field, naming it', async () => {
+    const bad = await rejection(
+      eb.send(new TestEventPatternCommand({ EventPattern: '{"source": "aws.ecr"}', Event: event({}) })),
+    );
+    expect(bad.name).toBe('InvalidEventPatternException');
+    expect(bad.message).toMatch(/^Event pattern is not valid\. Reason: /);
+    const noId = JSON.parse(event({})) as Record<string, unknown>;
+    delete noId['id'];
+    delete noId['resources'];
+    const missing = await rejection(
+      eb.send(
+        new TestEventPatternCommand({ EventPattern: '{"source": ["aws.ecr"]}', Event: JSON.stringify(noId) }),
+      ),
+    );
+    expect(missing.name).toBe('ValidationException');
+    expect(missing.message).toBe(
+      'Parameter Event is not valid. Reason: Provided Event is missing the mandatory field(s) id, resources.',
+    );
   });
 });

@@ -267,24 +267,39 @@ describe('Sandbox: Secrets Manager rotation driver', () => {
     expect(rotation?.attempts).toHaveLength(2);
   });
 
-  it('rejects a new rotation while one is unfinished, and reattempts the unfinished one when given its token', async () => {
+  it('refuses every RotateSecret while a rotation is unfinished, its own token included, until AWSPENDING is removed', async () => {
     behaviour.before = (event) => {
       if (event.Step === 'testSecret') throw new Error('new key does not work yet');
     };
     const { token: stuck } = await secretWithRotation('stuck');
     await settle();
-    const err = await rejection(sm.send(new RotateSecretCommand({ SecretId: 'stuck' })));
-    expect(err.name).toBe('InvalidRequestException');
-    expect(err.$metadata?.httpStatusCode).toBe(400);
-    expect(err.message).toBe("A previous rotation isn't complete. That rotation will be reattempted.");
+    for (const token of [undefined, stuck]) {
+      const err = await rejection(
+        sm.send(new RotateSecretCommand({ SecretId: 'stuck', ClientRequestToken: token })),
+      );
+      expect(err.name).toBe('InvalidRequestException');
+      expect(err.$metadata?.httpStatusCode).toBe(400);
+      expect(err.message).toBe("A previous rotation isn't complete. That rotation will be reattempted.");
+    }
 
+    // The way out: remove AWSPENDING from the stuck version, then rotate with a new token.
     behaviour.before = undefined;
     calls = [];
-    const again = await sm.send(new RotateSecretCommand({ SecretId: 'stuck', ClientRequestToken: stuck }));
-    expect(again.VersionId).toBe(stuck);
+    await sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: 'stuck',
+        VersionStage: 'AWSPENDING',
+        RemoveFromVersionId: stuck,
+      }),
+    );
+    const again = await sm.send(new RotateSecretCommand({ SecretId: 'stuck' }));
+    expect(again.VersionId).not.toBe(stuck);
     await settle();
-    expect(calls.map((c) => c.ClientRequestToken)).toEqual([stuck, stuck, stuck, stuck]);
-    expect(await stagesOf('stuck')).toEqual({ [ORIGINAL]: ['AWSPREVIOUS'], [stuck]: ['AWSCURRENT'] });
+    expect(calls.map((c) => c.ClientRequestToken)).toEqual(Array(4).fill(again.VersionId));
+    expect(await stagesOf('stuck')).toEqual({
+      [ORIGINAL]: ['AWSPREVIOUS'],
+      [again.VersionId ?? '']: ['AWSCURRENT'],
+    });
   });
 
   it('answers RotateSecret before the steps run, refuses a second one meanwhile, and CancelRotateSecret stops it between steps', async () => {

@@ -52,6 +52,7 @@ const POLICIES: Record<string, string[]> = {
   attested: GB200,
   artifacts: ['linux/amd64'],
   signed: GB200,
+  race: ['linux/amd64'],
   windows: ['linux/amd64'],
   mismatch: GB200,
   nested: GB200,
@@ -288,25 +289,25 @@ describe('Push validation on the sandbox', () => {
   });
 
   describe('Calls per verdict (the minimum the architecture allows)', () => {
-    it('single manifest: 1 BatchGetImage, 1 GetDownloadUrlForLayer, 1 presigned GET, 1 PutEvents', async () => {
+    it('single manifest: 2 BatchGetImage (the manifest, then the tag), 1 GetDownloadUrlForLayer, 1 presigned GET, 1 PutEvents', async () => {
       const since = await lastCall(v.sb);
       await pushAndJudge(built, 'amd64-docker', 'calls-single');
       expect(await handlerCalls(v.sb, since)).toEqual({
-        'ecr.BatchGetImage': 1,
+        'ecr.BatchGetImage': 2,
         'ecr.GetDownloadUrlForLayer': 1,
         's3.GetObject': 1,
         'events.PutEvents': 1,
       });
     });
 
-    it('index with k runnable children: 2 BatchGetImage and k config downloads; attestations never fetched', async () => {
+    it('index with k runnable children: 3 BatchGetImage (index, children, tag) and k config downloads; attestations never fetched', async () => {
       const since = await lastCall(v.sb);
       const digest = await pushWithSkopeo(v.sb, password, built, 'attested', 'calls-index', 'v1');
       await v.sb.settle();
       const k = entriesOf(built, digest).filter((e) => e.platform?.os === 'linux').length;
       expect(k).toBe(2);
       expect(await handlerCalls(v.sb, since)).toEqual({
-        'ecr.BatchGetImage': 2,
+        'ecr.BatchGetImage': 3,
         'ecr.GetDownloadUrlForLayer': k,
         's3.GetObject': k,
         'events.PutEvents': 1,
@@ -325,9 +326,32 @@ describe('Push validation on the sandbox', () => {
       await v.sb.settle();
       const verdicts = await verdictsFor(v.sb, 'redelivery');
       expect(verdicts).toEqual([first, first, first]);
-      // b2 is an index: per delivery, one BatchGetImage for it and one for its children prove they still exist;
-      // no config is downloaded again.
-      expect(await handlerCalls(v.sb, since)).toEqual({ 'ecr.BatchGetImage': 4, 'events.PutEvents': 2 });
+      // b2 is an index: per delivery, one BatchGetImage for it and one for its children prove they still exist,
+      // one of the tag confirms it still points at b2; no config is downloaded again.
+      expect(await handlerCalls(v.sb, since)).toEqual({ 'ecr.BatchGetImage': 6, 'events.PutEvents': 2 });
+    });
+
+    it('publishes superseded, never notified, for a push whose tag moved on before its verdict was published', async () => {
+      const older = await pushAndJudge(built, 'amd64-oci', 'race', 'v1');
+      const olderEvent = (await ecrEvents(v.sb, 'race')).find(
+        (e) => (e.event.detail as Record<string, unknown>)['image-digest'] === older.digest,
+      );
+      const newerDigest = await pushWithApi(ecr, built, 'multi-oci', 'race', 'v1');
+      await v.sb.settle();
+      const newer = { digest: newerDigest };
+      // The older push's event arrives (or is retried) after the newer push: its verdict must not pass as current.
+      v.sb.lambda.invokeAsync(v.arn, olderEvent?.event, 'late');
+      await v.sb.settle();
+      const events = (await verdictEvents(v.sb)).filter((e) => e.detail.repository === 'race');
+      expect(events.map((e) => [e.detail.digest, e.detail.verdict])).toEqual([
+        [older.digest, 'compliant'],
+        [newer.digest, 'compliant'],
+        [older.digest, 'superseded'],
+      ]);
+      expect(events[2]?.detail.reasons[0]).toBe(
+        `superseded: race:v1 now points at ${newer.digest}, pushed after this one; its own verdict follows`,
+      );
+      expect(events[2]?.matchedRules.includes(NOTIFY_RULE)).toBe(false);
     });
 
     it('retries a throttled resolution through Lambda and then publishes the verdict', async () => {
@@ -398,7 +422,8 @@ describe('Push validation on the sandbox', () => {
           ],
         },
       ]);
-      expect(await handlerCalls(v.sb, since)).toEqual({ 'ecr.BatchGetImage': 3, 'events.PutEvents': 1 });
+      // Three look-ups of the digest, then one of the tag (gone too: the error verdict stands, with a warning).
+      expect(await handlerCalls(v.sb, since)).toEqual({ 'ecr.BatchGetImage': 4, 'events.PutEvents': 1 });
     });
 
     it('skips a malformed event with a logged error, no verdict and no retry', async () => {

@@ -241,6 +241,16 @@ describe('Function: diagnose', () => {
     });
   });
 
+  it('says, while no rotation has happened (a deploy never rotates), to store the NGC key and then rotate', async () => {
+    const { LastRotatedDate: _never, ...deployed } = healthy.pullSecret as Record<string, unknown>;
+    const checks = await diagnose(config, deps({ pullSecret: deployed }));
+    expect(check(checks, 'registry.prod.rotation')).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('no rotation has happened yet'),
+      fix: expect.stringContaining('store the NGC key, then nvcf-ecr rotate prod'),
+    });
+  });
+
   it('fails the NVCF credential check when NVCF has none for the exact hostname and name', async () => {
     const other = { ...credential, registryHostname: '123456789012.dkr.ecr.us-west-2.amazonaws.com' };
     const checks = await diagnose(config, deps({ nvcf: [other] }));
@@ -262,7 +272,7 @@ describe('Command: nvcf-ecr doctor', () => {
 
   it('reports an invalid configuration as a failed check, exit 1, and checks nothing else', async () => {
     const path = join(dir, 'bad.json');
-    await writeFile(path, JSON.stringify({ ngc: {}, registries: [] }));
+    await writeFile(path, JSON.stringify({ ngc: { apiKeySecretName: '' }, registries: [] }));
     const io = captureIo();
     expect(await main(['doctor', '--config', path, '--json'], io)).toBe(1);
     const report = JSON.parse(io.out()) as { schemaVersion: number; ok: boolean; checks: DoctorCheck[] };

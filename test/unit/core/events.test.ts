@@ -478,12 +478,12 @@ describe('Function: notificationPatterns', () => {
       .filter(([, p]) => matchesEventPattern(p, e))
       .map(([k]) => k);
 
-  it('notifies image verdicts other than compliant and artifact', () => {
+  it('notifies image verdicts other than compliant, artifact and superseded', () => {
     for (const verdict of ['non-compliant', 'not-runnable', 'error']) {
       expect(matching(event(DETAIL_TYPES.imageValidation, { verdict }))).toEqual(['image-not-compliant']);
     }
     // Signatures, attestations, SBOMs and charts are pushed beside every image: never an alert.
-    for (const verdict of ['compliant', 'artifact'])
+    for (const verdict of ['compliant', 'artifact', 'superseded'])
       expect(matching(event(DETAIL_TYPES.imageValidation, { verdict }))).toEqual([]);
   });
 

@@ -127,7 +127,8 @@ function input(overrides: Partial<RoomInput>): RoomInput {
     registryName: 'prod',
     userName: 'nvcf-ecr-prod',
     keyLimit: 2,
-    nvcf: { kind: 'current', since: at(-10 * HOUR) },
+    graceHours: 24,
+    nvcf: { kind: 'current', since: at(-30 * HOUR) },
     ...overrides,
   };
 }
@@ -151,9 +152,19 @@ describe('Function: planRoom', () => {
     });
   });
 
-  it('deletes an Active previous key past its grace period and unused for an hour', () => {
-    const plan = planRoom(input({ lastUsed: new Map([[K_PREVIOUS, at(-2 * HOUR)]]) }));
-    expect(plan).toMatchObject({ kind: 'delete', key: { accessKeyId: K_PREVIOUS } });
+  it('deletes an Active previous key past its grace period and unused for the in-use window (6 h)', () => {
+    const plan = planRoom(input({ lastUsed: new Map([[K_PREVIOUS, at(-6 * HOUR)]]) }));
+    expect(plan).toMatchObject({
+      kind: 'delete',
+      key: { accessKeyId: K_PREVIOUS },
+      reason: 'the previous key is past its grace period and unused for 6 h',
+    });
+  });
+
+  it('refuses a key last used 5 hours ago: a use inside IAM’s 4-hour last-used lag may not show yet', () => {
+    const plan = planRoom(input({ lastUsed: new Map([[K_PREVIOUS, at(-5 * HOUR)]]) }));
+    expect(plan).toMatchObject({ kind: 'refuse', code: 'in-use' });
+    expect(plan.kind === 'refuse' && plan.reason).toContain('Rotate again after 2026-03-01T13:00:00.000Z');
   });
 
   it('refuses while the previous key is inside its grace period, naming it masked and the way out', () => {
@@ -168,22 +179,40 @@ describe('Function: planRoom', () => {
     expect(plan.reason).not.toContain(K_PREVIOUS);
   });
 
-  it('refuses while the candidate was used within the last hour', () => {
+  it('refuses while the candidate was used within the in-use window', () => {
     const plan = planRoom(input({ lastUsed: new Map([[K_PREVIOUS, at(-10 * 60_000)]]) }));
     expect(plan).toMatchObject({ kind: 'refuse', code: 'in-use' });
     expect(plan.kind === 'refuse' && plan.reason).toContain(
-      'was used at 2026-03-01T11:50:00.000Z, within the last hour',
+      "was used at 2026-03-01T11:50:00.000Z, within the last 6 h (workload refresh + IAM's last-used lag + margin)",
     );
   });
 
-  it('deletes the previous key inside its grace period and in use when forced', () => {
-    const plan = planRoom(
-      input({ force: true, graceEndsAt: at(HOUR), lastUsed: new Map([[K_PREVIOUS, at(-1000)]]) }),
-    );
+  it('deletes the previous key inside its grace period when forced and unused', () => {
+    const plan = planRoom(input({ force: true, graceEndsAt: at(HOUR) }));
     expect(plan).toMatchObject({
       kind: 'delete',
       key: { accessKeyId: K_PREVIOUS },
       reason: 'forced rotation: the previous key goes to make room',
+    });
+  });
+
+  it('never deletes a key in use, forced or not', () => {
+    const plan = planRoom(
+      input({ force: true, graceEndsAt: at(HOUR), lastUsed: new Map([[K_PREVIOUS, at(-1000)]]) }),
+    );
+    expect(plan).toMatchObject({ kind: 'refuse', code: 'in-use' });
+  });
+
+  it('gives a superseded key the grace period, counted from NVCF being pointed back at the current key', () => {
+    const keys = [classified(K_CURRENT, 'current'), classified(K_OLD, 'superseded')];
+    const plan = planRoom(input({ keys, nvcf: { kind: 'current', since: at(-2 * HOUR) } }));
+    expect(plan).toMatchObject({ kind: 'refuse', code: 'in-grace' });
+    expect(plan.kind === 'refuse' && plan.reason).toContain(
+      'The superseded key AKIA…0003 of IAM user nvcf-ecr-prod is inside its grace period until 2026-03-02T10:00:00.000Z',
+    );
+    expect(planRoom(input({ keys, nvcf: { kind: 'current', since: at(-25 * HOUR) } }))).toMatchObject({
+      kind: 'delete',
+      key: { accessKeyId: K_OLD },
     });
   });
 
@@ -223,23 +252,24 @@ describe('Function: planRoom', () => {
     );
     expect(reason).toContain('the rotation that created it proved it');
     expect(reason).toContain('NVCF checks a key with ECR');
-    expect(reason).toContain('Rotate again after 2026-03-01T12:50:00.000Z');
+    expect(reason).toContain('Rotate again after 2026-03-01T17:50:00.000Z');
     expect(reason).not.toContain('something still pulls with it');
   });
 
-  it('does not delete an Active key while NVCF’s caches may still hand it out (10 minutes after NVCF moved off it)', () => {
+  it('does not delete an Active key a running workload may still hold (NVCF’s caches + the hourly refresh after NVCF moved off it)', () => {
     const plan = planRoom(
       input({
-        lastUsed: new Map([[K_PREVIOUS, at(-2 * HOUR)]]),
+        lastUsed: new Map([[K_PREVIOUS, at(-7 * HOUR)]]),
         nvcf: { kind: 'current', since: at(-4 * 60_000) },
       }),
     );
     expect(plan).toMatchObject({ kind: 'refuse', code: 'nvcf-cache' });
     const reason = plan.kind === 'refuse' ? plan.reason : '';
+    expect(reason).toContain('NVCF was pointed at the current key at 2026-03-01T11:56:00.000Z');
+    expect(reason).toContain('until 2026-03-01T13:06:00.000Z');
     expect(reason).toContain(
-      'NVCF was pointed at the current key at 2026-03-01T11:56:00.000Z; its caches may hand out the key it replaced until 2026-03-01T12:06:00.000Z',
+      'Key AKIA…0002 (previous) is not deleted before then, forced or not. Nothing was deleted.',
     );
-    expect(reason).toContain('Key AKIA…0002 (previous) is not deleted before then. Nothing was deleted.');
   });
 
   it('keeps to NVCF’s cache lifetime when forced, too', () => {
@@ -249,10 +279,10 @@ describe('Function: planRoom', () => {
     expect(plan).toMatchObject({ kind: 'refuse', code: 'nvcf-cache' });
   });
 
-  it('deletes an Active key once NVCF has held the current key for 10 minutes, or has no credential at all', () => {
-    const unused = new Map([[K_PREVIOUS, at(-2 * HOUR)]]);
+  it('deletes an Active key once NVCF has held the current key for 70 minutes, or has no credential at all', () => {
+    const unused = new Map([[K_PREVIOUS, at(-7 * HOUR)]]);
     expect(
-      planRoom(input({ lastUsed: unused, nvcf: { kind: 'current', since: at(-10 * 60_000) } })),
+      planRoom(input({ lastUsed: unused, nvcf: { kind: 'current', since: at(-70 * 60_000) } })),
     ).toMatchObject({ kind: 'delete', key: { accessKeyId: K_PREVIOUS } });
     expect(planRoom(input({ lastUsed: unused, nvcf: { kind: 'absent' } }))).toMatchObject({
       kind: 'delete',
@@ -270,16 +300,17 @@ describe('Function: planRoom', () => {
     expect(plan).toMatchObject({ kind: 'delete', key: { accessKeyId: K_OLD } });
   });
 
-  it('counts the 10 minutes from now when NVCF may hold another key: the rotation points it at the current key first', () => {
+  it('counts from now when NVCF may hold another key: the rotation points it at the current key first', () => {
     const plan = planRoom(
       input({
+        force: true,
         keys: [classified(K_CURRENT, 'current'), classified(K_OLD, 'superseded')],
-        lastUsed: new Map([[K_OLD, at(-2 * HOUR)]]),
+        lastUsed: new Map([[K_OLD, at(-7 * HOUR)]]),
         nvcf: { kind: 'unknown' },
       }),
     );
     expect(plan).toMatchObject({ kind: 'refuse', code: 'nvcf-cache' });
-    expect(plan.kind === 'refuse' && plan.reason).toContain('until 2026-03-01T12:10:00.000Z');
+    expect(plan.kind === 'refuse' && plan.reason).toContain('until 2026-03-01T13:10:00.000Z');
   });
 
   it('refuses to delete without a working current key to point NVCF at first', () => {

@@ -1,5 +1,5 @@
-import type { IAMClient } from '@aws-sdk/client-iam';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
+import { ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { RotationError } from '@nvcf-ecr/core/errors';
 import type { NvcfRegistryCredentialsPort, NvcfRegistryCredentialView } from '@nvcf-ecr/core/ports';
 import { type ClientsForKey, retirePreviousKey, rotateCredential } from '@nvcf-ecr/core/rotation';
@@ -142,6 +142,96 @@ describe('Function: rotateCredential (testSecret)', () => {
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RotationError);
     expect((err as Error).message).toContain("lastUpdatedAt 'yesterday', which is not a time");
+  });
+});
+
+describe('Function: rotateCredential (testSecret as Secrets Manager’s configuration test)', () => {
+  // RotateSecret with RotateImmediately=false (every deploy that creates or changes a schedule) runs testSecret
+  // alone against an AWSPENDING version Secrets Manager made: no createSecret ran, so it holds no new key.
+  const untouchable = (what: string) => () => {
+    throw new Error(`the configuration test must not use ${what}`);
+  };
+  const testDeps = (secrets: SecretsManagerClient, iam: IAMClient) => {
+    const t = virtualTime();
+    return {
+      config,
+      secrets,
+      iam,
+      nvcf: {
+        findRegistryCredential: untouchable('NVCF'),
+        createRegistryCredential: untouchable('NVCF'),
+        patchRegistryCredential: untouchable('NVCF'),
+      } as unknown as NvcfRegistryCredentialsPort,
+      clientsForKey: untouchable('a key'),
+      now: t.now,
+      monotonic: t.nowMs,
+      sleep: t.sleep,
+      logger: capturingLogger().logger,
+    };
+  };
+  const secretWithPending = (pending: () => Record<string, unknown>) =>
+    fakeClient<SecretsManagerClient>({
+      DescribeSecretCommand: () => ({
+        ARN: SECRET_ARN,
+        Name: registry.secretName,
+        RotationEnabled: true,
+        VersionIdsToStages: { [CURRENT_VERSION]: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] },
+        Tags: [],
+      }),
+      GetSecretValueCommand: (input) =>
+        input['VersionId'] === TOKEN
+          ? pending()
+          : { VersionId: CURRENT_VERSION, SecretString: pullKeyValue(K_CURRENT, '2026-02-01T00:00:00.000Z') },
+    });
+  const event = { Step: 'testSecret', SecretId: SECRET_ARN, ClientRequestToken: TOKEN } as const;
+
+  it('passes a value-less AWSPENDING version after finding the pull user, and writes nothing', async () => {
+    const secrets = secretWithPending(() => {
+      throw new ResourceNotFoundException({ message: 'no value', $metadata: {} });
+    });
+    const iam = fakeClient<IAMClient>({ ListAccessKeysCommand: () => ({ AccessKeyMetadata: [] }) });
+    await expect(rotateCredential(event, testDeps(secrets, iam))).resolves.toBeUndefined();
+    expect(iam.calls.map((c) => [c.command, c.input['UserName']])).toEqual([
+      ['ListAccessKeysCommand', registry.userName],
+    ]);
+    expect(new Set(secrets.calls.map((c) => c.command))).toEqual(
+      new Set(['DescribeSecretCommand', 'GetSecretValueCommand']),
+    );
+  });
+
+  it('passes an AWSPENDING copy of the current value', async () => {
+    const secrets = secretWithPending(() => ({
+      VersionId: TOKEN,
+      SecretString: pullKeyValue(K_CURRENT, '2026-02-01T00:00:00.000Z'),
+    }));
+    const iam = fakeClient<IAMClient>({ ListAccessKeysCommand: () => ({ AccessKeyMetadata: [] }) });
+    await expect(rotateCredential(event, testDeps(secrets, iam))).resolves.toBeUndefined();
+  });
+
+  it('fails, naming the user, when the pull user does not exist', async () => {
+    const secrets = secretWithPending(() => {
+      throw new ResourceNotFoundException({ message: 'no value', $metadata: {} });
+    });
+    const iam = fakeClient<IAMClient>({
+      ListAccessKeysCommand: () => {
+        throw new NoSuchEntityException({ message: 'no such user', $metadata: {} });
+      },
+    });
+    // The failure path's own calls (tags, the event) are best effort: unanswered here, they never hide the error.
+    const err = await rotateCredential(event, testDeps(secrets, iam)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RotationError);
+    expect((err as Error).message).toContain(`The pull user ${registry.userName} does not exist`);
+  });
+
+  it('still proves a new key in a rotation: a pending key other than the current one is tested for real', async () => {
+    const secrets = secretWithPending(() => ({
+      VersionId: TOKEN,
+      SecretString: pullKeyValue(K_PENDING, '2026-02-02T00:00:00.000Z'),
+    }));
+    const iam = fakeClient<IAMClient>({ ListAccessKeysCommand: () => ({ AccessKeyMetadata: [] }) });
+    const err = await rotateCredential(event, testDeps(secrets, iam)).catch((e: unknown) => e);
+    // It went on to prove the key with the key itself, which this test forbids.
+    expect((err as Error).message).toContain('must not use a key');
   });
 });
 

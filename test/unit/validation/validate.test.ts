@@ -57,6 +57,8 @@ async function verdictOf(
   digest: string,
   tag = 'v1',
 ): Promise<ImageValidationDetail> {
+  // After a push the tag points at the pushed digest: the validation confirms it before publishing.
+  h.ecr.tags.set(tag, digest);
   const outcome = await validatePush(pushEvent(repository, digest, tag), h.deps);
   if (outcome.skipped) throw new Error(`expected a verdict, got a skip: ${outcome.reason}`);
   expect(imageValidationDetailSchema.safeParse(outcome.detail).success).toBe(true);
@@ -116,7 +118,9 @@ describe('Function: validatePush', () => {
       h.ecr.count('BatchGetImage'),
       h.ecr.count('GetDownloadUrlForLayer'),
       h.ecr.downloads.length,
-    ]).toEqual([1, 1, 1]);
+    ]).toEqual([2, 1, 1]);
+    // The last BatchGetImage is of the tag, right before publishing: it still points at the digest.
+    expect(h.ecr.calls.at(-1)?.input['imageIds']).toEqual([{ imageTag: 'v1' }]);
 
     const k = harness();
     const children = [AMD64, ARM64, { os: 'linux', architecture: 'arm', variant: 'v7' }].map((p) =>
@@ -143,8 +147,9 @@ describe('Function: validatePush', () => {
     ]);
     const detail = await verdictOf(k, 'inference', index.digest);
     expect(detail.ignored.map((i) => i.digest)).toEqual(attestations.map((a) => a.digest));
-    // 1 BatchGetImage for the index, 1 for the 3 runnable children; attestations are never fetched.
-    expect(k.ecr.count('BatchGetImage')).toBe(2);
+    // 1 BatchGetImage for the index, 1 for the 3 runnable children (attestations are never fetched), and 1
+    // of the tag before publishing.
+    expect(k.ecr.count('BatchGetImage')).toBe(3);
     expect(k.ecr.calls[1]?.input['imageIds']).toEqual(children.map((c) => ({ imageDigest: c.digest })));
     expect([k.ecr.count('GetDownloadUrlForLayer'), k.ecr.downloads.length]).toEqual([3, 3]);
   });
@@ -160,15 +165,16 @@ describe('Function: validatePush', () => {
       h.ecr.count('GetDownloadUrlForLayer'),
       h.ecr.downloads.length,
     ];
-    expect([gets, urls, downloads]).toEqual([2, 2, 2]);
+    expect([gets, urls, downloads]).toEqual([3, 2, 2]);
     const second = await verdictOf(h, 'inference-gb200', index.digest);
     expect(second).toEqual(first);
-    // The index and its children are confirmed in ECR again (one BatchGetImage each); no config is downloaded.
+    // The index and its children are confirmed in ECR again (one BatchGetImage each), then the tag; no config
+    // is downloaded.
     expect([
       h.ecr.count('BatchGetImage'),
       h.ecr.count('GetDownloadUrlForLayer'),
       h.ecr.downloads.length,
-    ]).toEqual([gets + 2, urls, downloads]);
+    ]).toEqual([gets + 3, urls, downloads]);
     expect(h.events.entries).toHaveLength(2);
   });
 
@@ -184,13 +190,34 @@ describe('Function: validatePush', () => {
     expect(again.reasons[0]).toContain(`child manifest ${b.digest} was not found`);
   });
 
+  it('publishes superseded for a push whose tag moved on before its verdict was ready, naming the new digest', async () => {
+    const h = harness();
+    const older = h.ecr.repo.image(AMD64);
+    const newer = h.ecr.repo.image(ARM64);
+    // Two quick pushes of v1: by the time the older one is judged, v1 points at the newer one.
+    h.ecr.tags.set('v1', newer.digest);
+    const outcome = await validatePush(pushEvent('inference-gb200', older.digest, 'v1'), h.deps);
+    if (outcome.skipped) throw new Error(outcome.reason);
+    expect(outcome.detail).toMatchObject({
+      digest: older.digest,
+      verdict: 'superseded',
+      platforms: ['linux/amd64'],
+    });
+    expect(outcome.detail.reasons).toEqual([
+      `superseded: inference-gb200:v1 now points at ${newer.digest}, pushed after this one; its own verdict follows`,
+      'judged non-compliant before the tag moved: missing linux/arm64 required for repository inference-gb200 (the image has linux/amd64)',
+    ]);
+    expect(imageValidationDetailSchema.safeParse(outcome.detail).success).toBe(true);
+  });
+
   it('does not answer one repository from the cache of another', async () => {
     const h = harness({ cache: new ContentCache() });
     const a = h.ecr.repo.image(AMD64);
     await verdictOf(h, 'inference', a.digest);
     const before = h.ecr.count('BatchGetImage');
     await verdictOf(h, 'inference-gb200', a.digest);
-    expect(h.ecr.count('BatchGetImage')).toBe(before + 1);
+    // The manifest again (not taken from the other repository's cache), then the tag.
+    expect(h.ecr.count('BatchGetImage')).toBe(before + 2);
   });
 
   it('judges amd64-only non-compliant where arm64 is required, listing it as missing', async () => {
@@ -213,7 +240,8 @@ describe('Function: validatePush', () => {
     const h = harness();
     const missing = `sha256:${'c'.repeat(64)}`;
     const detail = await verdictOf(h, 'inference', missing);
-    expect(h.ecr.count('BatchGetImage')).toBe(NOT_FOUND_RETRY_DELAYS_MS.length + 1);
+    // Three look-ups of the digest, then one of the tag before publishing.
+    expect(h.ecr.count('BatchGetImage')).toBe(NOT_FOUND_RETRY_DELAYS_MS.length + 2);
     expect(h.sleeps).toEqual([...NOT_FOUND_RETRY_DELAYS_MS]);
     expect(detail).toMatchObject({
       verdict: 'error',
@@ -234,9 +262,10 @@ describe('Function: validatePush', () => {
     const stored = h.ecr.repo.manifests.get(a.digest);
     h.ecr.repo.manifests.delete(a.digest);
     h.deps = { ...h.deps, sleep: async () => void h.ecr.repo.manifests.set(a.digest, stored as never) };
+    h.ecr.tags.set('v1', a.digest);
     const outcome = await validatePush(pushEvent('inference', a.digest, 'v1'), h.deps);
     expect(outcome.skipped ? outcome.reason : outcome.detail.verdict).toBe('compliant');
-    expect(h.ecr.count('BatchGetImage')).toBe(2);
+    expect(h.ecr.count('BatchGetImage')).toBe(3);
   });
 
   it('throws a transient source error (for Lambda to retry) and publishes nothing', async () => {
@@ -281,7 +310,8 @@ describe('Function: validatePush', () => {
     const detail = await verdictOf(h, 'inference', fake);
     expect(detail.verdict).toBe('error');
     expect(detail.reasons[0]).toContain(`manifest ${fake} does not match its content`);
-    expect(h.ecr.count('BatchGetImage')).toBe(1);
+    // The digest once (bad content is not retried), then the tag.
+    expect(h.ecr.count('BatchGetImage')).toBe(2);
   });
 
   it('skips an untagged child without any call, event or verdict metric', async () => {

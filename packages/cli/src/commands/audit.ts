@@ -24,8 +24,10 @@ import {
   awsClientOptions,
   COMMON_OPTIONS_HELP,
   CONFIG_OPTIONS,
+  commandNow,
   iamClientOptions,
   loadCommandConfig,
+  NOW_HELP,
   nvcfClientForCommand,
 } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
@@ -56,6 +58,8 @@ ${COMMON_OPTIONS_HELP}
   -h, --help              show this help
 
 Progress goes to stderr; the report to stdout (or --out).
+
+${NOW_HELP}
 
 Examples:
   nvcf-ecr audit
@@ -125,7 +129,7 @@ async function audit({ values, io }: CommandContext): Promise<number> {
   const failOn = parseFailOn(values);
   const registries = (values['registry'] as string[] | undefined) ?? undefined;
   const out = typeof values['out'] === 'string' ? values['out'] : undefined;
-  const config = await loadCommandConfig(values, { required: true });
+  const config = await loadCommandConfig(values, { required: true, env: io.env });
   if (!config) throw new CliError('no configuration', 2);
   const base = awsClientOptions(values, io.env, deploymentRegion(config));
   const secrets = new SecretsManagerClient(base);
@@ -143,7 +147,7 @@ async function audit({ values, io }: CommandContext): Promise<number> {
         ecr: perRegion((region) => new ECRClient({ ...base, region })),
         ecrPublic: new ECRPUBLICClient({ ...base, region: 'us-east-1' }),
         nvcf: nvcfClientForCommand(values, io.env, config, secrets),
-        now: () => new Date(),
+        now: commandNow(io.env, 'audit'),
         logger,
       },
       { registries, onProgress: (line) => io.stderr.write(`nvcf-ecr audit: ${line}\n`) },

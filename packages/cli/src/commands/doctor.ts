@@ -27,7 +27,7 @@ const HELP = `Checks, in order, and says for each failure what is wrong and how 
   ngc-key                     the NGC API key secret exists and holds a key
   nvcf                        NVCF accepts that key (it lists the registry credentials)
   registry.<name>.secret      the registry's rotated secret exists
-  registry.<name>.rotation    its rotation is on
+  registry.<name>.rotation    its rotation is on and has run at least once
   registry.<name>.nvcf-credential   NVCF holds the registry's credential for the exact hostname
 A check whose prerequisite failed is skipped. Nothing is written; no secret is shown.
 
@@ -64,7 +64,7 @@ export interface DoctorReport {
 
 async function doctor({ values, io }: CommandContext): Promise<number> {
   const checks: DoctorCheck[] = [];
-  const config = await loadConfigCheck(values, checks);
+  const config = await loadConfigCheck(values, io.env, checks);
   if (config) checks.push(...(await diagnose(config, depsFor(values, io, config))));
   const report: DoctorReport = { schemaVersion: 1, ok: checks.every((c) => c.status === 'ok'), checks };
   if (values['json'] === true) writeJson(io, report);
@@ -74,11 +74,12 @@ async function doctor({ values, io }: CommandContext): Promise<number> {
 
 async function loadConfigCheck(
   values: CommandContext['values'],
+  env: CliIo['env'],
   checks: DoctorCheck[],
 ): Promise<Config | undefined> {
   const file = typeof values['config'] === 'string' ? values['config'] : DEFAULT_CONFIG_FILE;
   try {
-    const config = (await loadCommandConfig(values, { required: true })) as Config;
+    const config = (await loadCommandConfig(values, { required: true, env })) as Config;
     const names = config.registries.map((r) => r.name).join(', ');
     checks.push({
       id: 'config',

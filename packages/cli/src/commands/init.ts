@@ -18,7 +18,6 @@ import { CliError, UsageError } from '../errors.ts';
  * way every command does (core's `loadConfig`), so what `init` leaves behind is known to load.
  */
 
-export const DEFAULT_NGC_SECRET = 'nvcf-ecr/ngc-api-key';
 export const DEFAULT_REGISTRY_NAME = 'default';
 /** NVCF's GB200 functions run on Grace (Arm) CPUs, so their repositories need linux/arm64 too. */
 const GB200_PLATFORMS = ['linux/amd64', 'linux/arm64'];
@@ -35,7 +34,7 @@ Options:
                                 and linux/arm64 (repeatable; added to the repositories if not listed)
   --registry-name <name>        the registry's name in commands and resource names (default ${DEFAULT_REGISTRY_NAME})
   --credential-name <name>      the NVCF registry credential's name (default ecr-<registry-name>)
-  --ngc-secret <name>           Secrets Manager secret holding the NGC API key (default ${DEFAULT_NGC_SECRET})
+  --ngc-secret <name>           Secrets Manager secret holding the NGC API key (default: nvcf-ecr/<stage>/ngc-api-key)
   --account-id <id>             owner account, for public.ecr.aws only
   --email <address>             notify this address of non-compliant images, failed rotations and audit
                                 failures (repeatable)
@@ -106,7 +105,8 @@ export function configFromFlags(values: CommandContext['values']): ConfigInput {
   const name = text('registry-name') ?? DEFAULT_REGISTRY_NAME;
   const accountId = text('account-id');
   return {
-    ngc: { apiKeySecretName: text('ngc-secret') ?? DEFAULT_NGC_SECRET },
+    // Left out, the name is each deployment's own (`nvcf-ecr/<stage>/ngc-api-key`): stages never share it.
+    ngc: text('ngc-secret') === undefined ? {} : { apiKeySecretName: text('ngc-secret') },
     registries: [
       {
         name,

@@ -53,7 +53,7 @@ export const command: Command = {
 };
 
 async function retire({ positionals, values, io }: CommandContext): Promise<number> {
-  const config = (await loadCommandConfig(values, { required: true })) as Config;
+  const config = (await loadCommandConfig(values, { required: true, env: io.env })) as Config;
   const registry = registryByName(config, positionals[0] as string, 'retire');
   const { secrets, iam, nvcf } = rotationClients(values, io, config);
   const bus = typeof values['event-bus'] === 'string' ? values['event-bus'] : undefined;

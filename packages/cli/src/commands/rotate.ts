@@ -1,9 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import {
-  RotateSecretCommand,
-  TagResourceCommand,
-  UntagResourceCommand,
-} from '@aws-sdk/client-secrets-manager';
 import type { Config } from '@nvcf-ecr/core/config';
 import type { NvcfRegistryCredentialView } from '@nvcf-ecr/core/ports';
 import { maskAccessKeyId, redactString } from '@nvcf-ecr/core/redact';
@@ -17,8 +11,8 @@ import {
   pullKeyOf,
   ROTATION_TAGS,
   readValue,
-  rotationStatus,
   type SecretState,
+  startRotation,
 } from '@nvcf-ecr/core/rotation';
 import type { Command, CommandContext } from '../cli.ts';
 import {
@@ -55,17 +49,20 @@ const HELP = `Rotates the registry's pull key now: Secrets Manager runs the depl
 setSecret, testSecret, finishSecret) and this command shows each step as it completes, then the new key
 (masked) and until when the previous key stays Active.
 
-A rotation that is pending (a stuck one) is reattempted with its own token instead of starting another
-(RotateSecret with that token; see packages/core/src/rotation/README.md, "Recovering", if Secrets
-Manager answers that a rotation is still in progress).
+A rotation that is pending (a stuck one) blocks every RotateSecret, whatever its token ("A previous
+rotation isn't complete"): this command abandons it explicitly and says so -- it removes AWSPENDING from
+the stuck version (UpdateSecretVersionStage), whose key, if it stored one, becomes a superseded key the next
+rotations point NVCF away from and delete once unused -- then starts a new rotation
+(packages/core/src/rotation/README.md, "Recovering").
 Without --force, a rotation that the function would refuse is not started: the previous key still inside
 its grace period, a key in use or still cached by NVCF, or a key the rotation did not create (see
 'nvcf-ecr status') -- unless NVCF may hold another key than the current one: the rotation points NVCF at
 the current key before it decides anything, so it is started then.
 
 Options:
-  --force                 rotate even while the previous key is in its grace period or in use: that key is
-                          deleted to make room, though never within 10 minutes of NVCF holding it (the flag
+  --force                 rotate even while the previous key is in its grace period: that key is deleted to
+                          make room, though never while it was used within 6 h or within 70 minutes of
+                          NVCF holding it (NVCF's caches, then a workload's hourly refresh) (the flag
                           reaches the function as the secret tag ${ROTATION_TAGS.force}=<token>, honoured for
                           this rotation only)
   --timeout <seconds>     how long to follow the rotation (default ${DEFAULT_TIMEOUT_SECONDS}); it goes on in AWS anyway
@@ -113,7 +110,7 @@ async function rotate(context: CommandContext): Promise<number> {
 async function rotateRegistry({ positionals, values, io }: CommandContext): Promise<number> {
   const timeout = timeoutSeconds(values['timeout']);
   const force = values['force'] === true;
-  const config = (await loadCommandConfig(values, { required: true })) as Config;
+  const config = (await loadCommandConfig(values, { required: true, env: io.env })) as Config;
   const registry = registryByName(config, positionals[0] as string, 'rotate');
   const { secrets, iam, nvcf } = rotationClients(values, io, config);
   const style = styleFor(io.stderr, io.env);
@@ -127,46 +124,15 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
       2,
     );
   }
-  const stuck = state.pendingVersionId !== state.currentVersionId ? state.pendingVersionId : undefined;
-  const token = stuck ?? randomUUID();
-  if (!force && !stuck) {
-    const now = await rotationStatus(registry, { secrets, iam, nvcf, now: commandNow(io.env, 'rotate') });
-    // NVCF may hold another key than the current one (a cancelled rotation's): only the rotation points it back,
-    // and it does so before it refuses anything, so it is started whatever status predicts.
-    const nvcfUnsure =
-      now.nvcfHoldsCurrentKeySince === null &&
-      now.keys.some((k) => k.role === 'current' && k.status === 'Active') &&
-      !(now.nvcf !== null && 'missing' in now.nvcf);
-    if (now.blockers.length > 0 && !nvcfUnsure) {
-      for (const b of now.blockers) say(style.yellow(`refused (${b.code}): ${b.reason}`));
-      say('Nothing was started.');
-      return 1;
-    }
-    if (now.blockers.length > 0) {
-      say(
-        style.yellow(
-          `NVCF may hold another key than the current one: starting anyway, so that the rotation points NVCF at the ` +
-            `current key first; it may then refuse (${now.blockers.map((b) => b.code).join(', ')}).`,
-        ),
-      );
-    }
-  }
   const failureBefore = state.tags.get(ROTATION_TAGS.lastFailure);
-  if (force) {
-    await secrets.send(
-      new TagResourceCommand({ SecretId: state.arn, Tags: [{ Key: ROTATION_TAGS.force, Value: token }] }),
-    );
-  }
+  let started: Awaited<ReturnType<typeof startRotation>>;
   try {
-    await secrets.send(
-      new RotateSecretCommand({ SecretId: state.arn, ClientRequestToken: token, RotateImmediately: true }),
+    started = await startRotation(
+      registry,
+      { secrets, iam, nvcf, now: commandNow(io.env, 'rotate') },
+      { force, unstick: true },
     );
   } catch (err) {
-    if (force) {
-      await secrets
-        .send(new UntagResourceCommand({ SecretId: state.arn, TagKeys: [ROTATION_TAGS.force] }))
-        .catch(() => undefined);
-    }
     const e = err as Error;
     const hint =
       e.name === 'InvalidRequestException' ? " (a rotation may be running: 'nvcf-ecr status' shows it)" : '';
@@ -176,8 +142,29 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
       { cause: err },
     );
   }
+  if (started.kind === 'refused') {
+    for (const b of started.blockers) say(style.yellow(`refused (${b.code}): ${b.reason}`));
+    say('Nothing was started.');
+    return 1;
+  }
+  if (started.despite.length > 0) {
+    say(
+      style.yellow(
+        `NVCF may hold another key than the current one: started anyway, so that the rotation points NVCF at the ` +
+          `current key first; it may then refuse (${started.despite.join(', ')}).`,
+      ),
+    );
+  }
+  if (started.abandoned) {
+    say(
+      `the rotation ${started.abandoned} is not complete, and Secrets Manager starts no other while it is pending: abandoning it ` +
+        `(UpdateSecretVersionStage removes ${AWSPENDING} from it; its key, if it stored one, is now superseded: ` +
+        'the next rotation points NVCF at the current key and deletes it once unused, see packages/core/src/rotation/README.md, "Recovering")',
+    );
+  }
+  const { token } = started;
   say(
-    `${stuck ? 'resuming the pending rotation' : 'rotating'} ${style.bold(registry.name)} ` +
+    `rotating ${style.bold(registry.name)} ` +
       `(secret ${registry.secretName}, token ${token}${force ? ', forced' : ''})`,
   );
 

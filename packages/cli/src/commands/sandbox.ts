@@ -1,4 +1,4 @@
-import type { SandboxInfo, SandboxOptions } from '@nvcf-ecr/sandbox';
+import type { ProfileName, SandboxInfo, SandboxOptions } from '@nvcf-ecr/sandbox';
 import type { Command, CommandContext } from '../cli.ts';
 import { sandboxHandlers } from '../compose.ts';
 import { CONFIG_OPTIONS, DEFAULT_CONFIG_FILE, loadCommandConfig } from '../context.ts';
@@ -11,8 +11,24 @@ import { loadSandbox } from '../sandbox-module.ts';
  * it); logs follow on stderr until SIGINT or SIGTERM.
  */
 
-/** Default key propagation: long enough to exercise the rotation's wait, short enough for a demo. */
-export const DEFAULT_KEY_PROPAGATION_SECONDS = 3;
+/** The profile `nvcf-ecr sandbox` and the demo run on: AWS and NVCF as unforgiving as they are. */
+export const DEFAULT_PROFILE: ProfileName = 'aws';
+
+/** The sandbox's profiles (its `PROFILE_NAMES`; the sandbox package is loaded only when a command runs it). */
+const PROFILE_NAMES: readonly ProfileName[] = ['aws', 'ideal'];
+
+/** `--profile`, checked. */
+export function profileOption(
+  raw: unknown,
+  command: string,
+  fallback: ProfileName = DEFAULT_PROFILE,
+): ProfileName {
+  if (raw === undefined) return fallback;
+  if (typeof raw !== 'string' || !PROFILE_NAMES.includes(raw as ProfileName)) {
+    throw new UsageError(`--profile must be ${PROFILE_NAMES.join(' or ')}, got '${String(raw)}'`, command);
+  }
+  return raw as ProfileName;
+}
 
 const HELP = `Starts the local sandbox: ECR, ECR Public, IAM, STS, Secrets Manager, EventBridge and S3 emulators, the
 NVCF API emulator, the control plane (/_sandbox/...), and, from the configuration, the local runtime that
@@ -29,7 +45,11 @@ Options:
   --config <file>          configuration to provision from (default ./${DEFAULT_CONFIG_FILE} when it exists)
   --no-functions           bare emulators: provision nothing, run no handler
   --state <file>           keep state in this file (written atomically) and reload it at start
-  --key-propagation <s>    seconds before a new access key works (default ${DEFAULT_KEY_PROPAGATION_SECONDS}; AWS takes seconds too)
+  --profile <aws|ideal>    how unforgiving AWS and NVCF are (default ${DEFAULT_PROFILE}): aws models IAM's eventual
+                           consistency (new keys work after 10 s, ListAccessKeys lags 5 s, last use shows after
+                           4 h) and NVCF's caches (list 60 s, credential 300 s, running workloads refresh every
+                           hour); ideal has none of them. GET/POST /_sandbox/profile shows and overrides each knob
+  --key-propagation <s>    seconds before a new access key works (default: the profile's)
   --log-level <level>      debug, info, warn or error (default info)
   -h, --help               show this help
 
@@ -62,7 +82,7 @@ function intOption(
 export const command: Command = {
   name: 'sandbox',
   summary: 'run the local AWS + NVCF sandbox (what the tests and the demo run on)',
-  usage: 'nvcf-ecr sandbox [--port N] [--config FILE] [--no-functions] [--state FILE]',
+  usage: 'nvcf-ecr sandbox [--profile aws|ideal] [--port N] [--config FILE] [--no-functions] [--state FILE]',
   help: HELP,
   options: {
     ...CONFIG_OPTIONS,
@@ -70,6 +90,7 @@ export const command: Command = {
     'no-functions': { type: 'boolean' },
     state: { type: 'string' },
     'key-propagation': { type: 'string' },
+    profile: { type: 'string' },
     'log-level': { type: 'string' },
   },
   positionals: { min: 0, max: 0 },
@@ -79,14 +100,15 @@ export const command: Command = {
       throw new UsageError(`--log-level must be debug, info, warn or error, got '${level}'`, 'sandbox');
     }
     const port = intOption(values, 'port', 1024, 65532);
-    const keyPropagationSeconds =
-      intOption(values, 'key-propagation', 0, 600) ?? DEFAULT_KEY_PROPAGATION_SECONDS;
+    const profile = profileOption(values['profile'], 'sandbox');
+    const keyPropagationSeconds = intOption(values, 'key-propagation', 0, 600);
     const noFunctions = values['no-functions'] === true;
     const config = await loadCommandConfig(values, { required: false });
     const { SandboxError, startSandbox, stderrLogger } = await loadSandbox();
     const logger = stderrLogger(level as 'debug' | 'info' | 'warn' | 'error');
     const options: SandboxOptions = {
-      keyPropagationSeconds,
+      profile,
+      ...(keyPropagationSeconds !== undefined ? { keyPropagationSeconds } : {}),
       logger,
       noFunctions,
       ...(port ? { port } : {}),
@@ -126,6 +148,7 @@ export const command: Command = {
       account: info.accountId,
       region: info.region,
       config: config ? 'loaded' : 'none (bare emulators with the default account)',
+      profile: sandbox.world.profile.view(),
       functions: noFunctions ? 'none' : Object.keys(options.handlers ?? {}),
     });
     logger.info(`received ${await stopped}, stopping`);

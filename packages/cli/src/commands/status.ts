@@ -57,7 +57,7 @@ export const command: Command = {
 };
 
 async function status({ positionals, values, io }: CommandContext): Promise<number> {
-  const config = (await loadCommandConfig(values, { required: true })) as Config;
+  const config = (await loadCommandConfig(values, { required: true, env: io.env })) as Config;
   const selected =
     positionals[0] === undefined ? config.registries : [registryByName(config, positionals[0], 'status')];
   const registries: RegistryRotationStatus[] = [];

@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { type Config, ConfigError, loadConfig } from '@nvcf-ecr/core/config';
 import { createLogger, type LogLevel } from '@nvcf-ecr/core/log';
 import { redactString } from '@nvcf-ecr/core/redact';
-import type { RunningSandbox } from '@nvcf-ecr/sandbox';
+import type { ProfileName, RunningSandbox } from '@nvcf-ecr/sandbox';
 import { sandboxHandlers } from '../compose.ts';
 import { CliError, DemoStepError } from '../errors.ts';
 import { type CliIo, styleFor } from '../output.ts';
@@ -32,8 +32,10 @@ export interface DemoOptions {
   io: CliIo;
   /** Where `reports/` is written. */
   cwd: string;
-  /** Seconds a new access key takes to work in the sandbox (IAM takes seconds too). */
-  keyPropagationSeconds: number;
+  /** How unforgiving the sandbox is (`nvcf-ecr demo` runs on `aws`). */
+  profile: ProfileName;
+  /** Seconds a new access key takes to work in the sandbox; default: the profile's. */
+  keyPropagationSeconds?: number | undefined;
   /** Sandbox and handler log lines at or above this level go to stderr. */
   logLevel: LogLevel;
   /** Called once the sandbox runs, before the first step (tests watch what it issues, or break it). */
@@ -133,7 +135,10 @@ async function start(config: Config, options: DemoOptions, narrator: Narrator): 
     sb = await startSandbox({
       config,
       handlers: sandboxHandlers(),
-      keyPropagationSeconds: options.keyPropagationSeconds,
+      profile: options.profile,
+      ...(options.keyPropagationSeconds !== undefined
+        ? { keyPropagationSeconds: options.keyPropagationSeconds }
+        : {}),
       logger,
     });
   } catch (err) {
@@ -144,7 +149,8 @@ async function start(config: Config, options: DemoOptions, narrator: Narrator): 
   narrator.line(
     narrator.style.dim(
       `sandbox on 127.0.0.1: AWS ${sb.awsEndpoint}, NVCF ${sb.nvcfEndpoint}, control ${sb.controlEndpoint} ` +
-        `(account ${sb.accountId}, ${sb.region}; new keys work after ${options.keyPropagationSeconds} s)`,
+        `(account ${sb.accountId}, ${sb.region}; profile ${sb.world.profile.name}: new keys work after ` +
+        `${sb.world.profile.knobs.iamPropagationSeconds} s)`,
     ),
   );
   return sb;

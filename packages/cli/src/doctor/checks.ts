@@ -190,18 +190,27 @@ async function checkSecret(registry: RegistryConfig, deps: DoctorDeps, checks: D
     checks.push({ id: `${base}.secret`, status: 'ok', message: `secret ${name} exists` });
     const enabled = d.RotationEnabled === true && d.RotationLambdaARN !== undefined;
     checks.push(
-      enabled
+      enabled && d.LastRotatedDate === undefined
         ? {
-            id: `${base}.rotation`,
-            status: 'ok',
-            message: `rotation on (${registry.rotation.schedule}), last rotated ${d.LastRotatedDate?.toISOString() ?? 'never'}`,
-          }
-        : {
+            // A deploy never rotates (the schedule only has Secrets Manager test the function): the first
+            // rotation is the operator's, once NVCF can be reached with the NGC key.
             id: `${base}.rotation`,
             status: 'fail',
-            message: `rotation of ${name} is off`,
-            fix: `deploy the stacks (the Credentials stack turns it on), or 'aws secretsmanager rotate-secret --secret-id ${name} --rotation-lambda-arn <the rotation function's ARN>'`,
-          },
+            message: `rotation on (${registry.rotation.schedule}), but no rotation has happened yet: the secret holds no key and NVCF none`,
+            fix: `store the NGC key, then nvcf-ecr rotate ${registry.name} (stacks/README.md, "Store the NGC API key, then run the first rotation")`,
+          }
+        : enabled
+          ? {
+              id: `${base}.rotation`,
+              status: 'ok',
+              message: `rotation on (${registry.rotation.schedule}), last rotated ${d.LastRotatedDate?.toISOString() ?? 'never'}`,
+            }
+          : {
+              id: `${base}.rotation`,
+              status: 'fail',
+              message: `rotation of ${name} is off`,
+              fix: `deploy the stacks (the Credentials stack turns it on), or 'aws secretsmanager rotate-secret --secret-id ${name} --rotation-lambda-arn <the rotation function's ARN>'`,
+            },
     );
   } catch (err) {
     const missing = err instanceof ResourceNotFoundException;

@@ -3,6 +3,7 @@ import { IMAGE_CHECKS } from './checks/image.ts';
 import { NVCF_CHECKS } from './checks/nvcf.ts';
 import { SECRET_CHECKS } from './checks/secret.ts';
 import { EXEMPTION_EXPIRED } from './exemptions.ts';
+import { AUDIT_INCOMPLETE } from './incomplete.ts';
 import { CHECK_IDS, type CheckDefinition, type CheckId } from './model.ts';
 
 /** Every check's metadata, by id, in the order of {@link CHECK_IDS} (what the reports and the docs list). */
@@ -13,6 +14,7 @@ export const CHECKS: Readonly<Record<CheckId, CheckDefinition>> = Object.fromEnt
     ...Object.values(NVCF_CHECKS),
     ...Object.values(IMAGE_CHECKS),
     EXEMPTION_EXPIRED,
+    AUDIT_INCOMPLETE,
   ].map((c) => [c.id, c]),
 ) as Record<CheckId, CheckDefinition>;
 

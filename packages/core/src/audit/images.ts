@@ -13,16 +13,18 @@ import {
   ImageNotFoundException as PublicImageNotFoundException,
   RepositoryNotFoundException as PublicRepositoryNotFoundException,
 } from '@aws-sdk/client-ecr-public';
-import { type RegistryConfig, requiredPlatforms } from '../config/index.ts';
-import { type ImageSourceError, PartialManifestsError } from '../errors.ts';
+import type { RegistryConfig } from '../config/index.ts';
 import { type ContentCache, cachingFetcher } from '../image/cache.ts';
 import type { ImageFetcher, ManifestBlob } from '../image/fetcher.ts';
-import { evaluatePlatforms, type PlatformEvaluation } from '../image/policy.ts';
-import { type IgnoredEntry, type ImageKind, resolveImage } from '../image/resolve.ts';
-import { BATCH_GET_IMAGE_MAX_IDS, ecrFetcher } from '../image/sources/ecr.ts';
+import type { PlatformEvaluation } from '../image/policy.ts';
+import type { IgnoredEntry, ImageKind } from '../image/resolve.ts';
+import { ecrFetcher } from '../image/sources/ecr.ts';
 import type { Logger } from '../log.ts';
+import { CACHE_REFRESH_MS, type CachedResolution, type LoadedPack, type ResolutionCache } from './cache.ts';
 import { describeFailure } from './facts.ts';
-import { type AdaptiveGate, type BackoffOptions, mapLimit, withBackoff } from './pace.ts';
+import { coalescingFetcher, pacedFetcher } from './fetchers.ts';
+import { type AdaptiveGate, type BackoffOptions, withBackoff } from './pace.ts';
+import { ImageResolver, type Listed, scanned } from './resolver.ts';
 
 /**
  * Reading every tagged image of the configured repositories, at scale (packages/core/src/audit/README.md,
@@ -30,7 +32,8 @@ import { type AdaptiveGate, type BackoffOptions, mapLimit, withBackoff } from '.
  * image resolved by the manifest engine with its children fetched in batches shared across concurrent
  * resolutions, and config blobs read once per distinct digest of a repository (one LRU per audit run). All
  * ECR calls of a region go through one {@link AdaptiveGate} with backoff, so throttling slows the audit down
- * instead of failing it.
+ * instead of failing it. With a {@link ResolutionCache}, a digest resolved on an earlier run costs no manifest
+ * or config read: only the listing is live.
  */
 
 /**
@@ -82,15 +85,23 @@ export interface ScannedImage {
 export interface RepositoryScan {
   readonly registry: RegistryConfig;
   readonly repository: string;
-  /** `scanned`; `missing` (no such repository); `error` (it could not be listed); `public` (listed, not resolvable). */
-  readonly state: 'scanned' | 'missing' | 'error' | 'public';
+  /**
+   * `scanned`; `missing` (no such repository); `error` (it could not be listed); `public` (listed, not
+   * resolvable); `unreached` (not started: the audit's deadline came first).
+   */
+  readonly state: 'scanned' | 'missing' | 'error' | 'public' | 'unreached';
   readonly error?: string | undefined;
   readonly images: readonly ScannedImage[];
 }
 
 export interface ScanStats {
+  /** Tagged images judged (resolved now or taken from the resolution cache). */
   images: number;
   indexes: number;
+  /** Images judged from the resolution cache, without a manifest or config read. */
+  cachedImages: number;
+  /** Cache entries dropped because they failed validation (they are resolved again). */
+  cacheRejected: number;
   describeImagesCalls: number;
   batchGetImageCalls: number;
   blobDownloads: number;
@@ -104,6 +115,8 @@ export interface ImageScannerOptions {
   readonly fetch?: typeof globalThis.fetch | undefined;
   /** One per audit run: manifests and configs by digest. */
   readonly cache: ContentCache;
+  /** Resolutions kept between runs (the report bucket); without it every image is resolved. */
+  readonly resolutions?: ResolutionCache | undefined;
   /** One gate per region: every ECR call of the region goes through it. */
   readonly gate: (region: string) => AdaptiveGate;
   readonly backoff: BackoffOptions;
@@ -111,111 +124,17 @@ export interface ImageScannerOptions {
   readonly concurrency: number;
   readonly logger: Logger;
   readonly onImages?: ((repository: string, done: number) => void) | undefined;
+  /**
+   * Asked before each repository is started, with the longest a repository has taken so far in this run;
+   * `false` leaves it `unreached` (the audit's deadline).
+   */
+  readonly mayStart?: ((slowestRepositoryMs: number) => boolean) | undefined;
+  readonly now?: (() => Date) | undefined;
 }
 
-/** Splits `items` into chunks of at most `size`. */
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/**
- * Wraps a repository's fetcher: `getManifests` in chunks of {@link BATCH_GET_IMAGE_MAX_IDS}, every call through
- * the region's gate, transient failures (throttling, 5xx, network) retried with backoff. Failures of single
- * digests ({@link PartialManifestsError}) stay those digests': a transient one is asked again on its own, a
- * lasting one (or one whose retries are spent) is reported for its digest while the others are returned.
- */
-export function pacedFetcher(
-  inner: ImageFetcher,
-  gate: AdaptiveGate,
-  backoff: BackoffOptions,
-  stats?: ScanStats,
-): ImageFetcher {
-  return {
-    async getManifests(digests) {
-      const out = new Map<string, ManifestBlob>();
-      const failures = new Map<string, ImageSourceError>();
-      const fetchChunk = async (chunk: readonly string[]) => {
-        let pending = chunk;
-        try {
-          await withBackoff(async () => {
-            if (stats) stats.batchGetImageCalls++;
-            try {
-              const got = await gate.run(() => inner.getManifests(pending));
-              for (const [d, blob] of got) out.set(d, blob);
-            } catch (err) {
-              if (!(err instanceof PartialManifestsError)) throw err;
-              for (const [d, blob] of err.found) out.set(d, blob);
-              const again: string[] = [];
-              for (const [d, failure] of err.failures) {
-                if (failure.transient) again.push(d);
-                else failures.set(d, failure);
-              }
-              const retry = err.forDigests(again);
-              if (retry) {
-                pending = again;
-                throw retry;
-              }
-            }
-          }, backoff);
-        } catch (err) {
-          if (!(err instanceof PartialManifestsError)) throw err;
-          for (const [d, failure] of err.failures) failures.set(d, failure);
-        }
-      };
-      await Promise.all(chunks([...new Set(digests)], BATCH_GET_IMAGE_MAX_IDS).map(fetchChunk));
-      if (failures.size > 0) throw new PartialManifestsError(out, failures);
-      return out;
-    },
-    getBlob: (digest, maxBytes) =>
-      withBackoff(() => {
-        if (stats) stats.blobDownloads++;
-        return gate.run(() => inner.getBlob(digest, maxBytes));
-      }, backoff),
-  };
-}
-
-/**
- * Merges the `getManifests` calls made before the next turn of the event loop into one: concurrent
- * resolutions in a repository each ask for their own children, and together they fill `BatchGetImage`'s
- * 100 ids instead of sending one small call each. Each caller gets its own digests back, and fails only
- * for a failure of one of its own digests ({@link PartialManifestsError}); a failure of the whole call is
- * every caller's.
- */
-export function coalescingFetcher(inner: ImageFetcher): ImageFetcher {
-  let batch: { digests: Set<string>; result: Promise<Map<string, ManifestBlob>> } | undefined;
-  return {
-    getManifests(digests) {
-      if (!batch) {
-        const digestsOfBatch = new Set<string>();
-        const result = new Promise<Map<string, ManifestBlob>>((resolve, reject) => {
-          setImmediate(() => {
-            batch = undefined;
-            inner.getManifests([...digestsOfBatch]).then(resolve, reject);
-          });
-        });
-        batch = { digests: digestsOfBatch, result };
-      }
-      for (const d of digests) batch.digests.add(d);
-      const mine = [...digests];
-      const pick = (all: ReadonlyMap<string, ManifestBlob>) => {
-        const out = new Map<string, ManifestBlob>();
-        for (const d of mine) {
-          const blob = all.get(d);
-          if (blob) out.set(d, blob);
-        }
-        return out;
-      };
-      return batch.result.then(pick, (err: unknown) => {
-        if (!(err instanceof PartialManifestsError)) throw err;
-        const own = err.forDigests(mine);
-        if (own) throw own;
-        return pick(err.found);
-      });
-    },
-    getBlob: (digest, maxBytes) => inner.getBlob(digest, maxBytes),
-  };
+interface Page {
+  readonly images: readonly Listed[];
+  readonly nextToken: string | undefined;
 }
 
 /** Reads and resolves the images of the configured repositories; one scanner per audit run. */
@@ -223,16 +142,27 @@ export class ImageScanner {
   public readonly stats: ScanStats = {
     images: 0,
     indexes: 0,
+    cachedImages: 0,
+    cacheRejected: 0,
     describeImagesCalls: 0,
     batchGetImageCalls: 0,
     blobDownloads: 0,
     throttledCalls: 0,
   };
   private readonly options: ImageScannerOptions;
+  /** Repositories not started because the deadline came first (`audit.incomplete`). */
+  public readonly unreached: { registry: RegistryConfig; repository: string }[] = [];
   private readonly fetchers = new Map<string, ImageFetcher>();
+  private readonly resolver: ImageResolver;
+  private slowestMs = 0;
 
   public constructor(options: ImageScannerOptions) {
     this.options = options;
+    this.resolver = new ImageResolver({
+      stats: this.stats,
+      logger: options.logger,
+      concurrency: options.concurrency,
+    });
   }
 
   /** The fetcher of one private repository: cache → coalescing → paced → ECR. */
@@ -255,85 +185,143 @@ export class ImageScanner {
     return f;
   }
 
-  /** Lists and resolves every tagged image of a repository. */
+  /** One `DescribeImages` page of a repository, private or public; `tagged` asks ECR for tagged images only. */
+  private describePage(
+    registry: RegistryConfig,
+    repository: string,
+    token: string | undefined,
+    tagged: boolean,
+  ) {
+    return withBackoff(async (): Promise<Page> => {
+      this.stats.describeImagesCalls++;
+      const input = {
+        registryId: registry.accountId,
+        repositoryName: repository,
+        maxResults: DESCRIBE_IMAGES_PAGE,
+        ...(token ? { nextToken: token } : {}),
+      };
+      const page =
+        registry.kind === 'public'
+          ? await this.options.ecrPublic.send(new DescribePublicImagesCommand(input))
+          : await this.options.gate(registry.region).run(() =>
+              this.options.ecr(registry.region).send(
+                new DescribeImagesCommand({
+                  ...input,
+                  ...(tagged ? { filter: { tagStatus: 'TAGGED' } } : {}),
+                }),
+              ),
+            );
+      const images: Listed[] = [];
+      for (const d of page.imageDetails ?? []) {
+        if (!d.imageDigest) continue;
+        images.push({
+          digest: d.imageDigest,
+          tags: [...(d.imageTags ?? [])].sort(),
+          mediaType: d.imageManifestMediaType,
+          pushedAt: d.imagePushedAt,
+        });
+      }
+      return { images, nextToken: page.nextToken };
+    }, this.options.backoff);
+  }
+
+  /**
+   * Lists and judges every tagged image of a repository. With a resolution cache, the listing includes untagged
+   * manifests too (an index's children are untagged images): a cached entry holds only while every manifest it
+   * was built from is listed, so one live listing proves presence for the whole repository.
+   */
   public async scanRepository(registry: RegistryConfig, repository: string): Promise<RepositoryScan> {
-    if (registry.kind === 'public') return this.listPublic(registry, repository);
-    const ecr = this.options.ecr(registry.region);
-    const gate = this.options.gate(registry.region);
+    if (this.options.mayStart && !this.options.mayStart(this.slowestMs)) {
+      this.unreached.push({ registry, repository });
+      return { registry, repository, state: 'unreached', images: [] };
+    }
+    const started = performance.now();
+    try {
+      return await this.scan(registry, repository);
+    } finally {
+      this.slowestMs = Math.max(this.slowestMs, performance.now() - started);
+    }
+  }
+
+  private async scan(registry: RegistryConfig, repository: string): Promise<RepositoryScan> {
+    const cache = registry.kind === 'public' ? undefined : this.options.resolutions;
+    const pack = cache?.load(registry, repository);
+    const tagged: Listed[] = [];
+    const present = new Set<string>();
     const images: ScannedImage[] = [];
+    const judge = async (batch: readonly Listed[]) => {
+      if (registry.kind === 'public')
+        images.push(...batch.map((d) => scanned(repository, d, { kind: 'unverifiable' })));
+      else
+        images.push(
+          ...(await this.resolver
+            .resolvePage(registry, repository, this.fetcherFor(registry, repository), batch, undefined)
+            .then((r) => r.images)),
+        );
+      this.options.onImages?.(repository, images.length);
+    };
     let nextToken: string | undefined;
     try {
       do {
-        const token = nextToken;
-        const page = await withBackoff(() => {
-          this.stats.describeImagesCalls++;
-          return gate.run(() =>
-            ecr.send(
-              new DescribeImagesCommand({
-                registryId: registry.accountId,
-                repositoryName: repository,
-                maxResults: DESCRIBE_IMAGES_PAGE,
-                filter: { tagStatus: 'TAGGED' },
-                ...(token ? { nextToken: token } : {}),
-              }),
-            ),
-          );
-        }, this.options.backoff);
-        const listed = (page.imageDetails ?? []).filter(
-          (d) => d.imageDigest && (d.imageTags?.length ?? 0) > 0,
-        );
-        images.push(...(await this.resolvePage(registry, repository, listed)));
-        this.options.onImages?.(repository, images.length);
+        const page = await this.describePage(registry, repository, nextToken, cache === undefined);
+        const withTags = page.images.filter((d) => d.tags.length > 0);
+        // Without a cache a page is judged as it arrives; with one, after the listing has proven presence.
+        if (cache) {
+          for (const d of page.images) present.add(d.digest);
+          tagged.push(...withTags);
+        } else await judge(withTags);
         nextToken = page.nextToken;
       } while (nextToken);
     } catch (err) {
-      if (err instanceof RepositoryNotFoundException)
+      if (err instanceof RepositoryNotFoundException || err instanceof PublicRepositoryNotFoundException)
         return { registry, repository, state: 'missing', images: [] };
       return { registry, repository, state: 'error', error: describeFailure(err), images };
     }
-    return { registry, repository, state: 'scanned', images };
+    if (cache && pack) {
+      try {
+        images.push(...(await this.judgeWithCache(registry, repository, cache, await pack, tagged, present)));
+      } catch (err) {
+        return { registry, repository, state: 'error', error: describeFailure(err), images };
+      }
+    }
+    return { registry, repository, state: registry.kind === 'public' ? 'public' : 'scanned', images };
   }
-
-  private async resolvePage(
+  /**
+   * Judges a repository's tagged images, listed in full, with its cache object: entries whose manifests are
+   * all `present` are reused, the rest resolved; the object is rewritten when its entries changed (or it is
+   * due for its weekly rewrite, so the lifecycle rule never expires an object in use).
+   */
+  private async judgeWithCache(
     registry: RegistryConfig,
     repository: string,
-    listed: readonly {
-      imageDigest?: string | undefined;
-      imageTags?: string[] | undefined;
-      imageManifestMediaType?: string | undefined;
-      imagePushedAt?: Date | undefined;
-    }[],
+    cache: ResolutionCache,
+    loaded: LoadedPack,
+    tagged: readonly Listed[],
+    present: ReadonlySet<string>,
   ): Promise<ScannedImage[]> {
+    this.stats.cacheRejected += loaded.rejected;
+    const images: ScannedImage[] = [];
+    const kept = new Map<string, CachedResolution>();
     const fetcher = this.fetcherFor(registry, repository);
-    // The page's root manifests in BatchGetImage calls of 100, before any resolution starts. A root ECR
-    // refuses (ImageInaccessible, a KMS failure that outlived its retries) is that image's error alone.
-    let roots: ReadonlyMap<string, ManifestBlob>;
-    let rootFailures: ReadonlyMap<string, ImageSourceError> = new Map();
-    try {
-      roots = await fetcher.getManifests(listed.map((d) => d.imageDigest as string));
-    } catch (err) {
-      if (!(err instanceof PartialManifestsError)) throw err;
-      roots = err.found;
-      rootFailures = err.failures;
+    for (let i = 0; i < tagged.length; i += DESCRIBE_IMAGES_PAGE) {
+      const batch = tagged.slice(i, i + DESCRIBE_IMAGES_PAGE);
+      const done = await this.resolver.resolvePage(registry, repository, fetcher, batch, {
+        entries: loaded.entries,
+        present,
+      });
+      images.push(...done.images);
+      for (const e of done.entries) kept.set(e.digest, e);
+      this.options.onImages?.(repository, images.length);
     }
-    return mapLimit(listed, this.options.concurrency, async (d) => {
-      const digest = d.imageDigest as string;
-      const base = {
-        repository,
-        digest,
-        tags: [...(d.imageTags ?? [])].sort(),
-        mediaType: d.imageManifestMediaType,
-        pushedAt: d.imagePushedAt?.toISOString(),
-      };
-      const failed = rootFailures.get(digest);
-      if (failed) {
-        this.options.logger.warn('image could not be read', { repository, digest, error: failed });
-        return { ...base, outcome: { kind: 'error', message: describeFailure(failed) } };
-      }
-      const root = roots.get(digest);
-      if (!root) return { ...base, outcome: { kind: 'gone' } };
-      return { ...base, outcome: await this.resolveOne(registry, repository, fetcher, digest, root) };
-    });
+    const now = this.options.now?.() ?? new Date();
+    const stale =
+      loaded.writtenAt === undefined || now.getTime() - loaded.writtenAt.getTime() > CACHE_REFRESH_MS;
+    const changed =
+      loaded.rejected > 0 ||
+      kept.size !== loaded.entries.size ||
+      [...kept.keys()].some((d) => !loaded.entries.has(d));
+    if (stale || changed) await cache.save(registry, repository, kept.values());
+    return images;
   }
 
   /** Resolves one image already fetched (or fetches it by digest) and judges it by the repository's policy. */
@@ -344,60 +332,7 @@ export class ImageScanner {
     digest: string,
     root?: ManifestBlob,
   ): Promise<ImageOutcome> {
-    try {
-      const resolved = await resolveImage(fetcher, digest, { root, missingChildren: 'ignore' });
-      this.stats.images++;
-      if (resolved.kind === 'index') this.stats.indexes++;
-      return {
-        kind: 'resolved',
-        imageKind: resolved.kind,
-        platforms: resolved.platforms,
-        missingChildren: resolved.ignored.filter((i) => i.reason.startsWith('missing:')),
-        evaluation: evaluatePlatforms(resolved, requiredPlatforms(registry, repository), { repository }),
-      };
-    } catch (err) {
-      this.options.logger.warn('image could not be resolved', { repository, digest, error: err });
-      return { kind: 'error', message: describeFailure(err) };
-    }
-  }
-
-  /** ECR Public: `DescribeImages` lists the images; their manifests are not readable through the API. */
-  private async listPublic(registry: RegistryConfig, repository: string): Promise<RepositoryScan> {
-    const images: ScannedImage[] = [];
-    let nextToken: string | undefined;
-    try {
-      do {
-        const token = nextToken;
-        const page = await withBackoff(() => {
-          this.stats.describeImagesCalls++;
-          return this.options.ecrPublic.send(
-            new DescribePublicImagesCommand({
-              registryId: registry.accountId,
-              repositoryName: repository,
-              maxResults: DESCRIBE_IMAGES_PAGE,
-              ...(token ? { nextToken: token } : {}),
-            }),
-          );
-        }, this.options.backoff);
-        for (const d of page.imageDetails ?? []) {
-          if (!d.imageDigest || (d.imageTags?.length ?? 0) === 0) continue;
-          images.push({
-            repository,
-            digest: d.imageDigest,
-            tags: [...(d.imageTags ?? [])].sort(),
-            mediaType: d.imageManifestMediaType,
-            pushedAt: d.imagePushedAt?.toISOString(),
-            outcome: { kind: 'unverifiable' },
-          });
-        }
-        nextToken = page.nextToken;
-      } while (nextToken);
-    } catch (err) {
-      if (err instanceof PublicRepositoryNotFoundException)
-        return { registry, repository, state: 'missing', images: [] };
-      return { registry, repository, state: 'error', error: describeFailure(err), images };
-    }
-    return { registry, repository, state: 'public', images };
+    return (await this.resolver.resolveFresh(registry, repository, fetcher, digest, root)).outcome;
   }
 
   /** Whether an ECR Public image (by tag or digest) exists: `DescribeImages` with its id. */

@@ -3,6 +3,18 @@
  * exemptions, the report model and its renderers (JSON, Markdown, HTML, terminal table), and publishing (S3,
  * event, metrics).
  */
+
+export {
+  CACHE_REFRESH_MS,
+  type CachedResolution,
+  type CacheS3Api,
+  cacheKey,
+  parsePack,
+  RESOLUTION_CACHE_PREFIX,
+  RESOLUTION_CACHE_VERSION,
+  ResolutionCache,
+  renderPack,
+} from './cache.ts';
 export * from './catalog.ts';
 export { IAM_CHECKS } from './checks/iam.ts';
 export { IMAGE_CHECKS, imageRef, repositoryRef } from './checks/image.ts';
@@ -10,14 +22,10 @@ export { credentialResource, NVCF_CHECKS, ngcKeyResource } from './checks/nvcf.t
 export { PENDING_STUCK_AFTER_MS, SECRET_CHECKS } from './checks/secret.ts';
 export * from './exemptions.ts';
 export { type RotatedSecretView, readRotatedSecret } from './facts.ts';
+export { coalescingFetcher, pacedFetcher } from './fetchers.ts';
 export * from './functions.ts';
-export {
-  coalescingFetcher,
-  DESCRIBE_IMAGES_PAGE,
-  type EcrAuditApi,
-  type EcrPublicAuditApi,
-  pacedFetcher,
-} from './images.ts';
+export { DESCRIBE_IMAGES_PAGE, type EcrAuditApi, type EcrPublicAuditApi } from './images.ts';
+export { AUDIT_INCOMPLETE, type AuditDeadline, incompleteFindings } from './incomplete.ts';
 export * from './model.ts';
 export { AdaptiveGate, isThrottling } from './pace.ts';
 export * from './publish.ts';

@@ -35,6 +35,7 @@ export const CHECK_IDS = [
   'image.function-architecture',
   'ngc.api-key-valid',
   'audit.exemption-expired',
+  'audit.incomplete',
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 

@@ -3,6 +3,8 @@ import { AuditError } from '../errors.ts';
 import { ContentCache } from '../image/cache.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { NvcfAuditPort } from '../ports/nvcf.ts';
+import type { CacheS3Api } from './cache.ts';
+import { ResolutionCache } from './cache.ts';
 import { checkCatalog } from './catalog.ts';
 import type { RegistryCheckContext } from './check.ts';
 import { iamChecks } from './checks/iam.ts';
@@ -12,6 +14,7 @@ import { secretChecks } from './checks/secret.ts';
 import { applyExemptions } from './exemptions.ts';
 import { accountFacts, type IamReader, registryFacts, type SecretsReader } from './facts.ts';
 import { type EcrAuditApi, type EcrPublicAuditApi, ImageScanner } from './images.ts';
+import { type AuditDeadline, incompleteFindings } from './incomplete.ts';
 import {
   AUDIT_REPORT_SCHEMA_VERSION,
   type AuditedRegistry,
@@ -45,6 +48,11 @@ export interface AuditDependencies {
   readonly fetch?: typeof globalThis.fetch | undefined;
   /** Waits between retries (tests pass a fast one). */
   readonly sleep?: Sleep | undefined;
+  /**
+   * Where resolutions are kept between runs (the report bucket, `cache/` prefix): digests resolved on an
+   * earlier run cost no manifest or config read. Without it every image is resolved.
+   */
+  readonly resolutionCache?: { readonly s3: CacheS3Api; readonly bucket: string } | undefined;
 }
 
 export interface AuditOptions {
@@ -58,11 +66,22 @@ export interface AuditOptions {
   readonly ecrConcurrency?: number | undefined;
   /** Human progress lines (the CLI prints them on stderr). */
   readonly onProgress?: ((message: string) => void) | undefined;
+  /**
+   * The time budget (the Lambda handler passes `context.getRemainingTimeInMillis()`): no repository is started
+   * once less than `reserveMs` remains; those not reached are named by `audit.incomplete`. None: no limit.
+   */
+  readonly deadline?: AuditDeadline | undefined;
 }
 
 export const DEFAULT_IMAGE_CONCURRENCY = 16;
 export const DEFAULT_REPOSITORY_CONCURRENCY = 4;
 export const DEFAULT_ECR_CONCURRENCY = 16;
+/**
+ * Time kept for what follows the repositories when a deadline is given: the functions' images and NVCF
+ * deployments, the NGC check, rendering three reports and storing them, the event. At 100,000 tags all of it
+ * takes a few seconds (README.md, "Time budget"); 30 s leaves room for a throttled NVCF or S3.
+ */
+export const DEFAULT_DEADLINE_RESERVE_MS = 30_000;
 /** NVCF calls at once (deployments of function versions). */
 const NVCF_CONCURRENCY = 8;
 /** Manifests and configs kept per audit run: 64 MiB covers the configs of a 10,000-image account many times. */
@@ -88,6 +107,7 @@ export async function runAudit(
 ): Promise<AuditReport> {
   const registries = selectRegistries(config, options.registries);
   const logger = deps.logger ?? silentLogger;
+  const deadline = options.deadline;
   const progress = options.onProgress ?? (() => {});
   const now = deps.now();
   const started = performance.now();
@@ -107,6 +127,13 @@ export async function runAudit(
     ecrPublic: deps.ecrPublic,
     fetch: deps.fetch,
     cache: new ContentCache({ maxEntries: 100_000, maxBytes: CACHE_BYTES }),
+    resolutions: deps.resolutionCache
+      ? new ResolutionCache({ ...deps.resolutionCache, logger, now: deps.now })
+      : undefined,
+    now: deps.now,
+    // The next repository may take as long as the slowest one so far: start it only if that still leaves the reserve.
+    mayStart: (slowestMs) =>
+      deadline === undefined || deadline.remainingMs() > deadline.reserveMs + slowestMs,
     gate,
     backoff,
     concurrency: options.imageConcurrency ?? DEFAULT_IMAGE_CONCURRENCY,
@@ -144,9 +171,16 @@ export async function runAudit(
       progress(`${registry}: repository ${repository} read (${++scanned}/${repositories})`),
   });
   const ngc = await ngcApiKeyCheck(config, account, logger);
+  if (scanner.unreached.length > 0) {
+    logger.warn('audit incomplete: repositories not reached before the deadline', {
+      unreached: scanner.unreached.map((u) => `${u.registry.hostname}/${u.repository}`),
+    });
+    progress(`incomplete: ${scanner.unreached.length} repositories not reached before the deadline`);
+  }
+  const incomplete = incompleteFindings(registries, scanner.unreached, deadline);
 
   const findings: Finding[] = applyExemptions(
-    [...perRegistry.flat(), ...images, ...ngc],
+    [...perRegistry.flat(), ...images, ...ngc, ...incomplete],
     config.audit.exemptions,
     now,
   ).sort(compareFindings);

@@ -6,6 +6,13 @@ import { parseRegistryHostname, type RegistryHost } from '../ecr/hostname.ts';
 import type { Partition } from '../ecr/regions.ts';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import {
+  type Deployment,
+  defaultNgcSecretName,
+  defaultSecretName,
+  defaultUserName,
+  nameIssues,
+} from './names.ts';
+import {
   type ConfigInput,
   canonicalPlatform,
   configSchema,
@@ -15,6 +22,7 @@ import {
 
 // Callers of loadConfig/assertConfig catch this without importing the whole core.
 export { ConfigError, type ConfigIssue } from '../errors.ts';
+export * from './names.ts';
 export * from './schema.ts';
 
 /** A registry of the configuration with what the hostname implies filled in. */
@@ -25,11 +33,18 @@ export interface RegistryConfig extends RegistryConfigParsed {
   readonly partition: Partition;
   readonly userName: string;
   readonly secretName: string;
+  /** Whether the configuration gave `userName` and `secretName` (else they are the defaults, `names.ts`). */
+  readonly named: { readonly userName: boolean; readonly secretName: boolean };
   readonly host: RegistryHost;
 }
 
-export interface Config extends Omit<ParsedConfig, 'registries'> {
+export interface Config extends Omit<ParsedConfig, 'registries' | 'ngc'> {
+  readonly ngc: ParsedConfig['ngc'] & { readonly apiKeySecretName: string };
+  /** Whether the configuration gave `ngc.apiKeySecretName`. */
+  readonly ngcSecretNamed: boolean;
   readonly registries: readonly RegistryConfig[];
+  /** The deployment the default names were chosen for ({@link forDeployment}); undefined: none (`names.ts`). */
+  readonly deployment: Deployment | undefined;
 }
 
 /**
@@ -52,7 +67,9 @@ export type ParseResult = { ok: true; value: Config } | { ok: false; issues: Con
 export function parseConfig(raw: unknown): ParseResult {
   const result = configSchema.safeParse(raw, { reportInput: true });
   if (!result.success) return { ok: false, issues: result.error.issues.map(toIssue) };
-  return { ok: true, value: resolveConfig(result.data) };
+  const config = resolveConfig(result.data);
+  const issues = nameIssues(config);
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, value: config };
 }
 
 /** Like {@link parseConfig} but throws {@link ConfigError} listing every problem. */
@@ -62,9 +79,38 @@ export function assertConfig(raw: unknown, source?: string): Config {
   return r.value;
 }
 
+/**
+ * The configuration as deployed to `at` (a stage in a region): every name it leaves out becomes that
+ * deployment's default (`names.ts`), so two stages, or two regions, of one configuration never claim the same
+ * IAM user or secret; names it gives stay. Throws {@link ConfigError} for names the deployment cannot create.
+ * The stacks deploy this, the handlers receive it, and the CLI uses it when a stage is named.
+ */
+export function forDeployment(config: Config, at: Deployment, source?: string): Config {
+  const deployed: Config = {
+    ...config,
+    deployment: at,
+    ngc: {
+      ...config.ngc,
+      apiKeySecretName: config.ngcSecretNamed ? config.ngc.apiKeySecretName : defaultNgcSecretName(at),
+    },
+    registries: config.registries.map((r) => ({
+      ...r,
+      userName: r.named.userName ? r.userName : defaultUserName(r.name, at),
+      secretName: r.named.secretName ? r.secretName : defaultSecretName(r.name, at),
+    })),
+  };
+  const issues = nameIssues(deployed, at);
+  if (issues.length > 0)
+    throw new ConfigError(issues, source ?? `the configuration for stage '${at.stage}' in ${at.region}`);
+  return deployed;
+}
+
 function resolveConfig(parsed: ParsedConfig): Config {
   return {
     ...parsed,
+    deployment: undefined,
+    ngc: { ...parsed.ngc, apiKeySecretName: parsed.ngc.apiKeySecretName ?? defaultNgcSecretName() },
+    ngcSecretNamed: parsed.ngc.apiKeySecretName !== undefined,
     registries: parsed.registries.map((r): RegistryConfig => {
       const host = parseRegistryHostname(r.hostname);
       const platforms = {
@@ -80,8 +126,9 @@ function resolveConfig(parsed: ParsedConfig): Config {
         accountId: host.kind === 'private' ? host.accountId : (r.accountId ?? ''),
         region: host.region,
         partition: host.partition,
-        userName: r.userName ?? `nvcf-ecr-${r.name}`,
-        secretName: r.secretName ?? `nvcf-ecr/${r.name}/pull-key`,
+        userName: r.userName ?? defaultUserName(r.name),
+        secretName: r.secretName ?? defaultSecretName(r.name),
+        named: { userName: r.userName !== undefined, secretName: r.secretName !== undefined },
         host,
       };
     }),
@@ -93,9 +140,14 @@ function resolveConfig(parsed: ParsedConfig): Config {
  * stacks hand the configuration to the handlers.
  */
 export function serializeConfig(config: Config): string {
+  const { deployment: _d, ngcSecretNamed: _n, ...rest } = config;
   return JSON.stringify({
-    ...config,
-    registries: config.registries.map(({ kind: _k, region: _r, partition: _p, host: _h, ...rest }) => rest),
+    ...rest,
+    // The names are written out as resolved (for the deployment, when there is one): the reader must use
+    // exactly these, whatever it would default to.
+    registries: config.registries.map(
+      ({ kind: _k, region: _r, partition: _p, host: _h, named: _nm, ...registry }) => registry,
+    ),
   });
 }
 
@@ -232,3 +284,5 @@ function kindOf(v: unknown): string {
 function withArticle(word: string): string {
   return `${/^[aeiou]/.test(word) ? 'an' : 'a'} ${word}`;
 }
+
+export * from './webhooks.ts';

@@ -3,6 +3,7 @@ import { nvcfRecognition, parseRegistryHostname } from '../ecr/hostname.ts';
 import { repositoryNameProblem, TAG } from '../ecr/reference.ts';
 import { HostnameError } from '../errors.ts';
 import { formatPlatform, parsePlatform } from '../image/platform.ts';
+import { webhooksSchema } from './webhooks.ts';
 
 /**
  * The operator's contract: the schema of `nvcf-ecr.config.ts` (and `.mjs`/`.json`). One validated object
@@ -43,6 +44,44 @@ export function rateHours(expression: string): number | undefined {
 }
 
 /**
+ * Why the day fields of a 6-field cron expression are invalid: EventBridge (and Secrets Manager, which takes the
+ * same expressions) needs `?` in exactly one of day-of-month and day-of-week — "If you specify a value or a *
+ * (asterisk) in one of the fields, you must use a ? (question mark) in the other" (EventBridge User Guide,
+ * "Cron expressions", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html).
+ */
+function cronDaysProblem(fields: readonly string[]): string | undefined {
+  const dayOfMonth = fields[2];
+  const dayOfWeek = fields[4];
+  if ((dayOfMonth === '?') === (dayOfWeek === '?'))
+    return `use '?' in exactly one of day-of-month (${dayOfMonth}) and day-of-week (${dayOfWeek}), e.g. 'cron(0 6 * * ? *)' or 'cron(0 4 ? * MON *)'`;
+  return undefined;
+}
+
+/**
+ * Why a rotation window does not fit its schedule, or `undefined`. "The window must not extend into the next
+ * rotation window or the next UTC day. The window starts according to the ScheduleExpression" — at midnight for
+ * rate() (Secrets Manager API reference, `RotationRulesType`,
+ * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotationRulesType.html). Checked: a window
+ * longer than a rate in hours, and a cron window opening at one hour that would pass midnight. A cron with
+ * several hours is left to Secrets Manager.
+ */
+export function rotationWindowProblem(schedule: string, window: string): string | undefined {
+  const hours = Number(/^(\d+)h$/.exec(window)?.[1]);
+  // An invalid schedule is reported on its own: the window is judged against a valid one only.
+  if (!Number.isFinite(hours) || rotationScheduleProblem(schedule) !== undefined) return undefined;
+  const every = rateHours(schedule);
+  if (every !== undefined) {
+    return every < 24 && hours > every
+      ? `a ${hours}h window would run into the next rotation window (every ${every} hours): use at most '${every}h'`
+      : undefined;
+  }
+  const hour = Number(CRON.exec(schedule)?.[1]?.trim().split(/\s+/)[1]);
+  if (Number.isInteger(hour) && hour + hours > 24)
+    return `a ${hours}h window opening at ${hour}:00 UTC would run into the next UTC day: use at most '${24 - hour}h', or an earlier hour`;
+  return undefined;
+}
+
+/**
  * Why a Secrets Manager rotation schedule is invalid (`rate(N hours|days)` at most every 4 hours, or a
  * 6-field cron whose minutes are 0 and year `*`), or `undefined`.
  * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotationRulesType.html
@@ -66,7 +105,7 @@ export function rotationScheduleProblem(expression: string): string | undefined 
       return `cron expressions have 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`;
     if (fields[0] !== '0') return 'Secrets Manager cron schedules must use 0 for minutes';
     if (fields[5] !== '*') return 'Secrets Manager cron schedules must use * for the year';
-    return undefined;
+    return cronDaysProblem(fields);
   }
   return "must be 'rate(N days)', 'rate(N hours)' or 'cron(0 H D M W *)', e.g. 'rate(30 days)'";
 }
@@ -87,7 +126,7 @@ export function scheduleProblem(expression: string): string | undefined {
     const fields = (cron[1] ?? '').trim().split(/\s+/);
     if (fields.length !== 6)
       return `cron expressions have 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`;
-    return undefined;
+    return cronDaysProblem(fields);
   }
   return "must be 'rate(N unit)' or 'cron(...)', e.g. 'rate(1 day)'";
 }
@@ -192,11 +231,11 @@ const registrySchema = z.strictObject({
         "NVCF credential names start with a letter or digit and contain only letters, digits, '_', '.' and '-'",
       ),
     ),
-  /** IAM user NVCF pulls as; default `nvcf-ecr-<name>`. */
+  /** IAM user NVCF pulls as; default `nvcf-ecr-<stage>-<region>-<name>` (`names.ts`). */
   userName: z.optional(
     z.string().check(z.regex(IAM_USER_NAME, 'IAM user names are 1–64 of letters, digits and +=,.@_-')),
   ),
-  /** Secrets Manager secret holding the rotated key; default `nvcf-ecr/<name>/pull-key`. */
+  /** Secrets Manager secret holding the rotated key; default `nvcf-ecr/<stage>/<name>/pull-key`. */
   secretName: z.optional(
     z.string().check(z.regex(SECRET_NAME, 'Secrets Manager names are 1–512 of letters, digits and /_+=.@-')),
   ),
@@ -242,10 +281,13 @@ const auditSchema = z.strictObject({
 });
 
 const ngcSchema = z.strictObject({
-  /** Secrets Manager secret holding the NGC API key (created empty by the stacks; the operator fills it). */
-  apiKeySecretName: z
-    .string()
-    .check(z.regex(SECRET_NAME, 'Secrets Manager names are 1–512 of letters, digits and /_+=.@-')),
+  /**
+   * Secrets Manager secret holding the NGC API key (created empty by the stacks; the operator fills it);
+   * default `nvcf-ecr/<stage>/ngc-api-key`.
+   */
+  apiKeySecretName: z.optional(
+    z.string().check(z.regex(SECRET_NAME, 'Secrets Manager names are 1–512 of letters, digits and /_+=.@-')),
+  ),
   baseUrl: z._default(
     z.string().check(
       z.refine((u) => /^https?:\/\/[^/\s]+(\/.*)?$/.test(u) && !u.endsWith('/'), {
@@ -277,8 +319,9 @@ export const configSchema = z
     notifications: z._default(
       z.strictObject({
         email: z._default(z.array(z.string().check(z.regex(EMAIL, 'must be an e-mail address'))), []),
+        webhooks: z._default(webhooksSchema, []),
       }),
-      { email: [] },
+      { email: [], webhooks: [] },
     ),
   })
   .check(
@@ -361,6 +404,15 @@ export const configSchema = z
               input: r.rotation.canaryImage,
             });
           }
+        }
+        const windowProblem = rotationWindowProblem(r.rotation.schedule, r.rotation.window);
+        if (windowProblem) {
+          ctx.addIssue({
+            code: 'custom',
+            message: windowProblem,
+            path: at('rotation', 'window'),
+            input: r.rotation.window,
+          });
         }
         const every = rateHours(r.rotation.schedule);
         if (every !== undefined && r.rotation.graceHours >= every) {

@@ -85,8 +85,13 @@ export const FUNCTIONS: Readonly<Record<FunctionKey, FunctionSpec>> = {
   audit: {
     name: 'nvcf-ecr-audit',
     entry: 'functions/audit.ts',
-    timeoutSeconds: 300,
-    memoryMb: 1024,
+    // Lambda's maximum. The audit budgets its own time from the invocation's clock (it stops starting
+    // repositories 30 s plus its slowest repository before the end, then reports), so the timeout is a
+    // ceiling, not a cost. Memory buys CPU: a cold audit of 100,000 tags needs about 85 s of CPU (SigV4 and
+    // JSON for 74,000 calls) and peaked at 452 MiB; 1,769 MB is one whole vCPU
+    // (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). Figures: test/bench/README.md.
+    timeoutSeconds: 900,
+    memoryMb: 1769,
     description: 'Scheduled compliance audit of the whole NVCF pull chain',
   },
 };

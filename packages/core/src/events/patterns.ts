@@ -47,8 +47,9 @@ export function ecrPushRulePattern(config: Config, region?: string): EventPatter
 }
 
 /**
- * Verdicts of `NVCF Image Validation` that an operator must hear about. `compliant` and `artifact` (a
- * signature, attestation, SBOM or chart pushed beside an image, on every push) are left out.
+ * Verdicts of `NVCF Image Validation` that an operator must hear about. `compliant`, `artifact` (a signature,
+ * attestation, SBOM or chart pushed beside an image, on every push) and `superseded` (the tag moved on before
+ * the verdict was ready; the later push has its own) are left out.
  */
 export const NOTIFY_VERDICTS = [
   'non-compliant',
@@ -80,11 +81,15 @@ export interface ComplianceAuditSummary {
   readonly errors: number;
 }
 
-export type NotificationKey =
-  | 'image-not-compliant'
-  | 'rotation-failed'
-  | 'retirement-postponed'
-  | 'audit-failed';
+/** What notifies: the keys of {@link notificationPatterns} (and what `notifications.webhooks[].events` lists). */
+export const NOTIFICATION_KEYS = [
+  'image-not-compliant',
+  'rotation-failed',
+  'retirement-postponed',
+  'audit-failed',
+] as const;
+
+export type NotificationKey = (typeof NOTIFICATION_KEYS)[number];
 
 /**
  * Patterns of the notification rules on the project bus, keyed by the suffix of their rule name

@@ -5,6 +5,7 @@
  * Failures are recognised through the fields every NVCF error carries ({@link NvcfFailureShape}), never by
  * importing the client's classes.
  */
+import { NOT_PROPAGATED_CODES } from '../rotation/aws-errors.ts';
 
 /**
  * The fields of an NVCF registry credential the domain reads
@@ -47,6 +48,11 @@ export interface NvcfRegistryCredentialsPort {
    * RegistryCredentialService.java).
    */
   findRegistryCredential(hostname: string, name: string): Promise<NvcfRegistryCredentialView | undefined>;
+  /**
+   * Every credential for the hostname, whatever its name (NVCF hands them all to workloads). Optional for
+   * ports that cannot list: absence is then judged by (hostname, name) only.
+   */
+  findRegistryCredentialsForHost?(hostname: string): Promise<readonly NvcfRegistryCredentialView[]>;
   createRegistryCredential(request: NvcfCreateCredentialRequest): Promise<NvcfRegistryCredentialView>;
   /**
    * `artifactTypeEnums` adds types (NVCF never removes any; note the member's name,
@@ -86,9 +92,10 @@ export type NvcfFailureKind =
 
 /**
  * AWS codes NVCF relays while a new key is not valid yet (IAM eventual consistency,
- * https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency).
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency):
+ * the same codes as when the rotation calls AWS with the key itself — a relayed answer is read alike.
  */
-const NOT_PROPAGATED = new Set(['UnrecognizedClientException', 'InvalidClientTokenId']);
+const NOT_PROPAGATED = NOT_PROPAGATED_CODES;
 const NO_ANSWER = new Set(['NvcfNetworkError', 'NvcfTimeoutError']);
 
 /** Classifies an error thrown by an {@link NvcfRegistryCredentialsPort} call. */

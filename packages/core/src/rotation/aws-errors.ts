@@ -17,7 +17,7 @@ export type AwsErrorKind = 'not-propagated' | 'transient' | 'denied' | 'other';
  * `SignatureDoesNotMatch`/`InvalidSignatureException` are included because a region that has the key id but
  * not yet its secret answers them — a truly wrong secret only costs the bounded wait.
  */
-const NOT_PROPAGATED = new Set([
+export const NOT_PROPAGATED_CODES: ReadonlySet<string> = new Set([
   'InvalidClientTokenId',
   'UnrecognizedClientException',
   'InvalidAccessKeyId',
@@ -56,7 +56,7 @@ export function awsErrorKind(err: unknown): AwsErrorKind {
     $fault?: unknown;
   };
   const name = typeof e.name === 'string' ? e.name : '';
-  if (NOT_PROPAGATED.has(name)) return 'not-propagated';
+  if (NOT_PROPAGATED_CODES.has(name)) return 'not-propagated';
   if (DENIED.has(name)) return 'denied';
   if (isThrottlingError(err) || isServerError(err) || SERVER_FAULTS.has(name)) return 'transient';
   if (NETWORK.has(name) || (typeof e.code === 'string' && NETWORK.has(e.code))) return 'transient';

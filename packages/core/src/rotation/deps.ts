@@ -41,13 +41,25 @@ export interface RotationTiming {
   readonly keyPropagationBudgetMs: number;
   /** setSecret: until NVCF accepts the key (it checks it against ECR itself). */
   readonly nvcfBudgetMs: number;
-  /** testSecret: each of its proofs (key, canary image, NVCF's `lastUpdatedAt`). */
+  /** testSecret: each of its proofs (key, canary image). */
   readonly testBudgetMs: number;
+  /**
+   * testSecret: until NVCF shows this rotation's update. NVCF's API pods cache a credential's metadata for
+   * 1 minute, invalidated only on the pod that took the write (`RegistryCredentialLookupService` in NVIDIA/nvcf):
+   * a read may show the state
+   * of a minute ago, so the wait outlasts that cache.
+   */
+  readonly nvcfVisibleBudgetMs: number;
+  /**
+   * How long after a CreateAccessKey `ListAccessKeys` may still not show the key. IAM documents eventual
+   * consistency without a bound; 30 s is six times the sandbox's pessimistic `iamListLagSeconds`.
+   */
+  readonly iamListLagMs: number;
   readonly backoff: BackoffOptions;
 }
 
 /**
- * The defaults: 90 s + 60 s for setSecret, 3 × 30 s for testSecret, against the function's 300 s timeout
+ * The defaults: 90 s + 60 s for setSecret, 2 × 30 s + 75 s for testSecret, against the function's 300 s timeout
  * (`FUNCTIONS.rotateCredential`). IAM keys usually work within 5–15 s (observed, e.g.
  * https://github.com/aws/aws-sdk-js/issues/559; AWS publishes no bound); NVCF's metadata cache lives 1 minute
  * on pods that did not take the write (`RegistryCredentialLookupService` in NVIDIA/nvcf), which bounds
@@ -57,30 +69,54 @@ export const DEFAULT_TIMING: RotationTiming = {
   keyPropagationBudgetMs: 90_000,
   nvcfBudgetMs: 60_000,
   testBudgetMs: 30_000,
+  nvcfVisibleBudgetMs: 75_000,
+  iamListLagMs: 30_000,
   backoff: DEFAULT_BACKOFF,
 };
 
-export interface RotationDeps {
+/**
+ * What every rotation verb is given — the rotation steps, the retirement — (clients built at the edge and
+ * passed in).
+ */
+export interface RotationServices {
   readonly config: Config;
   readonly secrets: SecretsManagerClient;
   readonly iam: IAMClient;
   readonly nvcf: NvcfRegistryCredentialsPort;
-  readonly clientsForKey: ClientsForKey;
   /** The project bus; events are skipped when absent. */
   readonly events?: EventBridgeClient | undefined;
   readonly eventBusName?: string | undefined;
   /** Wall clock for everything the system records (key `createdAt`, grace periods): the sandbox's is virtual. */
   readonly now: () => Date;
+  readonly logger: Logger;
+  readonly metrics?: MetricSink | undefined;
+}
+
+export interface RotationDeps extends RotationServices {
+  readonly clientsForKey: ClientsForKey;
   /** Real elapsed time for wait budgets (default `performance.now`). */
   readonly monotonic?: (() => number) | undefined;
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
-  readonly logger: Logger;
-  readonly metrics?: MetricSink | undefined;
+  /**
+   * Milliseconds left to the invocation (Lambda's `context.getRemainingTimeInMillis`); absent: no limit. Every
+   * wait and every NVCF call of a step ends {@link REPORT_RESERVE_MS} before it, so that the failure path
+   * (the check of the current key, the failure tag, the Failed event) always runs before Lambda stops the
+   * function.
+   */
+  readonly timeLeftMs?: (() => number) | undefined;
   readonly timing?: Partial<RotationTiming> | undefined;
 }
 
+/**
+ * What a step leaves of the invocation for the failure path: a DescribeSecret, a GetSecretValue, one STS call
+ * with the current key, a TagResource and a PutEvents, each bounded by the SDK's request timeout at the edge.
+ */
+export const REPORT_RESERVE_MS = 15_000;
+
 /** Deps with every default filled in. */
 export interface ResolvedDeps extends RotationDeps {
+  /** Milliseconds a step may still spend: the invocation's time left minus {@link REPORT_RESERVE_MS}. */
+  readonly timeLeft: () => number;
   readonly monotonic: () => number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly metric: (record: MetricRecord) => void;
@@ -91,6 +127,7 @@ export function resolveDeps(deps: RotationDeps): ResolvedDeps {
   const sink = deps.metrics ?? noMetrics;
   return {
     ...deps,
+    timeLeft: () => (deps.timeLeftMs ? deps.timeLeftMs() - REPORT_RESERVE_MS : Number.POSITIVE_INFINITY),
     monotonic: deps.monotonic ?? (() => performance.now()),
     sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     metric: (record) => {
@@ -123,4 +160,8 @@ export const ROTATION_METRICS = {
   keyRetired: 'PreviousKeyRetired',
   retirementPostponed: 'PreviousKeyRetirementPostponed',
   keyPropagationMs: 'KeyPropagationTime',
+  /** Days since the AWSCURRENT version (the current key) was stored; the hourly retirement emits it. */
+  currentKeyAge: 'CurrentKeyAgeDays',
+  /** Days since the last rotation that completed (`LastRotatedDate`); the hourly retirement emits it. */
+  daysSinceRotation: 'DaysSinceLastRotation',
 } as const;

@@ -3,6 +3,7 @@ import type { RotationStepName } from '../errors.ts';
 import { maskAccessKeyId } from '../redact.ts';
 import type { PullKeySecret } from './secret-value.ts';
 import { type AccessKeyInfo, type KeyIntent, readValue, type StoredValue } from './state.ts';
+import { hours, IN_USE_WINDOW_MS, NVCF_RELEASE_MS, unusedFrom, usedWithinWindow } from './window.ts';
 
 /**
  * Which of the pull user's keys is which, and whether one may go to make room for a new key. IAM allows two
@@ -155,16 +156,6 @@ export async function findSupersededKeys(
 /** Why a slot cannot be made. */
 export type RefusalCode = 'in-grace' | 'in-use' | 'nvcf-cache' | 'unmanaged' | 'no-working-current-key';
 
-/**
- * How long NVCF may keep handing out a key after its credential was given another one: each API pod caches a
- * credential's secret for 5 minutes (`expireAfterWrite`), invalidated only on the pod that took the write,
- * and NVCT caches credentials for about 5 minutes more, possibly filled from a pod's stale copy just before
- * it expired (`RegistryCredentialEssService` in NVIDIA/nvcf; NVCT's "about 5 minutes":
- * https://docs.nvidia.com/nvcf/third-party-registries): 10 minutes end to end. Counted from the rotation's
- * own clock read after NVCF answered the PATCH, so no clock difference with NVCF shortens it.
- */
-export const NVCF_CACHE_LIFETIME_MS = 10 * 60_000;
-
 /** What createSecret knows of the key NVCF's credential holds (NVCF never says which key it holds). */
 export type NvcfHolding =
   /** The AWSCURRENT key, since (at the latest) `since`. */
@@ -186,6 +177,8 @@ export interface RoomInput {
   readonly now: Date;
   /** When the previous key's grace period ends (undefined: no previous key). */
   readonly graceEndsAt: Date | undefined;
+  /** `rotation.graceHours`: a superseded key's grace counts from NVCF being pointed back at the current key. */
+  readonly graceHours: number;
   /** Last use of the Active candidates (`GetAccessKeyLastUsed`). */
   readonly lastUsed: ReadonlyMap<string, Date | undefined>;
   /** Whether the AWSCURRENT key exists and is Active: NVCF can be reconciled to it before a deletion. */
@@ -200,12 +193,6 @@ export interface RoomInput {
   readonly keyLimit: number;
 }
 
-/**
- * A key used this recently counts as in use (the retirement's rule, packages/core/src/rotation/README.md,
- * "Grace period and retirement").
- */
-export const IN_USE_WINDOW_MS = 3_600_000;
-
 const CANDIDATE_ORDER: Readonly<Record<KeyRole, number>> = {
   previous: 1,
   superseded: 2,
@@ -217,13 +204,11 @@ const CANDIDATE_ORDER: Readonly<Record<KeyRole, number>> = {
 
 /**
  * Decides how to make room for one new key (pure). Deletable: a `previous` or `superseded` key that is
- * Inactive (retired: nothing can use it), or Active and neither inside the previous key's grace period nor
- * used within the last hour — both checks skipped when the rotation is forced — nor possibly still handed out
- * by NVCF's caches: NVCF must have held the current key for {@link NVCF_CACHE_LIFETIME_MS}, forced or not (a
- * key NVCF serves from a cache is as good as in NVCF; a cached Inactive key fails already, so Inactive keys
- * need no wait). Inactive keys go first. The current key, a pending key and unmanaged keys are never
- * candidates. A deletion also needs a working current key, because NVCF is reconciled to it first (NVCF never
- * reveals which key it holds).
+ * Inactive (retired: nothing can use it), or Active and past {@link activeKeyRefusal}'s checks: its grace
+ * period (skipped when forced), no use inside the in-use window, and NVCF released from it long enough for every
+ * running workload to have refreshed (both never skipped). Inactive keys go first. The current key, a pending
+ * key and unmanaged keys are never candidates. A deletion also needs a working current key, because NVCF is
+ * reconciled to it first (NVCF never reveals which key it holds).
  */
 export function planRoom(input: RoomInput): RoomPlan {
   if (input.keys.length < input.keyLimit) return { kind: 'room' };
@@ -252,36 +237,10 @@ export function planRoom(input: RoomInput): RoomPlan {
   let blocked: RoomPlan | undefined;
   for (const key of candidates) {
     const masked = maskAccessKeyId(key.accessKeyId);
-    if (key.status === 'Active' && !input.force) {
-      if (key.role === 'previous' && input.graceEndsAt && input.now < input.graceEndsAt) {
-        blocked ??= {
-          kind: 'refuse',
-          code: 'in-grace',
-          reason:
-            `The previous key ${masked} of IAM user ${input.userName} is inside its grace period until ` +
-            `${input.graceEndsAt.toISOString()}: NVCF caches credentials for minutes and running workloads keep the ` +
-            'key they started with, so it stays Active until then and a new key has no slot. Nothing was deleted. ' +
-            `Rotate after that time, or now with 'nvcf-ecr rotate ${input.registryName} --force' (deletes ${masked}).`,
-        };
-        continue;
-      }
-      const used = input.lastUsed.get(key.accessKeyId);
-      if (used && input.now.getTime() - used.getTime() < IN_USE_WINDOW_MS) {
-        // IAM records only the latest use, by anyone: a workload, NVCF, or the checks that came with the key
-        // itself — the rotation that created it proved it with STS and ECR, and NVCF checks a key with ECR
-        // when it is stored — so a key is "in use" for an hour after its own rotation.
-        const unusedFrom = new Date(used.getTime() + IN_USE_WINDOW_MS).toISOString();
-        blocked ??= {
-          kind: 'refuse',
-          code: 'in-use',
-          reason:
-            `Key ${masked} of IAM user ${input.userName} (${key.role}) was used at ${used.toISOString()}, within the ` +
-            'last hour, so it is not deleted to make room for a new key. The use may be a workload or NVCF pulling ' +
-            'with it, or only the checks made when it was new (the rotation that created it proved it with STS and ' +
-            'ECR; NVCF checks a key with ECR when it is stored). Nothing was deleted. Rotate again after ' +
-            `${unusedFrom} if nothing uses it meanwhile, find what uses it ('nvcf-ecr status'), or rotate with ` +
-            `'nvcf-ecr rotate ${input.registryName} --force' (deletes ${masked}).`,
-        };
+    if (key.status === 'Active') {
+      const refusal = activeKeyRefusal(input, key);
+      if (refusal) {
+        blocked ??= refusal;
         continue;
       }
     }
@@ -295,22 +254,6 @@ export function planRoom(input: RoomInput): RoomPlan {
           'deleted. Reactivate the AWSCURRENT key (see packages/core/src/rotation/README.md, "Recovering"), then rotate again.',
       };
     }
-    if (key.status === 'Active' && input.nvcf.kind !== 'absent') {
-      const since = input.nvcf.kind === 'current' ? input.nvcf.since : input.now;
-      const cachedUntil = new Date(since.getTime() + NVCF_CACHE_LIFETIME_MS);
-      if (input.now < cachedUntil) {
-        blocked ??= {
-          kind: 'refuse',
-          code: 'nvcf-cache',
-          reason:
-            `NVCF was pointed at the current key at ${since.toISOString()}; its caches may hand out the key it ` +
-            `replaced until ${cachedUntil.toISOString()} (NVCF caches credentials for up to 10 minutes, README.md ` +
-            `"Two keys"). Key ${masked} (${key.role}) is not deleted before then. Nothing was deleted. Rotate ` +
-            'again after that time (Secrets Manager also retries the rotation).',
-        };
-        continue;
-      }
-    }
     return {
       kind: 'delete',
       key,
@@ -318,7 +261,7 @@ export function planRoom(input: RoomInput): RoomPlan {
         key.status === 'Active'
           ? input.force
             ? `forced rotation: the ${key.role} key goes to make room`
-            : `the ${key.role} key is past its grace period and unused for an hour`
+            : `the ${key.role} key is past its grace period and unused for ${hours(IN_USE_WINDOW_MS)}`
           : `the ${key.role} key is Inactive`,
     };
   }
@@ -329,6 +272,69 @@ export function planRoom(input: RoomInput): RoomPlan {
       reason: `IAM user ${input.userName} has no key that may be deleted to make room. Nothing was deleted.`,
     }
   );
+}
+
+/**
+ * Why an Active `previous` or `superseded` key may not be deleted yet, if it may not. Forcing skips the grace
+ * period only: a key with evidence of use inside the in-use window ({@link IN_USE_WINDOW_MS}) or one NVCF handed
+ * out too recently for every running workload to have refreshed ({@link NVCF_RELEASE_MS}) is never deleted
+ * (invariant 2). A superseded key — a cancelled rotation's, which NVCF may have handed out — gets the grace
+ * period too, counted from NVCF being pointed back at the current key.
+ */
+function activeKeyRefusal(input: RoomInput, key: ClassifiedKey): RoomPlan | undefined {
+  const masked = maskAccessKeyId(key.accessKeyId);
+  const nvcfSince = input.nvcf.kind === 'current' ? input.nvcf.since : input.now;
+  const graceEnd =
+    key.role === 'previous'
+      ? input.graceEndsAt
+      : input.nvcf.kind === 'absent'
+        ? undefined
+        : new Date(nvcfSince.getTime() + input.graceHours * 3_600_000);
+  if (!input.force && graceEnd && input.now < graceEnd) {
+    return {
+      kind: 'refuse',
+      code: 'in-grace',
+      reason:
+        `The ${key.role} key ${masked} of IAM user ${input.userName} is inside its grace period until ` +
+        `${graceEnd.toISOString()}: NVCF caches credentials for minutes and running workloads keep the ` +
+        'key they started with, so it stays Active until then and a new key has no slot. Nothing was deleted. ' +
+        `Rotate after that time, or now with 'nvcf-ecr rotate ${input.registryName} --force' (deletes ${masked} ` +
+        'once nothing is seen using it).',
+    };
+  }
+  const used = input.lastUsed.get(key.accessKeyId);
+  if (usedWithinWindow(used, input.now) && used) {
+    // IAM records only the latest use, by anyone: a workload, NVCF, or the checks that came with the key
+    // itself — the rotation that created it proved it with STS and ECR, and NVCF checks a key with ECR
+    // when it is stored. A running workload that used it may hold it until its next refresh, and a later use
+    // may not show yet (README.md, "The window model").
+    return {
+      kind: 'refuse',
+      code: 'in-use',
+      reason:
+        `Key ${masked} of IAM user ${input.userName} (${key.role}) was used at ${used.toISOString()}, within the ` +
+        `last ${hours(IN_USE_WINDOW_MS)} (workload refresh + IAM's last-used lag + margin), so it is not deleted to ` +
+        'make room for a new key, forced or not. The use may be a workload or NVCF pulling with it, or only the ' +
+        'checks made when it was new (the rotation that created it proved it with STS and ECR; NVCF checks a key ' +
+        'with ECR when it is stored). Nothing was deleted. Rotate again after ' +
+        `${unusedFrom(used).toISOString()} if nothing uses it meanwhile, or find what uses it ('nvcf-ecr status').`,
+    };
+  }
+  if (input.nvcf.kind !== 'absent') {
+    const releasedAt = new Date(nvcfSince.getTime() + NVCF_RELEASE_MS);
+    if (input.now < releasedAt) {
+      return {
+        kind: 'refuse',
+        code: 'nvcf-cache',
+        reason:
+          `NVCF was pointed at the current key at ${nvcfSince.toISOString()}; its caches may hand out the key it ` +
+          `replaced for 10 minutes more, and a workload started with it keeps it until its hourly refresh: until ` +
+          `${releasedAt.toISOString()} (README.md, "The window model"). Key ${masked} (${key.role}) is not ` +
+          'deleted before then, forced or not. Nothing was deleted. Rotate again after that time.',
+      };
+    }
+  }
+  return undefined;
 }
 
 /** The key of a stored pull-key value, or undefined for a bootstrap value. */

@@ -1,18 +1,24 @@
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { type IAMClient, NoSuchEntityException, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { Config, RegistryConfig } from '../config/index.ts';
+import { NoSuchEntityException, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import type { RegistryConfig } from '../config/index.ts';
 import { RotationError } from '../errors.ts';
 import { DETAIL_TYPES } from '../events/names.ts';
-import type { Logger } from '../log.ts';
 import { type MetricSink, noMetrics } from '../metrics.ts';
-import type { NvcfRegistryCredentialsPort } from '../ports/nvcf.ts';
 import { maskAccessKeyId } from '../redact.ts';
 import { describeError } from './aws-errors.ts';
-import { ROTATION_METRICS } from './deps.ts';
+import { ROTATION_METRICS, type RotationServices } from './deps.ts';
 import { publishRotationEvent } from './details.ts';
-import { graceEndsAt, IN_USE_WINDOW_MS, pullKeyOf } from './keys.ts';
-import { AWSCURRENT, describeSecret, keyLastUsed, listAccessKeys, readValue } from './state.ts';
+import { graceEndsAt, pullKeyOf } from './keys.ts';
+import {
+  AWSCURRENT,
+  describeSecret,
+  keyLastUsed,
+  listAccessKeys,
+  parseNvcfKey,
+  ROTATION_TAGS,
+  readValue,
+  type SecretState,
+} from './state.ts';
+import { hours, IN_USE_WINDOW_MS, NVCF_RELEASE_MS, usedWithinWindow } from './window.ts';
 
 /**
  * Retirement of the previous key (scheduled hourly, and `nvcf-ecr retire`): once `rotation.graceHours` have
@@ -24,16 +30,7 @@ import { AWSCURRENT, describeSecret, keyLastUsed, listAccessKeys, readValue } fr
  * credential was updated after the current key was created (otherwise NVCF may still hold the previous key).
  */
 
-export interface RetireDeps {
-  readonly config: Config;
-  readonly secrets: SecretsManagerClient;
-  readonly iam: IAMClient;
-  readonly nvcf: NvcfRegistryCredentialsPort;
-  readonly events?: EventBridgeClient | undefined;
-  readonly eventBusName?: string | undefined;
-  readonly now: () => Date;
-  readonly logger: Logger;
-  readonly metrics?: MetricSink | undefined;
+export interface RetireDeps extends RotationServices {
   /**
    * Milliseconds left to the invoker (Lambda's `context.getRemainingTimeInMillis`); absent: no limit. A
    * registry is only started with {@link RetireDeps.timePerRegistryMs} left, so that the function reports
@@ -116,6 +113,7 @@ export async function retirePreviousKey(registry: RegistryConfig, deps: RetireDe
   const current = await readValue(deps.secrets, secretId, { stage: AWSCURRENT }, 'retire');
   const currentKey = pullKeyOf(current);
   if (!currentKey) return nothing('the secret holds no key yet (first rotation not done)');
+  emitAgeMetrics(registry.name, deps.now(), current?.createdDate, state.lastRotatedDate, metric);
   if (!state.previousVersionId) return nothing('no previous version (one rotation so far)');
   const previousKey = pullKeyOf(
     await readValue(deps.secrets, secretId, { versionId: state.previousVersionId }, 'retire'),
@@ -192,7 +190,17 @@ export async function retirePreviousKey(registry: RegistryConfig, deps: RetireDe
     };
   };
 
-  // Invariant 2: NVCF must have been updated since the current key exists, or it may still hold this one.
+  // Invariant 2: NVCF must hold the current key — by the rotation's own record of what it gave NVCF, the one
+  // createSecret consults — for long enough that no cache or running workload still holds this one.
+  const held = nvcfRelease(state, now);
+  if (held.blocked) {
+    return postpone(
+      'nvcf-not-updated',
+      `${held.blocked} ${masked} stays Active; the retirement tries again every hour.`,
+      { at: undefined, service: undefined },
+      undefined,
+    );
+  }
   const credential = await deps.nvcf.findRegistryCredential(registry.hostname, registry.credentialName);
   const updatedAt = credential ? Date.parse(credential.lastUpdatedAt) : undefined;
   // An unreadable time says nothing about NVCF's update: postpone, never pass (NaN compares false).
@@ -218,30 +226,34 @@ export async function retirePreviousKey(registry: RegistryConfig, deps: RetireDe
   }
 
   const lastUsed = await keyLastUsed(deps.iam, previousKey.accessKeyId);
-  const inUse = lastUsed.at !== undefined && now.getTime() - lastUsed.at.getTime() < IN_USE_WINDOW_MS;
+  const inUse = usedWithinWindow(lastUsed.at, now);
   let whileInUse = false;
-  let reason = `grace period of ${registry.rotation.graceHours} h over and not used within the last hour`;
+  let reason = `grace period of ${registry.rotation.graceHours} h over and not used within the last ${hours(IN_USE_WINDOW_MS)}`;
   if (inUse) {
     const { whenInUse, maxPostponeHours } = registry.rotation.retire;
-    const deadline =
-      maxPostponeHours > 0 && graceEnd
-        ? new Date(graceEnd.getTime() + maxPostponeHours * 3_600_000)
-        : undefined;
     const used = `used at ${lastUsed.at?.toISOString()}${lastUsed.service ? ` by ${lastUsed.service}` : ''}`;
-    if (whenInUse === 'postpone' && !(deadline && now >= deadline)) {
+    if (whenInUse === 'postpone') {
+      // retire.maxPostponeHours never deactivates a key in use (invariant 2): past it, the event says so.
+      const overdue =
+        maxPostponeHours > 0 &&
+        graceEnd &&
+        now.getTime() >= graceEnd.getTime() + maxPostponeHours * 3_600_000;
       return postpone(
         'in-use',
-        `the previous key ${masked} was ${used}, within the last hour: something still pulls with it. Retirement ` +
-          `is tried again every hour${deadline ? `; it is deactivated anyway from ${deadline.toISOString()} (retire.maxPostponeHours)` : ''}.`,
+        `the previous key ${masked} was ${used}, within the last ${hours(IN_USE_WINDOW_MS)} (workload refresh + ` +
+          `IAM's last-used lag + margin): something may still pull with it, so it stays Active and retirement is ` +
+          `tried again every hour.${
+            overdue
+              ? ` It has been postponed for more than retire.maxPostponeHours (${maxPostponeHours} h); a key in use ` +
+                'is never deactivated: find what uses it (the last use names the service) and move it to the current key.'
+              : ''
+          }`,
         lastUsed,
-        deadline,
+        undefined,
       );
     }
     whileInUse = true;
-    reason =
-      whenInUse === 'deactivate'
-        ? `grace period over; ${used} but retire.whenInUse is 'deactivate'`
-        : `grace period over and still ${used}, but retirement was postponed for retire.maxPostponeHours (${maxPostponeHours} h)`;
+    reason = `grace period over; ${used} but retire.whenInUse is 'deactivate'`;
   }
 
   try {
@@ -280,4 +292,60 @@ export async function retirePreviousKey(registry: RegistryConfig, deps: RetireDe
     graceEndsAt: graceEndedAt,
     lastUsedAt: lastUsed.at?.toISOString() ?? null,
   };
+}
+
+/**
+ * Whether the rotation's record of the key NVCF was given (`nvcf-ecr:nvcf-key`, written by setSecret and
+ * createSecret) lets the previous key go: it must name the AWSCURRENT version, confirmed, for at least
+ * {@link NVCF_RELEASE_MS}. After a rollback (AWSCURRENT moved back by hand) NVCF still holds the newer key, now
+ * AWSPREVIOUS: the record names that version and the key is never touched. A secret without a record (rotated
+ * before the record existed) falls back on NVCF's `lastUpdatedAt`, checked next.
+ */
+function nvcfRelease(state: SecretState, now: Date): { blocked: string | undefined } {
+  const raw = state.tags.get(ROTATION_TAGS.nvcfKey);
+  if (raw === undefined) return { blocked: undefined };
+  const record = parseNvcfKey(raw);
+  if (!record)
+    return { blocked: `The rotation's record of the key NVCF holds ('${raw}') cannot be read, so` };
+  if (record.versionId !== state.currentVersionId) {
+    const whose = record.versionId === state.previousVersionId ? 'the previous version' : 'another version';
+    return {
+      blocked:
+        `NVCF was last given the key of ${whose} (${record.versionId}), not the AWSCURRENT one — after a rollback, ` +
+        `or a rotation that has not finished — so it may hand that key out; the next rotation points NVCF at the ` +
+        'current key first. Until then',
+    };
+  }
+  if (!record.since)
+    return { blocked: 'NVCF was being given the current key and it was never confirmed that it took it, so' };
+  const releasedAt = new Date(record.since.getTime() + NVCF_RELEASE_MS);
+  if (now < releasedAt)
+    return {
+      blocked:
+        `NVCF holds the current key since ${record.since.toISOString()}; a workload started with the previous key ` +
+        `may keep it until its hourly refresh, so until ${releasedAt.toISOString()}`,
+    };
+  return { blocked: undefined };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The key's age and the days since the last completed rotation, per registry, every hour: what the dashboard
+ * plots and the key-age alarm compares with `audit.maxKeyAgeDays`. The current key is created moments before
+ * its AWSCURRENT version is stored (createSecret), so the version's creation stands for the key's.
+ */
+function emitAgeMetrics(
+  registry: string,
+  now: Date,
+  currentCreated: Date | undefined,
+  lastRotated: Date | undefined,
+  metric: MetricSink,
+): void {
+  const days = (d: Date) => Math.max(0, Math.round(((now.getTime() - d.getTime()) / DAY_MS) * 100) / 100);
+  const dimensions = { Registry: registry };
+  if (currentCreated)
+    metric({ name: ROTATION_METRICS.currentKeyAge, value: days(currentCreated), unit: 'None', dimensions });
+  if (lastRotated)
+    metric({ name: ROTATION_METRICS.daysSinceRotation, value: days(lastRotated), unit: 'None', dimensions });
 }

@@ -11,7 +11,7 @@ import { RotationError, type RotationStepName } from '../errors.ts';
  *   `{"userName", "registryHostname", "credentialName"}`; the first rotation turns it into the first key;
  * - a **pull key**: `{"accessKeyId", "secretAccessKey", "userName", "registryHostname", "credentialName",
  *   "createdAt"}`, where `createdAt` (ISO-8601, the rotation's clock) is when the key was created — testSecret
- *   compares NVCF's `lastUpdatedAt` with it (see `steps.ts`).
+ *   compares NVCF's `lastUpdatedAt` with it (see `test-secret.ts`).
  *
  * Unknown members are kept out of the way, not refused, so that a value written by a newer version still
  * reads. Parse errors never quote the value: zod is asked not to report inputs, and messages name members.
@@ -26,7 +26,13 @@ const identity = {
   credentialName: z.string().check(z.minLength(1)),
 };
 
-export const bootstrapSecretSchema = z.looseObject(identity);
+// Identity is optional before the first key: the stacks create the secret with a constant value (see
+// DEPLOYED_BOOTSTRAP_VALUE), the sandbox with the registry's identity.
+export const bootstrapSecretSchema = z.looseObject({
+  userName: z.optional(identity.userName),
+  registryHostname: z.optional(identity.registryHostname),
+  credentialName: z.optional(identity.credentialName),
+});
 
 export const pullKeySecretSchema = z.looseObject({
   ...identity,
@@ -47,11 +53,11 @@ export interface PullKeySecret {
   readonly createdAt: string;
 }
 
-/** The bootstrap value: no key yet. */
+/** The bootstrap value: no key yet; who and where, when it says. */
 export interface BootstrapSecret {
-  readonly userName: string;
-  readonly registryHostname: string;
-  readonly credentialName: string;
+  readonly userName?: string | undefined;
+  readonly registryHostname?: string | undefined;
+  readonly credentialName?: string | undefined;
 }
 
 export type RotatedSecretValue =
@@ -95,16 +101,20 @@ export function parseRotatedSecret(text: string | undefined, source: ValueSource
     const members = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`);
     return fail(`is malformed (${members.join('; ')})`);
   }
-  const v = parsed.data as Record<string, string>;
-  const base = {
+  const v = parsed.data as Record<string, string | undefined>;
+  if (!hasKey) {
+    return {
+      kind: 'bootstrap',
+      ...(v['userName'] !== undefined ? { userName: v['userName'] } : {}),
+      ...(v['registryHostname'] !== undefined ? { registryHostname: v['registryHostname'] } : {}),
+      ...(v['credentialName'] !== undefined ? { credentialName: v['credentialName'] } : {}),
+    };
+  }
+  return {
+    kind: 'key',
     userName: v['userName'] as string,
     registryHostname: v['registryHostname'] as string,
     credentialName: v['credentialName'] as string,
-  };
-  if (!hasKey) return { kind: 'bootstrap', ...base };
-  return {
-    kind: 'key',
-    ...base,
     accessKeyId: v['accessKeyId'] as string,
     secretAccessKey: v['secretAccessKey'] as string,
     createdAt: v['createdAt'] as string,
@@ -125,7 +135,19 @@ export function serializePullKey(value: PullKeySecret): string {
   });
 }
 
-/** The bootstrap value of a registry's secret, as the stacks and the sandbox runtime create it. */
+/**
+ * The value the stacks create every registry's secret with: the same for every registry and every
+ * configuration, so that CloudFormation never rewrites a live secret. A `SecretString` that changed with the
+ * configuration (a new hostname, credential name or user) would make CloudFormation put it as a new
+ * AWSCURRENT on the next deploy — a value without the key NVCF and the rotation depend on. Identity is only
+ * written with the first key; a configuration change under a secret that has one is refused by the rotation
+ * ({@link assertValueMatchesRegistry}) and reported by the audit (`iam.key-matches-secret`).
+ */
+export const DEPLOYED_BOOTSTRAP_VALUE = JSON.stringify({
+  bootstrap: 'no key yet: the first rotation (nvcf-ecr rotate) writes it',
+});
+
+/** The bootstrap value of a registry's secret, as the sandbox runtime creates it (who and where, no key). */
 export function bootstrapSecretValue(registry: RegistryConfig): string {
   return JSON.stringify({
     userName: registry.userName,
@@ -144,6 +166,8 @@ export function assertValueMatchesRegistry(
   registry: RegistryConfig,
   source: ValueSource,
 ): void {
+  // A bootstrap value without identity (the stacks' constant) belongs to whichever registry owns the secret.
+  if (value.kind === 'bootstrap' && value.userName === undefined) return;
   const differences: string[] = [];
   if (value.userName !== registry.userName)
     differences.push(`userName '${value.userName}' ≠ configured '${registry.userName}'`);

@@ -22,7 +22,8 @@ import {
   readValue,
   type StoredValue,
 } from './state.ts';
-import { ACCESS_KEYS_PER_USER, classifyUserKeys } from './steps.ts';
+import { ACCESS_KEYS_PER_USER } from './step-context.ts';
+import { classifyUserKeys } from './user-keys.ts';
 
 /**
  * `nvcf-ecr status`: a registry's rotation as an operator needs to see it — stages and the (masked) key each
@@ -230,6 +231,7 @@ export async function rotationStatus(
     force: false,
     now,
     graceEndsAt: grace,
+    graceHours: registry.rotation.graceHours,
     lastUsed: new Map([...lastUsed].map(([id, u]) => [id, u.at])),
     currentKeyActive:
       currentKey !== undefined &&

@@ -12,6 +12,13 @@ import type { Logger } from '../log.ts';
 
 export const IMAGE_VALIDATION_SCHEMA_VERSION = 1;
 
+/**
+ * A verdict as published: the image's {@link Verdict}, or `superseded` when, by the time the verdict was ready,
+ * the tag no longer pointed at the pushed digest (a later push moved it, or it was removed). A superseded
+ * verdict is kept for the record but never notified.
+ */
+export type ValidationVerdict = Verdict | 'superseded';
+
 export interface ImageValidationDetail {
   schemaVersion: typeof IMAGE_VALIDATION_SCHEMA_VERSION;
   /** Registry hostname, `<account>.dkr.ecr.<region>.amazonaws.com`. */
@@ -37,7 +44,7 @@ export interface ImageValidationDetail {
   ignored: IgnoredEntry[];
   /** Things that do not change the verdict but deserve a look (schema1, amd64 v3/v4, ...). */
   warnings: string[];
-  verdict: Verdict;
+  verdict: ValidationVerdict;
   /** Sentences explaining the verdict. */
   reasons: string[];
   /** `id` of the ECR event that triggered the validation: a redelivery carries the same one. */
@@ -109,7 +116,7 @@ export const imageValidationDetailSchema = z.strictObject({
     }),
   ),
   warnings: list(text),
-  verdict: z.enum(['compliant', 'non-compliant', 'not-runnable', 'artifact', 'error']),
+  verdict: z.enum(['compliant', 'non-compliant', 'not-runnable', 'artifact', 'error', 'superseded']),
   reasons: list(text),
   sourceEventId: z.nullable(text),
   pushedAt: z.nullable(text),

@@ -6,7 +6,7 @@ import { type PutEventsApi, putProjectEvent } from '../events/publish.ts';
 import { type ContentCache, cachingFetcher } from '../image/cache.ts';
 import { errorEvaluation, evaluatePlatforms } from '../image/policy.ts';
 import { type ResolvedImage, resolveImage } from '../image/resolve.ts';
-import { type EcrImageApi, ecrFetcher } from '../image/sources/ecr.ts';
+import { type EcrImageApi, ecrFetcher, openEcrSource } from '../image/sources/ecr.ts';
 import type { Logger } from '../log.ts';
 import type { MetricSink } from '../metrics.ts';
 import {
@@ -82,7 +82,8 @@ export type ValidationOutcome =
  * most 8 at a time (`CONFIG_FETCH_CONCURRENCY`); attestation entries are never fetched. In general each index
  * level costs ⌈m / 100⌉ more `BatchGetImage` for its m new manifests (the API takes 100 ids per call). With a
  * warm cache, an image seen before costs its `BatchGetImage` calls only (manifests are always confirmed in
- * ECR, so a deleted child is never taken as present) and no config download.
+ * ECR, so a deleted child is never taken as present) and no config download. Every verdict then costs one
+ * `BatchGetImage` of the tag ({@link unlessSuperseded}) before its `PutEvents`.
  *
  * @example
  * const outcome = await validatePush(event, { config, ecr: (r) => ecrClients(r), events, eventBusName, logger, metrics, now });
@@ -117,7 +118,8 @@ export async function validatePush(
   // Cut to what the entry leaves for the detail, checked against the schema (a failure is logged and becomes
   // a minimal `error` verdict): an entry EventBridge refuses would be retried into the failure queue, and
   // nobody would get a verdict at all.
-  const verdict = publishableDetail(await judge(target, event, deps, log), {
+  const judged = await judge(target, event, deps, log);
+  const verdict = publishableDetail(await unlessSuperseded(judged, target, deps, log), {
     maxBytes: VALIDATION_EVENT_MAX_BYTES - verdictEnvelopeBytes(resources),
     logger: log,
   });
@@ -241,6 +243,48 @@ function pushedAt(event: EcrImageActionEvent): string | null {
   const time = event.time;
   if (typeof time !== 'string' || Number.isNaN(Date.parse(time))) return null;
   return new Date(Date.parse(time)).toISOString();
+}
+
+/**
+ * Right before publishing, one `BatchGetImage` of the tag confirms it still points at the judged digest.
+ * Two quick pushes of one tag are judged concurrently and their verdicts can be published in either order;
+ * the older one, once the tag has moved on, becomes `superseded` (never notified) and names the digest the tag
+ * points at now, whose own verdict follows. A failure to confirm that will pass (throttling) is thrown, so
+ * Lambda retries; any other (the tag deleted, access denied) leaves the verdict as judged, with a warning.
+ */
+async function unlessSuperseded(
+  detail: ImageValidationDetail,
+  target: PushTarget,
+  deps: ValidatePushDeps,
+  log: Logger,
+): Promise<ImageValidationDetail> {
+  const { registry, repository, tag, digest } = target;
+  const source = openEcrSource({
+    ecr: deps.ecr(registry.region),
+    repository,
+    registryId: registry.accountId,
+  });
+  let now: string;
+  try {
+    now = (await source.resolveReference(tag)).digest;
+  } catch (err) {
+    if (isTransient(err)) throw err;
+    // The tag gone (deleted, or not readable yet) proves no later push: the verdict stands, with a warning.
+    const message = err instanceof Error ? err.message : String(err);
+    log.warn('could not confirm the tag still points at the digest', { error: message });
+    return {
+      ...detail,
+      warnings: [...detail.warnings, `not confirmed that ${tag} still points at ${digest}: ${message}`],
+    };
+  }
+  if (now === digest) return detail;
+  const moved = `superseded: ${repository}:${tag} now points at ${now}, pushed after this one; its own verdict follows`;
+  log.info('verdict superseded: the tag moved on', { judged: detail.verdict, now });
+  return {
+    ...detail,
+    verdict: 'superseded',
+    reasons: [moved, `judged ${detail.verdict} before the tag moved: ${detail.reasons.join('; ')}`],
+  };
 }
 
 /** Puts the verdict on the project bus; a failed entry is thrown (transient: Lambda retries the event). */

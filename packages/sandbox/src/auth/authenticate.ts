@@ -83,7 +83,7 @@ export async function authenticate(
     // Inactive keys and keys that have not propagated yet are rejected exactly like unknown ones.
     if (key?.status !== 'Active') return unknownKey();
     const age = world.clock.nowMs() - Date.parse(key.createDate);
-    if (age < world.keyPropagationSeconds * 1000) return unknownKey();
+    if (age < world.profile.ms('iamPropagationSeconds')) return unknownKey();
     const user = world.iam.users.get(key.userName);
     if (!user) return unknownKey();
     secret = key.secretAccessKey;

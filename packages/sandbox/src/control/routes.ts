@@ -28,6 +28,7 @@ export function control(options: ControlOptions): RequestHandler {
       accountId: info.accountId,
       region: info.region,
       clock: clockView(world),
+      profile: world.profile.view(),
       ...Object.fromEntries(modules.map((m) => [m.name, m.inspect()])),
     }),
     'GET faults': () => ({ faults: world.faults.list() }),
@@ -54,6 +55,8 @@ export function control(options: ControlOptions): RequestHandler {
       world.faults.clear();
       return { faults: [] };
     },
+    'GET profile': () => world.profile.view(),
+    'POST profile': (body) => world.profile.apply(body),
     'GET clock': () => clockView(world),
     'POST clock': (body) => {
       const seconds = (body as { advanceSeconds?: unknown } | undefined)?.advanceSeconds;

@@ -10,6 +10,13 @@ import type { LambdaContextLike, LambdaInvoker } from '../world.ts';
  * asynchronously. Asynchronous invocations follow Lambda's semantics: on error, retried twice (3 attempts in
  * all, AWS's default `MaximumRetryAttempts: 2`), then recorded as dead letters — the on-failure destination
  * the stacks configure. Delays between attempts are configurable (AWS waits about 1 and 2 minutes).
+ *
+ * Each function's timeout is enforced in real time, as Lambda enforces it: the context's
+ * `getRemainingTimeInMillis()` counts down to the deadline, and at the deadline the invocation fails with
+ * Lambda's `Sandbox.Timedout` error ("Task timed out after 300.00 seconds"), which an asynchronous invocation
+ * retries like any error. Lambda then stops the execution environment; a JavaScript promise cannot be
+ * stopped in-process, so calls the handler still makes after its deadline reach the sandbox — a handler
+ * must not count on its late work, and tests judge it by what it did before the deadline.
  */
 
 export type LambdaHandler = (event: unknown, context: LambdaContextLike) => Promise<unknown>;

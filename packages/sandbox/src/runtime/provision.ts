@@ -18,7 +18,6 @@ import {
   CreateSecretCommand,
   DescribeSecretCommand,
   ResourceExistsException,
-  RotateSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { Config, RegistryConfig } from '@nvcf-ecr/core/config';
@@ -35,8 +34,10 @@ import {
   reportBucketName,
 } from '@nvcf-ecr/core/events';
 import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
+import { startRotation } from '@nvcf-ecr/core/rotation';
 import { iamSigningRegion } from '../services/iam/routes.ts';
 import type { World } from '../world.ts';
+import { type ProvisionedWebhook, provisionWebhooks } from './webhooks.ts';
 
 /**
  * Provisioning of what the stacks deploy, through the emulated APIs (see `runtime.ts`). Per registry: the
@@ -47,8 +48,10 @@ import type { World } from '../world.ts';
  * bus, the report bucket, and the rules: ECR push rule (default bus of each region with private registries)
  * → validatePush, audit schedule → audit, hourly retire schedule → retireKeys, notification rules on the
  * project bus → the SNS topic (recorded by the sandbox's EventBridge, not emulated). When a rotation
- * handler is given, each rotated secret gets its rotation configuration with `RotateImmediately` — the
- * bootstrap rotation the stacks trigger too.
+ * handler is given, each rotated secret gets its rotation configuration with `RotateImmediately`: the stacks'
+ * schedule only has Secrets Manager test the function (a deploy never rotates), and the operator then stores
+ * the NGC key and runs the first rotation (`nvcf-ecr rotate`); the sandbox stores its NGC key itself, so it
+ * does both at once, as one call.
  */
 
 export interface ProvisionedRegistry {
@@ -74,6 +77,8 @@ export interface ProvisionedRule {
 export interface Provisioned {
   registries: ProvisionedRegistry[];
   rules: ProvisionedRule[];
+  /** Webhooks: their API destinations and the notification rules that target them. */
+  webhooks: ProvisionedWebhook[];
   /** Steps skipped because this sandbox does not emulate the service (see {@link notEmulated}). */
   skipped: { step: string; reason: string }[];
 }
@@ -83,12 +88,13 @@ export interface ProvisionInput {
   config: Config;
   region: string;
   ngcApiKey: string | undefined;
+  webhookSecrets?: Readonly<Record<string, string>> | undefined;
   /** ARNs of the functions that are wired, by key. */
   functions: Partial<Record<FunctionKey, string>>;
 }
 
 export function emptyProvisioned(): Provisioned {
-  return { registries: [], rules: [], skipped: [] };
+  return { registries: [], rules: [], webhooks: [], skipped: [] };
 }
 
 /**
@@ -329,7 +335,16 @@ export async function provision(input: ProvisionInput): Promise<Provisioned> {
     });
   }
 
-  // The bootstrap rotation: configure rotation and rotate now, unless the secret already rotates with this
+  out.webhooks = await provisionWebhooks({
+    world,
+    config,
+    region,
+    events: events(region),
+    secrets,
+    webhookSecrets: input.webhookSecrets,
+  });
+
+  // The first rotation (see above): configure rotation and rotate now, unless the secret already rotates with this
   // function and these rules (a restart with --state must not rotate again).
   const rotate = functions.rotateCredential;
   if (rotate) {
@@ -344,13 +359,17 @@ export async function provision(input: ProvisionInput): Promise<Provisioned> {
         current.RotationRules?.ScheduleExpression === rules.ScheduleExpression &&
         current.RotationRules?.Duration === rules.Duration;
       if (same) continue;
-      await secrets.send(
-        new RotateSecretCommand({
-          SecretId: secretId,
-          RotationLambdaARN: rotate,
-          RotationRules: rules,
-          RotateImmediately: true,
-        }),
+      await startRotation(
+        registry,
+        { secrets },
+        {
+          preflight: false,
+          configure: {
+            lambdaArn: rotate,
+            scheduleExpression: rules.ScheduleExpression,
+            duration: rules.Duration,
+          },
+        },
       );
     }
   }

@@ -56,6 +56,10 @@ export interface RuntimeOptions {
   ngcApiKey?: string | undefined;
   /** Home region (where the functions, secrets, bus and bucket live). */
   region?: string | undefined;
+  /** Values stored under webhooks' `secretName`s before they are provisioned (`webhooks.ts`). */
+  webhookSecrets?: Readonly<Record<string, string>> | undefined;
+  /** Timeouts replacing the deployed ones (tests that exceed a timeout). */
+  functionTimeoutSeconds?: Partial<Record<FunctionKey, number>> | undefined;
 }
 
 /** A function the runtime registered. */
@@ -91,6 +95,11 @@ export function runtimeModule(world: World, options: RuntimeOptions): ServiceMod
     ][]) {
       if (!factory) continue;
       const spec = FUNCTIONS[key];
+      const timeoutSeconds = options.functionTimeoutSeconds?.[key] ?? spec.timeoutSeconds;
+      if (!(timeoutSeconds > 0 && timeoutSeconds <= 900))
+        throw new SandboxError(
+          `functionTimeoutSeconds.${key} must be a number of seconds above 0 and at most 900 (Lambda's maximum), got ${timeoutSeconds}`,
+        );
       const arn = functionArn(world.partition, region, world.accountId, spec.name);
       const env: HandlerEnvironment = {
         config,
@@ -107,14 +116,14 @@ export function runtimeModule(world: World, options: RuntimeOptions): ServiceMod
         arn,
         name: spec.name,
         handler: factory(env),
-        timeoutSeconds: spec.timeoutSeconds,
+        timeoutSeconds,
         memoryMb: spec.memoryMb,
       });
       functions.push({
         key,
         name: spec.name,
         arn,
-        timeoutSeconds: spec.timeoutSeconds,
+        timeoutSeconds,
         memoryMb: spec.memoryMb,
       });
     }
@@ -127,6 +136,7 @@ export function runtimeModule(world: World, options: RuntimeOptions): ServiceMod
       config: options.config,
       region,
       ngcApiKey: options.ngcApiKey,
+      webhookSecrets: options.webhookSecrets,
       functions: Object.fromEntries(functions.map((f) => [f.key, f.arn])) as Partial<
         Record<FunctionKey, string>
       >,
@@ -140,6 +150,7 @@ export function runtimeModule(world: World, options: RuntimeOptions): ServiceMod
       registries: provisioned.registries,
       functions,
       rules: provisioned.rules,
+      webhooks: provisioned.webhooks,
       deadLetters: world.lambda instanceof LambdaRegistry ? world.lambda.deadLetters : [],
       eventBusName: active ? PROJECT_EVENT_BUS_NAME : undefined,
       reportBucket: active ? reportBucketName(world.accountId, region) : undefined,

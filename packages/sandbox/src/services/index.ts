@@ -1,4 +1,5 @@
 import type { Config } from '@nvcf-ecr/core/config';
+import type { FunctionKey } from '@nvcf-ecr/core/events';
 import type { ServiceModule } from '../module.ts';
 import { type RuntimeHandlers, runtimeModule } from '../runtime/runtime.ts';
 import type { World } from '../world.ts';
@@ -24,8 +25,18 @@ export interface ServiceModuleOptions {
   rotationRetryDelayMs?: number | undefined;
   /** Handlers the local runtime wires as the stacks do (the CLI and tests compose them from `functions/`). */
   handlers?: RuntimeHandlers | undefined;
+  /**
+   * Values the runtime stores under webhooks' `secretName`s before provisioning them (a Slack or Teams URL's
+   * secret part, an `Authorization` value), as an operator fills the secret before deploying.
+   */
+  webhookSecrets?: Readonly<Record<string, string>> | undefined;
   /** Bare emulators: the local runtime provisions and wires nothing. */
   noFunctions?: boolean | undefined;
+  /**
+   * Timeouts (seconds) replacing the stacks' for some functions, so that a test can exceed one without
+   * waiting minutes; default: each function's deployed timeout (core's `FUNCTIONS`).
+   */
+  functionTimeoutSeconds?: Partial<Record<FunctionKey, number>> | undefined;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   DEFAULT_NGC_BASE_URL,
   DEFAULT_ROTATION_SCHEDULE,
   defineConfig,
+  forDeployment,
   loadConfig,
   parseConfig,
   serializeConfig,
@@ -249,7 +250,7 @@ describe('Function: parseConfig', () => {
     expect(reg?.platforms).toEqual({ require: ['linux/amd64'], repositories: {} });
     expect(r.value.audit).toMatchObject({ maxKeyAgeDays: 90, schedule: 'rate(1 day)', exemptions: [] });
     expect(r.value.ngc.baseUrl).toBe('https://api.ngc.nvidia.com');
-    expect(r.value.notifications).toEqual({ email: [] });
+    expect(r.value.notifications).toEqual({ email: [], webhooks: [] });
     expect([
       DEFAULT_ROTATION_SCHEDULE,
       DEFAULT_GRACE_HOURS,
@@ -377,10 +378,30 @@ describe('Function: parseConfig', () => {
 });
 
 describe('Function: serializeConfig', () => {
-  it('round-trips through parseConfig', async () => {
+  it('round-trips through parseConfig, every name now given as resolved', async () => {
     const config = await loadConfig('nvcf-ecr.config.ts');
     const again = parseConfig(JSON.parse(serializeConfig(config)));
-    expect(again).toEqual({ ok: true, value: config });
+    expect(again).toEqual({
+      ok: true,
+      value: {
+        ...config,
+        ngcSecretNamed: true,
+        registries: config.registries.map((r) => ({ ...r, named: { userName: true, secretName: true } })),
+      },
+    });
+  });
+
+  it('hands a deployment’s names to the reader exactly (the handlers use what the stacks created)', async () => {
+    const deployed = forDeployment(await loadConfig('nvcf-ecr.config.ts'), {
+      stage: 'prod',
+      region: 'eu-west-1',
+    });
+    const again = parseConfig(JSON.parse(serializeConfig(deployed)));
+    if (!again.ok) throw new Error('expected a valid configuration');
+    expect(again.value.ngc.apiKeySecretName).toBe('nvcf-ecr/prod/ngc-api-key');
+    expect(again.value.registries.map((r) => [r.userName, r.secretName])).toEqual([
+      ['nvcf-ecr-prod-eu-west-1-prod', 'nvcf-ecr/prod/prod/pull-key'],
+    ]);
   });
 
   it('drops the fields derived from the hostname', () => {

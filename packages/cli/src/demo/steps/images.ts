@@ -12,7 +12,8 @@ import type { DemoStep } from '../step.ts';
  * each push judged by the push-validation function from ECR's event, and the verdict read back from the
  * project bus. The story: a compliant multi-platform index; an amd64-only image in the GB200 repository
  * (non-compliant: Grace CPUs are Arm); the fix, the same tag rebuilt by buildx for both platforms with
- * provenance attestations (compliant, attestations ignored); an artifact (not runnable).
+ * provenance attestations (compliant, attestations ignored); an SBOM artifact (verdict `artifact`: judged,
+ * never notified).
  */
 
 interface DemoImage {
@@ -64,8 +65,8 @@ export function demoImages(): DemoImage[] {
       ref: 'a1',
       repository: 'tools',
       tag: 'sbom',
-      what: 'an artifact (an SBOM that refers to an image), which no container runtime can run',
-      verdict: 'not-runnable',
+      what: 'an artifact (an SBOM that refers to an image): recorded, never an alert',
+      verdict: 'artifact',
       ignores: true,
     },
   ];

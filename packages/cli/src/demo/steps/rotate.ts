@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
 import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
 import {
@@ -9,6 +7,7 @@ import {
   pullKeyOf,
   type RotationFailedDetail,
   readValue,
+  startRotation,
 } from '@nvcf-ecr/core/rotation';
 import { type DemoContext, expectThat } from '../context.ts';
 import type { DemoStep } from '../step.ts';
@@ -42,14 +41,13 @@ export const rotate: DemoStep = {
     const images = ctx.state.pullImages;
     expectThat(images.length > 0, 'a compliant image should have been pushed to pull during the rotation');
 
-    const token = randomUUID();
-    await ctx.aws.secrets.send(
-      new RotateSecretCommand({
-        SecretId: registry.secretName,
-        ClientRequestToken: token,
-        RotateImmediately: true,
-      }),
+    const started = await startRotation(
+      registry,
+      { secrets: ctx.aws.secrets, iam: ctx.aws.iam, now: () => ctx.sb.world.clock.now() },
+      { preflight: false },
     );
+    expectThat(started.kind === 'started', 'the rotation should start');
+    const { token } = started;
     n.say(`RotateSecret ${registry.secretName} (token ${token}); current key ${oldKey}`);
     const pulls = await pullWhileRotating(ctx, token, images, nvcfBefore.lastUpdatedAt);
     await ctx.sb.settle(60_000);

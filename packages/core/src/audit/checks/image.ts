@@ -141,6 +141,8 @@ function repositoryFindings(scan: RepositoryScan): Finding[] {
   const repo = repositoryRef(registry, repository);
   const P = IMAGE_CHECKS.platforms;
   const C = IMAGE_CHECKS.indexChildrenPresent;
+  // Not started before the deadline: audit.incomplete names it; a finding here would claim what was not read.
+  if (scan.state === 'unreached') return [];
   if (scan.state === 'missing') {
     const draft: FindingDraft = {
       status: 'fail',
@@ -380,6 +382,8 @@ async function lookUpImage(
     const scan = scanOf(registry, repository);
     if (scan?.state === 'error')
       throw new AuditError(scan.error ?? `repository ${repository} could not be listed`);
+    if (scan?.state === 'unreached')
+      throw new AuditError(`repository ${repository} was not read: the audit ran out of time first`);
     if (scan?.state === 'missing') {
       u.exists = false;
       return;

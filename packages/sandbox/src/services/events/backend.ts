@@ -9,8 +9,9 @@ import {
 } from '@nvcf-ecr/core/events';
 import * as ids from '../../ids.ts';
 import type { World } from '../../world.ts';
+import type { DestinationsBackend } from './destinations.ts';
 import { eventsErrors } from './errors.ts';
-import { evaluatePath, renderTransformer } from './input.ts';
+import { evaluatePath, renderTransformer, renderTransformerText } from './input.ts';
 
 /**
  * EventBridge state of one account, per region: event buses (`default` always exists), rules with their
@@ -106,8 +107,11 @@ export interface DeliveredTarget {
   rule: string;
   id: string;
   arn: string;
-  /** `lambda`: invoked asynchronously through the local runtime; `recorded`: not emulated, recorded only. */
-  delivery: 'lambda' | 'recorded';
+  /**
+   * `lambda`: invoked asynchronously through the local runtime; `api-destination`: sent over HTTP
+   * (`destinations.ts`); `recorded`: not emulated, recorded only.
+   */
+  delivery: 'lambda' | 'api-destination' | 'recorded';
   /** What the target received when it is not the event itself (Input, InputPath, InputTransformer). */
   input?: unknown;
 }
@@ -163,6 +167,8 @@ export class EventsBackend {
   #log: EventLogEntry[] = [];
   readonly #patterns = new Map<string, CompiledEventPattern>();
   readonly #schedules = new Map<string, Schedule>();
+  /** Connections and API destinations; targets whose ARN is one are delivered over HTTP. */
+  public destinations: DestinationsBackend | undefined;
 
   public constructor(world: World) {
     this.#world = world;
@@ -463,12 +469,20 @@ export class EventsBackend {
           target.InputTransformer !== undefined;
         const payload = inputFor(target, event, rule);
         const lambda = this.#world.lambda.has(target.Arn);
+        const http = !lambda && this.destinations?.has(target.Arn) === true;
         if (lambda) this.#world.lambda.invokeAsync(target.Arn, payload, rule.arn);
+        if (http) {
+          // The request body is the rendering as text (a transformer's output need not be JSON).
+          const body = target.InputTransformer
+            ? renderTransformerText(target.InputTransformer, event, rule)
+            : JSON.stringify(payload);
+          this.destinations?.deliver(target, body, rule.arn, new Date(Date.parse(event.time)));
+        }
         targets.push({
           rule: rule.arn,
           id: target.Id,
           arn: target.Arn,
-          delivery: lambda ? 'lambda' : 'recorded',
+          delivery: lambda ? 'lambda' : http ? 'api-destination' : 'recorded',
           ...(transformed ? { input: payload } : {}),
         });
       }

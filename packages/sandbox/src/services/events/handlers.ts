@@ -36,6 +36,8 @@ const UNSUPPORTED_TARGET_PARAMETERS = [
   'SageMakerPipelineParameters',
   'AppSyncParameters',
 ];
+/** Fields `TestEventPattern` requires of its event (API reference, `TestEventPattern`, member `Event`). */
+const TEST_EVENT_FIELDS = ['id', 'account', 'source', 'time', 'region', 'resources', 'detail-type'];
 /**
  * PutEvents limits: 1–10 entries, each under 256 KB
  * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html,
@@ -437,6 +439,35 @@ export function eventsHandlers(backend: EventsBackend): Record<string, JsonOpera
         tags,
       });
       return { RuleArn: rule.arn };
+    },
+
+    /**
+     * `TestEventPattern`: the pattern is judged by the same matcher the rules use (core's `events/pattern.ts`).
+     * The event must be JSON with the fields the API reference names mandatory (id, account, source, time,
+     * region, resources, detail-type); the refusal's wording follows EventBridge's "Parameter X is not
+     * valid. Reason: …" form, since no source gives AWS's text for it.
+     */
+    async TestEventPattern(ctx, input) {
+      const patternText = reqString(input, 'EventPattern', { max: 4096 });
+      const eventText = reqString(input, 'Event');
+      await ctx.authorize('events:TestEventPattern', '*');
+      const pattern = backend.pattern(patternText);
+      let event: unknown;
+      try {
+        event = JSON.parse(eventText);
+      } catch {
+        throw eventsErrors.invalidParameter('Event', 'Provided Event is not valid JSON.');
+      }
+      if (!event || typeof event !== 'object' || Array.isArray(event))
+        throw eventsErrors.invalidParameter('Event', 'Provided Event is not a JSON object.');
+      const missing = TEST_EVENT_FIELDS.filter((f) => !(f in event));
+      if (missing.length > 0) {
+        throw eventsErrors.invalidParameter(
+          'Event',
+          `Provided Event is missing the mandatory field(s) ${missing.join(', ')}.`,
+        );
+      }
+      return { Result: pattern.matches(event) };
     },
 
     async DescribeRule(ctx, input) {

@@ -1,6 +1,7 @@
 import type { ServiceModule } from '../../module.ts';
 import type { EventBus, EventEntry, World } from '../../world.ts';
 import { EventsBackend, type EventsSnapshot } from './backend.ts';
+import { type DestinationOptions, DestinationsBackend, type DestinationsSnapshot } from './destinations.ts';
 import { eventsService } from './routes.ts';
 
 /** How often schedules are checked in real time (the virtual clock's advances are checked at once). */
@@ -11,8 +12,13 @@ export const SCHEDULE_TICK_MS = 1000;
  * `ECR Image Action`) — and the control route `GET /_sandbox/events`: every event put on any bus, in order,
  * with the rules it matched and the targets it went to (`?source=`, `?detailType=`, `?bus=` filter it).
  */
-export function eventsModule(world: World): ServiceModule & { bus: EventBus; backend: EventsBackend } {
+export function eventsModule(
+  world: World,
+  options: DestinationOptions = {},
+): ServiceModule & { bus: EventBus; backend: EventsBackend; destinations: DestinationsBackend } {
   const backend = new EventsBackend(world);
+  const destinations = new DestinationsBackend(world, options);
+  backend.destinations = destinations;
   let timer: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
 
@@ -62,9 +68,10 @@ export function eventsModule(world: World): ServiceModule & { bus: EventBus; bac
 
   return {
     name: 'events',
-    json: [eventsService(backend)],
+    json: [eventsService(backend, destinations)],
     bus,
     backend,
+    destinations,
     control: {
       'GET events': (_body, query) => ({
         events: backend.events({
@@ -72,6 +79,18 @@ export function eventsModule(world: World): ServiceModule & { bus: EventBus; bac
           detailType: query.get('detailType') ?? undefined,
           bus: query.get('bus') ?? undefined,
         }),
+      }),
+      // What API destinations sent and dead-lettered (`destinations.ts`); secret values never appear here.
+      'GET webhooks': () => ({
+        connections: destinations.snapshot().connections.map(({ secret: _secret, ...c }) => c),
+        // A Slack or Teams URL is itself a credential: the control plane shows where, not the whole URL
+        // (DescribeApiDestination answers it in full, as AWS does).
+        destinations: destinations.snapshot().destinations.map((d) => ({
+          ...d,
+          invocationEndpoint: `${new URL(d.invocationEndpoint).origin}/…`,
+        })),
+        deliveries: destinations.deliveries,
+        deadLetters: destinations.deadLetters,
       }),
     },
     inspect: () => {
@@ -92,9 +111,15 @@ export function eventsModule(world: World): ServiceModule & { bus: EventBus; bac
         eventCount: s.log.length,
       };
     },
-    snapshot: () => backend.snapshot(),
-    restore: (data) => backend.restore(data as EventsSnapshot),
-    reset: () => backend.reset(),
+    snapshot: () => ({ ...backend.snapshot(), destinations: destinations.snapshot() }),
+    restore: (data) => {
+      backend.restore(data as EventsSnapshot);
+      destinations.restore((data as { destinations?: DestinationsSnapshot }).destinations);
+    },
+    reset: () => {
+      backend.reset();
+      destinations.reset();
+    },
     start: () => {
       unsubscribe = world.clock.onAdvance(fire);
       timer = setInterval(fire, SCHEDULE_TICK_MS);

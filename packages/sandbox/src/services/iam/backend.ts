@@ -1,5 +1,6 @@
 import type { VirtualClock } from '../../clock.ts';
 import * as ids from '../../ids.ts';
+import { SandboxProfile } from '../../profile.ts';
 import { iamErrors } from './errors.ts';
 
 /**
@@ -14,7 +15,18 @@ export interface AccessKeyRecord {
   secretAccessKey: string;
   status: 'Active' | 'Inactive';
   createDate: string;
-  lastUsed?: { date: string; serviceName: string; region: string } | undefined;
+  /** The key's latest use, as it happened (the control plane's view). */
+  lastUsed?: KeyUse | undefined;
+  /** The latest use `GetAccessKeyLastUsed` reports: uses reach it `iamLastUsedLagSeconds` late. */
+  reportedUse?: KeyUse | undefined;
+  /** Uses not reported yet, oldest first (one per second of the virtual clock and service). */
+  pendingUses?: KeyUse[] | undefined;
+}
+
+export interface KeyUse {
+  date: string;
+  serviceName: string;
+  region: string;
 }
 
 export interface UserRecord {
@@ -124,15 +136,24 @@ export class IamBackend {
   readonly accountId: string;
   readonly partition: string;
   readonly #clock: VirtualClock;
+  readonly #profile: SandboxProfile;
   users = new Map<string, UserRecord>();
   groups = new Map<string, GroupRecord>();
   policies = new Map<string, ManagedPolicyRecord>();
   keys = new Map<string, AccessKeyRecord>();
+  /** Deleted keys ListAccessKeys still shows (for `iamListLagSeconds`), with when they were deleted. */
+  deleted = new Map<string, { key: AccessKeyRecord; deletedAtMs: number }>();
 
-  public constructor(accountId: string, clock: VirtualClock, partition = 'aws') {
+  public constructor(
+    accountId: string,
+    clock: VirtualClock,
+    partition = 'aws',
+    profile: SandboxProfile = new SandboxProfile('ideal'),
+  ) {
     this.accountId = accountId;
     this.partition = partition;
     this.#clock = clock;
+    this.#profile = profile;
     const epoch = '2015-02-06T18:39:46Z';
     for (const p of AWS_MANAGED) {
       const arn = `arn:${partition}:iam::aws:policy/${p.name}`;
@@ -322,10 +343,63 @@ export class IamBackend {
     return n;
   }
 
-  /** Records the use of a key (what `GetAccessKeyLastUsed` reports). */
+  /**
+   * What `ListAccessKeys` shows of a user's keys: IAM is eventually consistent (its troubleshooting guide,
+   * "Changes that I make are not always immediately visible"), so a key created less than
+   * `iamListLagSeconds` ago is not listed yet, and a key deleted less than that ago still is.
+   */
+  listedKeysOf(userName: string): AccessKeyRecord[] {
+    const now = this.#clock.nowMs();
+    const lag = this.#profile.ms('iamListLagSeconds');
+    for (const [id, d] of this.deleted) if (d.deletedAtMs + lag <= now) this.deleted.delete(id);
+    const visible = (k: AccessKeyRecord) => Date.parse(k.createDate) + lag <= now;
+    return [...this.keysOf(userName), ...[...this.deleted.values()].map((d) => d.key)]
+      .filter((k) => k.userName === userName && visible(k))
+      .sort((a, b) => a.createDate.localeCompare(b.createDate));
+  }
+
+  deleteAccessKey(accessKeyId: string): void {
+    const key = this.keys.get(accessKeyId);
+    if (!key) return;
+    this.keys.delete(accessKeyId);
+    if (this.#profile.knobs.iamListLagSeconds > 0)
+      this.deleted.set(accessKeyId, { key: { ...key }, deletedAtMs: this.#clock.nowMs() });
+  }
+
+  /**
+   * Records the use of a key. `GetAccessKeyLastUsed` reports it only `iamLastUsedLagSeconds` later
+   * ({@link reportedUse}); until then it reports the use before, if that one is old enough.
+   */
   recordUse(accessKeyId: string, serviceName: string, region: string): void {
     const k = this.keys.get(accessKeyId);
-    if (k) k.lastUsed = { date: this.#now(), serviceName, region };
+    if (!k) return;
+    const use: KeyUse = { date: this.#now(), serviceName, region };
+    k.lastUsed = use;
+    if (this.#profile.knobs.iamLastUsedLagSeconds === 0) {
+      k.reportedUse = use;
+      k.pendingUses = undefined;
+      return;
+    }
+    const pending = k.pendingUses ?? [];
+    k.pendingUses = pending;
+    const last = pending.at(-1);
+    // One entry per second and service bounds the list by the lag, however busy the key is.
+    if (last && last.serviceName === serviceName && last.date.slice(0, 19) === use.date.slice(0, 19))
+      pending[pending.length - 1] = use;
+    else pending.push(use);
+  }
+
+  /** The use `GetAccessKeyLastUsed` reports now: the latest one at least `iamLastUsedLagSeconds` old. */
+  reportedUse(k: AccessKeyRecord): KeyUse | undefined {
+    const horizon = this.#clock.nowMs() - this.#profile.ms('iamLastUsedLagSeconds');
+    const pending = k.pendingUses ?? [];
+    let reported = 0;
+    while (reported < pending.length && Date.parse(pending[reported]?.date ?? '') <= horizon) reported++;
+    if (reported > 0) {
+      k.reportedUse = pending[reported - 1];
+      k.pendingUses = pending.slice(reported);
+    }
+    return k.reportedUse;
   }
 
   snapshot(): IamSnapshot {
@@ -342,5 +416,9 @@ export class IamBackend {
     this.groups = new Map(s.groups.map((g) => [g.groupName, g]));
     for (const p of s.policies) this.policies.set(p.arn, p);
     this.keys = new Map(s.keys.map((k) => [k.accessKeyId, k]));
+    // State saved before uses were reported late: the last use is the reported one.
+    for (const k of this.keys.values())
+      if (k.lastUsed && !k.reportedUse && !k.pendingUses) k.reportedUse = k.lastUsed;
+    this.deleted = new Map();
   }
 }

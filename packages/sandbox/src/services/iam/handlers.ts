@@ -138,7 +138,7 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       const user = keyUser(ctx, p);
       await ctx.authorize('iam:ListAccessKeys', userArn(user));
       iam.getUser(user);
-      const r = page(iam.keysOf(user), p);
+      const r = page(iam.listedKeysOf(user), p);
       return {
         AccessKeyMetadata: r.items.map((k) => ({
           UserName: k.userName,
@@ -172,14 +172,14 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       await ctx.authorize('iam:DeleteAccessKey', userArn(user));
       iam.getUser(user);
       iam.getAccessKey(id, user);
-      iam.keys.delete(id);
+      iam.deleteAccessKey(id);
       return {};
     },
     async GetAccessKeyLastUsed(ctx, p) {
       const id = required(p, 'AccessKeyId', /^[\w]+$/);
       const key = iam.getAccessKey(id);
       await ctx.authorize('iam:GetAccessKeyLastUsed', userArn(key.userName));
-      const used = key.lastUsed;
+      const used = iam.reportedUse(key);
       // A key never used reports ServiceName and Region "N/A" and no date
       // (https://docs.aws.amazon.com/IAM/latest/APIReference/API_AccessKeyLastUsed.html).
       return {

@@ -3,6 +3,7 @@ import { CredentialCodecError } from '@nvcf-ecr/core/errors';
 import { SandboxError } from '../../errors.ts';
 import * as ids from '../../ids.ts';
 import type { World } from '../../world.ts';
+import { CredentialJournal } from './cache.ts';
 import type { CredentialValidator } from './ecr-auth.ts';
 import { bootProblem, nvcfErrors } from './errors.ts';
 import {
@@ -135,6 +136,8 @@ export class NvcfBackend {
   #functions: FunctionRecord[] = [];
   #deployments: DeploymentRecord[] = [];
   #staleCacheSeconds = 0;
+  /** Every state of every credential within the caches' windows (the `aws` profile's NVCF caches). */
+  readonly #journal = new CredentialJournal();
 
   public constructor(world: World, options: { ngcApiKey: string; validator: CredentialValidator }) {
     this.#world = world;
@@ -158,6 +161,24 @@ export class NvcfBackend {
     this.#functions = [];
     this.#deployments = [];
     this.#staleCacheSeconds = 0;
+    this.#journal.clear();
+  }
+
+  /** Journals a credential's new state (undefined: deleted) and forgets states no cache can serve any more. */
+  #journalled(id: string, record: CredentialRecord | undefined, atMs = this.#world.clock.nowMs()): void {
+    this.#journal.record(id, atMs, record);
+    const { knobs } = this.#world.profile;
+    const window = Math.max(knobs.nvcfListCacheSeconds, knobs.nvcfCredentialCacheSeconds) * 1000;
+    this.#journal.prune(this.#world.clock.nowMs() - window);
+  }
+
+  /**
+   * The moment NVCF's list and get answer from: up to `nvcfListCacheSeconds` ago, the oldest (NVIDIA/nvcf
+   * `RegistryCredentialLookupService`: credential metadata cached per pod for a minute).
+   */
+  #listedAt(): number | undefined {
+    const lag = this.#world.profile.ms('nvcfListCacheSeconds');
+    return lag > 0 ? this.#world.clock.nowMs() - lag : undefined;
   }
 
   // ---- keys and accounts -------------------------------------------------------------------------------
@@ -195,15 +216,28 @@ export class NvcfBackend {
 
   // ---- registry credentials ----------------------------------------------------------------------------
 
-  /** `GET /registry-credentials`: any-of the types, one of the provisioners; unknown accounts list nothing. */
+  /**
+   * `GET /registry-credentials`: any-of the types, one of the provisioners; unknown accounts list nothing.
+   * Answered from NVCF's metadata cache: the credentials as they were `nvcfListCacheSeconds` ago.
+   */
   public listCredentials(
     ncaId: string,
     types: readonly ArtifactType[],
     by: readonly ProvisionedBy[],
   ): CredentialRecord[] {
-    return this.#inAccount(ncaId).filter(
-      (c) => c.artifactTypes.some((t) => types.includes(t)) && by.includes(c.provisionedBy),
-    );
+    const at = this.#listedAt();
+    const all =
+      at === undefined ? this.#inAccount(ncaId) : this.#journal.asOf(at).filter((c) => c.ncaId === ncaId);
+    return all.filter((c) => c.artifactTypes.some((t) => types.includes(t)) && by.includes(c.provisionedBy));
+  }
+
+  /** `GET /registry-credentials/{id}`, from the same cache as the list. */
+  public viewCredential(ncaId: string, id: string): CredentialRecord {
+    const at = this.#listedAt();
+    if (at === undefined) return this.getCredential(ncaId, id);
+    const c = this.#journal.oneAsOf(id, at);
+    if (!c || c.ncaId !== ncaId) throw nvcfErrors.credentialNotFound(id, ncaId);
+    return c;
   }
 
   public getCredential(ncaId: string, id: string): CredentialRecord {
@@ -243,6 +277,7 @@ export class NvcfBackend {
       secret: value,
     };
     this.#credentials.set(record.registryCredentialId, record);
+    this.#journalled(record.registryCredentialId, record);
     this.#world.changed();
     return record;
   }
@@ -279,6 +314,7 @@ export class NvcfBackend {
     }
     current.artifactTypes = sortTypes([...current.artifactTypes, ...newTypes]);
     current.lastUpdatedAt = this.#now();
+    this.#journalled(current.registryCredentialId, current);
     this.#world.changed();
     return current;
   }
@@ -294,6 +330,7 @@ export class NvcfBackend {
       .map((f) => ({ functionId: f.dto.id, versionId: f.dto.versionId }));
     if (users.length > 0) throw nvcfErrors.inUse(id, users);
     this.#credentials.delete(id);
+    this.#journalled(id, undefined);
     this.#world.changed();
   }
 
@@ -307,9 +344,14 @@ export class NvcfBackend {
    * secrets per API pod for 5 minutes: `NVIDIA/nvcf`, `RegistryCredentialEssService`).
    */
   public servedSecret(c: CredentialRecord): { value: string; stale: boolean } {
-    if (c.previousSecret && this.#world.clock.nowMs() < Date.parse(c.previousSecret.until)) {
+    const now = this.#world.clock.nowMs();
+    if (c.previousSecret && now < Date.parse(c.previousSecret.until)) {
       return { value: c.previousSecret.value, stale: true };
     }
+    // NVCF's secret cache (`nvcfCredentialCacheSeconds`): the oldest value inside the window.
+    const window = this.#world.profile.ms('nvcfCredentialCacheSeconds');
+    const cached = window > 0 ? this.#journal.oldestSince(c.registryCredentialId, now - window) : undefined;
+    if (cached && cached.secret !== c.secret) return { value: cached.secret, stale: true };
     return { value: c.secret, stale: false };
   }
 
@@ -491,7 +533,12 @@ export class NvcfBackend {
       );
       this.#deployments.push(d);
     }
-    for (const c of credentials) this.#credentials.set(c.registryCredentialId, c);
+    for (const c of credentials) {
+      // A seeded credential has always been there, as far as NVCF's caches know, unless it replaces one.
+      const replaces = this.#credentials.has(c.registryCredentialId);
+      this.#credentials.set(c.registryCredentialId, c);
+      this.#journalled(c.registryCredentialId, c, replaces ? undefined : 0);
+    }
     this.#world.changed();
     return counts;
   }
@@ -592,7 +639,10 @@ export class NvcfBackend {
     const d = structuredClone(data);
     for (const a of d.accounts ?? []) this.#accounts.set(a.ncaId, a);
     for (const k of d.apiKeys ?? []) this.#keys.set(k.key, k);
-    for (const c of d.credentials ?? []) this.#credentials.set(c.registryCredentialId, c);
+    for (const c of d.credentials ?? []) {
+      this.#credentials.set(c.registryCredentialId, c);
+      this.#journal.record(c.registryCredentialId, 0, c);
+    }
     this.#functions = d.functions ?? [];
     this.#deployments = d.deployments ?? [];
     this.#staleCacheSeconds = d.staleCacheSeconds ?? 0;

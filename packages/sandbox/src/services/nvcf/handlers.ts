@@ -90,7 +90,7 @@ export function nvcfOperations(backend: NvcfBackend) {
       prepare: (_req, p) => parseUuid('registryCredentialId', p['id'] ?? ''),
       run: ({ ncaId, input }) => ({
         status: 200,
-        body: { registryCredential: credentialDto(backend.getCredential(ncaId, input)) },
+        body: { registryCredential: credentialDto(backend.viewCredential(ncaId, input)) },
       }),
     }),
     updateRegistryCredential: op({

@@ -7,6 +7,7 @@ import { NvcfBackend, type NvcfSnapshot } from './backend.ts';
 import { type CredentialValidator, ecrCredentialValidator } from './ecr-auth.ts';
 import { simulatePull } from './pull.ts';
 import { createNvcfListener } from './routes.ts';
+import { Workloads } from './workloads.ts';
 
 /**
  * The NVCF API emulator: the `nvcf` listener, its state in `GET /_sandbox/state`
@@ -14,7 +15,9 @@ import { createNvcfListener } from './routes.ts';
  * routes:
  *
  * - `POST nvcf/pull {image, ncaId?}` — NVCF starting an instance: `{ok: true, credentialId, digest, ...}` or
- *   `{ok: false, error, attempts}` (see `pull.ts`);
+ *   `{ok: false, error, attempts}` (see `pull.ts`); the secret is the one NVCF's cache serves
+ *   (`nvcfCredentialCacheSeconds`);
+ * - `POST`/`GET`/`DELETE nvcf/workloads` — running workloads that pull on the virtual clock (`workloads.ts`);
  * - `POST nvcf/api-keys/revoke {key}` — the key then gets the gateway's 401 (an audit test's "revoked NGC key");
  * - `POST nvcf/stale-cache {seconds}` — stale-cache mode: after a PATCH replaces a secret, pulls keep
  *   getting the previous one for `seconds` of virtual time, as NVCF's 5-minute secret cache and running
@@ -30,11 +33,18 @@ export function nvcfModule(world: World, options: NvcfModuleOptions = {}): Servi
     ngcApiKey: options.ngcApiKey ?? ids.ngcApiKey(),
     validator: options.validator ?? ecrCredentialValidator(world),
   });
+  const workloads = new Workloads(world, backend);
   return {
     name: 'nvcf',
     listeners: { nvcf: createNvcfListener(world, backend) },
     control: {
       'POST nvcf/pull': (body) => simulatePull(world, backend, body),
+      'POST nvcf/workloads': (body) => workloads.add(body),
+      'GET nvcf/workloads': () => workloads.list(),
+      'DELETE nvcf/workloads': () => {
+        workloads.clear();
+        return workloads.list();
+      },
       'POST nvcf/api-keys/revoke': (body) => {
         const key = (body as { key?: unknown } | undefined)?.key;
         if (typeof key !== 'string' || key === '')
@@ -60,6 +70,11 @@ export function nvcfModule(world: World, options: NvcfModuleOptions = {}): Servi
     inspect: () => backend.inspect(),
     snapshot: () => backend.snapshot(),
     restore: (data) => backend.restore(data as NvcfSnapshot),
-    reset: () => backend.reset(),
+    reset: () => {
+      workloads.clear();
+      backend.reset();
+    },
+    start: () => workloads.start(),
+    stop: () => workloads.stop(),
   };
 }

@@ -32,7 +32,7 @@ const MANIFEST_ACCEPT = [
   'application/vnd.docker.distribution.manifest.v2+json',
 ].join(', ');
 
-interface ImageParts {
+export interface ImageParts {
   host: string;
   repository: string;
   reference: string;
@@ -108,7 +108,7 @@ export async function simulatePull(world: World, backend: NvcfBackend, body: unk
  * lookup (NVCF refuses a deployment without a credential for the host first) and before any attempt, since no
  * credential can make such a pull succeed.
  */
-function unservedRegistry(world: World, host: string): string | undefined {
+export function unservedRegistry(world: World, host: string): string | undefined {
   const target = ecrTarget(host);
   // public.ecr.aws is refused per attempt below; a host that is no ECR registry fails at the token exchange.
   if (target?.kind !== 'private') return undefined;
@@ -129,24 +129,49 @@ async function pullWith(
   image: ImageParts,
 ): Promise<Extract<PullResult, { ok: true }> | { ok: false; stale: boolean; error: string }> {
   const served = backend.servedSecret(credential);
-  const stale = served.stale;
+  const outcome = await pullWithSecret(world, credential.registryHostname, served.value, image);
+  return outcome.ok
+    ? {
+        ok: true,
+        credentialId: credential.registryCredentialId,
+        digest: outcome.digest,
+        mediaType: outcome.mediaType,
+        stale: served.stale,
+      }
+    : { ok: false, stale: served.stale, error: outcome.error };
+}
+
+export type SecretPullOutcome =
+  | { ok: true; digest: string; mediaType: string | undefined }
+  | { ok: false; error: string };
+
+/**
+ * One pull of `image` with a registry secret (base64 `username:password`) as the compute plane makes it: the
+ * key exchanged for an ECR token through the sandbox's AWS endpoint (so an inactive, deleted or not yet
+ * propagated key fails, and IAM records the key's use), then the manifest fetched with that token.
+ */
+export async function pullWithSecret(
+  world: World,
+  hostname: string,
+  secretValue: string,
+  image: ImageParts,
+): Promise<SecretPullOutcome> {
   let username: string;
   let password: string;
   try {
-    ({ username, password } = decodeRegistrySecret(served.value, credential.registryHostname));
+    ({ username, password } = decodeRegistrySecret(secretValue, hostname));
   } catch {
-    return { ok: false, stale, error: 'the stored credential is not base64 username:password' };
+    return { ok: false, error: 'the stored credential is not base64 username:password' };
   }
   const key = maskAccessKeyId(username);
-  const token = await getEcrToken(world, credential.registryHostname, username, password);
+  const token = await getEcrToken(world, hostname, username, password);
   if (!token.ok) {
     const why = token.code ?? (token.status === undefined ? token.body : `HTTP ${token.status}`);
-    return { ok: false, stale, error: `ECR GetAuthorizationToken refused key ${key}: ${why}` };
+    return { ok: false, error: `ECR GetAuthorizationToken refused key ${key}: ${why}` };
   }
   if (image.host === 'public.ecr.aws') {
     return {
       ok: false,
-      stale,
       error:
         'pulls from public.ecr.aws are not emulated: the sandbox registry serves private repositories only',
     };
@@ -157,25 +182,18 @@ async function pullWith(
       headers: { authorization: `Basic ${token.authorizationToken}`, accept: MANIFEST_ACCEPT },
     });
   } catch (err) {
-    return { ok: false, stale, error: `the sandbox registry did not answer: ${(err as Error).message}` };
+    return { ok: false, error: `the sandbox registry did not answer: ${(err as Error).message}` };
   }
   const bytes = Buffer.from(await res.arrayBuffer());
   if (res.status !== 200) {
     return {
       ok: false,
-      stale,
       error: `registry answered ${res.status}${registryErrorOf(bytes)} for ${image.repository}@${image.reference} with key ${key}`,
     };
   }
   const digest =
     res.headers.get('docker-content-digest') ?? `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-  return {
-    ok: true,
-    credentialId: credential.registryCredentialId,
-    digest,
-    mediaType: res.headers.get('content-type') ?? undefined,
-    stale,
-  };
+  return { ok: true, digest, mediaType: res.headers.get('content-type') ?? undefined };
 }
 
 /** ` MANIFEST_UNKNOWN: <message>` from an OCI error body, or nothing. */

@@ -412,16 +412,14 @@ export function secretsManagerHandlers(
       if (rules) parseRotationRules(rules, backend.now());
       const answer = { ARN: s.arn, Name: s.name, VersionId: token };
 
-      const pending = backend.pendingRotation(s);
-      // Retrying RotateSecret with the token of the rotation under way is idempotent; with the token of a
-      // stuck one it reattempts that rotation ("That rotation will be reattempted"). Our reading of the
-      // ClientRequestToken doc ("prevent the accidental creation of duplicate versions … during a rotation").
-      const reattempt = pending?.versionId === token;
-      if (reattempt && engine.isRunning(s)) return answer;
-      if (pending && !reattempt) throw smErrors.rotationInProgress();
-      if (!pending && engine.isRunning(s)) throw smErrors.rotationInProgress();
-      // A token that already names a finished version: the RotateSecret call it came from already ran.
-      if (!reattempt && s.versions.some((v) => v.versionId === token)) return answer;
+      // AWSPENDING on a version without AWSCURRENT: "any later invocation of rotation assumes that a previous
+      // rotation request is still in progress and returns an error" (How rotation works,
+      // awsdocs/aws-secrets-manager-docs:doc_source/rotating-secrets.md) —
+      // whatever the token, the stuck rotation's own included. Secrets Manager reattempts it itself in the next
+      // rotation window (`rotation.ts`, tick); a caller removes the label to start another.
+      if (backend.pendingRotation(s) || engine.isRunning(s)) throw smErrors.rotationInProgress();
+      // A token that already names a version: the RotateSecret call it came from already ran.
+      if (s.versions.some((v) => v.versionId === token)) return answer;
 
       // Secrets Manager invokes the function with its own service principal; the caller needs permission to
       // let it (secretsmanager:RotateSecret and lambda:InvokeFunction, the RotateSecret API reference).
@@ -435,7 +433,7 @@ export function secretsManagerHandlers(
       s.lastChangedDate = now;
       if (immediately) {
         backend.scheduleFrom(s, now);
-        if (!reattempt) backend.addPendingVersion(s, token);
+        backend.addPendingVersion(s, token);
         engine.start(s, { token, mode: 'rotate', trigger: 'RotateSecret', lambdaArn: functionArn });
       } else {
         // "If using AutomaticallyAfterDays or a ScheduleExpression with rate(), the previously scheduled
@@ -443,7 +441,7 @@ export function secretsManagerHandlers(
         backend.scheduleFrom(s, s.lastRotatedDate ?? now);
         // The validation run tests an AWSPENDING version holding the current value (moto, whose rotation
         // tests run against AWS); without a value, the template's testSecret could only fail.
-        if (!reattempt) backend.addPendingVersion(s, token, backend.version(s, AWSCURRENT));
+        backend.addPendingVersion(s, token, backend.version(s, AWSCURRENT));
         engine.start(s, { token, mode: 'test', trigger: 'RotateSecret', lambdaArn: functionArn });
       }
       return answer;

@@ -1,4 +1,4 @@
-import { TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-secrets-manager';
+import { TagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { RegistryConfig } from '../config/index.ts';
 import { RotationError, RotationRefusedError } from '../errors.ts';
@@ -6,36 +6,31 @@ import { DETAIL_TYPES } from '../events/names.ts';
 import type { Logger } from '../log.ts';
 import { maskAccessKeyId } from '../redact.ts';
 import { describeError } from './aws-errors.ts';
+import { createSecret } from './create-secret.ts';
 import { eventTarget, type ResolvedDeps, ROTATION_METRICS, type RotationDeps, resolveDeps } from './deps.ts';
 import { eventReason, publishRotationEvent } from './details.ts';
+import { finishSecret } from './finish-secret.ts';
 import type { RotationInvocation, RotationStep } from './invocation.ts';
 import { pullKeyOf } from './keys.ts';
+import { setSecret } from './set-secret.ts';
 import {
   AWSCURRENT,
   type CurrentKeyCheck,
   describeSecret,
   formatLastFailure,
-  parseIntent,
   ROTATION_TAGS,
   readValue,
   registryForSecret,
   tagSafe,
 } from './state.ts';
-import {
-  classifyUserKeys,
-  createSecret,
-  finishSecret,
-  guard,
-  type StepContext,
-  setSecret,
-  testSecret,
-} from './steps.ts';
+import { guard, type StepContext } from './step-context.ts';
+import { testSecret } from './test-secret.ts';
 
 /**
  * The rotation function's verb: the guard, the step, and — when the step fails — the failure path of
  * invariant 4: check that the AWSCURRENT key still works (STS with that key), say so in the
  * `NVCF Registry Credential Rotation Failed` event, leave a failure tag (with what the check found) for
- * `nvcf-ecr rotate`/`status`, take back the intent marker of a createSecret attempt that created no key, then
+ * `nvcf-ecr rotate`/`status`, then
  * rethrow so that Secrets Manager records the failure and retries the rotation. Nothing in the failure path
  * may hide the original error: each of its calls is best effort.
  */
@@ -122,7 +117,6 @@ async function reportFailure(
   } catch (tagError) {
     log.warn('could not record the failure on the secret', { error: describeError(tagError) });
   }
-  if (event.Step === 'createSecret' && registry) await takeBackSpentIntent(event, deps, log, registry);
   await publishRotationEvent(
     eventTarget(deps),
     DETAIL_TYPES.rotationFailed,
@@ -143,39 +137,6 @@ async function reportFailure(
     log,
     [event.SecretId],
   );
-}
-
-/**
- * Removes the intent marker of this token when its attempt stored nothing and left no orphan — CreateAccessKey
- * refused (an SCP or a permissions boundary), throttled past its retries, or never reached. Left in place, the
- * marker would make a key someone creates soon after look like this attempt's orphan. A key the marker explains
- * keeps it: that is this attempt's orphan, which the retry deletes.
- */
-async function takeBackSpentIntent(
-  event: RotationInvocation,
-  deps: ResolvedDeps,
-  log: Logger,
-  registry: RegistryConfig,
-): Promise<void> {
-  try {
-    const state = await describeSecret(deps.secrets, event.SecretId);
-    const intent = parseIntent(state.tags.get(ROTATION_TAGS.intent));
-    if (intent?.token !== event.ClientRequestToken) return;
-    if (await readValue(deps.secrets, event.SecretId, { versionId: intent.token }, event.Step)) return;
-    const current = await readValue(deps.secrets, event.SecretId, { stage: AWSCURRENT }, event.Step);
-    const keys = await classifyUserKeys(
-      { deps, registry, secretId: event.SecretId, state, step: event.Step },
-      current,
-      undefined,
-    );
-    if (keys.some((k) => k.role === 'orphan')) return;
-    await deps.secrets.send(
-      new UntagResourceCommand({ SecretId: event.SecretId, TagKeys: [ROTATION_TAGS.intent] }),
-    );
-    log.info('removed the intent marker of an attempt that created no key');
-  } catch (err) {
-    log.warn('could not check the intent marker of the failed attempt', { error: describeError(err) });
-  }
 }
 
 async function findRegistry(

@@ -1,0 +1,238 @@
+import type { JsonOperation } from '../../server/aws.ts';
+import type { ApiDestinationRecord, ConnectionRecord, DestinationsBackend } from './destinations.ts';
+import { eventsErrors } from './errors.ts';
+
+/**
+ * EventBridge's connection and API destination operations (AWS JSON 1.1, `AWSEvents.<Op>`): Create, Describe,
+ * List and Delete of both, with the members the SDK model constrains (names `[\.\-_A-Za-z0-9]+` of 1–64,
+ * `InvocationRateLimitPerSecond` ≥ 1). OAuth connections are refused: the sandbox runs no token endpoint.
+ * Describe never answers a secret value, as AWS answers only `ApiKeyName` and `Username`.
+ */
+
+type Input = Record<string, unknown>;
+
+const NAME = /^[.\-_A-Za-z0-9]+$/;
+const METHODS = ['POST', 'GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'DELETE'];
+
+function str(input: Input, member: string, required: true, max?: number): string;
+function str(input: Input, member: string, required: false, max?: number): string | undefined;
+function str(input: Input, member: string, required: boolean, max = 2048): string | undefined {
+  const v = input[member];
+  if (v === undefined || v === null) {
+    if (required) throw eventsErrors.validation(lower(member), undefined, 'Member must not be null');
+    return undefined;
+  }
+  if (typeof v !== 'string') throw eventsErrors.serialization(member, 'a string');
+  if (v.length > max)
+    throw eventsErrors.validation(lower(member), v, `Member must have length less than or equal to ${max}`);
+  return v;
+}
+
+function lower(member: string): string {
+  return member.charAt(0).toLowerCase() + member.slice(1);
+}
+
+function name(input: Input): string {
+  const v = str(input, 'Name', true, 64);
+  if (!NAME.test(v) || v.length < 1)
+    throw eventsErrors.validation(
+      'name',
+      v,
+      'Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+',
+    );
+  return v;
+}
+
+function obj(input: Input, member: string): Input | undefined {
+  const v = input[member];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw eventsErrors.serialization(member, 'a structure');
+  return v as Input;
+}
+
+/** AWS requires HTTPS; the sandbox also takes its own loopback listeners (see `destinations.ts`). */
+function endpoint(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw eventsErrors.invalidParameter('InvocationEndpoint', 'the endpoint must be an absolute HTTPS URL.');
+  }
+  const loopback = u.protocol === 'http:' && (u.hostname === '127.0.0.1' || u.hostname === 'localhost');
+  if (u.protocol !== 'https:' && !loopback)
+    throw eventsErrors.invalidParameter('InvocationEndpoint', 'the endpoint must use HTTPS.');
+  return url;
+}
+
+function connectionView(c: ConnectionRecord): Input {
+  return {
+    ConnectionArn: c.arn,
+    Name: c.name,
+    ...(c.description ? { Description: c.description } : {}),
+    ConnectionState: 'AUTHORIZED',
+    AuthorizationType: c.authorizationType,
+    AuthParameters:
+      c.authorizationType === 'API_KEY'
+        ? { ApiKeyAuthParameters: { ApiKeyName: c.keyName } }
+        : { BasicAuthParameters: { Username: c.keyName } },
+    CreationTime: new Date(c.creationTime),
+    LastModifiedTime: new Date(c.creationTime),
+    LastAuthorizedTime: new Date(c.creationTime),
+  };
+}
+
+function destinationView(d: ApiDestinationRecord): Input {
+  return {
+    ApiDestinationArn: d.arn,
+    Name: d.name,
+    ...(d.description ? { Description: d.description } : {}),
+    ApiDestinationState: 'ACTIVE',
+    ConnectionArn: d.connectionArn,
+    InvocationEndpoint: d.invocationEndpoint,
+    HttpMethod: d.httpMethod,
+    InvocationRateLimitPerSecond: d.invocationRateLimitPerSecond,
+    CreationTime: new Date(d.creationTime),
+    LastModifiedTime: new Date(d.creationTime),
+  };
+}
+
+export function destinationHandlers(backend: DestinationsBackend): Record<string, JsonOperation> {
+  return {
+    async CreateConnection(ctx, input) {
+      const n = name(input);
+      const description = str(input, 'Description', false, 512);
+      const type = str(input, 'AuthorizationType', true);
+      const auth = obj(input, 'AuthParameters') ?? {};
+      await ctx.authorize(
+        'events:CreateConnection',
+        `arn:${ctx.world.partition}:events:${ctx.region}:${ctx.world.accountId}:connection/${n}`,
+      );
+      let c: ConnectionRecord;
+      if (type === 'API_KEY') {
+        const p = obj(auth, 'ApiKeyAuthParameters');
+        if (!p)
+          throw eventsErrors.invalidParameter(
+            'AuthParameters',
+            'ApiKeyAuthParameters are required for API_KEY.',
+          );
+        c = backend.createConnection(ctx.region, {
+          name: n,
+          description,
+          authorizationType: 'API_KEY',
+          apiKeyName: str(p, 'ApiKeyName', true, 512),
+          apiKeyValue: str(p, 'ApiKeyValue', true, 512),
+        });
+      } else if (type === 'BASIC') {
+        const p = obj(auth, 'BasicAuthParameters');
+        if (!p)
+          throw eventsErrors.invalidParameter(
+            'AuthParameters',
+            'BasicAuthParameters are required for BASIC.',
+          );
+        c = backend.createConnection(ctx.region, {
+          name: n,
+          description,
+          authorizationType: 'BASIC',
+          username: str(p, 'Username', true, 512),
+          password: str(p, 'Password', true, 512),
+        });
+      } else if (type === 'OAUTH_CLIENT_CREDENTIALS') {
+        throw eventsErrors.invalidParameter(
+          'AuthorizationType',
+          'the sandbox does not emulate OAuth connections.',
+        );
+      } else {
+        throw eventsErrors.validation(
+          'authorizationType',
+          type,
+          'Member must satisfy enum value set: [OAUTH_CLIENT_CREDENTIALS, BASIC, API_KEY]',
+        );
+      }
+      return {
+        ConnectionArn: c.arn,
+        ConnectionState: 'AUTHORIZED',
+        CreationTime: new Date(c.creationTime),
+        LastModifiedTime: new Date(c.creationTime),
+      };
+    },
+
+    async DescribeConnection(ctx, input) {
+      const n = name(input);
+      const c = backend.getConnection(ctx.region, n);
+      await ctx.authorize('events:DescribeConnection', c.arn);
+      return connectionView(c);
+    },
+
+    async ListConnections(ctx) {
+      await ctx.authorize('events:ListConnections', '*');
+      return { Connections: backend.listConnections(ctx.region).map(connectionView) };
+    },
+
+    async DeleteConnection(ctx, input) {
+      const n = name(input);
+      const c = backend.getConnection(ctx.region, n);
+      await ctx.authorize('events:DeleteConnection', c.arn);
+      backend.deleteConnection(ctx.region, n);
+      return { ConnectionArn: c.arn, ConnectionState: 'DELETING' };
+    },
+
+    async CreateApiDestination(ctx, input) {
+      const n = name(input);
+      const connectionArn = str(input, 'ConnectionArn', true, 1600);
+      const invocationEndpoint = endpoint(str(input, 'InvocationEndpoint', true, 2048));
+      const httpMethod = str(input, 'HttpMethod', true);
+      if (!METHODS.includes(httpMethod))
+        throw eventsErrors.validation(
+          'httpMethod',
+          httpMethod,
+          `Member must satisfy enum value set: [${METHODS.join(', ')}]`,
+        );
+      const rate = input['InvocationRateLimitPerSecond'] ?? 300;
+      if (typeof rate !== 'number' || !Number.isInteger(rate))
+        throw eventsErrors.serialization('InvocationRateLimitPerSecond', 'an integer');
+      if (rate < 1)
+        throw eventsErrors.validation(
+          'invocationRateLimitPerSecond',
+          rate,
+          'Member must have value greater than or equal to 1',
+        );
+      await ctx.authorize(
+        'events:CreateApiDestination',
+        `arn:${ctx.world.partition}:events:${ctx.region}:${ctx.world.accountId}:api-destination/${n}`,
+      );
+      const d = backend.createApiDestination(ctx.region, {
+        name: n,
+        description: str(input, 'Description', false, 512),
+        connectionArn,
+        invocationEndpoint,
+        httpMethod,
+        invocationRateLimitPerSecond: rate,
+      });
+      return {
+        ApiDestinationArn: d.arn,
+        ApiDestinationState: 'ACTIVE',
+        CreationTime: new Date(d.creationTime),
+        LastModifiedTime: new Date(d.creationTime),
+      };
+    },
+
+    async DescribeApiDestination(ctx, input) {
+      const d = backend.getApiDestination(ctx.region, name(input));
+      await ctx.authorize('events:DescribeApiDestination', d.arn);
+      return destinationView(d);
+    },
+
+    async ListApiDestinations(ctx) {
+      await ctx.authorize('events:ListApiDestinations', '*');
+      return { ApiDestinations: backend.listApiDestinations(ctx.region).map(destinationView) };
+    },
+
+    async DeleteApiDestination(ctx, input) {
+      const n = name(input);
+      const d = backend.getApiDestination(ctx.region, n);
+      await ctx.authorize('events:DeleteApiDestination', d.arn);
+      backend.deleteApiDestination(ctx.region, n);
+      return {};
+    },
+  };
+}

@@ -1,0 +1,258 @@
+import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { assertConfig, type Config, type RegistryConfig } from '@nvcf-ecr/core/config';
+import { encodeRegistrySecret, maskAccessKeyId } from '@nvcf-ecr/core/credential';
+import { DETAIL_TYPES, FUNCTIONS } from '@nvcf-ecr/core/events';
+import type { RetirementPostponedDetail, RetireOutcome, RotationFailedDetail } from '@nvcf-ecr/core/rotation';
+import { NvcfClient } from '@nvcf-ecr/nvcf';
+import type { LambdaHandler } from '@nvcf-ecr/sandbox';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';
+import { createRotateCredentialHandler } from '../../../functions/rotate-credential.ts';
+import { control } from '../../helpers/sandbox.ts';
+import {
+  advanceHours,
+  expectNoSecretsLeaked,
+  FAST_TIMING,
+  type Harness,
+  handlerEnvironment,
+  invariantViolations,
+  keyInStage,
+  keysOf,
+  nvcfPull,
+  projectEvents,
+  pushTestImage,
+  registerRetireHandler,
+  retireFunctionArn,
+  rotate,
+  rotationFunctionArn,
+  rotationRecord,
+  secretOf,
+  startHarness,
+} from './harness.ts';
+
+// The rotation against a sandbox as unforgiving as AWS and NVCF (the `aws` profile, packages/sandbox/README.md
+// "Profiles"): IAM lists a new key 5 s late and shows a use 4 h late, NVCF answers its list from a minute ago.
+// The rotation's own waits run on the virtual clock, so a minute of NVCF cache costs milliseconds. Each test
+// reproduces one way the rotation used to break there.
+
+const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+const GRACE = 24;
+
+const config: Config = assertConfig({
+  ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
+  registries: [
+    {
+      name: 'prod',
+      hostname: HOST,
+      repositories: ['inference'],
+      credentialName: 'ecr-prod',
+      rotation: { schedule: 'rate(30 days)', graceHours: GRACE },
+    },
+  ],
+});
+const registry = config.registries[0] as RegistryConfig;
+const VIRTUAL_BACKOFF = { initialDelayMs: 1_000, factor: 2, maxDelayMs: 8_000 };
+
+async function retire(h: Harness): Promise<RetireOutcome[]> {
+  return (await h.sb.lambda.invoke(retireFunctionArn(h.sb), { source: 'aws.events' })) as RetireOutcome[];
+}
+
+/** Signs one call with the key stored in `stage`, as a workload nobody knows about would. */
+async function useKey(h: Harness, stage: string): Promise<void> {
+  const version = secretOf(h.sb, registry).versions.find((v) => v.stages.includes(stage));
+  const { accessKeyId, secretAccessKey } = JSON.parse(version?.secretString ?? '{}') as {
+    accessKeyId: string;
+    secretAccessKey: string;
+  };
+  const sts = new STSClient({
+    region: h.sb.region,
+    endpoint: h.sb.awsEndpoint,
+    credentials: { accessKeyId, secretAccessKey },
+    maxAttempts: 1,
+  });
+  await sts.send(new GetCallerIdentityCommand({}));
+  sts.destroy();
+}
+
+const statusOf = (h: Harness, accessKeyId: string | undefined) =>
+  keysOf(h.sb, registry).find((k) => k.accessKeyId === accessKeyId)?.status;
+
+describe('Rotation on the aws profile', () => {
+  let h: Harness;
+  let image: string;
+
+  beforeAll(async () => {
+    h = await startHarness(config, {
+      profile: 'aws',
+      handlerKeys: ['rotateCredential'],
+      // Virtual pauses: a few polls per NVCF cache minute, as a Lambda's real pauses would give.
+      rotation: { timing: { backoff: VIRTUAL_BACKOFF }, virtualWaits: true },
+    });
+    registerRetireHandler(h, config);
+  });
+  afterAll(async () => {
+    await expectNoSecretsLeaked(h);
+    await h.close();
+  });
+  beforeEach(async () => {
+    await control(h.sb, 'POST', 'reset');
+    await h.sb.settle();
+    image = await pushTestImage(h.sb, registry, 'inference', 'v1');
+  });
+
+  it('finishes in one attempt although NVCF answers its list from a minute ago (testSecret outlasts that cache)', async () => {
+    const token = await rotate(h, registry);
+    const record = rotationRecord(h.sb, registry, token);
+    expect(record?.status).toBe('succeeded');
+    expect(record?.attempts).toHaveLength(1);
+    expect(await projectEvents(h.sb, DETAIL_TYPES.rotationFailed)).toEqual([]);
+    expect(invariantViolations(h.sb, registry)).toEqual([]);
+  });
+
+  it('never deactivates the key NVCF holds after a rollback moved AWSCURRENT back', async () => {
+    // The bootstrap rotation made the first key; this one the second.
+    const newer = await rotate(h, registry);
+    expect(rotationRecord(h.sb, registry, newer)?.status).toBe('succeeded');
+    const before = secretOf(h.sb, registry).versions.find((v) => v.stages.includes('AWSPREVIOUS'))?.versionId;
+    const nvcfKey = keyInStage(h.sb, registry, 'AWSCURRENT');
+    // The standard rollback: AWSCURRENT back to the version before; Secrets Manager labels the newer one
+    // AWSPREVIOUS. NVCF still holds the newer key.
+    await h.aws.secrets.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: registry.secretName,
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: before,
+        RemoveFromVersionId: newer,
+      }),
+    );
+    expect(keyInStage(h.sb, registry, 'AWSPREVIOUS')).toBe(nvcfKey);
+    await advanceHours(h.sb, GRACE + 2);
+    const [outcome] = await retire(h);
+    expect(outcome).toMatchObject({ action: 'postponed', accessKeyId: maskAccessKeyId(nvcfKey as string) });
+    expect(outcome?.reason).toContain('NVCF was last given the key of the previous version');
+    expect(statusOf(h, nvcfKey)).toBe('Active');
+    const pull = await nvcfPull(h.sb, image);
+    expect(pull, JSON.stringify(pull)).toMatchObject({ ok: true });
+    expect(invariantViolations(h.sb, registry)).toEqual([]);
+  });
+
+  it('counts a use IAM shows four hours late, and never deactivates a key in use however long postponed', async () => {
+    await rotate(h, registry);
+    const previous = keyInStage(h.sb, registry, 'AWSPREVIOUS');
+    await advanceHours(h.sb, GRACE + 1);
+    await useKey(h, 'AWSPREVIOUS');
+    // GetAccessKeyLastUsed shows the use only now; it was five hours ago.
+    await advanceHours(h.sb, 5);
+    const [postponed] = await retire(h);
+    expect(postponed).toMatchObject({ action: 'postponed', deactivateAnywayAt: null });
+    expect(statusOf(h, previous)).toBe('Active');
+
+    // Still used, past retire.maxPostponeHours (72 h after the grace period).
+    await advanceHours(h.sb, 72);
+    await useKey(h, 'AWSPREVIOUS');
+    await advanceHours(h.sb, 5);
+    const [overdue] = await retire(h);
+    expect(overdue).toMatchObject({ action: 'postponed', deactivateAnywayAt: null });
+    expect(overdue?.reason).toContain('a key in use is never deactivated');
+    const warnings = await projectEvents<RetirementPostponedDetail>(h.sb, DETAIL_TYPES.retirementPostponed);
+    expect(warnings.at(-1)).toMatchObject({ cause: 'in-use', deactivateAnywayAt: null });
+    expect(warnings.at(-1)?.reason).toContain('retire.maxPostponeHours');
+    expect(statusOf(h, previous)).toBe('Active');
+
+    // Once nothing uses it for the whole window, it goes.
+    await advanceHours(h.sb, 7);
+    const [retired] = await retire(h);
+    expect(retired).toMatchObject({ action: 'retired' });
+    expect(statusOf(h, previous)).toBe('Inactive');
+  });
+
+  it('adopts the host’s NVCF credential renamed by hand instead of creating a second one', async () => {
+    const nvcf = new NvcfClient({ baseUrl: h.sb.nvcfEndpoint, apiKey: async () => h.sb.ngcApiKey });
+    const current = JSON.parse(
+      secretOf(h.sb, registry).versions.find((v) => v.stages.includes('AWSCURRENT'))?.secretString ?? '{}',
+    ) as { accessKeyId: string; secretAccessKey: string };
+    const [credential] = await nvcf.findRegistryCredentialsForHost(registry.hostname);
+    await nvcf.patchRegistryCredential(credential?.registryCredentialId as string, {
+      secret: { name: 'renamed-by-hand', value: encodeRegistrySecret(current) },
+    });
+    await control(h.sb, 'POST', 'clock', { advanceSeconds: 120 });
+    const token = await rotate(h, registry);
+    expect(rotationRecord(h.sb, registry, token)?.status).toBe('succeeded');
+    const forHost = await nvcf.findRegistryCredentialsForHost(registry.hostname);
+    // One credential for the host, the same one, back under the configured name, holding the new key.
+    expect(forHost.map((c) => [c.registryCredentialId, c.registryCredentialName])).toEqual([
+      [credential?.registryCredentialId, registry.credentialName],
+    ]);
+    expect(invariantViolations(h.sb, registry)).toEqual([]);
+  });
+
+  it('never takes a just-created key for absent from one ListAccessKeys read (IAM lists it 5 s late)', async () => {
+    // After its CreateAccessKey, createSecret's PutSecretValue fails once: the key exists, unstored, and IAM's
+    // list does not show it yet when the failure path and the retry look.
+    await control(h.sb, 'POST', 'faults', {
+      service: 'secretsmanager',
+      operation: 'PutSecretValue',
+      error: { status: 400, code: 'InjectedFailure', message: 'injected' },
+    });
+    const token = await rotate(h, registry);
+    await h.sb.settle();
+    expect(rotationRecord(h.sb, registry, token)?.status).toBe('succeeded');
+    await control(h.sb, 'POST', 'clock', { advanceSeconds: 10 });
+    const keys = keysOf(h.sb, registry).map((k) => k.accessKeyId);
+    // The orphan was found and deleted: the user holds exactly the current and the previous key.
+    expect(keys.sort()).toEqual(
+      [keyInStage(h.sb, registry, 'AWSCURRENT'), keyInStage(h.sb, registry, 'AWSPREVIOUS')].sort(),
+    );
+    expect(invariantViolations(h.sb, registry)).toEqual([]);
+  });
+});
+
+describe('Rotation when NVCF stalls longer than the function timeout', () => {
+  let h: Harness;
+  let image: string;
+  /** A short function timeout, so that the test waits seconds: the step keeps 15 s of it to report. */
+  const TIMEOUT_SECONDS = 18;
+
+  beforeAll(async () => {
+    h = await startHarness(config, {
+      profile: 'aws',
+      knobs: { iamPropagationSeconds: 0, nvcfListCacheSeconds: 0 },
+    });
+    image = await pushTestImage(h.sb, registry, 'inference', 'v1');
+    h.sb.lambda.register({
+      arn: rotationFunctionArn(h.sb),
+      name: FUNCTIONS.rotateCredential.name,
+      handler: createRotateCredentialHandler(fromSandboxEnvironment(handlerEnvironment(h.sb, config)), {
+        timing: { ...FAST_TIMING, nvcfBudgetMs: 60_000 },
+      }) as LambdaHandler,
+      timeoutSeconds: TIMEOUT_SECONDS,
+      memoryMb: FUNCTIONS.rotateCredential.memoryMb,
+    });
+  });
+  afterAll(async () => {
+    await expectNoSecretsLeaked(h);
+    await h.close();
+  });
+
+  it('ends in a Rotation Failed event before the timeout, with every invariant intact', async () => {
+    const before = h.sb.lambda.invocations.length;
+    await control(h.sb, 'POST', 'faults', {
+      service: 'nvcf',
+      operation: '*',
+      delayMs: (TIMEOUT_SECONDS + 4) * 1000,
+    });
+    const token = await rotate(h, registry);
+    const failed = (await projectEvents<RotationFailedDetail>(h.sb, DETAIL_TYPES.rotationFailed)).filter(
+      (e) => e.token === token,
+    );
+    expect(failed[0]).toMatchObject({ step: 'setSecret', refused: false, currentKeyWorks: true });
+    expect(failed[0]?.reason).toContain('within the time left of this invocation');
+    const invocations = h.sb.lambda.invocations.slice(before);
+    expect(invocations.some((i) => !i.ok && i.error?.name === 'Sandbox.Timedout')).toBe(false);
+    // Secrets Manager's retry finished the rotation once NVCF answered again.
+    expect(rotationRecord(h.sb, registry, token)?.status).toBe('succeeded');
+    expect(invariantViolations(h.sb, registry)).toEqual([]);
+    expect(await nvcfPull(h.sb, image)).toMatchObject({ ok: true });
+  });
+});
