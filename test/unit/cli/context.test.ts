@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { awsClientOptions, iamClientOptions } from '../../../packages/cli/src/context.ts';
+import { awsClientOptions, iamClientOptions, loadCommandConfig } from '../../../packages/cli/src/context.ts';
 
 // The region the CLI's AWS clients use: --region, then AWS_REGION / AWS_DEFAULT_REGION, then the region of the
 // AWS profile (as the SDK reads it), then the region the stacks deploy to.
@@ -72,5 +72,41 @@ describe('Function: iamClientOptions', () => {
   it('leaves the region to the SDK without an endpoint override (it picks the global endpoint itself)', () => {
     const options = iamClientOptions(awsClientOptions({ region: 'eu-west-1' }, {}, 'us-east-1'));
     expect(options.region).toBe('eu-west-1');
+  });
+});
+
+describe('Function: loadCommandConfig (--stage)', () => {
+  const example = { config: 'nvcf-ecr.config.ts' };
+
+  it('uses the names without a stage when neither --stage nor NVCF_ECR_STAGE is given (the sandbox)', async () => {
+    const config = await loadCommandConfig(example, { required: true, env: {} });
+    expect(config?.registries[0]).toMatchObject({
+      userName: 'nvcf-ecr-prod',
+      secretName: 'nvcf-ecr/prod/pull-key',
+    });
+    expect(config?.ngc.apiKeySecretName).toBe('nvcf-ecr/ngc-api-key');
+  });
+
+  it("takes the deployment's names from --stage, and the region from --region, as the stacks name them", async () => {
+    const config = await loadCommandConfig(
+      { ...example, stage: 'prod', region: 'us-east-1' },
+      { required: true, env: { NVCF_ECR_STAGE: 'dev' } },
+    );
+    expect(config?.registries[0]).toMatchObject({
+      userName: 'nvcf-ecr-prod-us-east-1-prod',
+      secretName: 'nvcf-ecr/prod/prod/pull-key',
+    });
+    expect(config?.ngc.apiKeySecretName).toBe('nvcf-ecr/prod/ngc-api-key');
+  });
+
+  it('falls back to NVCF_ECR_STAGE and refuses a stage CloudFormation could not name, as a usage error', async () => {
+    const staged = await loadCommandConfig(example, { required: true, env: { NVCF_ECR_STAGE: 'dev' } });
+    expect(staged?.registries[0]?.secretName).toBe('nvcf-ecr/dev/prod/pull-key');
+    await expect(
+      loadCommandConfig({ ...example, stage: '1st' }, { required: true, env: {} }),
+    ).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining("--stage '1st' must start with a letter"),
+    });
   });
 });
