@@ -8,19 +8,19 @@ import middy from '@middy/core';
 import {
   type AuditTrigger,
   auditTriggerSchema,
-  ConfigError,
   DEFAULT_DEADLINE_RESERVE_MS,
-  perRegion,
   publishAudit,
   runAudit,
   triggerRegistries,
-} from '@nvcf-ecr/core';
-import type { Context } from 'aws-lambda';
+} from '@nvcf-ecr/core/audit';
+import { ConfigError } from '@nvcf-ecr/core/errors';
+import { perRegion } from '@nvcf-ecr/core/per-region';
 import {
   awsClientConfig,
   ENV,
   type FunctionEnvironment,
   iamClientConfig,
+  invocable,
   lambdaEntry,
 } from './lib/environment.ts';
 import { logErrors, parseEvent } from './lib/middleware.ts';
@@ -60,7 +60,7 @@ export function createAuditHandler(env: FunctionEnvironment) {
     events: new EventBridgeClient(awsClientConfig(env)),
     bucket,
     eventBusName: env.eventBusName,
-    metrics: env.metrics ?? ((m) => env.logger.debug('metric', { metric: m })),
+    metrics: env.metrics,
     logger: env.logger,
   };
   const handler = middy<AuditTrigger, unknown>()
@@ -84,8 +84,7 @@ export function createAuditHandler(env: FunctionEnvironment) {
       const { location, eventId } = await publishAudit(report, publish);
       return { summary: report.summary, reports: location, eventId };
     });
-  return (event: unknown, context?: unknown): Promise<unknown> =>
-    handler(event as AuditTrigger, (context ?? {}) as Context);
+  return invocable(handler);
 }
 
 export const handler = lambdaEntry(createAuditHandler);

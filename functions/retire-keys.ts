@@ -2,13 +2,13 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
-import { type RetireDeps, type RetireOutcome, retirePreviousKeys } from '@nvcf-ecr/core';
-import type { Context } from 'aws-lambda';
+import { type RetireDeps, type RetireOutcome, retirePreviousKeys } from '@nvcf-ecr/core/rotation';
 import * as z from 'zod/mini';
 import {
   awsClientConfig,
   type FunctionEnvironment,
   iamClientConfig,
+  invocable,
   lambdaEntry,
 } from './lib/environment.ts';
 import { logErrors, parseEvent } from './lib/middleware.ts';
@@ -44,7 +44,7 @@ export function createRetireKeysHandler(env: FunctionEnvironment) {
     eventBusName: env.eventBusName,
     now: env.now,
     logger: env.logger,
-    metrics: env.metrics ?? ((m) => env.logger.debug('metric', { metric: m })),
+    metrics: env.metrics,
     timePerRegistryMs: RETIRE_TIME_PER_REGISTRY_MS,
   };
   const handler = middy<Record<string, unknown>, RetireOutcome[]>()
@@ -59,8 +59,7 @@ export function createRetireKeysHandler(env: FunctionEnvironment) {
           : {}),
       }),
     );
-  return (event: unknown, context?: unknown): Promise<RetireOutcome[]> =>
-    handler(event as Record<string, unknown>, (context ?? {}) as Context);
+  return invocable(handler);
 }
 
 export const handler = lambdaEntry(createRetireKeysHandler);

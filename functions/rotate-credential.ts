@@ -12,12 +12,12 @@ import {
   type RotationTiming,
   rotateCredential,
   rotationInvocationSchema,
-} from '@nvcf-ecr/core';
-import type { Context } from 'aws-lambda';
+} from '@nvcf-ecr/core/rotation';
 import {
   awsClientConfig,
   type FunctionEnvironment,
   iamClientConfig,
+  invocable,
   lambdaEntry,
 } from './lib/environment.ts';
 import { logErrors, parseEvent } from './lib/middleware.ts';
@@ -66,7 +66,7 @@ export function createRotateCredentialHandler(
     eventBusName: env.eventBusName,
     now: env.now,
     logger: env.logger,
-    metrics: env.metrics ?? ((m) => env.logger.debug('metric', { metric: m })),
+    metrics: env.metrics,
     timing: options.timing,
     ...options.waits,
   };
@@ -82,8 +82,7 @@ export function createRotateCredentialHandler(
           : {}),
       }),
     );
-  return (event: unknown, context?: unknown): Promise<void> =>
-    handler(event as RotationInvocation, (context ?? {}) as Context);
+  return invocable(handler);
 }
 
 export const handler = lambdaEntry(createRotateCredentialHandler);

@@ -1,16 +1,15 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import middy from '@middy/core';
+import { ContentCache } from '@nvcf-ecr/core/image';
+import { perRegion } from '@nvcf-ecr/core/per-region';
 import {
-  ContentCache,
   type EcrImageActionEvent,
   ecrImageActionEventSchema,
-  perRegion,
   type ValidationOutcome,
   validatePush,
-} from '@nvcf-ecr/core';
-import type { Context } from 'aws-lambda';
-import { awsClientConfig, type FunctionEnvironment, lambdaEntry } from './lib/environment.ts';
+} from '@nvcf-ecr/core/validation';
+import { awsClientConfig, type FunctionEnvironment, invocable, lambdaEntry } from './lib/environment.ts';
 import { logErrors, parseEvent } from './lib/middleware.ts';
 
 /**
@@ -27,7 +26,7 @@ export function createValidatePushHandler(env: FunctionEnvironment) {
     eventBusName: env.eventBusName,
     cache: new ContentCache({ maxEntries: 2000, maxBytes: 32 * 1024 * 1024 }),
     logger: env.logger,
-    metrics: env.metrics ?? ((m) => env.logger.debug('metric', { metric: m })),
+    metrics: env.metrics,
     now: env.now,
   } satisfies Parameters<typeof validatePush>[1];
   const handler = middy<EcrImageActionEvent, ValidationOutcome>()
@@ -36,8 +35,7 @@ export function createValidatePushHandler(env: FunctionEnvironment) {
     // retries and a dead letter.
     .use(parseEvent({ schema: ecrImageActionEventSchema, logger: env.logger, onInvalid: 'skip' }))
     .handler((event) => validatePush(event, deps));
-  return (event: unknown, context?: unknown): Promise<ValidationOutcome> =>
-    handler(event as EcrImageActionEvent, (context ?? {}) as Context);
+  return invocable(handler);
 }
 
 export const handler = lambdaEntry(createValidatePushHandler);

@@ -1,12 +1,7 @@
-import {
-  AUDIT_REPORT_PREFIX,
-  ConfigError,
-  publicRepositoryArn,
-  RESOLUTION_CACHE_PREFIX,
-  RULE_NAMES,
-  reportBucketName,
-  repositoryArn,
-} from '@nvcf-ecr/core';
+import { AUDIT_REPORT_PREFIX, RESOLUTION_CACHE_PREFIX } from '@nvcf-ecr/core/audit';
+import { publicRepositoryArn, repositoryArn } from '@nvcf-ecr/core/ecr';
+import { ConfigError } from '@nvcf-ecr/core/errors';
+import { RULE_NAMES, reportBucketName } from '@nvcf-ecr/core/events';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';

@@ -1,11 +1,6 @@
-import {
-  DEPLOYED_BOOTSTRAP_VALUE,
-  minimalPullPolicy,
-  PULL_POLICY_NAME,
-  RETIRE_SCHEDULE,
-  ROTATION_TAGS,
-  RULE_NAMES,
-} from '@nvcf-ecr/core';
+import { PULL_POLICY_NAME, RETIRE_SCHEDULE, RULE_NAMES } from '@nvcf-ecr/core/events';
+import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
+import { DEPLOYED_BOOTSTRAP_VALUE, ROTATION_TAGS } from '@nvcf-ecr/core/rotation';
 import { Aws, Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';

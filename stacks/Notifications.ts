@@ -5,7 +5,7 @@ import {
   type NotificationKey,
   notificationMessages,
   notificationPatterns,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/events';
 import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';

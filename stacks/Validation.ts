@@ -1,4 +1,5 @@
-import { ecrPushRulePattern, PROJECT_EVENT_BUS_NAME, RULE_NAMES, repositoryArn } from '@nvcf-ecr/core';
+import { repositoryArn } from '@nvcf-ecr/core/ecr';
+import { ecrPushRulePattern, PROJECT_EVENT_BUS_NAME, RULE_NAMES } from '@nvcf-ecr/core/events';
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';

@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '@nvcf-ecr/core';
+import { ConfigError } from '@nvcf-ecr/core/errors';
 import { synthesize } from './lib/synth.ts';
 
 const USAGE =

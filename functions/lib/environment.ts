@@ -1,14 +1,8 @@
-import {
-  assertConfig,
-  type Config,
-  ConfigError,
-  createLogger,
-  emfSink,
-  iamRegionFor,
-  jsonLineSink,
-  type Logger,
-  type MetricSink,
-} from '@nvcf-ecr/core';
+import { assertConfig, type Config, ConfigError } from '@nvcf-ecr/core/config';
+import { iamRegionFor } from '@nvcf-ecr/core/ecr';
+import { createLogger, jsonLineSink, type Logger } from '@nvcf-ecr/core/log';
+import { emfSink, type MetricSink } from '@nvcf-ecr/core/metrics';
+import type { Context } from 'aws-lambda';
 
 /**
  * What a handler needs from its surroundings, in one object, so that the same handler code runs in Lambda
@@ -30,8 +24,8 @@ export interface FunctionEnvironment {
   readonly reportBucket?: string | undefined;
   readonly now: () => Date;
   readonly logger: Logger;
-  /** Where metrics go: EMF lines on stdout in Lambda; absent elsewhere (handlers then log them at debug). */
-  readonly metrics?: MetricSink | undefined;
+  /** Where metrics go: EMF lines on stdout in Lambda, debug log lines on the sandbox. */
+  readonly metrics: MetricSink;
 }
 
 /** Environment variables the stacks set (documented in stacks/README.md). */
@@ -110,6 +104,17 @@ export function lambdaEntry<E, R>(
     };
   }
   return factory(environmentFromProcess());
+}
+
+/**
+ * What a handler factory returns: its middy handler, callable as Lambda calls it and as the sandbox's runtime
+ * and the tests do, with an event of any shape (the handler's `parseEvent` checks it) and perhaps no context
+ * (middy reads the context object, so an empty one stands in).
+ */
+export function invocable<E, R>(
+  handler: (event: E, context: Context) => Promise<R>,
+): (event: unknown, context?: unknown) => Promise<R> {
+  return (event, context) => handler(event as E, (context ?? {}) as Context);
 }
 
 /** Settings shared by every AWS SDK client a handler builds (clients are built at the edge, passed to core). */

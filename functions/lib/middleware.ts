@@ -1,5 +1,7 @@
 import type { MiddlewareObj } from '@middy/core';
-import { type ConfigIssue, EventShapeError, formatPath, type Logger } from '@nvcf-ecr/core';
+import { formatPath } from '@nvcf-ecr/core/config';
+import { type ConfigIssue, EventShapeError } from '@nvcf-ecr/core/errors';
+import type { Logger } from '@nvcf-ecr/core/log';
 import type * as z from 'zod/mini';
 
 /**

@@ -1,4 +1,5 @@
-import type { Config, Logger } from '@nvcf-ecr/core';
+import type { Config } from '@nvcf-ecr/core/config';
+import type { Logger } from '@nvcf-ecr/core/log';
 import type { FunctionEnvironment } from './environment.ts';
 
 /**
@@ -33,5 +34,6 @@ export function fromSandboxEnvironment(env: SandboxHandlerEnvironment): Function
     reportBucket: env.reportBucket,
     now: env.now,
     logger: env.logger,
+    metrics: (m) => env.logger.debug('metric', { metric: m }),
   };
 }

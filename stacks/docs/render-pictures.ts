@@ -15,7 +15,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { consoleUrl, DETAIL_TYPES, renderInputTransformer, webhookTransformer } from '@nvcf-ecr/core';
+import { consoleUrl, DETAIL_TYPES, renderInputTransformer, webhookTransformer } from '@nvcf-ecr/core/events';
 import { chromium } from 'playwright-core';
 import { synthesize } from '../lib/synth.ts';
 

@@ -1,13 +1,6 @@
-import {
-  assertConfig,
-  type Config,
-  ConfigError,
-  type ConfigInput,
-  type ConfigIssue,
-  deploymentRegion,
-  type Partition,
-  partitionOfRegion,
-} from '@nvcf-ecr/core';
+import { assertConfig, type Config, type ConfigInput, deploymentRegion } from '@nvcf-ecr/core/config';
+import { type Partition, partitionOfRegion } from '@nvcf-ecr/core/ecr';
+import { ConfigError, type ConfigIssue } from '@nvcf-ecr/core/errors';
 import type { App } from 'sst/constructs';
 import defaultConfig from '../../nvcf-ecr.config.ts';
 

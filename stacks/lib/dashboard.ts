@@ -1,12 +1,8 @@
-import {
-  AUDIT_METRICS,
-  FUNCTIONS,
-  METRIC_NAMESPACE,
-  NOTIFY_VERDICTS,
-  ROTATION_METRICS,
-  SEVERITIES,
-  VERDICT_METRIC,
-} from '@nvcf-ecr/core';
+import { AUDIT_METRICS, SEVERITIES } from '@nvcf-ecr/core/audit';
+import { FUNCTIONS, NOTIFY_VERDICTS } from '@nvcf-ecr/core/events';
+import { METRIC_NAMESPACE } from '@nvcf-ecr/core/metrics';
+import { ROTATION_METRICS } from '@nvcf-ecr/core/rotation';
+import { VERDICT_METRIC } from '@nvcf-ecr/core/validation';
 import { Duration, type Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { StackSettings } from './stack.ts';

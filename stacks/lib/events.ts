@@ -1,4 +1,4 @@
-import type { EventPattern } from '@nvcf-ecr/core';
+import type { EventPattern } from '@nvcf-ecr/core/events';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';

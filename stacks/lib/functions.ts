@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { type Config, ConfigError, FUNCTIONS, type FunctionKey, serializeConfig } from '@nvcf-ecr/core';
+import { type Config, ConfigError, serializeConfig } from '@nvcf-ecr/core/config';
+import { FUNCTIONS, type FunctionKey } from '@nvcf-ecr/core/events';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';

@@ -1,4 +1,5 @@
-import { AUDIT_REPORT_PREFIX, type FunctionKey, RESOLUTION_CACHE_PREFIX } from '@nvcf-ecr/core';
+import { AUDIT_REPORT_PREFIX, RESOLUTION_CACHE_PREFIX } from '@nvcf-ecr/core/audit';
+import type { FunctionKey } from '@nvcf-ecr/core/events';
 
 /**
  * What every function may do, in one place. Each function's role is built from exactly these statements

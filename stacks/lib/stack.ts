@@ -1,4 +1,5 @@
-import { type Config, ConfigError, forDeployment, withStage } from '@nvcf-ecr/core';
+import { type Config, ConfigError, forDeployment } from '@nvcf-ecr/core/config';
+import { withStage } from '@nvcf-ecr/core/events';
 import { Annotations } from 'aws-cdk-lib';
 import { NagSuppressions } from 'cdk-nag';
 import type { IConstruct } from 'constructs';

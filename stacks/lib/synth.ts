@@ -2,7 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertConfig, type Config, type ConfigInput, forDeployment, loadConfig } from '@nvcf-ecr/core';
+import {
+  assertConfig,
+  type Config,
+  type ConfigInput,
+  forDeployment,
+  loadConfig,
+} from '@nvcf-ecr/core/config';
 import { Aspects, type IAspect } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { App } from 'sst/constructs';

@@ -1,15 +1,14 @@
+import { URL_SECRET_PLACEHOLDER, type WebhookConfig } from '@nvcf-ecr/core/config';
 import {
   consoleUrl,
   type InputTransformer,
   type NotificationKey,
-  URL_SECRET_PLACEHOLDER,
   WEBHOOK_DEAD_LETTER_QUEUE_NAME,
   WEBHOOK_RETRY_POLICY,
-  type WebhookConfig,
   webhookConnectionAuth,
   webhookDestinationName,
   webhookTransformer,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/events';
 import { Duration, SecretValue, type Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';

@@ -5,13 +5,9 @@ import {
   ListImagesCommand,
 } from '@aws-sdk/client-ecr';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  ACCEPTED_MANIFEST_MEDIA_TYPES,
-  assertConfig,
-  type Config,
-  FUNCTIONS,
-  functionArn,
-} from '@nvcf-ecr/core';
+import { assertConfig, type Config } from '@nvcf-ecr/core/config';
+import { FUNCTIONS, functionArn } from '@nvcf-ecr/core/events';
+import { ACCEPTED_MANIFEST_MEDIA_TYPES } from '@nvcf-ecr/core/image';
 import { type RunningSandbox, startSandbox, type ThrottleOptions } from '@nvcf-ecr/sandbox';
 import { sandboxHandlers } from '../../packages/cli/src/compose.ts';
 import { ImageFactory, type SeedEntry, seedEntries } from './lib/images.ts';

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { assertConfig, FUNCTIONS } from '@nvcf-ecr/core';
+import { assertConfig } from '@nvcf-ecr/core/config';
+import { FUNCTIONS } from '@nvcf-ecr/core/events';
 import { type HandlerEnvironment, type RunningSandbox, startSandbox } from '@nvcf-ecr/sandbox';
 import { sandboxHandlers } from '../../packages/cli/src/compose.ts';
 import { ECR_THROTTLE, MIX, TAGS_PER_IMAGE, throttleFloorMs } from './audit.ts';

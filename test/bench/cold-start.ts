@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { FUNCTIONS, type FunctionKey } from '@nvcf-ecr/core';
+import { FUNCTIONS, type FunctionKey } from '@nvcf-ecr/core/events';
 import { LAMBDA_CREDENTIALS } from '../../stacks/lib/functions.ts';
 import { ROOT, synthesize } from '../../stacks/lib/synth.ts';
 import { median, round } from './lib/measure.ts';

@@ -3,7 +3,7 @@ import {
   RotateSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { loadConfig } from '@nvcf-ecr/core';
+import { loadConfig } from '@nvcf-ecr/core/config';
 import { startSandbox } from '@nvcf-ecr/sandbox';
 import { sandboxHandlers } from '../../packages/cli/src/compose.ts';
 import { countByOperation, recordCalls } from './lib/measure.ts';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
-import { ECR_EVENT_SOURCE, ECR_IMAGE_ACTION, FUNCTIONS, functionArn, loadConfig } from '@nvcf-ecr/core';
+import { loadConfig } from '@nvcf-ecr/core/config';
+import { ECR_EVENT_SOURCE, ECR_IMAGE_ACTION, FUNCTIONS, functionArn } from '@nvcf-ecr/core/events';
 import { type RunningSandbox, startSandbox } from '@nvcf-ecr/sandbox';
 import { sandboxHandlers } from '../../packages/cli/src/compose.ts';
 import { type BuiltImage, ImageFactory, seedEntries } from './lib/images.ts';

@@ -1,5 +1,7 @@
 import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
-import { createLogger, encodeRegistrySecret, type LogRecord, minimalPullPolicy } from '@nvcf-ecr/core';
+import { encodeRegistrySecret } from '@nvcf-ecr/core/credential';
+import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
+import { createLogger, type LogRecord } from '@nvcf-ecr/core/log';
 import {
   NvcfBadRequestError,
   NvcfClient,

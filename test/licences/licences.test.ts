@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FUNCTIONS } from '@nvcf-ecr/core';
+import { FUNCTIONS } from '@nvcf-ecr/core/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   bundleInputs,
@@ -66,10 +66,17 @@ describe('Licences of what users deploy and install', () => {
   });
 
   it('fails when an AGPL package enters core’s closure: in a bundle, and in npm’s tree', async () => {
-    // A bundle of core plus iam-simulate, resolved where the sandbox resolves it: the regression this guards.
+    // A bundle of core (every subpath) plus iam-simulate, resolved where the sandbox resolves it: the
+    // regression this guards.
+    const corePackage = JSON.parse(await readFile(join(ROOT, 'packages/core/package.json'), 'utf8')) as {
+      exports: Record<string, string>;
+    };
+    const coreModules = Object.values(corePackage.exports).map(
+      (target, i) => `export * as m${i} from '${join(ROOT, 'packages/core', target)}';\n`,
+    );
     const bundled = packageDirs(
       await bundleInputs({
-        contents: `export * from '${join(ROOT, 'packages/core/src/index.ts')}';\nexport { runSimulation } from '@cloud-copilot/iam-simulate';\n`,
+        contents: `${coreModules.join('')}export { runSimulation } from '@cloud-copilot/iam-simulate';\n`,
         resolveDir: join(ROOT, 'packages/sandbox'),
       }),
     );

@@ -1,4 +1,5 @@
-import { CACHE_REFRESH_MS, FUNCTIONS, RULE_NAMES, reportBucketName } from '@nvcf-ecr/core';
+import { CACHE_REFRESH_MS } from '@nvcf-ecr/core/audit';
+import { FUNCTIONS, RULE_NAMES, reportBucketName } from '@nvcf-ecr/core/events';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ACCOUNT } from './configs.ts';

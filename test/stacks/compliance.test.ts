@@ -1,4 +1,5 @@
-import { DEPLOYED_BOOTSTRAP_VALUE, redact, redactString } from '@nvcf-ecr/core';
+import { redact, redactString } from '@nvcf-ecr/core/redact';
+import { DEPLOYED_BOOTSTRAP_VALUE } from '@nvcf-ecr/core/rotation';
 import { describe, expect, it } from 'vitest';
 import { resourcesOfType, STACK_IDS, synth } from './synth.ts';
 

@@ -1,4 +1,4 @@
-import type { ConfigInput } from '@nvcf-ecr/core';
+import type { ConfigInput } from '@nvcf-ecr/core/config';
 import example from '../../nvcf-ecr.config.ts';
 
 /**

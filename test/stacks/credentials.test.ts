@@ -1,14 +1,11 @@
+import { ConfigError } from '@nvcf-ecr/core/errors';
+import { FUNCTIONS, PULL_POLICY_NAME, RETIRE_SCHEDULE, RULE_NAMES } from '@nvcf-ecr/core/events';
+import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
 import {
   assertValueMatchesRegistry,
-  ConfigError,
   DEPLOYED_BOOTSTRAP_VALUE,
-  FUNCTIONS,
-  minimalPullPolicy,
-  PULL_POLICY_NAME,
   parseRotatedSecret,
-  RETIRE_SCHEDULE,
-  RULE_NAMES,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/rotation';
 import { describe, expect, it } from 'vitest';
 import { expectRejection } from '../unit/core/expect-error.ts';
 import { ACCOUNT, GOV_ACCOUNT, PARTNER_ACCOUNT } from './configs.ts';

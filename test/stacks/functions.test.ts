@@ -1,13 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ConfigError,
-  FUNCTIONS,
-  type FunctionKey,
-  PROJECT_EVENT_BUS_NAME,
-  parseConfig,
-} from '@nvcf-ecr/core';
+import { ConfigError, parseConfig } from '@nvcf-ecr/core/config';
+import { FUNCTIONS, type FunctionKey, PROJECT_EVENT_BUS_NAME } from '@nvcf-ecr/core/events';
 import { describe, expect, it } from 'vitest';
 import { expectRejection } from '../unit/core/expect-error.ts';
 import { ACCOUNT } from './configs.ts';

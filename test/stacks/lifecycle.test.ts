@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '@nvcf-ecr/core';
+import { ConfigError } from '@nvcf-ecr/core/errors';
 import { describe, expect, it } from 'vitest';
 import { synthesize } from '../../stacks/lib/synth.ts';
 import { ACCOUNT } from './configs.ts';

@@ -6,7 +6,7 @@ import {
   NOTIFICATION_RULE_PREFIX,
   NOTIFICATION_TOPIC_NAME,
   notificationPatterns,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/events';
 import { describe, expect, it } from 'vitest';
 import { findResource, must, resourcesOfType, STAGE, synth } from './synth.ts';
 

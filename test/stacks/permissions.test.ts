@@ -1,10 +1,5 @@
-import {
-  FUNCTIONS,
-  type FunctionKey,
-  PROJECT_EVENT_BUS_NAME,
-  ROTATION_TAGS,
-  reportBucketName,
-} from '@nvcf-ecr/core';
+import { FUNCTIONS, type FunctionKey, PROJECT_EVENT_BUS_NAME, reportBucketName } from '@nvcf-ecr/core/events';
+import { ROTATION_TAGS } from '@nvcf-ecr/core/rotation';
 import { isActionAllowed } from '@nvcf-ecr/sandbox';
 import { describe, expect, it } from 'vitest';
 import { ACCOUNT, GOV_ACCOUNT, PARTNER_ACCOUNT } from './configs.ts';

@@ -4,15 +4,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  DETAIL_TYPES,
-  FUNCTIONS,
-  type FunctionKey,
-  loadConfig,
-  openOciLayout,
-  PROJECT_EVENT_BUS_NAME,
-  serializeConfig,
-} from '@nvcf-ecr/core';
+import { loadConfig, serializeConfig } from '@nvcf-ecr/core/config';
+import { DETAIL_TYPES, FUNCTIONS, type FunctionKey, PROJECT_EVENT_BUS_NAME } from '@nvcf-ecr/core/events';
+import { openOciLayout } from '@nvcf-ecr/core/image';
 import { pushImage, startSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients, control } from '../helpers/sandbox.ts';

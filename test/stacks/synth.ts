@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertConfig, type Config, partitionOfRegion } from '@nvcf-ecr/core';
+import { assertConfig, type Config } from '@nvcf-ecr/core/config';
+import { partitionOfRegion } from '@nvcf-ecr/core/ecr';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { STACK_IDS, type StackId, synthesize } from '../../stacks/lib/synth.ts';

@@ -1,4 +1,4 @@
-import { ecrPushRulePattern, FUNCTIONS, PROJECT_EVENT_BUS_NAME, RULE_NAMES } from '@nvcf-ecr/core';
+import { ecrPushRulePattern, FUNCTIONS, PROJECT_EVENT_BUS_NAME, RULE_NAMES } from '@nvcf-ecr/core/events';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { findResource, resourcesOfType, STAGE, synth } from './synth.ts';

@@ -6,7 +6,7 @@ import {
   renderInputTransformer,
   WEBHOOK_RETRY_POLICY,
   webhookTransformer,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/events';
 import { describe, expect, it } from 'vitest';
 import { type CfnTemplate, findResource, must, resourcesOfType, STAGE, synth } from './synth.ts';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { configSchema } from '@nvcf-ecr/core';
+import { configSchema } from '@nvcf-ecr/core/config';
 import { describe, expect, it } from 'vitest';
 
 // README.md's configuration reference must list exactly the keys of the zod schema (core's `configSchema`),

@@ -1,24 +1,31 @@
 import { existsSync } from 'node:fs';
 import type { ParseArgsOptionsConfig } from 'node:util';
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import {
   type Config,
   ConfigError,
   deploymentRegion,
   forDeployment,
-  iamRegionFor,
   loadConfig,
-} from '@nvcf-ecr/core';
-import { NvcfClient } from '@nvcf-ecr/nvcf';
+  type RegistryConfig,
+} from '@nvcf-ecr/core/config';
+import { iamRegionFor } from '@nvcf-ecr/core/ecr';
+import { CoreError } from '@nvcf-ecr/core/errors';
+import type { NvcfClient } from '@nvcf-ecr/nvcf';
+import { nvcfClientFor } from '../../../functions/lib/nvcf.ts';
 import type { OptionValues } from './cli.ts';
-import { CliError } from './errors.ts';
+import { CliError, UsageError } from './errors.ts';
+import type { CliIo } from './output.ts';
 
 /**
  * What commands that talk to AWS and NVCF share: the `--config`, `--endpoint`, `--nvcf-endpoint` and
  * `--region` options, loading the configuration, SDK client settings (credentials from the standard AWS chain:
  * environment, shared files, SSO, instance roles), and the NVCF client with its key read from Secrets Manager
- * as the Lambdas read it. Precedence everywhere: flag → environment → configuration → default.
+ * as the Lambdas read it; picking a registry by name, the command's clock, the clients of the rotation commands and
+ * turning what AWS or NVCF answered into a CLI error. Precedence everywhere: flag → environment → configuration →
+ * default.
  */
 
 export const DEFAULT_CONFIG_FILE = 'nvcf-ecr.config.ts';
@@ -161,31 +168,94 @@ async function profileRegion(): Promise<string | undefined> {
 
 /**
  * The NVCF client for a command: base URL from `--nvcf-endpoint`, else `NVCF_ECR_NVCF_ENDPOINT`, else the
- * configuration; the API key read from the Secrets Manager secret the configuration names (the same secret
- * the Lambdas read), once, and re-read once after a 401.
+ * configuration; built as the handlers build theirs, the API key read from the same Secrets Manager secret.
  */
-export function nvcfClientFor(
+export function nvcfClientForCommand(
   values: OptionValues,
   env: Readonly<Record<string, string | undefined>>,
   config: Config,
   secrets: SecretsManagerClient,
 ): NvcfClient {
-  const baseUrl =
+  const nvcfBaseUrl =
     stringOption(values, 'nvcf-endpoint') ?? env['NVCF_ECR_NVCF_ENDPOINT'] ?? config.ngc.baseUrl;
-  return new NvcfClient({
-    baseUrl,
-    ...(config.ngc.org ? { org: config.ngc.org } : {}),
-    ...(config.ngc.team ? { team: config.ngc.team } : {}),
-    apiKey: async () => {
-      const out = await secrets.send(new GetSecretValueCommand({ SecretId: config.ngc.apiKeySecretName }));
-      const key = out.SecretString?.trim();
-      if (!key) {
-        throw new CliError(
-          `the NGC API key secret ${config.ngc.apiKeySecretName} is empty: store the key with 'aws secretsmanager put-secret-value --secret-id ${config.ngc.apiKeySecretName} --secret-string <key>'`,
-          2,
-        );
-      }
-      return key;
-    },
-  });
+  return nvcfClientFor({ config, nvcfBaseUrl }, secrets);
+}
+
+/** The environment variable that sets the CLI's clock (see {@link commandNow}). */
+export const NOW_ENV = 'NVCF_ECR_NOW';
+
+export const NOW_HELP = `Environment:
+  ${NOW_ENV}=<ISO time>  the time grace periods and key ages are judged at (default: this
+                           machine's clock); for a sandbox whose virtual clock was advanced, set it
+                           to the "now" of GET /_sandbox/clock`;
+
+/** The configured registry named `name`, or a usage error listing the names. */
+export function registryByName(config: Config, name: string, command: string): RegistryConfig {
+  const registry = config.registries.find((r) => r.name === name);
+  if (!registry) {
+    throw new UsageError(
+      `no registry named '${name}' in the configuration: the registries are ${config.registries.map((r) => r.name).join(', ')}`,
+      command,
+    );
+  }
+  return registry;
+}
+
+/**
+ * The CLI's clock: this machine's, or the fixed time in `NVCF_ECR_NOW`. The rotation and retirement decide
+ * against the clock of the system they run in; a sandbox's clock is virtual (tests and demos move it
+ * forward), so a command run against one needs the sandbox's time, not the machine's.
+ */
+export function commandNow(env: CliIo['env'], command: string): () => Date {
+  const raw = env[NOW_ENV];
+  if (raw === undefined || raw === '') return () => new Date();
+  const at = new Date(raw);
+  if (Number.isNaN(at.getTime()))
+    throw new UsageError(
+      `${NOW_ENV} must be an ISO-8601 time, e.g. 2026-01-31T12:00:00Z, got '${raw}'`,
+      command,
+    );
+  return () => at;
+}
+
+/**
+ * Runs a command body, turning what AWS, NVCF or the credential chain answered into a CLI error (exit 2)
+ * that says what failed, instead of an "internal error": these are the operator's to fix, not bugs.
+ */
+export async function reportingServiceErrors<T>(what: string, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    if (!(err instanceof Error) || err instanceof CliError || err instanceof CoreError) throw err;
+    const e = err as Error & { $metadata?: unknown };
+    const serviceError = e.$metadata !== undefined || e.name.startsWith('Nvcf');
+    if (e.name === 'CredentialsProviderError') {
+      throw new CliError(
+        `${what} failed: no AWS credentials found (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or log in with SSO)`,
+        2,
+        { cause: err },
+      );
+    }
+    if (serviceError) throw new CliError(`${what} failed: ${e.name}: ${e.message}`, 2, { cause: err });
+    throw err;
+  }
+}
+
+/**
+ * Clients for the rotation commands: Secrets Manager and IAM with the standard chain, NVCF with the NGC key.
+ * Secrets Manager in the deployment region, where the stacks put every registry's secret and the NGC key
+ * secret — not the registry's own region, which may differ.
+ */
+export function rotationClients(
+  values: OptionValues,
+  io: CliIo,
+  config: Config,
+): { secrets: SecretsManagerClient; iam: IAMClient; nvcf: NvcfClient } {
+  const options = awsClientOptions(values, io.env, deploymentRegion(config));
+  const secrets = new SecretsManagerClient(options);
+  return {
+    secrets,
+    iam: new IAMClient(iamClientOptions(options)),
+    nvcf: nvcfClientForCommand(values, io.env, config, secrets),
+  };
 }

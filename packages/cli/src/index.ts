@@ -1,4 +1,5 @@
-import { CoreError, redactString } from '@nvcf-ecr/core';
+import { CoreError } from '@nvcf-ecr/core/errors';
+import { redactString } from '@nvcf-ecr/core/redact';
 import { run } from './cli.ts';
 import { CliError, ExitError, UsageError } from './errors.ts';
 import type { CliIo } from './output.ts';

@@ -1,16 +1,15 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { type ImageReference, parseImageReference } from '@nvcf-ecr/core/ecr';
+import { ImageReferenceError } from '@nvcf-ecr/core/errors';
 import {
   type EcrImageApi,
-  type ImageReference,
-  ImageReferenceError,
   type ImageSource,
   openDockerArchive,
   openEcrSource,
   openOciArchive,
   openOciLayout,
-  parseImageReference,
   splitPathAndReference,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/image';
 import { UsageError } from './errors.ts';
 
 /**

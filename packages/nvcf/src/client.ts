@@ -1,32 +1,23 @@
 import {
-  apiErrorFor,
   NvcfApiError,
   NvcfApiKeyError,
   type NvcfError,
   NvcfNetworkError,
   NvcfNotFoundError,
-  NvcfResponseError,
   NvcfTimeoutError,
   scrubSecrets,
 } from './errors.ts';
-import {
-  backoffDelay,
-  isRetryableStatus,
-  parseRetryAfter,
-  type RetryOptions,
-  resolveRetry,
-} from './retry.ts';
+import { causeOf, errorFrom, isObject, member, parseSuccess } from './responses.ts';
+import { backoffDelay, isRetryableStatus, type RetryOptions, resolveRetry } from './retry.ts';
 import type {
   AddRegistryCredentialRequest,
   ArtifactType,
   FunctionDeployment,
   FunctionDto,
   FunctionVisibility,
-  ProblemDetails,
   RecognizedRegistries,
   RegistryCredential,
   RegistryCredentialFilter,
-  RequestStatus,
   UpdateRegistryCredentialRequest,
 } from './types.ts';
 
@@ -473,67 +464,6 @@ export class NvcfClient {
 function retryable(mode: RetryMode, error: NvcfApiError): boolean {
   if (mode === 'idempotent') return isRetryableStatus(error.status);
   return error.status === 429 || (error.status === 502 && error.type === UPSTREAM_TYPE);
-}
-
-function causeOf(err: Error): string {
-  const cause = err.cause as { code?: unknown; message?: unknown } | undefined;
-  if (!cause) return '';
-  const code = typeof cause.code === 'string' ? cause.code : undefined;
-  return code ? ` (${code})` : typeof cause.message === 'string' ? ` (${cause.message})` : '';
-}
-
-function parseSuccess(method: string, path: string, status: number, text: string): unknown {
-  if (status === 204 || text.trim() === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new NvcfResponseError(method, path, status, 'not JSON', { cause: err });
-  }
-}
-
-/** Problem Details, the gateway's `requestStatus`, or raw text (scrubbed, shortened). */
-function errorFrom(
-  method: string,
-  path: string,
-  status: number,
-  text: string,
-  headers: Headers,
-  nowMs: number,
-): NvcfApiError {
-  const retryAfterMs = parseRetryAfter(headers.get('retry-after'), nowMs);
-  let parsed: unknown;
-  try {
-    parsed = text.trim() === '' ? undefined : JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  if (isObject(parsed)) {
-    const rs = parsed['requestStatus'];
-    if (isObject(rs))
-      return apiErrorFor({ method, path, status, requestStatus: rs as RequestStatus, retryAfterMs });
-    if ('detail' in parsed || 'title' in parsed || 'type' in parsed) {
-      return apiErrorFor({ method, path, status, problem: parsed as ProblemDetails, retryAfterMs });
-    }
-  }
-  const raw =
-    text.trim() === '' ? undefined : scrubSecrets(text.length > 500 ? `${text.slice(0, 500)}…` : text);
-  return apiErrorFor({ method, path, status, rawBody: raw, retryAfterMs });
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function member<T>(
-  body: unknown,
-  key: string,
-  method: string,
-  path: string,
-  check: (v: unknown) => boolean,
-): T {
-  const value = isObject(body) ? body[key] : undefined;
-  if (!check(value)) throw new NvcfResponseError(method, path, 200, `expected a '${key}' member`);
-  return value as T;
 }
 
 function segment(value: string, name: string): string {

@@ -7,7 +7,7 @@ import {
   PutImageCommand,
   UploadLayerPartCommand,
 } from '@aws-sdk/client-ecr';
-import type { ImageSource, ManifestBlob } from '@nvcf-ecr/core';
+import type { ImageSource, ManifestBlob } from '@nvcf-ecr/core/image';
 import { SandboxError } from './errors.ts';
 
 /**

@@ -1,6 +1,8 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type Config, createLogger, type Logger, partitionOfRegion, silentLogger } from '@nvcf-ecr/core';
+import type { Config } from '@nvcf-ecr/core/config';
+import { partitionOfRegion } from '@nvcf-ecr/core/ecr';
+import { createLogger, type Logger, silentLogger } from '@nvcf-ecr/core/log';
 import { VirtualClock } from './clock.ts';
 import { control } from './control/routes.ts';
 import { SandboxError } from './errors.ts';

@@ -1,4 +1,4 @@
-import type { Logger } from '@nvcf-ecr/core';
+import type { Logger } from '@nvcf-ecr/core/log';
 import type { VirtualClock } from './clock.ts';
 import type { FaultRegistry } from './faults.ts';
 import type { Throttle } from './pacing.ts';

@@ -7,7 +7,8 @@
  * line.
  */
 import { createInterface } from 'node:readline';
-import { assertConfig, createLogger } from '@nvcf-ecr/core';
+import { assertConfig } from '@nvcf-ecr/core/config';
+import { createLogger } from '@nvcf-ecr/core/log';
 import { createAuditHandler } from '../../../functions/audit.ts';
 import { fromSandboxEnvironment, type SandboxHandlerEnvironment } from '../../../functions/lib/sandbox.ts';
 

@@ -21,19 +21,20 @@ import {
   auditReportSchema,
   CHECK_IDS,
   type ComplianceAuditDetail,
-  type Config,
-  compileEventPattern,
   complianceAuditDetailSchema,
+} from '@nvcf-ecr/core/audit';
+import { type Config, loadConfig } from '@nvcf-ecr/core/config';
+import { repositoryArn } from '@nvcf-ecr/core/ecr';
+import {
+  compileEventPattern,
   DETAIL_TYPES,
   EVENT_SOURCE,
-  loadConfig,
-  maskAccessKeyId,
   NOTIFICATION_RULE_PREFIX,
   notificationPatterns,
   PROJECT_EVENT_BUS_NAME,
-  pullRepositoryArns,
-  repositoryArn,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/events';
+import { pullRepositoryArns } from '@nvcf-ecr/core/iam';
+import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
 import type { EventLogEntry } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../packages/cli/src/index.ts';

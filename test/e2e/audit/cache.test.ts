@@ -2,15 +2,13 @@ import { BatchDeleteImageCommand } from '@aws-sdk/client-ecr';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   type AuditReport,
-  assertConfig,
   type ComplianceAuditDetail,
-  type Config,
   cacheKey,
-  createLogger,
   DEFAULT_DEADLINE_RESERVE_MS,
-  DETAIL_TYPES,
-  memorySink,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/audit';
+import { assertConfig, type Config } from '@nvcf-ecr/core/config';
+import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
+import { createLogger, memorySink } from '@nvcf-ecr/core/log';
 import { type EventLogEntry, type LambdaHandler, startSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxHandlers } from '../../../packages/cli/src/compose.ts';

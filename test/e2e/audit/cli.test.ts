@@ -2,13 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateAccessKeyCommand } from '@aws-sdk/client-iam';
-import {
-  type AuditReport,
-  assertConfig,
-  auditReportSchema,
-  loadConfig,
-  serializeConfig,
-} from '@nvcf-ecr/core';
+import { type AuditReport, auditReportSchema } from '@nvcf-ecr/core/audit';
+import { assertConfig, loadConfig, serializeConfig } from '@nvcf-ecr/core/config';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../packages/cli/src/index.ts';
 import { control } from '../../helpers/sandbox.ts';

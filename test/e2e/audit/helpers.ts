@@ -1,15 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import {
-  type AuditReport,
-  type Config,
-  createLogger,
-  type Finding,
-  FUNCTIONS,
-  functionArn,
-  type LogRecord,
-  memorySink,
-} from '@nvcf-ecr/core';
+import type { AuditReport, Finding } from '@nvcf-ecr/core/audit';
+import type { Config } from '@nvcf-ecr/core/config';
+import { FUNCTIONS, functionArn } from '@nvcf-ecr/core/events';
+import { createLogger, type LogRecord, memorySink } from '@nvcf-ecr/core/log';
 import { type RunningSandbox, startSandbox } from '@nvcf-ecr/sandbox';
 import { expect } from 'vitest';
 import { sandboxHandlers } from '../../../packages/cli/src/compose.ts';

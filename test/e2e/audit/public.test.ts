@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PutUserPolicyCommand } from '@aws-sdk/client-iam';
-import { assertConfig, type Config, publicRepositoryArn } from '@nvcf-ecr/core';
+import { assertConfig, type Config } from '@nvcf-ecr/core/config';
+import { publicRepositoryArn } from '@nvcf-ecr/core/ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { control } from '../../helpers/sandbox.ts';
 import {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { assertConfig, type Config } from '@nvcf-ecr/core';
+import { assertConfig, type Config } from '@nvcf-ecr/core/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { control } from '../../helpers/sandbox.ts';
 import { type AuditRun, type AuditSandbox, fixture, invokeAudit, startAuditSandbox } from './helpers.ts';

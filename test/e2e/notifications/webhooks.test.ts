@@ -1,16 +1,9 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import {
-  assertConfig,
-  type Config,
-  createLogger,
-  FUNCTIONS,
-  functionArn,
-  type LogRecord,
-  memorySink,
-  WEBHOOK_SENDER_HEADER,
-} from '@nvcf-ecr/core';
+import { assertConfig, type Config } from '@nvcf-ecr/core/config';
+import { FUNCTIONS, functionArn, WEBHOOK_SENDER_HEADER } from '@nvcf-ecr/core/events';
+import { createLogger, type LogRecord, memorySink } from '@nvcf-ecr/core/log';
 import { type RunningSandbox, startSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import example from '../../../nvcf-ecr.config.ts';

@@ -1,4 +1,6 @@
-import { assertConfig, type MetricRecord, ROTATION_METRICS } from '@nvcf-ecr/core';
+import { assertConfig } from '@nvcf-ecr/core/config';
+import type { MetricRecord } from '@nvcf-ecr/core/metrics';
+import { ROTATION_METRICS } from '@nvcf-ecr/core/rotation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { control } from '../../helpers/sandbox.ts';
 import { type Harness, retireFunctionArn, rotate, startHarness } from './harness.ts';

@@ -2,15 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import {
-  assertConfig,
-  type Config,
-  loadConfig,
-  maskAccessKeyId,
-  type RegistryConfig,
-  type RegistryRotationStatus,
-  type RetireOutcome,
-} from '@nvcf-ecr/core';
+import { assertConfig, type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
+import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
+import type { RegistryRotationStatus, RetireOutcome } from '@nvcf-ecr/core/rotation';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../packages/cli/src/index.ts';
 import { control } from '../../helpers/sandbox.ts';

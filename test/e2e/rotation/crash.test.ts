@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { RotateSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import { type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core';
+import { type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
 import type { FaultRuleInput, LambdaHandler, RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';

@@ -1,12 +1,8 @@
 import { join } from 'node:path';
 import { PutSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import {
-  type Config,
-  DEPLOYED_BOOTSTRAP_VALUE,
-  DETAIL_TYPES,
-  loadConfig,
-  type RegistryConfig,
-} from '@nvcf-ecr/core';
+import { type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
+import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
+import { DEPLOYED_BOOTSTRAP_VALUE } from '@nvcf-ecr/core/rotation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';
 import { createRotateCredentialHandler } from '../../../functions/rotate-credential.ts';

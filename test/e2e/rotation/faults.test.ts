@@ -1,12 +1,7 @@
 import { join } from 'node:path';
-import {
-  type Config,
-  DETAIL_TYPES,
-  loadConfig,
-  type RegistryConfig,
-  type RotationFailedDetail,
-  rotationFailedDetailSchema,
-} from '@nvcf-ecr/core';
+import { type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
+import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
+import { type RotationFailedDetail, rotationFailedDetailSchema } from '@nvcf-ecr/core/rotation';
 import type { FaultRuleInput } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { control } from '../../helpers/sandbox.ts';

@@ -1,18 +1,10 @@
 import { createHash } from 'node:crypto';
 import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import {
-  type Config,
-  createLogger,
-  EVENT_SOURCE,
-  FUNCTIONS,
-  functionArn,
-  type LogRecord,
-  maskAccessKeyId,
-  memorySink,
-  PROJECT_EVENT_BUS_NAME,
-  type RegistryConfig,
-  type RotationTiming,
-} from '@nvcf-ecr/core';
+import type { Config, RegistryConfig } from '@nvcf-ecr/core/config';
+import { EVENT_SOURCE, FUNCTIONS, functionArn, PROJECT_EVENT_BUS_NAME } from '@nvcf-ecr/core/events';
+import { createLogger, type LogRecord, memorySink } from '@nvcf-ecr/core/log';
+import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
+import type { RotationTiming } from '@nvcf-ecr/core/rotation';
 import type { LambdaHandler, RunningSandbox, RuntimeHandlers, SandboxOptions } from '@nvcf-ecr/sandbox';
 import { expect } from 'vitest';
 import { fromSandboxEnvironment, type SandboxHandlerEnvironment } from '../../../functions/lib/sandbox.ts';

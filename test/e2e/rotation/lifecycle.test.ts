@@ -6,21 +6,17 @@ import {
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { assertConfig, type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
+import { encodeRegistrySecret, maskAccessKeyId } from '@nvcf-ecr/core/credential';
+import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
 import {
-  assertConfig,
-  type Config,
   type CredentialRotatedDetail,
   credentialRotatedDetailSchema,
-  DETAIL_TYPES,
-  encodeRegistrySecret,
-  loadConfig,
-  maskAccessKeyId,
   previousKeyRetiredDetailSchema,
-  type RegistryConfig,
   ROTATION_TAGS,
   type RotationFailedDetail,
   rotationFailedDetailSchema,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/rotation';
 import { NvcfClient } from '@nvcf-ecr/nvcf';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';

@@ -1,13 +1,7 @@
-import {
-  assertConfig,
-  type Config,
-  type CredentialRotatedDetail,
-  DETAIL_TYPES,
-  LAST_USED_LAG_MS,
-  maskAccessKeyId,
-  type RegistryConfig,
-  WORKLOAD_REFRESH_MS,
-} from '@nvcf-ecr/core';
+import { assertConfig, type Config, type RegistryConfig } from '@nvcf-ecr/core/config';
+import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
+import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
+import { type CredentialRotatedDetail, LAST_USED_LAG_MS, WORKLOAD_REFRESH_MS } from '@nvcf-ecr/core/rotation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { control } from '../../helpers/sandbox.ts';
 import {

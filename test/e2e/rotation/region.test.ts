@@ -1,4 +1,4 @@
-import { assertConfig } from '@nvcf-ecr/core';
+import { assertConfig } from '@nvcf-ecr/core/config';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { control, withSandbox } from '../../helpers/sandbox.ts';

@@ -1,16 +1,14 @@
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { assertConfig, type Config, type RegistryConfig } from '@nvcf-ecr/core/config';
+import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
+import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
 import {
-  assertConfig,
-  type Config,
-  DETAIL_TYPES,
-  maskAccessKeyId,
   previousKeyRetiredDetailSchema,
-  type RegistryConfig,
   type RetirementPostponedDetail,
   type RetireOutcome,
   retirementPostponedDetailSchema,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/rotation';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';
 import { createRetireKeysHandler } from '../../../functions/retire-keys.ts';

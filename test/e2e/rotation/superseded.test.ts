@@ -1,14 +1,10 @@
 import { join } from 'node:path';
 import { DeleteAccessKeyCommand } from '@aws-sdk/client-iam';
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import {
-  type Config,
-  DETAIL_TYPES,
-  loadConfig,
-  maskAccessKeyId,
-  type RegistryConfig,
-  type RotationFailedDetail,
-} from '@nvcf-ecr/core';
+import { type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
+import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
+import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
+import type { RotationFailedDetail } from '@nvcf-ecr/core/rotation';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { control } from '../../helpers/sandbox.ts';
 import {

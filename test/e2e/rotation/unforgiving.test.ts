@@ -1,17 +1,9 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import {
-  assertConfig,
-  type Config,
-  DETAIL_TYPES,
-  encodeRegistrySecret,
-  FUNCTIONS,
-  maskAccessKeyId,
-  type RegistryConfig,
-  type RetirementPostponedDetail,
-  type RetireOutcome,
-  type RotationFailedDetail,
-} from '@nvcf-ecr/core';
+import { assertConfig, type Config, type RegistryConfig } from '@nvcf-ecr/core/config';
+import { encodeRegistrySecret, maskAccessKeyId } from '@nvcf-ecr/core/credential';
+import { DETAIL_TYPES, FUNCTIONS } from '@nvcf-ecr/core/events';
+import type { RetirementPostponedDetail, RetireOutcome, RotationFailedDetail } from '@nvcf-ecr/core/rotation';
 import { NvcfClient } from '@nvcf-ecr/nvcf';
 import type { LambdaHandler } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';

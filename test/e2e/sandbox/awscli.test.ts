@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { CreateBucketCommand, HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { minimalPullPolicy } from '@nvcf-ecr/core';
+import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients, rejection, withSandbox } from '../../helpers/sandbox.ts';

@@ -24,7 +24,8 @@ import {
   UntagResourceCommand,
 } from '@aws-sdk/client-eventbridge';
 import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
-import { assertConfig, ecrPushRulePattern } from '@nvcf-ecr/core';
+import { assertConfig } from '@nvcf-ecr/core/config';
+import { ecrPushRulePattern } from '@nvcf-ecr/core/events';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clients, control, rejection, withSandbox } from '../../helpers/sandbox.ts';

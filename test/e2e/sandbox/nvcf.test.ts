@@ -12,7 +12,7 @@ import {
   PutUserPolicyCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
-import { minimalPullPolicy } from '@nvcf-ecr/core';
+import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clients, control, withSandbox } from '../../helpers/sandbox.ts';

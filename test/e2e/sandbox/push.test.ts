@@ -8,7 +8,7 @@ import {
   type ECRClient,
   RepositoryNotFoundException,
 } from '@aws-sdk/client-ecr';
-import { openOciArchive, openOciLayout } from '@nvcf-ecr/core';
+import { openOciArchive, openOciLayout } from '@nvcf-ecr/core/image';
 import { pushImage, type RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients, rejection, withSandbox } from '../../helpers/sandbox.ts';

@@ -18,7 +18,9 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { assertConfig, type Config, ecrPushRulePattern, minimalPullPolicy } from '@nvcf-ecr/core';
+import { assertConfig, type Config } from '@nvcf-ecr/core/config';
+import { ecrPushRulePattern } from '@nvcf-ecr/core/events';
+import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
 import type { HandlerEnvironment, RunningSandbox, RuntimeHandlers } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clients, control, withSandbox } from '../../helpers/sandbox.ts';

@@ -1,4 +1,5 @@
-import { assertConfig, type Config, FUNCTIONS } from '@nvcf-ecr/core';
+import { assertConfig, type Config } from '@nvcf-ecr/core/config';
+import { FUNCTIONS } from '@nvcf-ecr/core/events';
 import type { LambdaContextLike, RunningSandbox, RuntimeFunction } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { control, withSandbox } from '../../helpers/sandbox.ts';

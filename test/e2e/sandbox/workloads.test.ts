@@ -6,7 +6,8 @@ import {
   PutUserPolicyCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
-import { maskAccessKeyId, minimalPullPolicy } from '@nvcf-ecr/core';
+import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
+import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clients, control, withSandbox } from '../../helpers/sandbox.ts';

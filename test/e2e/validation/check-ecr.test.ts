@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ECRClient } from '@aws-sdk/client-ecr';
-import { loadConfig } from '@nvcf-ecr/core';
+import { loadConfig } from '@nvcf-ecr/core/config';
 import { type RunningSandbox, startSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../packages/cli/src/index.ts';

@@ -10,14 +10,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
-import {
-  type Config,
-  createLogger,
-  type ImageValidationDetail,
-  type LogRecord,
-  memorySink,
-  openOciLayout,
-} from '@nvcf-ecr/core';
+import type { Config } from '@nvcf-ecr/core/config';
+import { openOciLayout } from '@nvcf-ecr/core/image';
+import { createLogger, type LogRecord, memorySink } from '@nvcf-ecr/core/log';
+import type { ImageValidationDetail } from '@nvcf-ecr/core/validation';
 import {
   type EventLogEntry,
   type LambdaHandler,

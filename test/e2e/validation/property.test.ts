@@ -4,7 +4,8 @@
  * schema, verb) throw or publish more than one verdict; every verdict matches the detail schema.
  */
 import { createHash } from 'node:crypto';
-import { assertConfig, imageValidationDetailSchema, type ValidationOutcome } from '@nvcf-ecr/core';
+import { assertConfig } from '@nvcf-ecr/core/config';
+import { imageValidationDetailSchema, type ValidationOutcome } from '@nvcf-ecr/core/validation';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { control } from '../../helpers/sandbox.ts';

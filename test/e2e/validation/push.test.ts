@@ -1,14 +1,13 @@
 import { type ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import { assertConfig, type Config } from '@nvcf-ecr/core/config';
 import {
-  assertConfig,
-  type Config,
   DETAIL_TYPES,
   EVENT_SOURCE,
-  imageValidationDetailSchema,
   NOTIFICATION_RULE_PREFIX,
   PROJECT_EVENT_BUS_NAME,
-  redactString,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/events';
+import { redactString } from '@nvcf-ecr/core/redact';
+import { imageValidationDetailSchema } from '@nvcf-ecr/core/validation';
 import type { DeadLetter } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients, control } from '../../helpers/sandbox.ts';

@@ -1,13 +1,13 @@
 import {
   AdaptiveGate,
   type CachedResolution,
-  ContentCache,
   type EcrAuditApi,
   incompleteFindings,
   parsePack,
   renderPack,
-  silentLogger,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/audit';
+import { ContentCache } from '@nvcf-ecr/core/image';
+import { silentLogger } from '@nvcf-ecr/core/log';
 import { describe, expect, it } from 'vitest';
 import { imageChecks } from '../../../packages/core/src/audit/checks/image.ts';
 import { accountFacts } from '../../../packages/core/src/audit/facts.ts';

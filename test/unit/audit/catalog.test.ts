@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CHECK_IDS, CHECKS, checkCatalog, SEVERITIES } from '@nvcf-ecr/core';
+import { CHECK_IDS, CHECKS, checkCatalog, SEVERITIES } from '@nvcf-ecr/core/audit';
 import { describe, expect, it } from 'vitest';
 
 describe('Catalog: CHECKS', () => {

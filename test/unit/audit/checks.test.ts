@@ -1,14 +1,10 @@
 import { NoSuchEntityException } from '@aws-sdk/client-iam';
 import { ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
-import {
-  type Finding,
-  maskAccessKeyId,
-  minimalPullPolicy,
-  type NvcfRegistryCredentialView,
-  readRotatedSecret,
-  requiredPullPermissions,
-  silentLogger,
-} from '@nvcf-ecr/core';
+import { type Finding, readRotatedSecret } from '@nvcf-ecr/core/audit';
+import { minimalPullPolicy, requiredPullPermissions } from '@nvcf-ecr/core/iam';
+import { silentLogger } from '@nvcf-ecr/core/log';
+import type { NvcfRegistryCredentialView } from '@nvcf-ecr/core/ports';
+import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
 import { describe, expect, it } from 'vitest';
 import type { RegistryCheckContext } from '../../../packages/core/src/audit/check.ts';
 import { iamChecks } from '../../../packages/core/src/audit/checks/iam.ts';

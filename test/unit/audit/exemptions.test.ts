@@ -1,4 +1,4 @@
-import { applyExemptions, exemptionEnd } from '@nvcf-ecr/core';
+import { applyExemptions, exemptionEnd } from '@nvcf-ecr/core/audit';
 import { describe, expect, it } from 'vitest';
 import { finding } from './fakes.ts';
 

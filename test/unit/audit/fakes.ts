@@ -1,15 +1,14 @@
 import {
   AUDIT_REPORT_SCHEMA_VERSION,
   type AuditReport,
-  assertConfig,
   CHECKS,
   type CheckId,
-  type Config,
   checkCatalog,
   compareFindings,
   type Finding,
   summarize,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/audit';
+import { assertConfig, type Config } from '@nvcf-ecr/core/config';
 
 /** Builders and fakes for the audit's unit tests. */
 
@@ -76,25 +75,4 @@ export function report(findings: Finding[], generatedAt = '2026-01-02T03:04:05.6
   };
 }
 
-type Handler = (input: Record<string, unknown>) => unknown;
-
-/**
- * A stand-in for an SDK client: `send` answers each command by its class name from `handlers` (a value, or
- * a function of the command's input; an Error instance is thrown). Calls are recorded.
- */
-export function fakeClient(handlers: Record<string, Handler | unknown>) {
-  const calls: { command: string; input: Record<string, unknown> }[] = [];
-  return {
-    calls,
-    send: async (command: { constructor: { name: string }; input: unknown }) => {
-      const name = command.constructor.name;
-      const input = command.input as Record<string, unknown>;
-      calls.push({ command: name, input });
-      if (!(name in handlers)) throw new Error(`unexpected ${name}`);
-      const h = handlers[name];
-      const out = typeof h === 'function' ? (h as Handler)(input) : h;
-      if (out instanceof Error) throw out;
-      return out as never;
-    },
-  };
-}
+export { fakeClient } from '../../helpers/fake-client.ts';

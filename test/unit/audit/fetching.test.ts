@@ -1,15 +1,12 @@
+import { AdaptiveGate, coalescingFetcher, pacedFetcher } from '@nvcf-ecr/core/audit';
+import { ImageSourceError, PartialManifestsError } from '@nvcf-ecr/core/errors';
 import {
-  AdaptiveGate,
   ContentCache,
   cachingFetcher,
-  coalescingFetcher,
   ecrFetcher,
   type ImageFetcher,
-  ImageSourceError,
   type ManifestBlob,
-  PartialManifestsError,
-  pacedFetcher,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/image';
 import { describe, expect, it } from 'vitest';
 import { expectRejection } from '../core/expect-error.ts';
 import { AMD64, ARM64 } from '../image/helpers.ts';

@@ -1,4 +1,4 @@
-import { locateFunctionImage, nvcfImageHost, requiredArchitectures } from '@nvcf-ecr/core';
+import { locateFunctionImage, nvcfImageHost, requiredArchitectures } from '@nvcf-ecr/core/audit';
 import { describe, expect, it } from 'vitest';
 import { HOST, registry } from './fakes.ts';
 

@@ -1,13 +1,8 @@
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
-import {
-  AdaptiveGate,
-  ContentCache,
-  type EcrAuditApi,
-  type Finding,
-  type NvcfDeploymentView,
-  type NvcfFunctionView,
-  silentLogger,
-} from '@nvcf-ecr/core';
+import { AdaptiveGate, type EcrAuditApi, type Finding } from '@nvcf-ecr/core/audit';
+import { ContentCache } from '@nvcf-ecr/core/image';
+import { silentLogger } from '@nvcf-ecr/core/log';
+import type { NvcfDeploymentView, NvcfFunctionView } from '@nvcf-ecr/core/ports';
 import { describe, expect, it } from 'vitest';
 import { imageChecks } from '../../../packages/core/src/audit/checks/image.ts';
 import { accountFacts } from '../../../packages/core/src/audit/facts.ts';

@@ -1,4 +1,4 @@
-import { atLeast, compareFindings, failsAt, summarize } from '@nvcf-ecr/core';
+import { atLeast, compareFindings, failsAt, summarize } from '@nvcf-ecr/core/audit';
 import { describe, expect, it } from 'vitest';
 import { finding, report } from './fakes.ts';
 

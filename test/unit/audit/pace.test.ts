@@ -1,4 +1,4 @@
-import { ImageSourceError, ManifestError } from '@nvcf-ecr/core';
+import { ImageSourceError, ManifestError } from '@nvcf-ecr/core/errors';
 import { describe, expect, it } from 'vitest';
 import {
   AdaptiveGate,

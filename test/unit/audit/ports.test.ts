@@ -1,4 +1,8 @@
-import { type NvcfAuditPort, type NvcfRegistryCredentialsPort, nvcfFailureStatus } from '@nvcf-ecr/core';
+import {
+  type NvcfAuditPort,
+  type NvcfRegistryCredentialsPort,
+  nvcfFailureStatus,
+} from '@nvcf-ecr/core/ports';
 import { NvcfClient, NvcfUnauthorizedError } from '@nvcf-ecr/nvcf';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 

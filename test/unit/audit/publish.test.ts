@@ -1,19 +1,15 @@
 import {
   AUDIT_METRICS,
-  AuditError,
   auditEventDetail,
   auditMetrics,
-  compileEventPattern,
   complianceAuditDetailSchema,
-  DETAIL_TYPES,
-  EVENT_SOURCE,
-  EventPublishError,
-  type MetricRecord,
-  notificationPatterns,
   publishAudit,
   reportKeys,
-  silentLogger,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/audit';
+import { AuditError, EventPublishError } from '@nvcf-ecr/core/errors';
+import { compileEventPattern, DETAIL_TYPES, EVENT_SOURCE, notificationPatterns } from '@nvcf-ecr/core/events';
+import { silentLogger } from '@nvcf-ecr/core/log';
+import type { MetricRecord } from '@nvcf-ecr/core/metrics';
 import { describe, expect, it } from 'vitest';
 import { expectRejection } from '../core/expect-error.ts';
 import { fakeClient, finding, report } from './fakes.ts';

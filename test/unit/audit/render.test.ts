@@ -1,4 +1,4 @@
-import { auditReportSchema, renderHtml, renderJson, renderMarkdown, renderTable } from '@nvcf-ecr/core';
+import { auditReportSchema, renderHtml, renderJson, renderMarkdown, renderTable } from '@nvcf-ecr/core/audit';
 import { describe, expect, it } from 'vitest';
 import { finding, report } from './fakes.ts';
 

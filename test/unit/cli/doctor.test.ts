@@ -8,7 +8,7 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSServiceException } from '@aws-sdk/client-sts';
-import { assertConfig, type Config } from '@nvcf-ecr/core';
+import { assertConfig, type Config } from '@nvcf-ecr/core/config';
 import {
   NvcfForbiddenError,
   NvcfNetworkError,

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '@nvcf-ecr/core';
+import { loadConfig } from '@nvcf-ecr/core/config';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../../packages/cli/src/index.ts';
 import { captureIo } from './io.ts';

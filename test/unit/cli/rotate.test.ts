@@ -1,10 +1,10 @@
+import type { NvcfRegistryCredentialView } from '@nvcf-ecr/core/ports';
 import {
   type LastFailure,
-  type NvcfRegistryCredentialView,
   type PullKeySecret,
   ROTATION_TAGS,
   type SecretState,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/rotation';
 import { describe, expect, it } from 'vitest';
 import {
   failureLines,

@@ -1,18 +1,17 @@
+import { assertConfig } from '@nvcf-ecr/core/config';
+import { EventPatternError, ScheduleExpressionError } from '@nvcf-ecr/core/errors';
 import {
-  assertConfig,
   assertScheduleExpression,
   compileEventPattern,
   DETAIL_TYPES,
   EVENT_SOURCE,
-  EventPatternError,
   ecrPushRulePattern,
   matchesEventPattern,
   nextScheduleTime,
   notificationPatterns,
   parseEventPattern,
   parseScheduleExpression,
-  ScheduleExpressionError,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/events';
 import { describe, expect, it } from 'vitest';
 import { expectThrow } from './expect-error.ts';
 

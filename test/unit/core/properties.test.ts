@@ -1,13 +1,6 @@
-import {
-  CredentialCodecError,
-  decodeJavaBase64,
-  decodeRegistrySecret,
-  encodeRegistrySecret,
-  HostnameError,
-  ImageReferenceError,
-  parseImageReference,
-  parseRegistryHostname,
-} from '@nvcf-ecr/core';
+import { decodeJavaBase64, decodeRegistrySecret, encodeRegistrySecret } from '@nvcf-ecr/core/credential';
+import { parseImageReference, parseRegistryHostname } from '@nvcf-ecr/core/ecr';
+import { CredentialCodecError, HostnameError, ImageReferenceError } from '@nvcf-ecr/core/errors';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 

@@ -1,13 +1,6 @@
-import {
-  createLogger,
-  encodeRegistrySecret,
-  jsonLineSink,
-  maskAccessKeyId,
-  maskSecret,
-  memorySink,
-  redact,
-  redactString,
-} from '@nvcf-ecr/core';
+import { encodeRegistrySecret } from '@nvcf-ecr/core/credential';
+import { createLogger, jsonLineSink, memorySink } from '@nvcf-ecr/core/log';
+import { maskAccessKeyId, maskSecret, redact, redactString } from '@nvcf-ecr/core/redact';
 import { describe, expect, it } from 'vitest';
 
 // Every secret shape the system handles (invariant 5, packages/core/src/rotation/README.md, "Invariants"): none may

@@ -1,13 +1,12 @@
+import { parseConfig, WEBHOOK_FORMATS } from '@nvcf-ecr/core/config';
 import {
   consoleUrl,
   DETAIL_TYPES,
   NOTIFICATION_KEYS,
-  parseConfig,
   renderInputTransformer,
-  WEBHOOK_FORMATS,
   webhookConnectionAuth,
   webhookTransformer,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 

@@ -12,7 +12,7 @@ import {
   openOciLayout,
   type ResolvedImage,
   resolveImage,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/image';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const LAYOUT = 'test/fixtures/images';

@@ -1,4 +1,5 @@
-import { ContentCache, cachingFetcher, ManifestError, resolveImage } from '@nvcf-ecr/core';
+import { ManifestError } from '@nvcf-ecr/core/errors';
+import { ContentCache, cachingFetcher, resolveImage } from '@nvcf-ecr/core/image';
 import { describe, expect, it } from 'vitest';
 import { AMD64, ARM64, encode, entry, MemoryRepo, OCI_MANIFEST, thrown } from './helpers.ts';
 

@@ -11,7 +11,7 @@ import {
   openOciArchive,
   openOciLayout,
   resolveImage,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/image';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { craftedFiles } from '../../fixtures/crafted.ts';
 

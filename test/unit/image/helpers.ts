@@ -3,16 +3,16 @@
  * fetch (so tests count round trips), and builders for configs, manifests and indexes with real digests.
  */
 import { createHash } from 'node:crypto';
+import { ManifestError } from '@nvcf-ecr/core/errors';
 import {
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,
   type ImageFetcher,
   type ManifestBlob,
-  ManifestError,
   OCI_CONFIG,
   OCI_INDEX,
   OCI_MANIFEST,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/image';
 
 export interface Desc {
   mediaType: string;

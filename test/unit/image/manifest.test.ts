@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { ManifestError } from '@nvcf-ecr/core/errors';
 import {
   ACCEPTED_MANIFEST_MEDIA_TYPES,
   type ContentDescriptor,
@@ -7,7 +8,6 @@ import {
   digestProblem,
   indexEntryIgnoreReason,
   isImageConfigMediaType,
-  ManifestError,
   OCI_INDEX,
   OCI_MANIFEST,
   parseConfigPlatform,
@@ -15,7 +15,7 @@ import {
   parseManifest,
   sha256Digest,
   verifyDigest,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/image';
 import { describe, expect, it } from 'vitest';
 import { encode } from './helpers.ts';
 

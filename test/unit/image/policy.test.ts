@@ -1,11 +1,5 @@
-import {
-  ConfigError,
-  errorEvaluation,
-  evaluatePlatforms,
-  ImageSourceError,
-  ManifestError,
-  type ResolvedImage,
-} from '@nvcf-ecr/core';
+import { ConfigError, ImageSourceError, ManifestError } from '@nvcf-ecr/core/errors';
+import { errorEvaluation, evaluatePlatforms, type ResolvedImage } from '@nvcf-ecr/core/image';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = `sha256:${'9'.repeat(64)}`;

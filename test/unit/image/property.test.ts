@@ -3,7 +3,8 @@
  * cycles), the engine terminates with a ResolvedImage or a ManifestError, never another exception.
  */
 import { createHash } from 'node:crypto';
-import { ManifestError, resolveImage } from '@nvcf-ecr/core';
+import { ManifestError } from '@nvcf-ecr/core/errors';
+import { resolveImage } from '@nvcf-ecr/core/image';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encode, MemoryRepo } from './helpers.ts';

@@ -5,14 +5,14 @@
  * and each manifest's `artifactType`, `subject` and config media type.
  */
 import { readFileSync } from 'node:fs';
+import { ManifestError } from '@nvcf-ecr/core/errors';
 import {
   evaluatePlatforms,
   type ImageSource,
-  ManifestError,
   openOciLayout,
   type ResolvedImage,
   resolveImage,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/image';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const LAYOUT = 'test/fixtures/regclient-testrepo';

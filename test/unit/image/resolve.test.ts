@@ -1,15 +1,14 @@
+import { ImageSourceError, ManifestError } from '@nvcf-ecr/core/errors';
 import {
-  ImageSourceError,
   MAX_CONFIG_BYTES,
   MAX_INDEX_DEPTH,
   MAX_MANIFEST_BYTES,
   MAX_MANIFESTS,
   type ManifestBlob,
-  ManifestError,
   OCI_EMPTY,
   OCI_EMPTY_DIGEST,
   resolveImage,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/image';
 import { describe, expect, it } from 'vitest';
 import {
   AMD64,

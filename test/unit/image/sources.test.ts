@@ -2,15 +2,14 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { ImageSourceError, ManifestError } from '@nvcf-ecr/core/errors';
 import {
-  ImageSourceError,
   MAX_MANIFEST_BYTES,
-  ManifestError,
   openOciArchive,
   openOciLayout,
   resolveImage,
   splitPathAndReference,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/image';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AMD64, type Desc, encode, MemoryRepo, OCI_INDEX, thrown } from './helpers.ts';
 import { type TarFile, tar } from './tar-writer.ts';

@@ -1,4 +1,6 @@
-import { awsErrorKind, classifyNvcfFailure, RotationError } from '@nvcf-ecr/core';
+import { RotationError } from '@nvcf-ecr/core/errors';
+import { classifyNvcfFailure } from '@nvcf-ecr/core/ports';
+import { awsErrorKind } from '@nvcf-ecr/core/rotation';
 import { NvcfApiError } from '@nvcf-ecr/nvcf';
 import { describe, expect, it } from 'vitest';
 

@@ -1,19 +1,16 @@
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { DETAIL_TYPES, EVENT_SOURCE } from '@nvcf-ecr/core/events';
+import { createLogger, memorySink } from '@nvcf-ecr/core/log';
+import { classifyNvcfFailure, type NvcfRegistryCredentialsPort } from '@nvcf-ecr/core/ports';
 import {
   awsErrorKind,
   type CredentialRotatedDetail,
-  classifyNvcfFailure,
-  createLogger,
   credentialRotatedDetailSchema,
-  DETAIL_TYPES,
-  EVENT_SOURCE,
   eventReason,
-  memorySink,
-  type NvcfRegistryCredentialsPort,
   publishRotationEvent,
   rotationFailedDetailSchema,
   userNameOfArn,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/rotation';
 import {
   NvcfBadRequestError,
   NvcfClient,

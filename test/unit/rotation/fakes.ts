@@ -1,12 +1,6 @@
 import { join } from 'node:path';
-import {
-  type Config,
-  createLogger,
-  type LogRecord,
-  loadConfig,
-  memorySink,
-  type RegistryConfig,
-} from '@nvcf-ecr/core';
+import { type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
+import { createLogger, type LogRecord, memorySink } from '@nvcf-ecr/core/log';
 
 /**
  * Fakes for unit tests of the rotation verbs: AWS SDK clients answering by command name, a virtual clock
@@ -27,25 +21,7 @@ export const K_CURRENT = 'AKIACURRENT000000001';
 export const K_PREVIOUS = 'AKIAPREVIOUS00000002';
 export const K_PENDING = 'AKIAPENDING000000003';
 
-export type Answers = Record<string, (input: Record<string, unknown>) => unknown>;
-
-/** A client whose `send` answers each command (by class name) with `answers[name](input)`; records the calls. */
-export function fakeClient<T>(
-  answers: Answers,
-): T & { calls: { name: string; input: Record<string, unknown> }[] } {
-  const calls: { name: string; input: Record<string, unknown> }[] = [];
-  return {
-    calls,
-    send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
-      const name = command.constructor.name;
-      calls.push({ name, input: command.input });
-      const answer = answers[name];
-      if (!answer) throw new Error(`fake client: no answer for ${name}`);
-      return answer(command.input);
-    },
-    destroy: () => {},
-  } as unknown as T & { calls: { name: string; input: Record<string, unknown> }[] };
-}
+export { fakeClient } from '../../helpers/fake-client.ts';
 
 /** The JSON the secret stores for a key of the example registry. */
 export function pullKeyValue(accessKeyId: string, createdAt: string): string {

@@ -6,7 +6,7 @@ import {
   planRoom,
   type RoomInput,
   type StoredValue,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/rotation';
 import { describe, expect, it } from 'vitest';
 
 const HOUR = 3_600_000;

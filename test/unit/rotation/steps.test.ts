@@ -1,13 +1,8 @@
 import { type IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
 import { ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import {
-  type ClientsForKey,
-  type NvcfRegistryCredentialsPort,
-  type NvcfRegistryCredentialView,
-  RotationError,
-  retirePreviousKey,
-  rotateCredential,
-} from '@nvcf-ecr/core';
+import { RotationError } from '@nvcf-ecr/core/errors';
+import type { NvcfRegistryCredentialsPort, NvcfRegistryCredentialView } from '@nvcf-ecr/core/ports';
+import { type ClientsForKey, retirePreviousKey, rotateCredential } from '@nvcf-ecr/core/rotation';
 import { NvcfClient } from '@nvcf-ecr/nvcf';
 import { describe, expect, it } from 'vitest';
 import {
@@ -196,10 +191,10 @@ describe('Function: rotateCredential (testSecret as Secrets Manager’s configur
     });
     const iam = fakeClient<IAMClient>({ ListAccessKeysCommand: () => ({ AccessKeyMetadata: [] }) });
     await expect(rotateCredential(event, testDeps(secrets, iam))).resolves.toBeUndefined();
-    expect(iam.calls.map((c) => [c.name, c.input['UserName']])).toEqual([
+    expect(iam.calls.map((c) => [c.command, c.input['UserName']])).toEqual([
       ['ListAccessKeysCommand', registry.userName],
     ]);
-    expect(new Set(secrets.calls.map((c) => c.name))).toEqual(
+    expect(new Set(secrets.calls.map((c) => c.command))).toEqual(
       new Set(['DescribeSecretCommand', 'GetSecretValueCommand']),
     );
   });
@@ -290,6 +285,6 @@ describe('Function: retirePreviousKey', () => {
     });
     expect(outcome.action).toBe('postponed');
     expect(outcome.reason).toContain("lastUpdatedAt 'unknown', which is not a time");
-    expect(iam.calls.map((c) => c.name)).not.toContain('UpdateAccessKeyCommand');
+    expect(iam.calls.map((c) => c.command)).not.toContain('UpdateAccessKeyCommand');
   });
 });

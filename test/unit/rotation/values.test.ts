@@ -1,5 +1,6 @@
+import { assertConfig } from '@nvcf-ecr/core/config';
+import { RotationError } from '@nvcf-ecr/core/errors';
 import {
-  assertConfig,
   assertValueMatchesRegistry,
   bootstrapSecretValue,
   formatIntent,
@@ -10,11 +11,10 @@ import {
   parseNvcfKey,
   parseRotatedSecret,
   ROTATION_TAGS,
-  RotationError,
   rotationInvocationSchema,
   serializePullKey,
   tagSafe,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/rotation';
 import { describe, expect, it } from 'vitest';
 import { expectThrow } from '../core/expect-error.ts';
 

@@ -1,4 +1,4 @@
-import { done, notYet, type Poll, waitUntil } from '@nvcf-ecr/core';
+import { done, notYet, type Poll, waitUntil } from '@nvcf-ecr/core/rotation';
 import { describe, expect, it } from 'vitest';
 
 /** A fake clock that sleeping advances, and a record of the pauses. */

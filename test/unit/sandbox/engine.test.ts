@@ -1,4 +1,5 @@
-import { minimalPullPolicy, PolicyEvaluationError } from '@nvcf-ecr/core';
+import { PolicyEvaluationError } from '@nvcf-ecr/core/errors';
+import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
 import { clearPolicyEvaluationCache, isActionAllowed } from '@nvcf-ecr/sandbox';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { expectRejection } from '../core/expect-error.ts';

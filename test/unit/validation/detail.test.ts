@@ -1,18 +1,17 @@
 import { readFileSync } from 'node:fs';
+import { createLogger, memorySink } from '@nvcf-ecr/core/log';
 import {
   boundDetail,
-  createLogger,
   IMAGE_VALIDATION_SCHEMA_VERSION,
   type ImageValidationDetail,
   imageValidationDetailSchema,
-  memorySink,
   publishableDetail,
   VALIDATION_DETAIL_MAX_BYTES,
   VALIDATION_EVENT_MAX_BYTES,
   VALIDATION_MAX_ITEMS,
   VALIDATION_MAX_TEXT,
   verdictEnvelopeBytes,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/validation';
 import { describe, expect, it } from 'vitest';
 
 // The versioned detail of `NVCF Image Validation`: its schema, the bounds that keep an event under

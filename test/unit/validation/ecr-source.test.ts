@@ -1,14 +1,13 @@
 import { RepositoryNotFoundException, ServerException } from '@aws-sdk/client-ecr';
+import { isTransientAwsError } from '@nvcf-ecr/core/aws-errors';
+import { ImageSourceError, ManifestError } from '@nvcf-ecr/core/errors';
 import {
   ACCEPTED_MANIFEST_MEDIA_TYPES,
   BATCH_GET_IMAGE_MAX_IDS,
   ecrFetcher,
-  ImageSourceError,
-  isTransientAwsError,
-  ManifestError,
   openEcrSource,
   resolveImage,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/image';
 import { describe, expect, it } from 'vitest';
 import { expectRejection } from '../core/expect-error.ts';
 import { AMD64, ARM64, entry, OCI_INDEX } from '../image/helpers.ts';

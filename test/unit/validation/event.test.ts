@@ -1,4 +1,5 @@
-import { assertConfig, ecrImageActionEventSchema, pushTarget } from '@nvcf-ecr/core';
+import { assertConfig } from '@nvcf-ecr/core/config';
+import { ecrImageActionEventSchema, pushTarget } from '@nvcf-ecr/core/validation';
 import { describe, expect, it } from 'vitest';
 import { ACCOUNT, HOSTNAME, pushEvent, testConfig } from './fakes.ts';
 

@@ -17,14 +17,10 @@ import type {
   PutEventsCommandOutput,
   PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import {
-  assertConfig,
-  type Config,
-  type EcrImageActionEvent,
-  type EcrImageApi,
-  type MetricRecord,
-  type VerdictEventsApi,
-} from '@nvcf-ecr/core';
+import { assertConfig, type Config } from '@nvcf-ecr/core/config';
+import type { EcrImageApi } from '@nvcf-ecr/core/image';
+import type { MetricRecord } from '@nvcf-ecr/core/metrics';
+import type { EcrImageActionEvent, VerdictEventsApi } from '@nvcf-ecr/core/validation';
 import { MemoryRepo } from '../image/helpers.ts';
 
 export const ACCOUNT = '123456789012';

@@ -5,14 +5,13 @@
  * ImageSourceError for Lambda to retry. Never anything else: no crash loop.
  */
 import { ServerException } from '@aws-sdk/client-ecr';
+import { ImageSourceError } from '@nvcf-ecr/core/errors';
+import { createLogger, memorySink } from '@nvcf-ecr/core/log';
 import {
-  createLogger,
   ecrImageActionEventSchema,
-  ImageSourceError,
   imageValidationDetailSchema,
-  memorySink,
   validatePush,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/validation';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encode } from '../image/helpers.ts';

@@ -1,16 +1,14 @@
+import { EventPublishError, ImageSourceError } from '@nvcf-ecr/core/errors';
+import { ContentCache } from '@nvcf-ecr/core/image';
+import { createLogger, memorySink } from '@nvcf-ecr/core/log';
 import {
-  ContentCache,
-  createLogger,
-  EventPublishError,
   IMAGE_VALIDATION_SCHEMA_VERSION,
-  ImageSourceError,
   type ImageValidationDetail,
   imageValidationDetailSchema,
-  memorySink,
   NOT_FOUND_RETRY_DELAYS_MS,
   type ValidatePushDeps,
   validatePush,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/validation';
 import { describe, expect, it } from 'vitest';
 import { expectRejection } from '../core/expect-error.ts';
 import { AMD64, ARM64, encode, entry, OCI_INDEX, OCI_MANIFEST, UNKNOWN } from '../image/helpers.ts';

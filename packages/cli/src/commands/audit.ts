@@ -4,12 +4,8 @@ import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
-  AuditError,
   type AuditReport,
-  createLogger,
-  deploymentRegion,
   failsAt,
-  perRegion,
   renderHtml,
   renderJson,
   renderMarkdown,
@@ -17,20 +13,25 @@ import {
   runAudit,
   SEVERITIES,
   type Severity,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/audit';
+import { deploymentRegion } from '@nvcf-ecr/core/config';
+import { AuditError } from '@nvcf-ecr/core/errors';
+import { createLogger } from '@nvcf-ecr/core/log';
+import { perRegion } from '@nvcf-ecr/core/per-region';
 import type { Command, CommandContext } from '../cli.ts';
 import {
   AWS_OPTIONS,
   awsClientOptions,
   COMMON_OPTIONS_HELP,
   CONFIG_OPTIONS,
+  commandNow,
   iamClientOptions,
   loadCommandConfig,
-  nvcfClientFor,
+  NOW_HELP,
+  nvcfClientForCommand,
 } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { type CliIo, styleFor } from '../output.ts';
-import { commandNow, NOW_HELP } from './status.ts';
 
 /**
  * `nvcf-ecr audit`: the compliance audit the scheduled Lambda runs, from a terminal or CI, printed as a
@@ -145,7 +146,7 @@ async function audit({ values, io }: CommandContext): Promise<number> {
         secrets,
         ecr: perRegion((region) => new ECRClient({ ...base, region })),
         ecrPublic: new ECRPUBLICClient({ ...base, region: 'us-east-1' }),
-        nvcf: nvcfClientFor(values, io.env, config, secrets),
+        nvcf: nvcfClientForCommand(values, io.env, config, secrets),
         now: commandNow(io.env, 'audit'),
         logger,
       },

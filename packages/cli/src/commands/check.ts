@@ -1,16 +1,18 @@
 import {
   type Config,
   DEFAULT_REQUIRED_PLATFORMS,
+  findRegistry,
+  requiredPlatforms,
+} from '@nvcf-ecr/core/config';
+import {
   errorEvaluation,
   evaluatePlatforms,
-  findRegistry,
   formatPlatform,
   type PlatformEvaluation,
   parsePlatform,
   type ResolvedImage,
-  requiredPlatforms,
   resolveImage,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/image';
 import { type Command, type CommandContext, EXIT_CODES_HELP, type OptionValues } from '../cli.ts';
 import { DEFAULT_CONFIG_FILE, loadCommandConfig } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';

@@ -1,6 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
-import { type Config, deploymentRegion, redactString } from '@nvcf-ecr/core';
+import { type Config, deploymentRegion } from '@nvcf-ecr/core/config';
+import { redactString } from '@nvcf-ecr/core/redact';
 import { NvcfClient } from '@nvcf-ecr/nvcf';
 import type { Command, CommandContext } from '../cli.ts';
 import {

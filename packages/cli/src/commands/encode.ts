@@ -1,4 +1,5 @@
-import { type AccessKeyPair, CredentialCodecError, encodeRegistrySecret } from '@nvcf-ecr/core';
+import { type AccessKeyPair, encodeRegistrySecret } from '@nvcf-ecr/core/credential';
+import { CredentialCodecError } from '@nvcf-ecr/core/errors';
 import type { Command, CommandContext } from '../cli.ts';
 import { CliError, UsageError } from '../errors.ts';
 import type { CliIo } from '../output.ts';

@@ -1,14 +1,13 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import {
-  ConfigError,
   type ConfigInput,
-  type ConfigIssue,
   DEFAULT_GRACE_HOURS,
   DEFAULT_ROTATION_SCHEDULE,
   loadConfig,
   parseConfig,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/config';
+import { ConfigError, type ConfigIssue } from '@nvcf-ecr/core/errors';
 import type { Command, CommandContext } from '../cli.ts';
 import { DEFAULT_CONFIG_FILE } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';

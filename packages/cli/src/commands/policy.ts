@@ -1,16 +1,10 @@
-import {
-  type Config,
-  ConfigError,
-  minimalPullPolicy,
-  nvcfRecognition,
-  type PolicyDocument,
-  pullPolicyFor,
-} from '@nvcf-ecr/core';
+import { type Config, ConfigError } from '@nvcf-ecr/core/config';
+import { nvcfRecognition } from '@nvcf-ecr/core/ecr';
+import { minimalPullPolicy, type PolicyDocument, pullPolicyFor } from '@nvcf-ecr/core/iam';
 import type { Command, CommandContext } from '../cli.ts';
-import { CONFIG_OPTIONS, DEFAULT_CONFIG_FILE, loadCommandConfig } from '../context.ts';
+import { CONFIG_OPTIONS, DEFAULT_CONFIG_FILE, loadCommandConfig, registryByName } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { writeJson } from '../output.ts';
-import { registryByName } from './status.ts';
 
 /**
  * `nvcf-ecr policy`: the minimal IAM policy NVCF's pull user needs (core's `minimalPullPolicy`, the document the

@@ -1,15 +1,21 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { type Config, createLogger, deploymentRegion, retirePreviousKey } from '@nvcf-ecr/core';
+import { type Config, deploymentRegion } from '@nvcf-ecr/core/config';
+import { createLogger } from '@nvcf-ecr/core/log';
+import { retirePreviousKey } from '@nvcf-ecr/core/rotation';
 import type { Command, CommandContext } from '../cli.ts';
 import {
   AWS_OPTIONS,
   awsClientOptions,
   COMMON_OPTIONS_HELP,
   CONFIG_OPTIONS,
+  commandNow,
   loadCommandConfig,
+  NOW_HELP,
+  registryByName,
+  reportingServiceErrors,
+  rotationClients,
 } from '../context.ts';
 import { styleFor, writeJson } from '../output.ts';
-import { commandNow, NOW_HELP, registryByName, reportingServiceErrors, rotationClients } from './status.ts';
 
 /**
  * `nvcf-ecr retire <registry>`: what the hourly retirement does, now, for one registry (core's

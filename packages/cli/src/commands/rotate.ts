@@ -1,25 +1,33 @@
+import type { Config } from '@nvcf-ecr/core/config';
+import type { NvcfRegistryCredentialView } from '@nvcf-ecr/core/ports';
+import { maskAccessKeyId, redactString } from '@nvcf-ecr/core/redact';
 import {
   AWSCURRENT,
   AWSPENDING,
-  type Config,
   describeSecret,
   type LastFailure,
-  maskAccessKeyId,
-  type NvcfRegistryCredentialView,
   type PullKeySecret,
   parseLastFailure,
   pullKeyOf,
   ROTATION_TAGS,
   readValue,
-  redactString,
   type SecretState,
   startRotation,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/rotation';
 import type { Command, CommandContext } from '../cli.ts';
-import { AWS_OPTIONS, COMMON_OPTIONS_HELP, CONFIG_OPTIONS, loadCommandConfig } from '../context.ts';
+import {
+  AWS_OPTIONS,
+  COMMON_OPTIONS_HELP,
+  CONFIG_OPTIONS,
+  commandNow,
+  loadCommandConfig,
+  NOW_HELP,
+  registryByName,
+  reportingServiceErrors,
+  rotationClients,
+} from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { type Style, styleFor } from '../output.ts';
-import { commandNow, NOW_HELP, registryByName, reportingServiceErrors, rotationClients } from './status.ts';
 
 /**
  * `nvcf-ecr rotate <registry> [--force]`: starts a rotation through Secrets Manager (RotateSecret, so the

@@ -1,31 +1,22 @@
-import { IAMClient } from '@aws-sdk/client-iam';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import {
-  type Config,
-  CoreError,
-  deploymentRegion,
-  type RegistryConfig,
-  type RegistryRotationStatus,
-  rotationStatus,
-} from '@nvcf-ecr/core';
-import type { NvcfClient } from '@nvcf-ecr/nvcf';
-import type { Command, CommandContext, OptionValues } from '../cli.ts';
+import type { Config } from '@nvcf-ecr/core/config';
+import { type RegistryRotationStatus, rotationStatus } from '@nvcf-ecr/core/rotation';
+import type { Command, CommandContext } from '../cli.ts';
 import {
   AWS_OPTIONS,
-  awsClientOptions,
   COMMON_OPTIONS_HELP,
   CONFIG_OPTIONS,
-  iamClientOptions,
+  commandNow,
   loadCommandConfig,
-  nvcfClientFor,
+  NOW_HELP,
+  registryByName,
+  reportingServiceErrors,
+  rotationClients,
 } from '../context.ts';
-import { CliError, UsageError } from '../errors.ts';
-import { type CliIo, formatFields, type Style, styleFor, writeJson } from '../output.ts';
+import { formatFields, type Style, styleFor, writeJson } from '../output.ts';
 
 /**
  * `nvcf-ecr status [<registry>]`: the rotation state of each configured registry (core's `rotationStatus`),
- * as text or `--json`. Also home of what `rotate` and `retire` share: picking the registry and building the
- * clients from `--config`/`--endpoint`/`--nvcf-endpoint` and the standard AWS credential chain.
+ * as text or `--json`.
  */
 
 /** `status --json`: schema version 1, one entry per registry. */
@@ -33,14 +24,6 @@ export interface StatusReport {
   schemaVersion: 1;
   registries: RegistryRotationStatus[];
 }
-
-/** The environment variable that sets the CLI's clock (see {@link commandNow}). */
-export const NOW_ENV = 'NVCF_ECR_NOW';
-
-export const NOW_HELP = `Environment:
-  ${NOW_ENV}=<ISO time>  the time grace periods and key ages are judged at (default: this
-                           machine's clock); for a sandbox whose virtual clock was advanced, set it
-                           to the "now" of GET /_sandbox/clock`;
 
 const HELP = `Shows, for each configured registry (or the one named): the secret's stages and the key each holds
 (masked), the pull user's keys with their role, age, state and last use, NVCF's credential and whether it
@@ -91,77 +74,6 @@ async function status({ positionals, values, io }: CommandContext): Promise<numb
   if (values['json'] === true) writeJson(io, report);
   else io.stdout.write(registries.map((r) => formatStatus(r, styleFor(io.stdout, io.env))).join('\n'));
   return registries.some((r) => r.pending?.stuck) ? 1 : 0;
-}
-
-/** The configured registry named `name`, or a usage error listing the names. */
-export function registryByName(config: Config, name: string, command: string): RegistryConfig {
-  const registry = config.registries.find((r) => r.name === name);
-  if (!registry) {
-    throw new UsageError(
-      `no registry named '${name}' in the configuration: the registries are ${config.registries.map((r) => r.name).join(', ')}`,
-      command,
-    );
-  }
-  return registry;
-}
-
-/**
- * The CLI's clock: this machine's, or the fixed time in `NVCF_ECR_NOW`. The rotation and retirement decide
- * against the clock of the system they run in; a sandbox's clock is virtual (tests and demos move it
- * forward), so a command run against one needs the sandbox's time, not the machine's.
- */
-export function commandNow(env: CliIo['env'], command: string): () => Date {
-  const raw = env[NOW_ENV];
-  if (raw === undefined || raw === '') return () => new Date();
-  const at = new Date(raw);
-  if (Number.isNaN(at.getTime()))
-    throw new UsageError(
-      `${NOW_ENV} must be an ISO-8601 time, e.g. 2026-01-31T12:00:00Z, got '${raw}'`,
-      command,
-    );
-  return () => at;
-}
-
-/**
- * Runs a command body, turning what AWS, NVCF or the credential chain answered into a CLI error (exit 2)
- * that says what failed, instead of an "internal error": these are the operator's to fix, not bugs.
- */
-export async function reportingServiceErrors<T>(what: string, body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (err) {
-    if (!(err instanceof Error) || err instanceof CliError || err instanceof CoreError) throw err;
-    const e = err as Error & { $metadata?: unknown };
-    const serviceError = e.$metadata !== undefined || e.name.startsWith('Nvcf');
-    if (e.name === 'CredentialsProviderError') {
-      throw new CliError(
-        `${what} failed: no AWS credentials found (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or log in with SSO)`,
-        2,
-        { cause: err },
-      );
-    }
-    if (serviceError) throw new CliError(`${what} failed: ${e.name}: ${e.message}`, 2, { cause: err });
-    throw err;
-  }
-}
-
-/**
- * Clients for the rotation commands: Secrets Manager and IAM with the standard chain, NVCF with the NGC key.
- * Secrets Manager in the deployment region, where the stacks put every registry's secret and the NGC key
- * secret — not the registry's own region, which may differ.
- */
-export function rotationClients(
-  values: OptionValues,
-  io: CliIo,
-  config: Config,
-): { secrets: SecretsManagerClient; iam: IAMClient; nvcf: NvcfClient } {
-  const options = awsClientOptions(values, io.env, deploymentRegion(config));
-  const secrets = new SecretsManagerClient(options);
-  return {
-    secrets,
-    iam: new IAMClient(iamClientOptions(options)),
-    nvcf: nvcfClientFor(values, io.env, config, secrets),
-  };
 }
 
 function age(hours: number): string {

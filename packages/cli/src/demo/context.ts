@@ -2,16 +2,12 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import {
-  type Config,
-  EVENT_SOURCE,
-  type RegistryConfig,
-  type RegistryRotationStatus,
-  rotationStatus,
-} from '@nvcf-ecr/core';
+import type { Config, RegistryConfig } from '@nvcf-ecr/core/config';
+import { EVENT_SOURCE } from '@nvcf-ecr/core/events';
+import { type RegistryRotationStatus, rotationStatus } from '@nvcf-ecr/core/rotation';
 import type { NvcfClient } from '@nvcf-ecr/nvcf';
 import type { EventLogEntry, RunningSandbox } from '@nvcf-ecr/sandbox';
-import { nvcfClientFor } from '../context.ts';
+import { nvcfClientFor } from '../../../../functions/lib/nvcf.ts';
 import { DemoStepError } from '../errors.ts';
 import type { Narrator } from './narrate.ts';
 import type { DemoProject } from './project.ts';
@@ -83,7 +79,7 @@ export function createDemoContext(
     iam: new IAMClient({ ...base, region: 'us-east-1' }),
     s3: new S3Client({ ...base, forcePathStyle: true }),
   };
-  const nvcf = nvcfClientFor({ 'nvcf-endpoint': sb.nvcfEndpoint }, {}, config, secrets);
+  const nvcf = nvcfClientFor({ config, nvcfBaseUrl: sb.nvcfEndpoint }, secrets);
   const control = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${sb.controlEndpoint}/_sandbox/${path}`, {
       method,

@@ -1,4 +1,4 @@
-import { redactString } from '@nvcf-ecr/core';
+import { redactString } from '@nvcf-ecr/core/redact';
 import { type CliIo, type Style, styleFor } from '../output.ts';
 
 /**

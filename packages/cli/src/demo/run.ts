@@ -1,12 +1,7 @@
 import { relative } from 'node:path';
-import {
-  type Config,
-  ConfigError,
-  createLogger,
-  type LogLevel,
-  loadConfig,
-  redactString,
-} from '@nvcf-ecr/core';
+import { type Config, ConfigError, loadConfig } from '@nvcf-ecr/core/config';
+import { createLogger, type LogLevel } from '@nvcf-ecr/core/log';
+import { redactString } from '@nvcf-ecr/core/redact';
 import type { ProfileName, RunningSandbox } from '@nvcf-ecr/sandbox';
 import { sandboxHandlers } from '../compose.ts';
 import { CliError, DemoStepError } from '../errors.ts';

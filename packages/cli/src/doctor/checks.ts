@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { GetCallerIdentityCommandOutput, STSClient } from '@aws-sdk/client-sts';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import type { Config, RegistryConfig } from '@nvcf-ecr/core';
+import type { Config, RegistryConfig } from '@nvcf-ecr/core/config';
 import {
   type NvcfClient,
   NvcfForbiddenError,

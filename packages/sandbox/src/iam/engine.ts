@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type RunSimulationResults, runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
-import { defaultRequestContext, PolicyEvaluationError, parsePolicyDocument } from '@nvcf-ecr/core';
+import { PolicyEvaluationError } from '@nvcf-ecr/core/errors';
+import { defaultRequestContext, parsePolicyDocument } from '@nvcf-ecr/core/iam';
 
 /**
  * The sandbox's IAM policy engine: `@cloud-copilot/iam-simulate` (AGPL-3.0-or-later, used as an unmodified

@@ -1,4 +1,4 @@
-import type { Logger } from '@nvcf-ecr/core';
+import type { Logger } from '@nvcf-ecr/core/log';
 import { FunctionNotFoundError } from '../errors.ts';
 import * as ids from '../ids.ts';
 import type { WorkTracker } from '../tracker.ts';

@@ -20,22 +20,21 @@ import {
   ResourceExistsException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import type { Config, RegistryConfig } from '@nvcf-ecr/core/config';
 import {
-  type Config,
   ecrPushRulePattern,
   type FunctionKey,
-  minimalPullPolicy,
   NOTIFICATION_RULE_PREFIX,
   NOTIFICATION_TOPIC_NAME,
   notificationPatterns,
   PROJECT_EVENT_BUS_NAME,
   PULL_POLICY_NAME,
   RETIRE_SCHEDULE,
-  type RegistryConfig,
   RULE_NAMES,
   reportBucketName,
-  startRotation,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/events';
+import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
+import { startRotation } from '@nvcf-ecr/core/rotation';
 import { iamSigningRegion } from '../services/iam/routes.ts';
 import type { World } from '../world.ts';
 import { type ProvisionedWebhook, provisionWebhooks } from './webhooks.ts';

@@ -1,12 +1,12 @@
+import type { Config } from '@nvcf-ecr/core/config';
 import {
-  type Config,
   FUNCTIONS,
   type FunctionKey,
   functionArn,
-  type Logger,
   PROJECT_EVENT_BUS_NAME,
   reportBucketName,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/events';
+import type { Logger } from '@nvcf-ecr/core/log';
 import { SandboxError } from '../errors.ts';
 import type { ServiceModule } from '../module.ts';
 import type { Endpoints, World } from '../world.ts';

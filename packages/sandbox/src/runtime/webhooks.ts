@@ -12,18 +12,17 @@ import {
   ResourceExistsException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { type Config, URL_SECRET_PLACEHOLDER } from '@nvcf-ecr/core/config';
 import {
-  type Config,
   consoleUrl,
   NOTIFICATION_RULE_PREFIX,
   PROJECT_EVENT_BUS_NAME,
-  URL_SECRET_PLACEHOLDER,
   WEBHOOK_DEAD_LETTER_QUEUE_NAME,
   WEBHOOK_RETRY_POLICY,
   webhookConnectionAuth,
   webhookDestinationName,
   webhookTransformer,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/events';
 import { SandboxError } from '../errors.ts';
 import type { World } from '../world.ts';
 

@@ -1,26 +1,22 @@
-import { PolicyEvaluationError, partitionOfRegion } from '@nvcf-ecr/core';
-import {
-  type ParsedAuthorization,
-  parseAmzDate,
-  parseAuthorization,
-  verifySignature,
-} from '../auth/sigv4.ts';
+import { authenticate } from '../auth/authenticate.ts';
+import { evaluateAccess } from '../auth/authorize.ts';
+import { parseAuthorization } from '../auth/sigv4.ts';
 import { ServiceError } from '../errors.ts';
-import type { FaultErrorSpec, FaultService } from '../faults.ts';
-import { isActionAllowed } from '../iam/engine.ts';
+import type { FaultService } from '../faults.ts';
 import * as ids from '../ids.ts';
 import type { World } from '../world.ts';
 import type { RequestHandler, SandboxRequest, SandboxResponse } from './http.ts';
-import { escapeXml, type XmlObject, xmlDocument } from './xml.ts';
+import { accessDenied, faultError, jsonError, queryError, restError, throttledError } from './wire-errors.ts';
+import { type XmlObject, xmlDocument } from './xml.ts';
 
 /**
  * The AWS front door: one listener for every AWS API the sandbox emulates, routed as the Smithy protocol specs
  * define the wire (`smithy-lang/smithy:docs/source-2.0/aws/protocols/aws-json.rst.template`,
  * `aws-query-protocol.rst`) — `X-Amz-Target` prefix for AWS JSON 1.1 services, the `Action`/`Version` form for the
  * Query services (IAM, STS), anything else is S3 path-style REST. Every request is authenticated (SigV4 against
- * keys the sandbox issued, with AWS's error for each failure), passed through fault injection, handled, and
- * serialised in the service's own protocol. Handlers authorise with `ctx.authorize`, which evaluates the caller's
- * IAM policies.
+ * keys the sandbox issued, with AWS's error for each failure: `auth/authenticate.ts`), passed through fault
+ * injection, handled, and serialised in the service's own protocol (errors: `wire-errors.ts`). Handlers authorise
+ * with `ctx.authorize`, which evaluates the caller's IAM policies (`auth/authorize.ts`).
  */
 
 export type Protocol = 'json' | 'query' | 'rest-xml';
@@ -94,13 +90,6 @@ export interface FrontDoorOptions {
   adminKeys: ReadonlyMap<string, string>;
 }
 
-/** Largest clock skew AWS accepts on a signed request. */
-export const MAX_SKEW_MS = 15 * 60 * 1000;
-
-const INVALID_TOKEN = 'The security token included in the request is invalid.';
-const SIGNATURE_MISMATCH =
-  'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
-
 export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
   const { world } = options;
   const byPrefix = new Map(options.json.map((s) => [s.targetPrefix, s]));
@@ -153,7 +142,7 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
     requestId: string,
   ): Promise<SandboxResponse> {
     const fail = (err: ServiceError) => jsonError(err, service.messageKey, requestId);
-    const auth = await authenticate(req, 'json', { name: service.signingName });
+    const auth = await authenticate(world, options.adminKeys, req, 'json', { name: service.signingName });
     if (auth instanceof ServiceError) return refused(service.id, operation, req, auth, fail);
     const op = service.operations[operation];
     if (!op)
@@ -198,7 +187,7 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
   ): Promise<SandboxResponse> {
     const fail = (err: ServiceError) => queryError(err, service.namespace, requestId);
     const action = params.get('Action') ?? '';
-    const auth = await authenticate(req, 'query', {
+    const auth = await authenticate(world, options.adminKeys, req, 'query', {
       name: service.signingName,
       region: service.signingRegion,
     });
@@ -238,7 +227,7 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
           405,
         ),
       );
-    const auth = await authenticate(req, 'rest-xml', { name: service.signingName });
+    const auth = await authenticate(world, options.adminKeys, req, 'rest-xml', { name: service.signingName });
     if (auth instanceof ServiceError) return refused(service.id, operation, req, auth, fail);
     const ctx = context(service.id, operation, auth.region, auth.principal, requestId, req, 'rest-xml');
     return run(service.id, operation, auth.principal.accessKeyId, fail, () => service.handle(ctx, req));
@@ -337,310 +326,6 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
       },
     };
   }
-
-  /**
-   * SigV4 authentication with AWS's error for each failure, per protocol (sources: {@link scopeRefusal}). The
-   * request must be signed for this endpoint — the service's signing name, a region the sandbox serves (the one
-   * region of a global service), `Host` among the signed headers, no session token — before its key and
-   * signature are looked at: a signature that verifies for another scope is still refused, as AWS refuses it.
-   */
-  async function authenticate(
-    req: SandboxRequest,
-    protocol: Protocol,
-    signing: SigningSpec,
-  ): Promise<{ principal: Principal; region: string } | ServiceError> {
-    const parsed = parseAuthorization(req);
-    if (parsed.kind === 'none') {
-      return protocol === 'json'
-        ? new ServiceError('MissingAuthenticationTokenException', 'Missing Authentication Token', 400)
-        : protocol === 'query'
-          ? new ServiceError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403)
-          : new ServiceError('AccessDenied', 'Access Denied', 403);
-    }
-    if (parsed.kind === 'malformed') {
-      return protocol === 'json'
-        ? new ServiceError(
-            'IncompleteSignatureException',
-            `Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters (${parsed.reason}).`,
-            400,
-          )
-        : protocol === 'query'
-          ? new ServiceError(
-              'IncompleteSignature',
-              `Request is not signed correctly (${parsed.reason}).`,
-              400,
-            )
-          : new ServiceError(
-              'AuthorizationHeaderMalformed',
-              `The authorization header is malformed (${parsed.reason}).`,
-              400,
-            );
-    }
-    const { auth, amzDate } = parsed;
-    const refusal = scopeRefusal(world, protocol, signing, auth);
-    if (refusal) return refusal;
-    const unknownKey = () =>
-      protocol === 'json'
-        ? new ServiceError('UnrecognizedClientException', INVALID_TOKEN, 400)
-        : protocol === 'query'
-          ? new ServiceError('InvalidClientTokenId', INVALID_TOKEN, 403)
-          : new ServiceError(
-              'InvalidAccessKeyId',
-              'The AWS Access Key Id you provided does not exist in our records.',
-              403,
-            );
-
-    let secret = options.adminKeys.get(auth.accessKeyId);
-    let principal: Principal | undefined;
-    if (secret !== undefined) {
-      principal = {
-        kind: 'admin',
-        arn: `arn:${world.partition}:iam::${world.accountId}:root`,
-        userId: world.accountId,
-        userName: undefined,
-        accessKeyId: auth.accessKeyId,
-      };
-    } else {
-      const key = world.iam.keys.get(auth.accessKeyId);
-      // Inactive keys and keys that have not propagated yet are rejected exactly like unknown ones.
-      if (key?.status !== 'Active') return unknownKey();
-      const age = world.clock.nowMs() - Date.parse(key.createDate);
-      if (age < world.profile.ms('iamPropagationSeconds')) return unknownKey();
-      const user = world.iam.users.get(key.userName);
-      if (!user) return unknownKey();
-      secret = key.secretAccessKey;
-      principal = {
-        kind: 'user',
-        arn: world.iam.userArn(user.userName, user.path),
-        userId: user.userId,
-        userName: user.userName,
-        accessKeyId: key.accessKeyId,
-      };
-    }
-    const signedAt = parseAmzDate(amzDate);
-    const now = Date.now();
-    if (auth.location === 'header' && signedAt && Math.abs(now - signedAt.getTime()) > MAX_SKEW_MS) {
-      const message = skewMessage(amzDate, now);
-      return protocol === 'json'
-        ? new ServiceError('InvalidSignatureException', message, 400)
-        : protocol === 'query'
-          ? new ServiceError('SignatureDoesNotMatch', message, 403)
-          : new ServiceError(
-              'RequestTimeTooSkewed',
-              'The difference between the request time and the current time is too large.',
-              403,
-            );
-    }
-    if (
-      auth.location === 'query' &&
-      signedAt &&
-      now > signedAt.getTime() + (auth.expiresSeconds ?? 0) * 1000
-    ) {
-      return new ServiceError('AccessDenied', 'Request has expired', 403);
-    }
-    if (!(await verifySignature(req, auth, amzDate, secret))) {
-      return protocol === 'json'
-        ? new ServiceError('InvalidSignatureException', SIGNATURE_MISMATCH, 400)
-        : protocol === 'query'
-          ? new ServiceError('SignatureDoesNotMatch', SIGNATURE_MISMATCH, 403)
-          : new ServiceError(
-              'SignatureDoesNotMatch',
-              'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
-              403,
-            );
-    }
-    // Only an accepted request counts as a use; its scope was checked above, so it names this service.
-    if (principal.kind === 'user') world.iam.recordUse(auth.accessKeyId, signing.name, auth.region);
-    return { principal, region: auth.region };
-  }
-}
-
-/** What an endpoint requires of a request's credential scope. */
-export interface SigningSpec {
-  /** The signing name the scope must carry. */
-  readonly name: string;
-  /** The one region a global service signs for; undefined for regional services. */
-  readonly region?: string | undefined;
-}
-
-/**
- * Whether the sandbox serves `region`: every region of its partition — the AWS APIs, ECR storage and the
- * registry listener all keep state per region — and none of another partition, whose endpoints (and keys)
- * are separate. The NVCF pull applies the same rule to an image's registry host.
- */
-export function servesRegion(world: World, region: string): boolean {
-  return partitionOfRegion(region)?.partition === world.partition;
-}
-
-/**
- * Refuses a credential scope or signed-header list that AWS refuses whatever the signature. The checks and
- * messages, per protocol, and where each comes from:
- * - Session token: the sandbox issues no temporary credentials, so any `X-Amz-Security-Token` is one it never
- *   issued, answered as AWS answers an invalid token (JSON `UnrecognizedClientException` 400, Query
- *   `InvalidClientTokenId` 403: the codes of the SDK clients' error schemas and what aws-cli prints; S3
- *   `InvalidToken` 400 "The provided token is malformed or otherwise invalid.", S3's documented error-code list).
- * - Service: "Credential should be scoped to correct service: '<name>'. " is AWS's observed answer (e.g.
- *   AWS Batch, cllunsford/aws-signing-proxy#25), as `InvalidSignatureException` 400 from the JSON services; the
- *   Query services answer signature problems with `SignatureDoesNotMatch` 403 (not verified for this case).
- *   S3's `AuthorizationHeaderMalformed` "incorrect service" wording is recalled, not verified.
- * - Region: "Credential should be scoped to a valid region, not '<region>'. " is observed for IAM signed for
- *   us-west-2 (aws/aws-sdk-go#156) and for other services (aws/aws-sdk-ruby#508). S3 answers
- *   `AuthorizationHeaderMalformed` "...the region '<r>' is wrong; expecting '<home>'" with `<Region>`
- *   (aws/aws-cli#2954), and `AuthorizationQueryParametersError` "Error parsing the X-Amz-Credential
- *   parameter; ..." for presigned URLs (mlflow/mlflow#11828); it expects the sandbox's home region, as
- *   `s3.amazonaws.com` expects us-east-1.
- * - Host: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization." was answered by
- *   DynamoDB as `InvalidSignatureException` 400 (aws/aws-sdk-php#2469); the Query code is not verified. S3
- *   answers an unsigned Host as any unsigned header: `AccessDenied` 403 "There were headers present in the
- *   request which were not signed" with `<HeadersNotSigned>` (coda/packs-sdk#3093).
- */
-function scopeRefusal(
-  world: World,
-  protocol: Protocol,
-  signing: SigningSpec,
-  auth: ParsedAuthorization,
-): ServiceError | undefined {
-  const presigned = auth.location === 'query';
-  if (auth.securityToken !== undefined) {
-    return protocol === 'json'
-      ? new ServiceError('UnrecognizedClientException', INVALID_TOKEN, 400)
-      : protocol === 'query'
-        ? new ServiceError('InvalidClientTokenId', INVALID_TOKEN, 403)
-        : new ServiceError('InvalidToken', 'The provided token is malformed or otherwise invalid.', 400);
-  }
-  if (auth.service !== signing.name) {
-    if (protocol === 'rest-xml') {
-      const why = `incorrect service "${auth.service}". This endpoint belongs to "${signing.name}".`;
-      return presigned
-        ? new ServiceError(
-            'AuthorizationQueryParametersError',
-            `Error parsing the X-Amz-Credential parameter; ${why}`,
-          )
-        : new ServiceError('AuthorizationHeaderMalformed', `The authorization header is malformed; ${why}`);
-    }
-    const message = `Credential should be scoped to correct service: '${signing.name}'. `;
-    return protocol === 'json'
-      ? new ServiceError('InvalidSignatureException', message, 400)
-      : new ServiceError('SignatureDoesNotMatch', message, 403);
-  }
-  const regionOk =
-    signing.region === undefined ? servesRegion(world, auth.region) : auth.region === signing.region;
-  if (!regionOk) {
-    if (protocol === 'rest-xml') {
-      const expected = signing.region ?? world.regions[0] ?? 'us-east-1';
-      const why = `the region '${auth.region}' is wrong; expecting '${expected}'`;
-      const extra = { Region: expected };
-      return presigned
-        ? new ServiceError(
-            'AuthorizationQueryParametersError',
-            `Error parsing the X-Amz-Credential parameter; ${why}`,
-            400,
-            extra,
-          )
-        : new ServiceError(
-            'AuthorizationHeaderMalformed',
-            `The authorization header is malformed; ${why}`,
-            400,
-            extra,
-          );
-    }
-    const message = `Credential should be scoped to a valid region, not '${auth.region}'. `;
-    return protocol === 'json'
-      ? new ServiceError('InvalidSignatureException', message, 400)
-      : new ServiceError('SignatureDoesNotMatch', message, 403);
-  }
-  if (!auth.signedHeaders.includes('host')) {
-    if (protocol === 'rest-xml') {
-      const message = 'There were headers present in the request which were not signed';
-      return new ServiceError('AccessDenied', message, 403, { HeadersNotSigned: 'host' });
-    }
-    const message = "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.";
-    return protocol === 'json'
-      ? new ServiceError('InvalidSignatureException', message, 400)
-      : new ServiceError('SignatureDoesNotMatch', message, 403);
-  }
-  return undefined;
-}
-
-export type AccessDecision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
-
-/**
- * Evaluates the principal's IAM policies (inline, attached, group, within its permissions boundary) for
- * `action` on `resource`; admin keys may do anything. Exported for listeners outside the front door that authorise as AWS does (the OCI registry
- * authorises each pull and push of an ECR token's principal).
- */
-export async function evaluateAccess(
-  world: World,
-  principal: Principal,
-  action: string,
-  resource: string,
-): Promise<AccessDecision> {
-  if (principal.kind === 'admin') return 'Allowed';
-  const userName = principal.userName ?? '';
-  const policies = world.iam.effectivePolicies(userName).map((p) => ({ name: p.name, document: p.document }));
-  const boundary = world.iam.boundaryOf(userName);
-  try {
-    return (
-      await isActionAllowed({
-        principalArn: principal.arn,
-        accountId: world.accountId,
-        action,
-        resource,
-        policies,
-        boundary,
-      })
-    ).decision;
-  } catch (err) {
-    // A policy the simulator cannot read grants nothing (AWS would have refused to store it).
-    if (!(err instanceof PolicyEvaluationError)) throw err;
-    return 'ImplicitlyDenied';
-  }
-}
-
-function skewMessage(amzDate: string, now: number): string {
-  const fmt = (ms: number) =>
-    new Date(ms)
-      .toISOString()
-      .replace(/[-:]/g, '')
-      .replace(/\.\d{3}/, '');
-  return `Signature expired: ${amzDate} is now earlier than ${fmt(now - MAX_SKEW_MS)} (${fmt(now)} - 15 min.)`;
-}
-
-/** AWS's access-denied message for identity-based policies, in the protocol's code and status. */
-export function accessDenied(
-  protocol: Protocol,
-  principalArn: string,
-  action: string,
-  resource: string,
-  explicit: boolean,
-): ServiceError {
-  const why = explicit
-    ? 'with an explicit deny in an identity-based policy'
-    : `because no identity-based policy allows the ${action} action`;
-  const message = `User: ${principalArn} is not authorized to perform: ${action} on resource: ${resource} ${why}`;
-  return protocol === 'json'
-    ? new ServiceError('AccessDeniedException', message, 400)
-    : new ServiceError('AccessDenied', message, 403);
-}
-
-/**
- * What a throttled AWS API answers: `ThrottlingException` (400, "Rate exceeded") from the JSON 1.1 services —
- * the answer ECR clients report (https://docs.aws.amazon.com/AmazonECR/latest/userguide/common-errors.html;
- * both the SDK, `@smithy/core` `service-error-classification`, and our pacing classify it as throttling) —
- * `Throttling` from the Query services (IAM, STS), and S3's `SlowDown` (503).
- */
-export function throttledError(serviceId: FaultService): ServiceError {
-  if (serviceId === 's3') return new ServiceError('SlowDown', 'Please reduce your request rate.', 503);
-  if (serviceId === 'iam' || serviceId === 'sts') return new ServiceError('Throttling', 'Rate exceeded', 400);
-  return new ServiceError('ThrottlingException', 'Rate exceeded', 400);
-}
-
-function faultError(spec: FaultErrorSpec): ServiceError {
-  return new ServiceError(
-    spec.code ?? (spec.status >= 500 ? 'ServiceUnavailable' : 'ThrottlingException'),
-    spec.message,
-    spec.status,
-  );
 }
 
 /**
@@ -649,39 +334,4 @@ function faultError(spec: FaultErrorSpec): ServiceError {
 function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
   const raw = (this as Record<string, unknown>)[key];
   return raw instanceof Date ? raw.getTime() / 1000 : value;
-}
-
-export function jsonError(
-  err: ServiceError,
-  messageKey: 'message' | 'Message',
-  requestId: string,
-): SandboxResponse {
-  return {
-    status: err.status,
-    headers: {
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amzn-requestid': requestId,
-      'x-amzn-errortype': err.code,
-    },
-    body: JSON.stringify({ __type: err.code, [messageKey]: err.message, ...err.extra }),
-  };
-}
-
-export function queryError(err: ServiceError, namespace: string, requestId: string): SandboxResponse {
-  const body =
-    `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="${namespace}"><Error><Type>${err.fault}</Type>` +
-    `<Code>${escapeXml(err.code)}</Code><Message>${escapeXml(err.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
-  return { status: err.status, headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId }, body };
-}
-
-export function restError(err: ServiceError, requestId: string): SandboxResponse {
-  const extra = Object.entries(err.extra)
-    .map(([k, v]) => `<${k}>${escapeXml(String(v))}</${k}>`)
-    .join('');
-  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(err.code)}</Code><Message>${escapeXml(err.message)}</Message>${extra}<RequestId>${requestId}</RequestId></Error>`;
-  return {
-    status: err.status,
-    headers: { 'content-type': 'application/xml', 'x-amz-request-id': requestId },
-    body,
-  };
 }

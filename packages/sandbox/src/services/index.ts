@@ -1,4 +1,5 @@
-import type { Config, FunctionKey } from '@nvcf-ecr/core';
+import type { Config } from '@nvcf-ecr/core/config';
+import type { FunctionKey } from '@nvcf-ecr/core/events';
 import type { ServiceModule } from '../module.ts';
 import { type RuntimeHandlers, runtimeModule } from '../runtime/runtime.ts';
 import type { World } from '../world.ts';

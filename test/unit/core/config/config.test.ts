@@ -1,7 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '@nvcf-ecr/core';
 import {
   assertConfig,
   type ConfigInput,
@@ -15,6 +14,7 @@ import {
   parseConfig,
   serializeConfig,
 } from '@nvcf-ecr/core/config';
+import { ConfigError } from '@nvcf-ecr/core/errors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectRejection, expectThrow } from '../expect-error.ts';
 

@@ -7,7 +7,7 @@ import {
   defaultUserName,
   forDeployment,
   parseConfig,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/config';
 import { describe, expect, it } from 'vitest';
 
 // The names a deployment gives what the configuration leaves unnamed: two stages (or two regions) of one

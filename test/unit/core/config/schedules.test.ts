@@ -1,4 +1,4 @@
-import { type ConfigInput, parseConfig } from '@nvcf-ecr/core';
+import { type ConfigInput, parseConfig } from '@nvcf-ecr/core/config';
 import { describe, expect, it } from 'vitest';
 
 // Schedules EventBridge and Secrets Manager would refuse, refused at synth with the field and the fix: a

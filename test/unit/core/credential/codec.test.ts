@@ -1,5 +1,4 @@
 import {
-  CredentialCodecError,
   decodeAccessKeyPair,
   decodeJavaBase64,
   decodeRegistrySecret,
@@ -8,7 +7,8 @@ import {
   isJavaBlank,
   MISSING_OAUTHTOKEN_MESSAGE,
   splitLikeJava,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/credential';
+import { CredentialCodecError } from '@nvcf-ecr/core/errors';
 import { describe, expect, it } from 'vitest';
 import { expectThrow } from '../expect-error.ts';
 

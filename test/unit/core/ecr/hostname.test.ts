@@ -1,12 +1,12 @@
 import {
   ECR_PUBLIC_HOSTNAME,
-  HostnameError,
   nvcfRecognition,
   PARTITIONS,
   parseRegistryHostname,
   registryHostnameFor,
   tryParseRegistryHostname,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/ecr';
+import { HostnameError } from '@nvcf-ecr/core/errors';
 import { describe, expect, it } from 'vitest';
 import { expectThrow } from '../expect-error.ts';
 

@@ -1,12 +1,11 @@
 import {
   formatImageReference,
-  HostnameError,
-  ImageReferenceError,
   parseImageReference,
   publicRepositoryArn,
   repositoryArn,
   repositoryNameProblem,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/ecr';
+import { HostnameError, ImageReferenceError } from '@nvcf-ecr/core/errors';
 import { describe, expect, it } from 'vitest';
 import { expectThrow } from '../expect-error.ts';
 

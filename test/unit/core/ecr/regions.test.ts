@@ -1,4 +1,4 @@
-import { ALL_REGIONS, iamRegionFor, PARTITIONS, partitionOfRegion } from '@nvcf-ecr/core';
+import { ALL_REGIONS, iamRegionFor, PARTITIONS, partitionOfRegion } from '@nvcf-ecr/core/ecr';
 import { describe, expect, it } from 'vitest';
 
 describe('Function: partitionOfRegion', () => {

@@ -10,15 +10,15 @@ import {
   ListGroupsForUserCommand,
   ListUserPoliciesCommand,
 } from '@aws-sdk/client-iam';
+import { PolicyEvaluationError } from '@nvcf-ecr/core/errors';
 import {
   evaluatePullAccess,
   type IamReader,
   loadEffectivePolicies,
   minimalPullPolicy,
-  PolicyEvaluationError,
   parsePolicyDocument,
   policySourceLabel,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/iam';
 import { describe, expect, it } from 'vitest';
 import { expectThrow } from '../expect-error.ts';
 import { ACCOUNT, ADMINISTRATOR_ACCESS, registry, USER_ARN } from './fixtures.ts';

@@ -1,4 +1,4 @@
-import { assertConfig, type RegistryConfig } from '@nvcf-ecr/core';
+import { assertConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
 
 /** Shared inputs of the IAM tests: registries built through the real configuration parser. */
 

@@ -1,10 +1,10 @@
+import { ConfigError } from '@nvcf-ecr/core/errors';
 import {
-  ConfigError,
   minimalPullPolicy,
   PULL_POLICY_SIDS,
   pullPolicyFor,
   requiredPullPermissions,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/iam';
 import { describe, expect, it } from 'vitest';
 import { expectThrow } from '../expect-error.ts';
 import { ACCOUNT, registry } from './fixtures.ts';

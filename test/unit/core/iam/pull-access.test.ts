@@ -1,12 +1,12 @@
+import { PolicyEvaluationError } from '@nvcf-ecr/core/errors';
 import {
   type EffectivePolicies,
   evaluatePullAccess as evaluate,
   minimalPullPolicy,
-  PolicyEvaluationError,
   type PolicySource,
   pullRepositoryArns,
   requiredPullPermissions,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/iam';
 import { ServiceError } from '@nvcf-ecr/sandbox';
 import { describe, expect, it } from 'vitest';
 import { expectRejection } from '../expect-error.ts';

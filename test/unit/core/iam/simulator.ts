@@ -1,5 +1,5 @@
 import { SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
-import type { EffectivePolicies, IamSimulator } from '@nvcf-ecr/core';
+import type { EffectivePolicies, IamSimulator } from '@nvcf-ecr/core/iam';
 import { VirtualClock } from '@nvcf-ecr/sandbox';
 import type { OperationContext } from '../../../../packages/sandbox/src/server/aws.ts';
 import { IamBackend } from '../../../../packages/sandbox/src/services/iam/backend.ts';

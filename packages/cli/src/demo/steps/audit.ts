@@ -1,14 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import {
-  type AuditReport,
-  auditReportSchema,
-  FUNCTIONS,
-  failsAt,
-  functionArn,
-  type ReportLocation,
-} from '@nvcf-ecr/core';
+import { type AuditReport, auditReportSchema, failsAt, type ReportLocation } from '@nvcf-ecr/core/audit';
+import { FUNCTIONS, functionArn } from '@nvcf-ecr/core/events';
 import { type DemoContext, expectThat } from '../context.ts';
 import type { DemoStep } from '../step.ts';
 

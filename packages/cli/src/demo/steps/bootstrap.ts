@@ -1,4 +1,5 @@
-import { type CredentialRotatedDetail, DETAIL_TYPES } from '@nvcf-ecr/core';
+import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
+import type { CredentialRotatedDetail } from '@nvcf-ecr/core/rotation';
 import { expectThat } from '../context.ts';
 import type { DemoStep } from '../step.ts';
 

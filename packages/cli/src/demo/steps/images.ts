@@ -1,11 +1,7 @@
-import {
-  DETAIL_TYPES,
-  type ImageValidationDetail,
-  NOTIFICATION_RULE_PREFIX,
-  openOciLayout,
-  requiredPlatforms,
-  type Verdict,
-} from '@nvcf-ecr/core';
+import { requiredPlatforms } from '@nvcf-ecr/core/config';
+import { DETAIL_TYPES, NOTIFICATION_RULE_PREFIX } from '@nvcf-ecr/core/events';
+import { openOciLayout, type Verdict } from '@nvcf-ecr/core/image';
+import type { ImageValidationDetail } from '@nvcf-ecr/core/validation';
 import type { pushImage } from '@nvcf-ecr/sandbox';
 import { loadSandbox } from '../../sandbox-module.ts';
 import { type DemoContext, expectThat } from '../context.ts';

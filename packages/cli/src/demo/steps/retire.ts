@@ -1,4 +1,5 @@
-import { DETAIL_TYPES, type PreviousKeyRetiredDetail } from '@nvcf-ecr/core';
+import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
+import type { PreviousKeyRetiredDetail } from '@nvcf-ecr/core/rotation';
 import { expectThat } from '../context.ts';
 import type { DemoStep } from '../step.ts';
 

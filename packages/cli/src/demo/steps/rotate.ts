@@ -1,14 +1,14 @@
+import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
+import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
 import {
   AWSCURRENT,
   type CredentialRotatedDetail,
-  DETAIL_TYPES,
   describeSecret,
-  maskAccessKeyId,
   pullKeyOf,
   type RotationFailedDetail,
   readValue,
   startRotation,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/rotation';
 import { type DemoContext, expectThat } from '../context.ts';
 import type { DemoStep } from '../step.ts';
 

@@ -2,7 +2,7 @@ import type { JsonOperation, OperationContext } from '../../server/aws.ts';
 import type { World } from '../../world.ts';
 import { imageApiHandlers } from '../ecr/handlers.ts';
 import * as input from '../ecr/input.ts';
-import type { ImageRecord, RepositoryRecord } from '../ecr/store.ts';
+import type { ImageRecord, RepositoryRecord } from '../ecr/records.ts';
 import { encodeAuthorizationToken } from '../ecr/tokens.ts';
 import { ECR_PUBLIC_REGION, type EcrPublicBackend } from './backend.ts';
 import { ecrPublicErrors } from './errors.ts';

@@ -1,6 +1,7 @@
-import { registryHostnameFor } from '@nvcf-ecr/core';
+import { registryHostnameFor } from '@nvcf-ecr/core/ecr';
 import type { World } from '../../world.ts';
-import { type ImageAction, ImageStore, type RepositorySnapshot } from './store.ts';
+import type { ImageAction, RepositorySnapshot } from './records.ts';
+import { ImageStore } from './store.ts';
 import { AuthTokens, type TokenRecord } from './tokens.ts';
 
 /**

@@ -11,12 +11,12 @@ import {
   type ImageFailure,
   type ImageId,
   type ImageRecord,
-  type ImageStore,
   PART_SIZE,
   type RepositoryRecord,
   TAG_MUTABILITIES,
   type TagMutability,
-} from './store.ts';
+} from './records.ts';
+import type { ImageStore } from './store.ts';
 import { encodeAuthorizationToken } from './tokens.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { ecrErrors, REPOSITORY_NAME_PATTERN_TEXT } from './errors.ts';
-import type { ExclusionFilter, ImageId } from './store.ts';
+import type { ExclusionFilter, ImageId } from './records.ts';
 
 /**
  * Reading ECR (and ECR Public) request members. Every malformed member becomes ECR's

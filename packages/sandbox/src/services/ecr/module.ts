@@ -7,9 +7,10 @@ import { createRegistryHandler } from '../registry/handlers.ts';
 import { s3Module } from '../s3/module.ts';
 import { EcrBackend, type EcrSnapshot } from './backend.ts';
 import { type LayerReader, parseLayerObject } from './layers.ts';
+import type { ImageRecord, RepositoryRecord } from './records.ts';
 import { ecrService } from './routes.ts';
 import { applySeed } from './seed.ts';
-import type { ImageRecord, ImageStore, RepositoryRecord } from './store.ts';
+import type { ImageStore } from './store.ts';
 
 /**
  * The ECR module: the JSON API, the OCI registry listener over the same storage, the `ecr` sections of the

@@ -1,12 +1,7 @@
 import { SandboxError, ServiceError } from '../../errors.ts';
 import { digestOf, isDigest } from './manifest.ts';
-import {
-  type ImageStore,
-  isValidTag,
-  type RepositoryRecord,
-  TAG_MUTABILITIES,
-  type TagMutability,
-} from './store.ts';
+import { isValidTag, type RepositoryRecord, TAG_MUTABILITIES, type TagMutability } from './records.ts';
+import type { ImageStore } from './store.ts';
 
 /**
  * `POST /_sandbox/seed {"ecr": {...}}` (and `"ecr-public"`): repositories, blobs and images in bulk, without

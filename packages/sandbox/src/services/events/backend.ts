@@ -6,7 +6,7 @@ import {
   SCHEDULED_EVENT_DETAIL_TYPE,
   SCHEDULED_EVENT_SOURCE,
   type Schedule,
-} from '@nvcf-ecr/core';
+} from '@nvcf-ecr/core/events';
 import * as ids from '../../ids.ts';
 import type { World } from '../../world.ts';
 import type { DestinationsBackend } from './destinations.ts';

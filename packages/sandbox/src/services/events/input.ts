@@ -1,4 +1,4 @@
-import { evaluateInputPath, inputPathProblem, renderInputTransformer } from '@nvcf-ecr/core';
+import { evaluateInputPath, inputPathProblem, renderInputTransformer } from '@nvcf-ecr/core/events';
 
 /**
  * What a rule target receives instead of the whole event: `InputPath` (a JSONPath into the event) and

@@ -1,4 +1,4 @@
-import { PARTITIONS } from '@nvcf-ecr/core';
+import { PARTITIONS } from '@nvcf-ecr/core/ecr';
 import type { QueryServiceDef } from '../../server/aws.ts';
 import type { World } from '../../world.ts';
 import { iamHandlers } from './handlers.ts';

@@ -1,4 +1,5 @@
-import { PolicyEvaluationError, policyText, positionOf, statementSpans } from '@nvcf-ecr/core';
+import { PolicyEvaluationError } from '@nvcf-ecr/core/errors';
+import { policyText, positionOf, statementSpans } from '@nvcf-ecr/core/iam';
 import { ServiceError } from '../../errors.ts';
 import { type Decision, evaluateRequest, type NamedPolicy, type StatementRef } from '../../iam/engine.ts';
 import type { QueryOperation } from '../../server/aws.ts';

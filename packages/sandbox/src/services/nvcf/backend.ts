@@ -1,4 +1,5 @@
-import { CredentialCodecError, decodeRegistrySecret } from '@nvcf-ecr/core';
+import { decodeRegistrySecret } from '@nvcf-ecr/core/credential';
+import { CredentialCodecError } from '@nvcf-ecr/core/errors';
 import { SandboxError } from '../../errors.ts';
 import * as ids from '../../ids.ts';
 import type { World } from '../../world.ts';

@@ -3,7 +3,7 @@ import {
   ECRPUBLICClient,
   GetAuthorizationTokenCommand as GetPublicAuthorizationTokenCommand,
 } from '@aws-sdk/client-ecr-public';
-import { decodeRegistrySecret } from '@nvcf-ecr/core';
+import { decodeRegistrySecret } from '@nvcf-ecr/core/credential';
 import type { ProblemError } from '../../errors.ts';
 import type { World } from '../../world.ts';
 import { HTTP_STATUS_NAMES, nvcfErrors } from './errors.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { decodeRegistrySecret, maskAccessKeyId } from '@nvcf-ecr/core';
+import { decodeRegistrySecret, maskAccessKeyId } from '@nvcf-ecr/core/credential';
+import { servesRegion } from '../../auth/authenticate.ts';
 import { SandboxError } from '../../errors.ts';
-import { servesRegion } from '../../server/aws.ts';
 import type { World } from '../../world.ts';
 import { type CredentialRecord, DEFAULT_NCA_ID, type NvcfBackend } from './backend.ts';
 import { getEcrToken } from './ecr-auth.ts';

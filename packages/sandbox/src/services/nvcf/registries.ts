@@ -1,4 +1,4 @@
-import { ECR_PUBLIC_HOSTNAME, nvcfRecognition } from '@nvcf-ecr/core';
+import { ECR_PUBLIC_HOSTNAME, nvcfRecognition } from '@nvcf-ecr/core/ecr';
 
 /**
  * NVCF's recognized registries (`NVIDIA/nvcf`: `RegistryCredentialManagementFacade.getRecognizedRegistries`,

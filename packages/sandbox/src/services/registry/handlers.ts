@@ -1,11 +1,13 @@
+import { evaluateAccess } from '../../auth/authorize.ts';
 import { ServiceError } from '../../errors.ts';
-import { accessDenied, evaluateAccess } from '../../server/aws.ts';
 import type { RequestHandler, SandboxRequest, SandboxResponse } from '../../server/http.ts';
+import { accessDenied } from '../../server/wire-errors.ts';
 import type { World } from '../../world.ts';
 import type { EcrBackend } from '../ecr/backend.ts';
 import { isRepositoryName } from '../ecr/input.ts';
 import { digestOf, isDigest, MANIFEST_MEDIA_TYPES } from '../ecr/manifest.ts';
-import { type ImageRecord, type ImageStore, isValidTag, type RepositoryRecord } from '../ecr/store.ts';
+import { type ImageRecord, isValidTag, type RepositoryRecord } from '../ecr/records.ts';
+import type { ImageStore } from '../ecr/store.ts';
 import type { TokenRecord } from '../ecr/tokens.ts';
 import { fromEcrError, registryErrors } from './errors.ts';
 import { matchRoute, type RegistryOperation, type RegistryRoute } from './routes.ts';

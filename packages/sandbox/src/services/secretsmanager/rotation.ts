@@ -1,4 +1,5 @@
-import { type Logger, redactString } from '@nvcf-ecr/core';
+import type { Logger } from '@nvcf-ecr/core/log';
+import { redactString } from '@nvcf-ecr/core/redact';
 import * as ids from '../../ids.ts';
 import type { WorkTracker } from '../../tracker.ts';
 import type { LambdaInvoker } from '../../world.ts';

@@ -1,4 +1,4 @@
-import { rotationScheduleProblem } from '@nvcf-ecr/core';
+import { rotationScheduleProblem } from '@nvcf-ecr/core/config';
 import { smErrors } from './errors.ts';
 
 /**
