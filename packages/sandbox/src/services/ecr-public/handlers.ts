@@ -96,7 +96,7 @@ export function ecrPublicHandlers(world: World, backend: EcrPublicBackend): Reco
     };
   });
   ops['DescribeRegistries'] = inRegion(async (ctx, body) => {
-    input.optionalInteger(body, 'maxResults', 1, 1000);
+    input.ecr(body).int('maxResults', { min: 1, max: 1000 });
     await ctx.authorize('ecr-public:DescribeRegistries', '*');
     return {
       registries: [

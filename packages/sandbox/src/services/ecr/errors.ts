@@ -1,4 +1,5 @@
 import { ServiceError } from '../../errors.ts';
+import type { MemberRules } from '../../server/members.ts';
 
 /**
  * ECR's errors (AWS JSON 1.1, message member `message`, every client fault 400:
@@ -128,4 +129,16 @@ export const ecrErrors = {
       'The list of tags on the repository is over the limit. The maximum number of tags that can be applied to a repository is 50.',
     ),
   invalidTagParameter: (detail: string) => new ServiceError('InvalidTagParameterException', detail),
+};
+
+/**
+ * How ECR words a broken request member (the shared reader in `server/members.ts`): every one is an
+ * `InvalidParameterException` naming the member; an empty required string counts as missing, and a string
+ * member without its own bound is held to 1024 characters.
+ */
+export const ecrMembers: MemberRules = {
+  wrongType: (member, expected) => ecrErrors.invalidMember(member, `Member must be ${expected}`),
+  invalid: (path, _value, constraint) => ecrErrors.invalidMember(path, constraint),
+  blankIsMissing: true,
+  defaultMax: 1024,
 };

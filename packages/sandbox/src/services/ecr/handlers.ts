@@ -115,16 +115,12 @@ export function imageApiHandlers(api: ImageApi): Record<string, JsonOperation> {
     async CreateRepository(ctx, body) {
       const name = input.repositoryName(body);
       const registryId = input.registryId(body);
-      const imageTagMutability = input.enumMember<TagMutability>(
-        body,
-        'imageTagMutability',
-        TAG_MUTABILITIES,
-      );
+      const imageTagMutability = input.ecr(body).oneOf<TagMutability>('imageTagMutability', TAG_MUTABILITIES);
       const filters = input.exclusionFilters(body);
-      const scanning = input.object(body, 'imageScanningConfiguration');
-      const encryption = input.object(body, 'encryptionConfiguration');
+      const scanning = input.ecr(body).object('imageScanningConfiguration');
+      const encryption = input.ecr(body).object('encryptionConfiguration');
       const encryptionType = encryption
-        ? input.enumMember(encryption, 'encryptionType', ['AES256', 'KMS', 'KMS_DSSE'])
+        ? encryption.oneOf('encryptionType', ['AES256', 'KMS', 'KMS_DSSE'])
         : undefined;
       const tags = input.tagList(body);
       await ctx.authorize(action('CreateRepository'), api.arn(ctx, registryId, name));
@@ -135,11 +131,13 @@ export function imageApiHandlers(api: ImageApi): Record<string, JsonOperation> {
         name,
         imageTagMutability,
         exclusionFilters: filters,
-        scanOnPush: scanning ? input.optionalBoolean(scanning, 'scanOnPush') : undefined,
+        scanOnPush: scanning ? scanning.bool('scanOnPush') : undefined,
         encryption: encryptionType
           ? {
               encryptionType,
-              ...(encryption?.['kmsKey'] !== undefined ? { kmsKey: String(encryption['kmsKey']) } : {}),
+              ...(encryption?.input['kmsKey'] !== undefined
+                ? { kmsKey: String(encryption.input['kmsKey']) }
+                : {}),
             }
           : undefined,
         tags,
@@ -149,7 +147,7 @@ export function imageApiHandlers(api: ImageApi): Record<string, JsonOperation> {
 
     async DescribeRepositories(ctx, body) {
       const registryId = input.registryId(body);
-      const names = input.stringList(body, 'repositoryNames', 1, 100, false);
+      const names = input.ecr(body).strList('repositoryNames', { min: 1, max: 100 });
       const store = api.store(ctx);
       if (names) {
         if (body['maxResults'] !== undefined || body['nextToken'] !== undefined) {
@@ -174,7 +172,7 @@ export function imageApiHandlers(api: ImageApi): Record<string, JsonOperation> {
     async DeleteRepository(ctx, body) {
       const name = input.repositoryName(body);
       const registryId = input.registryId(body);
-      const force = input.optionalBoolean(body, 'force') ?? false;
+      const force = input.ecr(body).bool('force') ?? false;
       await ctx.authorize(action('DeleteRepository'), api.arn(ctx, registryId, name));
       const deleted = api.store(ctx).deleteRepository(name, force, registryId);
       return { repository: repoView(deleted) };
@@ -187,10 +185,14 @@ export function imageApiHandlers(api: ImageApi): Record<string, JsonOperation> {
     },
 
     async UploadLayerPart(ctx, body) {
-      const uploadId = input.requiredString(body, 'uploadId');
-      const first = input.requiredInteger(body, 'partFirstByte', 0, Number.MAX_SAFE_INTEGER);
-      const last = input.requiredInteger(body, 'partLastByte', 0, Number.MAX_SAFE_INTEGER);
-      const blob = input.requiredString(body, 'layerPartBlob', 64 * 1024 * 1024);
+      const uploadId = input.ecr(body).str('uploadId', { required: true });
+      const first = input
+        .ecr(body)
+        .int('partFirstByte', { required: true, min: 0, max: Number.MAX_SAFE_INTEGER });
+      const last = input
+        .ecr(body)
+        .int('partLastByte', { required: true, min: 0, max: Number.MAX_SAFE_INTEGER });
+      const blob = input.ecr(body).str('layerPartBlob', { required: true, max: 64 * 1024 * 1024 });
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(blob))
         throw ecrErrors.invalidMember('layerPartBlob', 'Member must be base64-encoded');
       const { store, repo: r } = await repo(ctx, body, 'UploadLayerPart');
@@ -205,8 +207,8 @@ export function imageApiHandlers(api: ImageApi): Record<string, JsonOperation> {
     },
 
     async CompleteLayerUpload(ctx, body) {
-      const uploadId = input.requiredString(body, 'uploadId');
-      const digests = input.stringList(body, 'layerDigests', 1, 100, true) ?? [];
+      const uploadId = input.ecr(body).str('uploadId', { required: true });
+      const digests = input.ecr(body).strList('layerDigests', { min: 1, max: 100, required: true }) ?? [];
       for (const d of digests)
         if (!isDigest(d))
           throw ecrErrors.invalidMember(
@@ -219,7 +221,7 @@ export function imageApiHandlers(api: ImageApi): Record<string, JsonOperation> {
     },
 
     async BatchCheckLayerAvailability(ctx, body) {
-      const digests = input.stringList(body, 'layerDigests', 1, 100, true) ?? [];
+      const digests = input.ecr(body).strList('layerDigests', { min: 1, max: 100, required: true }) ?? [];
       const { repo: r } = await repo(ctx, body, 'BatchCheckLayerAvailability');
       const layers: Record<string, unknown>[] = [];
       const failures: Record<string, unknown>[] = [];
@@ -256,10 +258,10 @@ export function imageApiHandlers(api: ImageApi): Record<string, JsonOperation> {
     },
 
     async PutImage(ctx, body) {
-      const manifest = input.requiredString(body, 'imageManifest', 8 * 1024 * 1024);
-      const mediaType = input.optionalString(body, 'imageManifestMediaType');
-      const tag = input.optionalString(body, 'imageTag', 300);
-      const digest = input.optionalString(body, 'imageDigest');
+      const manifest = input.ecr(body).str('imageManifest', { required: true, max: 8 * 1024 * 1024 });
+      const mediaType = input.ecr(body).str('imageManifestMediaType');
+      const tag = input.ecr(body).str('imageTag', { max: 300 });
+      const digest = input.ecr(body).str('imageDigest');
       const { store, repo: r } = await repo(ctx, body, 'PutImage');
       const { image } = store.putImage(r, { manifest, mediaType, tag, digest }, 'api', true);
       return { image: imageView(r, image, tag) };
@@ -267,7 +269,7 @@ export function imageApiHandlers(api: ImageApi): Record<string, JsonOperation> {
 
     async BatchGetImage(ctx, body) {
       const ids = input.imageIds(body, 100, true) ?? [];
-      const accepted = input.stringList(body, 'acceptedMediaTypes', 1, 100, false);
+      const accepted = input.ecr(body).strList('acceptedMediaTypes', { min: 1, max: 100 });
       const { store, repo: r } = await repo(ctx, body, 'BatchGetImage');
       const images: Record<string, unknown>[] = [];
       const failures: ImageFailure[] = [];
@@ -315,9 +317,9 @@ export function imageApiHandlers(api: ImageApi): Record<string, JsonOperation> {
 
     async DescribeImages(ctx, body) {
       const ids = input.imageIds(body, 100, false);
-      const filter = input.object(body, 'filter');
-      const tagStatus = (filter && input.enumMember(filter, 'tagStatus', TAG_STATUSES)) ?? 'ANY';
-      const imageStatus = (filter && input.enumMember(filter, 'imageStatus', IMAGE_STATUSES)) ?? 'ACTIVE';
+      const filter = input.ecr(body).object('filter');
+      const tagStatus = filter?.oneOf('tagStatus', TAG_STATUSES) ?? 'ANY';
+      const imageStatus = filter?.oneOf('imageStatus', IMAGE_STATUSES) ?? 'ACTIVE';
       if (ids && (body['maxResults'] !== undefined || body['nextToken'] !== undefined)) {
         throw ecrErrors.invalidMember('imageIds', 'imageIds cannot be used with maxResults or nextToken');
       }
@@ -361,8 +363,8 @@ export function ecrHandlers(world: World, backend: EcrBackend): Record<string, J
     async ListImages(ctx, body) {
       const name = input.repositoryName(body);
       const registryId = input.registryId(body);
-      const filter = input.object(body, 'filter');
-      const tagStatus = (filter && input.enumMember(filter, 'tagStatus', TAG_STATUSES)) ?? 'ANY';
+      const filter = input.ecr(body).object('filter');
+      const tagStatus = filter?.oneOf('tagStatus', TAG_STATUSES) ?? 'ANY';
       await ctx.authorize('ecr:ListImages', api.arn(ctx, registryId, name));
       const store = backend.store(ctx.region);
       const r = store.repository(name, registryId);
@@ -373,7 +375,7 @@ export function ecrHandlers(world: World, backend: EcrBackend): Record<string, J
     async GetDownloadUrlForLayer(ctx, body) {
       const name = input.repositoryName(body);
       const registryId = input.registryId(body);
-      const digest = input.requiredString(body, 'layerDigest');
+      const digest = input.ecr(body).str('layerDigest', { required: true });
       if (!isDigest(digest))
         throw ecrErrors.invalidMember(
           'layerDigest',
@@ -403,7 +405,7 @@ export function ecrHandlers(world: World, backend: EcrBackend): Record<string, J
      * nothing can reach the real-looking host here. `expiresAt` is 12 h ahead on the virtual clock.
      */
     async GetAuthorizationToken(ctx, body) {
-      const ids = input.stringList(body, 'registryIds', 1, 10, false);
+      const ids = input.ecr(body).strList('registryIds', { min: 1, max: 10 });
       for (const id of ids ?? [])
         if (!/^[0-9]{12}$/.test(id))
           throw ecrErrors.invalidMember('registryIds', "Member must satisfy regular expression '[0-9]{12}'");

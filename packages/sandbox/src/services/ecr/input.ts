@@ -1,10 +1,11 @@
-import { ecrErrors, REPOSITORY_NAME_PATTERN_TEXT } from './errors.ts';
+import { Members } from '../../server/members.ts';
+import { ecrErrors, ecrMembers, REPOSITORY_NAME_PATTERN_TEXT } from './errors.ts';
 import type { ExclusionFilter, ImageId } from './records.ts';
 
 /**
- * Reading ECR (and ECR Public) request members. Every malformed member becomes ECR's
- * `InvalidParameterException` naming the member and the constraint, never a crash: handlers only see values
- * of the types the API model declares.
+ * Reading ECR (and ECR Public) request members with the sandbox's one reader (`server/members.ts`) under
+ * ECR's rules: every malformed member becomes ECR's `InvalidParameterException` naming the member and the
+ * constraint, never a crash. The structures ECR's model shares between operations are read here.
  */
 
 type Input = Record<string, unknown>;
@@ -13,23 +14,13 @@ type Input = Record<string, unknown>;
 const REPOSITORY_NAME = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
 const REGISTRY_ID = /^[0-9]{12}$/;
 
-export function optionalString(input: Input, member: string, max = 1024): string | undefined {
-  const v = input[member];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw ecrErrors.invalidMember(member, 'Member must be a string');
-  if (v.length > max)
-    throw ecrErrors.invalidMember(member, `Member must have length less than or equal to ${max}`);
-  return v;
-}
-
-export function requiredString(input: Input, member: string, max = 1024): string {
-  const v = optionalString(input, member, max);
-  if (v === undefined || v === '') throw ecrErrors.invalidMember(member, 'Member must not be null');
-  return v;
+/** Request members read under ECR's rules (`ecrMembers`). */
+export function ecr(input: Input): Members {
+  return new Members(input, ecrMembers);
 }
 
 export function repositoryName(input: Input, member = 'repositoryName'): string {
-  const name = requiredString(input, member, 256);
+  const name = ecr(input).str(member, { required: true, max: 256 });
   if (name.length < 2)
     throw ecrErrors.invalidMember(member, 'Member must have length greater than or equal to 2');
   if (!REPOSITORY_NAME.test(name))
@@ -46,102 +37,28 @@ export function isRepositoryName(name: string): boolean {
 }
 
 export function registryId(input: Input): string | undefined {
-  const id = optionalString(input, 'registryId');
+  const id = ecr(input).str('registryId');
   if (id !== undefined && !REGISTRY_ID.test(id))
     throw ecrErrors.invalidMember('registryId', "must satisfy regular expression '[0-9]{12}'");
   return id;
 }
 
-export function optionalBoolean(input: Input, member: string): boolean | undefined {
-  const v = input[member];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw ecrErrors.invalidMember(member, 'Member must be a boolean');
-  return v;
-}
-
-export function optionalInteger(input: Input, member: string, min: number, max: number): number | undefined {
-  const v = input[member];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v))
-    throw ecrErrors.invalidMember(member, 'Member must be an integer');
-  if (v < min)
-    throw ecrErrors.invalidMember(member, `Member must have value greater than or equal to ${min}`);
-  if (v > max) throw ecrErrors.invalidMember(member, `Member must have value less than or equal to ${max}`);
-  return v;
-}
-
-export function requiredInteger(input: Input, member: string, min: number, max: number): number {
-  const v = optionalInteger(input, member, min, max);
-  if (v === undefined) throw ecrErrors.invalidMember(member, 'Member must not be null');
-  return v;
-}
-
-export function stringList(
-  input: Input,
-  member: string,
-  min: number,
-  max: number,
-  required: boolean,
-): string[] | undefined {
-  const v = input[member];
-  if (v === undefined || v === null) {
-    if (required) throw ecrErrors.invalidMember(member, 'Member must not be null');
-    return undefined;
-  }
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
-    throw ecrErrors.invalidMember(member, 'Member must be a list of strings');
-  if (v.length < min)
-    throw ecrErrors.invalidMember(member, `Member must have length greater than or equal to ${min}`);
-  if (v.length > max)
-    throw ecrErrors.invalidMember(member, `Member must have length less than or equal to ${max}`);
-  return v as string[];
-}
-
-export function enumMember<T extends string>(
-  input: Input,
-  member: string,
-  values: readonly T[],
-): T | undefined {
-  const v = input[member];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || !values.includes(v as T)) {
-    throw ecrErrors.invalidMember(member, `Member must satisfy enum value set: [${values.join(', ')}]`);
-  }
-  return v as T;
-}
-
-export function object(input: Input, member: string): Input | undefined {
-  const v = input[member];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v))
-    throw ecrErrors.invalidMember(member, 'Member must be a structure');
-  return v as Input;
-}
-
 /** `imageIds`: 1–`max` ImageIdentifier structures (`{imageDigest?, imageTag?}`). */
 export function imageIds(input: Input, max: number, required: boolean): ImageId[] | undefined {
-  const v = input['imageIds'];
-  if (v === undefined || v === null) {
-    if (required) throw ecrErrors.invalidMember('imageIds', 'Member must not be null');
-    return undefined;
-  }
-  if (!Array.isArray(v)) throw ecrErrors.invalidMember('imageIds', 'Member must be a list');
-  if (v.length < 1)
-    throw ecrErrors.invalidMember('imageIds', 'Member must have length greater than or equal to 1');
-  if (v.length > max)
-    throw ecrErrors.invalidMember('imageIds', `Member must have length less than or equal to ${max}`);
+  const v = ecr(input).list('imageIds', { min: 1, max, required });
+  if (v === undefined) return undefined;
   return v.map((raw, i) => {
     if (!raw || typeof raw !== 'object' || Array.isArray(raw))
       throw ecrErrors.invalidMember(`imageIds.${i + 1}`, 'Member must be a structure');
     const r = raw as Input;
-    return { imageDigest: optionalString(r, 'imageDigest'), imageTag: optionalString(r, 'imageTag') };
+    const id = ecr(r);
+    return { imageDigest: id.str('imageDigest'), imageTag: id.str('imageTag') };
   });
 }
 
 export function tagList(input: Input, member = 'tags'): { Key: string; Value: string }[] | undefined {
-  const v = input[member];
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v)) throw ecrErrors.invalidMember(member, 'Member must be a list');
+  const v = ecr(input).list(member);
+  if (v === undefined) return undefined;
   if (v.length > 50) throw ecrErrors.tooManyTags();
   return v.map((raw) => {
     const t = (raw ?? {}) as Input;
@@ -170,8 +87,9 @@ export function paginate<T>(
   defaultMax: number,
   maxMax: number,
 ): { page: T[]; nextToken: string | undefined } {
-  const max = optionalInteger(input, 'maxResults', 1, maxMax) ?? defaultMax;
-  const token = optionalString(input, 'nextToken', 4096);
+  const members = ecr(input);
+  const max = members.int('maxResults', { min: 1, max: maxMax }) ?? defaultMax;
+  const token = members.str('nextToken', { max: 4096 });
   let start = 0;
   if (token !== undefined) {
     const text = /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, 'base64url').toString('utf8') : '';

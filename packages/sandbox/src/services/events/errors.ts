@@ -1,4 +1,5 @@
 import { ServiceError } from '../../errors.ts';
+import type { MemberRules } from '../../server/members.ts';
 
 /**
  * EventBridge's errors (AWS JSON 1.1, message member `message`). Codes are the SDK's error
@@ -106,4 +107,16 @@ export const entryErrors = {
     ErrorMessage: 'Not authorized for the source.',
   }),
   accessDenied: (message: string) => ({ ErrorCode: 'AccessDeniedException', ErrorMessage: message }),
+};
+
+/** EventBridge names a member by its camelCase path (`targets.1.member.id`). */
+function camel(member: string): string {
+  return member.replace(/(^|\.)([A-Z])/g, (_m, dot: string, c: string) => `${dot}${c.toLowerCase()}`);
+}
+
+/** How EventBridge words a broken request member (the shared reader in `server/members.ts`). */
+export const eventsMembers: MemberRules = {
+  wrongType: eventsErrors.serialization,
+  invalid: (path, value, constraint) => eventsErrors.validation(camel(path), value, constraint),
+  patternText: (pattern) => pattern.source.replace(/^\^|\$$/g, ''),
 };

@@ -1,4 +1,5 @@
 import { ServiceError } from '../../errors.ts';
+import type { MemberRules } from '../../server/members.ts';
 
 /**
  * IAM's errors (Query protocol). Codes and statuses follow the SDK's error schemas (`@aws-sdk/client-iam`:
@@ -51,3 +52,19 @@ export const iamErrors = {
       400,
     ),
 };
+
+/**
+ * How IAM words a broken Query parameter (the shared reader in `server/members.ts`): `ValidationError`
+ * naming the member in camelCase; an empty parameter counts as missing.
+ */
+export const iamMembers: MemberRules = {
+  wrongType: (member, expected) =>
+    iamErrors.validation(lowerFirst(member), undefined, `Member must be ${expected}`),
+  invalid: (path, value, constraint) =>
+    iamErrors.validation(lowerFirst(path), value === undefined ? undefined : String(value), constraint),
+  blankIsMissing: true,
+};
+
+function lowerFirst(member: string): string {
+  return member.charAt(0).toLowerCase() + member.slice(1);
+}

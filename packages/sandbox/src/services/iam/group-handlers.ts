@@ -2,7 +2,7 @@ import type { QueryOperation } from '../../server/aws.ts';
 import type { XmlObject } from '../../server/xml.ts';
 import type { IamBackend, ManagedPolicyRecord } from './backend.ts';
 import { iamErrors } from './errors.ts';
-import { NAME, page, required, userXml, validPolicyDocument } from './params.ts';
+import { NAME, page, query, userXml, validPolicyDocument } from './params.ts';
 
 /** IAM's group and managed-policy operations (Query protocol), beside the user operations of `handlers.ts`. */
 
@@ -27,7 +27,7 @@ export function groupAndPolicyHandlers(iam: IamBackend): Record<string, QueryOpe
   const userArn = (name: string) => iam.userArn(name, iam.users.get(name)?.path ?? '/');
   return {
     async CreateGroup(ctx, p) {
-      const name = required(p, 'GroupName', NAME);
+      const name = query(p).str('GroupName', { required: true, pattern: NAME, max: 128 });
       const path = p.get('Path') ?? '/';
       await ctx.authorize('iam:CreateGroup', iam.groupArn(name, path));
       const g = iam.createGroup(name, path);
@@ -42,7 +42,7 @@ export function groupAndPolicyHandlers(iam: IamBackend): Record<string, QueryOpe
       };
     },
     async GetGroup(ctx, p) {
-      const name = required(p, 'GroupName', NAME);
+      const name = query(p).str('GroupName', { required: true, pattern: NAME, max: 128 });
       await ctx.authorize('iam:GetGroup', groupArn(name));
       const g = iam.getGroup(name);
       const r = page(g.members, p);
@@ -60,7 +60,7 @@ export function groupAndPolicyHandlers(iam: IamBackend): Record<string, QueryOpe
       };
     },
     async DeleteGroup(ctx, p) {
-      const name = required(p, 'GroupName', NAME);
+      const name = query(p).str('GroupName', { required: true, pattern: NAME, max: 128 });
       await ctx.authorize('iam:DeleteGroup', groupArn(name));
       const g = iam.getGroup(name);
       if (g.members.length > 0) throw iamErrors.deleteConflict('remove users from group');
@@ -70,8 +70,8 @@ export function groupAndPolicyHandlers(iam: IamBackend): Record<string, QueryOpe
       return {};
     },
     async AddUserToGroup(ctx, p) {
-      const group = required(p, 'GroupName', NAME);
-      const user = required(p, 'UserName', NAME, 64);
+      const group = query(p).str('GroupName', { required: true, pattern: NAME, max: 128 });
+      const user = query(p).str('UserName', { required: true, pattern: NAME, max: 64 });
       await ctx.authorize('iam:AddUserToGroup', groupArn(group));
       const g = iam.getGroup(group);
       iam.getUser(user);
@@ -79,8 +79,8 @@ export function groupAndPolicyHandlers(iam: IamBackend): Record<string, QueryOpe
       return {};
     },
     async RemoveUserFromGroup(ctx, p) {
-      const group = required(p, 'GroupName', NAME);
-      const user = required(p, 'UserName', NAME, 64);
+      const group = query(p).str('GroupName', { required: true, pattern: NAME, max: 128 });
+      const user = query(p).str('UserName', { required: true, pattern: NAME, max: 64 });
       await ctx.authorize('iam:RemoveUserFromGroup', groupArn(group));
       const g = iam.getGroup(group);
       if (!g.members.includes(user)) throw iamErrors.noSuchUser(user);
@@ -88,7 +88,7 @@ export function groupAndPolicyHandlers(iam: IamBackend): Record<string, QueryOpe
       return {};
     },
     async ListGroupsForUser(ctx, p) {
-      const user = required(p, 'UserName', NAME, 64);
+      const user = query(p).str('UserName', { required: true, pattern: NAME, max: 64 });
       await ctx.authorize('iam:ListGroupsForUser', userArn(user));
       iam.getUser(user);
       const groups = [...iam.groups.values()].filter((g) => g.members.includes(user));
@@ -106,30 +106,32 @@ export function groupAndPolicyHandlers(iam: IamBackend): Record<string, QueryOpe
       };
     },
     async PutGroupPolicy(ctx, p) {
-      const group = required(p, 'GroupName', NAME);
-      const policyName = required(p, 'PolicyName');
-      const doc = validPolicyDocument(required(p, 'PolicyDocument', /[\s\S]*/, 131072));
+      const group = query(p).str('GroupName', { required: true, pattern: NAME, max: 128 });
+      const policyName = query(p).str('PolicyName', { required: true, pattern: NAME, max: 128 });
+      const doc = validPolicyDocument(
+        query(p).str('PolicyDocument', { required: true, pattern: /[\s\S]*/, max: 131072 }),
+      );
       await ctx.authorize('iam:PutGroupPolicy', groupArn(group));
       iam.getGroup(group).inline[policyName] = doc;
       return {};
     },
     async GetGroupPolicy(ctx, p) {
-      const group = required(p, 'GroupName', NAME);
-      const policyName = required(p, 'PolicyName');
+      const group = query(p).str('GroupName', { required: true, pattern: NAME, max: 128 });
+      const policyName = query(p).str('PolicyName', { required: true, pattern: NAME, max: 128 });
       await ctx.authorize('iam:GetGroupPolicy', groupArn(group));
       const doc = iam.getGroup(group).inline[policyName];
       if (doc === undefined) throw iamErrors.noSuchGroupPolicy(group, policyName);
       return { GroupName: group, PolicyName: policyName, PolicyDocument: encodeURIComponent(doc) };
     },
     async ListGroupPolicies(ctx, p) {
-      const group = required(p, 'GroupName', NAME);
+      const group = query(p).str('GroupName', { required: true, pattern: NAME, max: 128 });
       await ctx.authorize('iam:ListGroupPolicies', groupArn(group));
       const r = page(Object.keys(iam.getGroup(group).inline).sort(), p);
       return { PolicyNames: r.items, IsTruncated: r.IsTruncated, ...(r.Marker ? { Marker: r.Marker } : {}) };
     },
     async DeleteGroupPolicy(ctx, p) {
-      const group = required(p, 'GroupName', NAME);
-      const policyName = required(p, 'PolicyName');
+      const group = query(p).str('GroupName', { required: true, pattern: NAME, max: 128 });
+      const policyName = query(p).str('PolicyName', { required: true, pattern: NAME, max: 128 });
       await ctx.authorize('iam:DeleteGroupPolicy', groupArn(group));
       const g = iam.getGroup(group);
       if (g.inline[policyName] === undefined) throw iamErrors.noSuchGroupPolicy(group, policyName);
@@ -137,8 +139,12 @@ export function groupAndPolicyHandlers(iam: IamBackend): Record<string, QueryOpe
       return {};
     },
     async AttachGroupPolicy(ctx, p) {
-      const group = required(p, 'GroupName', NAME);
-      const arn = required(p, 'PolicyArn', /^arn:[\w-]+:iam::[\w-]+:policy\/.+$/, 2048);
+      const group = query(p).str('GroupName', { required: true, pattern: NAME, max: 128 });
+      const arn = query(p).str('PolicyArn', {
+        required: true,
+        pattern: /^arn:[\w-]+:iam::[\w-]+:policy\/.+$/,
+        max: 2048,
+      });
       await ctx.authorize('iam:AttachGroupPolicy', groupArn(group));
       const g = iam.getGroup(group);
       iam.getPolicy(arn);
@@ -146,8 +152,8 @@ export function groupAndPolicyHandlers(iam: IamBackend): Record<string, QueryOpe
       return {};
     },
     async DetachGroupPolicy(ctx, p) {
-      const group = required(p, 'GroupName', NAME);
-      const arn = required(p, 'PolicyArn', /^arn:.+$/, 2048);
+      const group = query(p).str('GroupName', { required: true, pattern: NAME, max: 128 });
+      const arn = query(p).str('PolicyArn', { required: true, pattern: /^arn:.+$/, max: 2048 });
       await ctx.authorize('iam:DetachGroupPolicy', groupArn(group));
       const g = iam.getGroup(group);
       if (!g.attached.includes(arn)) throw iamErrors.noSuchPolicy(arn);
@@ -155,7 +161,7 @@ export function groupAndPolicyHandlers(iam: IamBackend): Record<string, QueryOpe
       return {};
     },
     async ListAttachedGroupPolicies(ctx, p) {
-      const group = required(p, 'GroupName', NAME);
+      const group = query(p).str('GroupName', { required: true, pattern: NAME, max: 128 });
       await ctx.authorize('iam:ListAttachedGroupPolicies', groupArn(group));
       const r = page(iam.getGroup(group).attached, p);
       return {
@@ -168,8 +174,10 @@ export function groupAndPolicyHandlers(iam: IamBackend): Record<string, QueryOpe
       };
     },
     async CreatePolicy(ctx, p) {
-      const name = required(p, 'PolicyName');
-      const doc = validPolicyDocument(required(p, 'PolicyDocument', /[\s\S]*/, 131072));
+      const name = query(p).str('PolicyName', { required: true, pattern: NAME, max: 128 });
+      const doc = validPolicyDocument(
+        query(p).str('PolicyDocument', { required: true, pattern: /[\s\S]*/, max: 131072 }),
+      );
       const path = p.get('Path') ?? '/';
       await ctx.authorize(
         'iam:CreatePolicy',
@@ -178,13 +186,17 @@ export function groupAndPolicyHandlers(iam: IamBackend): Record<string, QueryOpe
       return { Policy: policyXml(iam, iam.createPolicy(name, doc, path, p.get('Description') ?? undefined)) };
     },
     async GetPolicy(ctx, p) {
-      const arn = required(p, 'PolicyArn', /^arn:.+$/, 2048);
+      const arn = query(p).str('PolicyArn', { required: true, pattern: /^arn:.+$/, max: 2048 });
       await ctx.authorize('iam:GetPolicy', arn);
       return { Policy: policyXml(iam, iam.getPolicy(arn)) };
     },
     async GetPolicyVersion(ctx, p) {
-      const arn = required(p, 'PolicyArn', /^arn:.+$/, 2048);
-      const versionId = required(p, 'VersionId', /^v[1-9][0-9]*(\.[A-Za-z0-9-]*)?$/);
+      const arn = query(p).str('PolicyArn', { required: true, pattern: /^arn:.+$/, max: 2048 });
+      const versionId = query(p).str('VersionId', {
+        required: true,
+        pattern: /^v[1-9][0-9]*(\.[A-Za-z0-9-]*)?$/,
+        max: 128,
+      });
       await ctx.authorize('iam:GetPolicyVersion', arn);
       const v = iam.getPolicy(arn).versions.find((x) => x.versionId === versionId);
       if (!v) throw iamErrors.noSuchPolicyVersion(arn, versionId);
@@ -211,7 +223,7 @@ export function groupAndPolicyHandlers(iam: IamBackend): Record<string, QueryOpe
       };
     },
     async DeletePolicy(ctx, p) {
-      const arn = required(p, 'PolicyArn', /^arn:.+$/, 2048);
+      const arn = query(p).str('PolicyArn', { required: true, pattern: /^arn:.+$/, max: 2048 });
       await ctx.authorize('iam:DeletePolicy', arn);
       const pol = iam.getPolicy(arn);
       if (pol.awsManaged) throw iamErrors.invalidInput('AWS managed policies cannot be deleted.');

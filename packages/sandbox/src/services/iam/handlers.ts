@@ -2,7 +2,7 @@ import type { OperationContext, QueryOperation } from '../../server/aws.ts';
 import type { IamBackend } from './backend.ts';
 import { iamErrors } from './errors.ts';
 import { groupAndPolicyHandlers } from './group-handlers.ts';
-import { NAME, page, required, tagsParam, userXml, validPolicyDocument } from './params.ts';
+import { NAME, page, query, tagsParam, userXml, validPolicyDocument } from './params.ts';
 
 /**
  * IAM's user, inline-policy and access-key operations (Query protocol; groups and managed policies in
@@ -27,7 +27,7 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
   return {
     ...groupAndPolicyHandlers(iam),
     async CreateUser(ctx, p) {
-      const name = required(p, 'UserName', NAME, 64);
+      const name = query(p).str('UserName', { required: true, pattern: NAME, max: 64 });
       const path = p.get('Path') ?? '/';
       await ctx.authorize('iam:CreateUser', iam.userArn(name, path));
       return { User: userXml(iam, iam.createUser(name, path, tagsParam(p))) };
@@ -53,36 +53,38 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       };
     },
     async DeleteUser(ctx, p) {
-      const name = required(p, 'UserName', NAME, 64);
+      const name = query(p).str('UserName', { required: true, pattern: NAME, max: 64 });
       await ctx.authorize('iam:DeleteUser', userArn(name));
       iam.deleteUser(name);
       return {};
     },
     async PutUserPolicy(ctx, p) {
-      const name = required(p, 'UserName', NAME, 64);
-      const policyName = required(p, 'PolicyName');
-      const doc = validPolicyDocument(required(p, 'PolicyDocument', /[\s\S]*/, 131072));
+      const name = query(p).str('UserName', { required: true, pattern: NAME, max: 64 });
+      const policyName = query(p).str('PolicyName', { required: true, pattern: NAME, max: 128 });
+      const doc = validPolicyDocument(
+        query(p).str('PolicyDocument', { required: true, pattern: /[\s\S]*/, max: 131072 }),
+      );
       await ctx.authorize('iam:PutUserPolicy', userArn(name));
       iam.getUser(name).inline[policyName] = doc;
       return {};
     },
     async GetUserPolicy(ctx, p) {
-      const name = required(p, 'UserName', NAME, 64);
-      const policyName = required(p, 'PolicyName');
+      const name = query(p).str('UserName', { required: true, pattern: NAME, max: 64 });
+      const policyName = query(p).str('PolicyName', { required: true, pattern: NAME, max: 128 });
       await ctx.authorize('iam:GetUserPolicy', userArn(name));
       const doc = iam.getUser(name).inline[policyName];
       if (doc === undefined) throw iamErrors.noSuchUserPolicy(name, policyName);
       return { UserName: name, PolicyName: policyName, PolicyDocument: encodeURIComponent(doc) };
     },
     async ListUserPolicies(ctx, p) {
-      const name = required(p, 'UserName', NAME, 64);
+      const name = query(p).str('UserName', { required: true, pattern: NAME, max: 64 });
       await ctx.authorize('iam:ListUserPolicies', userArn(name));
       const r = page(Object.keys(iam.getUser(name).inline).sort(), p);
       return { PolicyNames: r.items, IsTruncated: r.IsTruncated, ...(r.Marker ? { Marker: r.Marker } : {}) };
     },
     async DeleteUserPolicy(ctx, p) {
-      const name = required(p, 'UserName', NAME, 64);
-      const policyName = required(p, 'PolicyName');
+      const name = query(p).str('UserName', { required: true, pattern: NAME, max: 64 });
+      const policyName = query(p).str('PolicyName', { required: true, pattern: NAME, max: 128 });
       await ctx.authorize('iam:DeleteUserPolicy', userArn(name));
       const u = iam.getUser(name);
       if (u.inline[policyName] === undefined) throw iamErrors.noSuchUserPolicy(name, policyName);
@@ -90,8 +92,12 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       return {};
     },
     async AttachUserPolicy(ctx, p) {
-      const name = required(p, 'UserName', NAME, 64);
-      const arn = required(p, 'PolicyArn', /^arn:[\w-]+:iam::[\w-]+:policy\/.+$/, 2048);
+      const name = query(p).str('UserName', { required: true, pattern: NAME, max: 64 });
+      const arn = query(p).str('PolicyArn', {
+        required: true,
+        pattern: /^arn:[\w-]+:iam::[\w-]+:policy\/.+$/,
+        max: 2048,
+      });
       await ctx.authorize('iam:AttachUserPolicy', userArn(name));
       const u = iam.getUser(name);
       iam.getPolicy(arn);
@@ -99,8 +105,8 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       return {};
     },
     async DetachUserPolicy(ctx, p) {
-      const name = required(p, 'UserName', NAME, 64);
-      const arn = required(p, 'PolicyArn', /^arn:.+$/, 2048);
+      const name = query(p).str('UserName', { required: true, pattern: NAME, max: 64 });
+      const arn = query(p).str('PolicyArn', { required: true, pattern: /^arn:.+$/, max: 2048 });
       await ctx.authorize('iam:DetachUserPolicy', userArn(name));
       const u = iam.getUser(name);
       if (!u.attached.includes(arn)) throw iamErrors.noSuchPolicy(arn);
@@ -108,7 +114,7 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       return {};
     },
     async ListAttachedUserPolicies(ctx, p) {
-      const name = required(p, 'UserName', NAME, 64);
+      const name = query(p).str('UserName', { required: true, pattern: NAME, max: 64 });
       await ctx.authorize('iam:ListAttachedUserPolicies', userArn(name));
       const r = page(iam.getUser(name).attached, p);
       return {
@@ -152,7 +158,7 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
     },
     async UpdateAccessKey(ctx, p) {
       const user = keyUser(ctx, p);
-      const id = required(p, 'AccessKeyId', /^[\w]+$/);
+      const id = query(p).str('AccessKeyId', { required: true, pattern: /^[\w]+$/, max: 128 });
       const status = p.get('Status');
       if (status !== 'Active' && status !== 'Inactive') {
         throw iamErrors.validation(
@@ -168,7 +174,7 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
     },
     async DeleteAccessKey(ctx, p) {
       const user = keyUser(ctx, p);
-      const id = required(p, 'AccessKeyId', /^[\w]+$/);
+      const id = query(p).str('AccessKeyId', { required: true, pattern: /^[\w]+$/, max: 128 });
       await ctx.authorize('iam:DeleteAccessKey', userArn(user));
       iam.getUser(user);
       iam.getAccessKey(id, user);
@@ -176,7 +182,7 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       return {};
     },
     async GetAccessKeyLastUsed(ctx, p) {
-      const id = required(p, 'AccessKeyId', /^[\w]+$/);
+      const id = query(p).str('AccessKeyId', { required: true, pattern: /^[\w]+$/, max: 128 });
       const key = iam.getAccessKey(id);
       await ctx.authorize('iam:GetAccessKeyLastUsed', userArn(key.userName));
       const used = iam.reportedUse(key);
@@ -190,7 +196,7 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       };
     },
     async TagUser(ctx, p) {
-      const name = required(p, 'UserName', NAME, 64);
+      const name = query(p).str('UserName', { required: true, pattern: NAME, max: 64 });
       await ctx.authorize('iam:TagUser', userArn(name));
       const u = iam.getUser(name);
       for (const t of tagsParam(p)) {

@@ -1,20 +1,20 @@
+import { Members } from '../../server/members.ts';
 import type { XmlObject } from '../../server/xml.ts';
 import type { IamBackend, UserRecord } from './backend.ts';
-import { iamErrors } from './errors.ts';
+import { iamErrors, iamMembers } from './errors.ts';
 
 /** Query parameters as IAM validates them, its pagination, and the user shape its answers share. */
 
 export const NAME = /^[\w+=,.@-]+$/;
 
-export function required(params: URLSearchParams, member: string, pattern = NAME, max = 128): string {
-  const v = params.get(member);
-  const camel = member.charAt(0).toLowerCase() + member.slice(1);
-  if (v === null || v === '') throw iamErrors.validation(camel, undefined, 'Member must not be null');
-  if (v.length > max)
-    throw iamErrors.validation(camel, v, `Member must have length less than or equal to ${max}`);
-  if (!pattern.test(v))
-    throw iamErrors.validation(camel, v, `Member must satisfy regular expression pattern: ${pattern.source}`);
-  return v;
+/**
+ * Query parameters read under IAM's rules (`iamMembers`). A repeated parameter counts once, at its first
+ * value, as `URLSearchParams.get` reads it.
+ */
+export function query(params: URLSearchParams): Members {
+  const input: Record<string, unknown> = {};
+  for (const [k, v] of params) if (!(k in input)) input[k] = v;
+  return new Members(input, iamMembers);
 }
 
 export function validPolicyDocument(doc: string): string {

@@ -6,7 +6,7 @@ import type { QueryOperation } from '../../server/aws.ts';
 import type { XmlObject } from '../../server/xml.ts';
 import type { EffectivePolicy, IamBackend } from './backend.ts';
 import { iamErrors } from './errors.ts';
-import { NAME, required } from './params.ts';
+import { NAME, query } from './params.ts';
 
 /**
  * `iam:SimulatePrincipalPolicy` and the permissions boundary operations
@@ -200,8 +200,8 @@ export function simulateHandlers(iam: IamBackend): Record<string, QueryOperation
       };
     },
     async PutUserPermissionsBoundary(ctx, p) {
-      const name = required(p, 'UserName', NAME, 64);
-      const arn = required(p, 'PermissionsBoundary', /^arn:.+$/, 2048);
+      const name = query(p).str('UserName', { required: true, pattern: NAME, max: 64 });
+      const arn = query(p).str('PermissionsBoundary', { required: true, pattern: /^arn:.+$/, max: 2048 });
       if (!/^arn:[\w-]+:iam::(\d{12}|aws):policy\/.+$/.test(arn))
         throw iamErrors.invalidInput(`ARN ${arn} is not valid.`);
       await ctx.authorize('iam:PutUserPermissionsBoundary', iam.userArn(name, iam.users.get(name)?.path));
@@ -211,7 +211,7 @@ export function simulateHandlers(iam: IamBackend): Record<string, QueryOperation
       return {};
     },
     async DeleteUserPermissionsBoundary(ctx, p) {
-      const name = required(p, 'UserName', NAME, 64);
+      const name = query(p).str('UserName', { required: true, pattern: NAME, max: 64 });
       await ctx.authorize('iam:DeleteUserPermissionsBoundary', iam.userArn(name, iam.users.get(name)?.path));
       const u = iam.getUser(name);
       // AWS does not document the answer for a user without a boundary; the sandbox refuses (pessimistic).

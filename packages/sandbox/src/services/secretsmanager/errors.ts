@@ -1,4 +1,5 @@
 import { ServiceError } from '../../errors.ts';
+import type { MemberRules } from '../../server/members.ts';
 
 /**
  * Secrets Manager's errors (AWS JSON 1.1, message key `Message`: the SDK's error schemas). Every error is HTTP 400
@@ -271,4 +272,10 @@ export const smErrors = {
   /** A member of the wrong JSON type: AWS JSON services answer SerializationException. Wording not found. */
   serialization: (member: string, expected: string) =>
     new ServiceError('SerializationException', `Member ${member} must be ${expected}.`, STATUS),
+};
+
+/** How Secrets Manager words a broken request member (the shared reader in `server/members.ts`). */
+export const smMembers: MemberRules = {
+  wrongType: smErrors.serialization,
+  invalid: smErrors.validation,
 };

@@ -1,5 +1,6 @@
 import * as ids from '../../ids.ts';
 import type { JsonOperation, OperationContext } from '../../server/aws.ts';
+import { Members } from '../../server/members.ts';
 import type { World } from '../../world.ts';
 import {
   AWSCURRENT,
@@ -10,8 +11,7 @@ import {
   type Tag,
   type VersionRecord,
 } from './backend.ts';
-import { smErrors } from './errors.ts';
-import { Members } from './input.ts';
+import { smErrors, smMembers } from './errors.ts';
 import type { RotationEngine } from './rotation.ts';
 import { parseRotationRules, type RotationRules } from './schedule.ts';
 
@@ -70,7 +70,7 @@ function tags(m: Members, member: string): Tag[] | undefined {
   const list = m.objects(member);
   if (!list) return undefined;
   return list.map((raw) => {
-    const t = new Members(raw);
+    const t = new Members(raw, smMembers);
     return {
       Key: t.str('Key', { required: true, min: 1, max: 128 }),
       Value: t.str('Value', { max: 256 }) ?? '',
@@ -164,7 +164,7 @@ export function secretsManagerHandlers(
 
   return {
     async CreateSecret(ctx, input) {
-      const m = new Members(input);
+      const m = new Members(input, smMembers);
       const name = secretId(m, 'Name');
       const value = secretValue(m);
       const token = m.str('ClientRequestToken', TOKEN);
@@ -190,14 +190,14 @@ export function secretsManagerHandlers(
     },
 
     async DescribeSecret(ctx, input) {
-      const id = secretId(new Members(input));
+      const id = secretId(new Members(input, smMembers));
       await authorize(ctx, id);
       const s = backend.get(ctx.region, id);
       return { ...metadata(backend, s), VersionIdsToStages: versionIdsToStages(s) };
     },
 
     async GetSecretValue(ctx, input) {
-      const m = new Members(input);
+      const m = new Members(input, smMembers);
       const id = secretId(m);
       const versionId = m.str('VersionId', TOKEN);
       const stage = m.str('VersionStage', { min: 1, max: 256 });
@@ -216,7 +216,7 @@ export function secretsManagerHandlers(
     },
 
     async PutSecretValue(ctx, input) {
-      const m = new Members(input);
+      const m = new Members(input, smMembers);
       const id = secretId(m);
       const token = m.str('ClientRequestToken', TOKEN);
       if (token === undefined) throw smErrors.missingToken('PutSecretValue');
@@ -232,7 +232,7 @@ export function secretsManagerHandlers(
     },
 
     async UpdateSecret(ctx, input) {
-      const m = new Members(input);
+      const m = new Members(input, smMembers);
       const id = secretId(m);
       const value = secretValue(m);
       const token = m.str('ClientRequestToken', TOKEN);
@@ -250,7 +250,7 @@ export function secretsManagerHandlers(
     },
 
     async UpdateSecretVersionStage(ctx, input) {
-      const m = new Members(input);
+      const m = new Members(input, smMembers);
       const id = secretId(m);
       const stage = m.str('VersionStage', { required: true, min: 1, max: 256 });
       const moveTo = m.str('MoveToVersionId', TOKEN);
@@ -262,7 +262,7 @@ export function secretsManagerHandlers(
     },
 
     async ListSecretVersionIds(ctx, input) {
-      const m = new Members(input);
+      const m = new Members(input, smMembers);
       const id = secretId(m);
       const max = m.int('MaxResults', { min: 1, max: 100 }) ?? 100;
       const start = pageStart(m);
@@ -282,7 +282,7 @@ export function secretsManagerHandlers(
     },
 
     async ListSecrets(ctx, input) {
-      const m = new Members(input);
+      const m = new Members(input, smMembers);
       const max = m.int('MaxResults', { min: 1, max: 100 }) ?? 100;
       const start = pageStart(m);
       const includePlannedDeletion = m.bool('IncludePlannedDeletion') ?? false;
@@ -298,7 +298,7 @@ export function secretsManagerHandlers(
           `Member must satisfy enum value set: [${SORT_BY.join(', ')}]`,
         );
       const filters: ListFilter[] = (m.objects('Filters') ?? []).map((raw) => {
-        const f = new Members(raw);
+        const f = new Members(raw, smMembers);
         const key = f.str('Key', { required: true });
         if (!FILTER_KEYS.includes(key))
           throw smErrors.validation(
@@ -339,7 +339,7 @@ export function secretsManagerHandlers(
     },
 
     async DeleteSecret(ctx, input) {
-      const m = new Members(input);
+      const m = new Members(input, smMembers);
       const id = secretId(m);
       const days = m.int('RecoveryWindowInDays');
       const force = m.bool('ForceDeleteWithoutRecovery') ?? false;
@@ -368,7 +368,7 @@ export function secretsManagerHandlers(
     },
 
     async RestoreSecret(ctx, input) {
-      const id = secretId(new Members(input));
+      const id = secretId(new Members(input, smMembers));
       await authorize(ctx, id);
       const s = backend.get(ctx.region, id);
       // Restoring a secret that is not scheduled for deletion changes nothing (moto; AWS's answer not found).
@@ -377,7 +377,7 @@ export function secretsManagerHandlers(
     },
 
     async TagResource(ctx, input) {
-      const m = new Members(input);
+      const m = new Members(input, smMembers);
       const id = secretId(m);
       const list = tags(m, 'Tags');
       if (!list) throw smErrors.validation('Tags', undefined, 'Member must not be null');
@@ -387,7 +387,7 @@ export function secretsManagerHandlers(
     },
 
     async UntagResource(ctx, input) {
-      const m = new Members(input);
+      const m = new Members(input, smMembers);
       const id = secretId(m);
       const keys = m.strList('TagKeys', { itemMax: 128 });
       if (!keys) throw smErrors.validation('TagKeys', undefined, 'Member must not be null');
@@ -397,7 +397,7 @@ export function secretsManagerHandlers(
     },
 
     async RotateSecret(ctx, input) {
-      const m = new Members(input);
+      const m = new Members(input, smMembers);
       // The token is checked before anything else, even the secret's existence (LS snapshot `test_no_client_request_token`).
       const token = m.str('ClientRequestToken', TOKEN);
       if (token === undefined) throw smErrors.missingToken('RotateSecret');
@@ -448,7 +448,7 @@ export function secretsManagerHandlers(
     },
 
     async CancelRotateSecret(ctx, input) {
-      const id = secretId(new Members(input));
+      const id = secretId(new Members(input, smMembers));
       await authorize(ctx, id);
       const s = backend.live(ctx.region, id);
       // Labels are left as they are: the answer names the unfinished version, whose AWSPENDING the caller
