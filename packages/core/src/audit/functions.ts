@@ -175,7 +175,7 @@ export function functionResource(fn: Pick<NvcfFunctionView, 'id' | 'versionId'>)
 
 /**
  * Function versions that may pull with a registry's credential: by image host, plus every Helm function
- * (`checks/image.ts`).
+ * (`checks/function-architecture.ts`).
  */
 export function credentialUsers(
   registry: RegistryConfig,

@@ -1,17 +1,37 @@
-import { CoreError, ImageSourceError, ManifestError } from '../errors.ts';
+import { ManifestError } from '../errors.ts';
 import { digestProblem, verifyDigest } from './digest.ts';
 import type { ImageFetcher, ManifestBlob } from './fetcher.ts';
 import {
   artifactReason,
   type ContentDescriptor,
-  describePlatform,
   indexEntryIgnoreReason,
   type ParsedManifest,
   parseConfigPlatform,
   parseManifest,
 } from './manifest.ts';
 import { isImageConfigMediaType } from './media-types.ts';
-import { formatPlatform, type Platform, platformWarnings } from './platform.ts';
+import { loopError, schema1Reason, sourceFailure, tooLargeConfig, tooLargeManifest } from './refusals.ts';
+import {
+  CONFIG_FETCH_CONCURRENCY,
+  MAX_CONFIG_BYTES,
+  MAX_INDEX_DEPTH,
+  MAX_MANIFEST_BYTES,
+  MAX_MANIFESTS,
+  type ResolvedImage,
+  type ResolveOptions,
+} from './resolution.ts';
+import { artifactResult, assembleIndex, schema1Result, singleResult } from './resolve-results.ts';
+import {
+  type ConfigJob,
+  ignored,
+  imageOutcome,
+  type Outcome,
+  type Pending,
+  rejectCycles,
+  type Slot,
+} from './resolve-tree.ts';
+
+export * from './resolution.ts';
 
 /**
  * The manifest engine: resolves an image (index, manifest list, single manifest, schema1, artifact) to the
@@ -22,117 +42,6 @@ import { formatPlatform, type Platform, platformWarnings } from './platform.ts';
  * children, then their config blobs concurrently (at most {@link CONFIG_FETCH_CONCURRENCY} at a time).
  * Nothing is fetched twice within one resolution.
  */
-
-/**
- * Most index levels on a path from the root to an image: the root index is level 1, an index inside it
- * level 2, and so on. The OCI spec shows one level of nesting
- * (opencontainers/image-spec:image-index.md); 4 leaves room while keeping
- * a hostile index tree small.
- */
-export const MAX_INDEX_DEPTH = 4;
-/** Most manifests (indexes included, the root too) fetched in one resolution. */
-export const MAX_MANIFESTS = 256;
-/** Largest manifest or index accepted: 4 MiB, the limit registries such as distribution apply. */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-/** Largest config blob read: real configs are a few KiB, with long histories well under 1 MiB. */
-export const MAX_CONFIG_BYTES = 1024 * 1024;
-/** Config blobs fetched at once (each is a GetDownloadUrlForLayer + GET against ECR). */
-export const CONFIG_FETCH_CONCURRENCY = 8;
-
-export type ImageKind = 'index' | 'image' | 'artifact';
-
-export interface IgnoredEntry {
-  digest: string;
-  mediaType?: string;
-  platform?: string;
-  reason: string;
-}
-
-export interface PlatformMismatch {
-  digest: string;
-  declared: string;
-  actual: string;
-}
-
-export interface ResolvedChild {
-  digest: string;
-  platform: string;
-  mediaType: string;
-}
-
-/** What an image resolves to: the JSON contract of `check --json`, the validation event and the audit. */
-export interface ResolvedImage {
-  digest: string;
-  mediaType: string;
-  kind: ImageKind;
-  /**
-   * Runnable platforms, normalised `os/arch[/variant]`, de-duplicated, in index order (nested indexes
-   * expanded in place): what each index entry declares (its config's platform when it declares none), and
-   * only for entries whose config agrees; an entry listed in `mismatches` counts for no platform. Empty for
-   * a Docker schema1 manifest, which current runtimes refuse to pull.
-   */
-  platforms: string[];
-  /** Runnable manifests found: an index's image children at any depth, or the single manifest itself. */
-  children: ResolvedChild[];
-  /** Entries (or, for an artifact, the root itself) that are not runnable images, with the reason. */
-  ignored: IgnoredEntry[];
-  /**
-   * Index entries whose declared platform differs from their config's: one per entry (two entries pointing at
-   * one manifest with different declared platforms are two records), identical repeats listed once.
-   */
-  mismatches: PlatformMismatch[];
-  /** amd64 v2+ / arm64 v8.x+ variants, entries without a platform, missing children that were tolerated... */
-  warnings: string[];
-}
-
-export interface ResolveOptions {
-  /** The root manifest when the caller already has it (e.g. from resolving a tag), so it is not fetched twice. */
-  root?: ManifestBlob | undefined;
-  /**
-   * What to do when an index child or its config does not exist. `error` (default) throws
-   * `ManifestError('not-found')`: right after a push that usually means "retry" (our pessimistic assumption).
-   * `ignore` records the entry in `ignored` with a `missing:` reason and a warning, so the audit can report
-   * "index child missing" as a finding while still judging the platforms that exist.
-   */
-  missingChildren?: 'error' | 'ignore';
-  /**
-   * Check that every manifest and blob hashes to its digest (default true). Turn it off only for parser
-   * tests over hand-written manifests with made-up digests (containers/image:manifest/fixtures);
-   * it is what makes loops impossible with honest content, so loop detection is tested with it off.
-   */
-  verifyDigests?: boolean;
-  /** Config blobs fetched at once (default {@link CONFIG_FETCH_CONCURRENCY}). */
-  concurrency?: number;
-}
-
-/** Result slot of one index entry; filled in when its config arrives, so index order is kept. */
-interface Slot {
-  outcome: Outcome | undefined;
-}
-
-type Outcome =
-  | { type: 'ignored'; entry: IgnoredEntry }
-  | { type: 'image'; child: ResolvedChild; mismatch: PlatformMismatch | undefined }
-  | { type: 'index'; slots: Slot[] };
-
-/** An index entry waiting to be opened at the current level. */
-interface Pending {
-  entry: ContentDescriptor;
-  /** Digest of the index that lists this entry. */
-  parent: string;
-  /** Digests of the indexes above this entry (loop detection). */
-  ancestors: ReadonlySet<string>;
-  /** Index level of the entry's parent (the root index is 1). */
-  depth: number;
-  slot: Slot;
-}
-
-interface ConfigJob {
-  pending: Pending;
-  manifestDigest: string;
-  mediaType: string;
-  config: ContentDescriptor;
-}
 
 /**
  * Resolves the image whose root manifest is `digest`.
@@ -200,78 +109,31 @@ class Resolution {
     }
     const root = this.open(digest, undefined);
     const reason = artifactReason(root);
-    if (reason !== undefined) return this.artifact(root, reason);
+    if (reason !== undefined) return artifactResult(root, reason, this.warnings);
     switch (root.kind) {
       case 'index':
         return this.resolveIndex(root);
       case 'schema1':
-        return this.schema1(root);
+        return schema1Result(root, this.warnings);
       case 'image':
         return this.resolveSingle(root);
       default:
-        return this.artifact(root, `artifact: ${root.mediaType} is not a runnable image`);
+        return artifactResult(root, `artifact: ${root.mediaType} is not a runnable image`, this.warnings);
     }
   }
 
   private async resolveSingle(root: ParsedManifest & { kind: 'image' }): Promise<ResolvedImage> {
     if (!isImageConfigMediaType(root.config.mediaType)) {
-      return this.artifact(
+      return artifactResult(
         root,
         `artifact: config media type ${root.config.mediaType} is not an image config`,
+        this.warnings,
       );
     }
     const config = await this.loadConfig(root.config);
-    if (config.platform === undefined) return this.artifact(root, `artifact: ${config.reason}`);
-    return this.single(root, config.platform);
-  }
-
-  private single(root: ParsedManifest, platform: Platform): ResolvedImage {
-    const p = formatPlatform(platform);
-    for (const w of platformWarnings(platform)) this.warnings.add(w);
-    return {
-      digest: root.digest,
-      mediaType: root.mediaType,
-      kind: 'image',
-      platforms: [p],
-      children: [{ digest: root.digest, platform: p, mediaType: root.mediaType }],
-      ignored: [],
-      mismatches: [],
-      warnings: [...this.warnings],
-    };
-  }
-
-  /** A schema1 root: an image, but one current runtimes refuse to pull, so it offers no platform. */
-  private schema1(root: ParsedManifest & { kind: 'schema1' }): ResolvedImage {
-    return {
-      digest: root.digest,
-      mediaType: root.mediaType,
-      kind: 'image',
-      platforms: [],
-      children: [],
-      ignored: [
-        {
-          digest: root.digest,
-          mediaType: root.mediaType,
-          platform: formatPlatform(root.platform),
-          reason: schema1Reason(root.digest),
-        },
-      ],
-      mismatches: [],
-      warnings: [...this.warnings],
-    };
-  }
-
-  private artifact(root: ParsedManifest, reason: string): ResolvedImage {
-    return {
-      digest: root.digest,
-      mediaType: root.mediaType,
-      kind: 'artifact',
-      platforms: [],
-      children: [],
-      ignored: [{ digest: root.digest, mediaType: root.mediaType, reason }],
-      mismatches: [],
-      warnings: [...this.warnings],
-    };
+    if (config.platform === undefined)
+      return artifactResult(root, `artifact: ${config.reason}`, this.warnings);
+    return singleResult(root, config.platform, this.warnings);
   }
 
   private async resolveIndex(root: ParsedManifest & { kind: 'index' }): Promise<ResolvedImage> {
@@ -280,8 +142,8 @@ class Resolution {
     this.expanded.add(root.digest);
     let level: Pending[] = root.manifests.map((entry) => this.pending(top, root.digest, entry, ancestors, 1));
     while (level.length > 0) level = await this.resolveLevel(level);
-    this.rejectCycles();
-    return this.assemble(root, top);
+    rejectCycles(this.indexEdges);
+    return assembleIndex(root, top, this.warnings);
   }
 
   private pending(
@@ -294,25 +156,6 @@ class Resolution {
     const slot: Slot = { outcome: undefined };
     into.slots.push(slot);
     return { entry, parent, ancestors, depth, slot };
-  }
-
-  /**
-   * The path check in {@link resolveLevel} stops a loop as soon as an index lists one of its ancestors.
-   * An index listed twice is expanded once, so a cycle between two such indexes can escape that check;
-   * this search over every index-to-index edge (at most {@link MAX_MANIFESTS} nodes) catches it.
-   */
-  private rejectCycles(): void {
-    const state = new Map<string, 'open' | 'done'>();
-    const visit = (node: string): void => {
-      state.set(node, 'open');
-      for (const next of this.indexEdges.get(node) ?? []) {
-        const s = state.get(next);
-        if (s === 'open') throw loopError(next);
-        if (s === undefined) visit(next);
-      }
-      state.set(node, 'done');
-    };
-    for (const node of this.indexEdges.keys()) if (!state.has(node)) visit(node);
   }
 
   /** Opens one level of index entries; returns the entries of the nested indexes found (the next level). */
@@ -412,36 +255,9 @@ class Resolution {
       job.pending.slot.outcome =
         config.platform === undefined
           ? ignored(job.pending.entry, config.reason, job.mediaType)
-          : this.imageOutcome(job.pending, job.mediaType, config.platform);
+          : imageOutcome(job.pending, job.mediaType, config.platform, this.warnings);
     });
     return next;
-  }
-
-  /**
-   * An index entry that is an image counts for the platform it DECLARES, as containerd selects entries by
-   * the descriptor's platform and reads the config only when the descriptor has none (`images.Manifest` in
-   * containerd's `core/images/image.go`; OCI image-index.md: the platform field describes the image a runtime
-   * gets). An entry whose config contradicts its declaration is a mismatch and counts for nothing: a host of
-   * the declared platform would pull a binary of the config's ("exec format error"). The config agrees when
-   * its os and architecture are the declared ones and its variant, when it has one, is the declared variant
-   * (image-spec config.md makes the config's variant optional).
-   */
-  private imageOutcome(p: Pending, mediaType: string, actual: Platform): Outcome {
-    const actualText = formatPlatform(actual);
-    const declared = p.entry.platform;
-    if (declared === undefined) {
-      this.warnings.add(
-        `index entry ${p.entry.digest} declares no platform; counted as ${actualText}, from its config`,
-      );
-    }
-    const counted = declared ?? actual;
-    const countedText = formatPlatform(counted);
-    for (const w of platformWarnings(counted)) this.warnings.add(w);
-    const mismatch =
-      declared !== undefined && !configAgrees(declared, actual)
-        ? { digest: p.entry.digest, declared: countedText, actual: actualText }
-        : undefined;
-    return { type: 'image', child: { digest: p.entry.digest, platform: countedText, mediaType }, mismatch };
   }
 
   private missing(p: Pending, reason: string): void {
@@ -520,110 +336,6 @@ class Resolution {
     if (this.verify) verifyDigest(config.digest, bytes, 'config');
     return parseConfigPlatform(bytes, config.digest);
   }
-
-  private assemble(root: ParsedManifest, top: Outcome & { type: 'index' }): ResolvedImage {
-    const platforms: string[] = [];
-    const children: ResolvedChild[] = [];
-    const ignoredEntries: IgnoredEntry[] = [];
-    const mismatches: PlatformMismatch[] = [];
-    const seenChildren = new Set<string>();
-    const seenMismatches = new Set<string>();
-    const walk = (node: Outcome & { type: 'index' }) => {
-      for (const slot of node.slots) {
-        const o = slot.outcome;
-        if (o === undefined) continue;
-        if (o.type === 'ignored') ignoredEntries.push(o.entry);
-        else if (o.type === 'index') walk(o);
-        else {
-          if (!o.mismatch && !platforms.includes(o.child.platform)) platforms.push(o.child.platform);
-          if (!seenChildren.has(o.child.digest)) {
-            seenChildren.add(o.child.digest);
-            children.push(o.child);
-          }
-          // A mismatch belongs to the index entry, not to the manifest it points at: two entries can point
-          // at one manifest and declare different platforms, and each one that contradicts the config is a
-          // lie worth reporting. Only an identical (digest, declared, actual) triple is a repeat.
-          if (o.mismatch) {
-            const key = `${o.mismatch.digest}\n${o.mismatch.declared}\n${o.mismatch.actual}`;
-            if (!seenMismatches.has(key)) {
-              seenMismatches.add(key);
-              mismatches.push(o.mismatch);
-            }
-          }
-        }
-      }
-    };
-    walk(top);
-    return {
-      digest: root.digest,
-      mediaType: root.mediaType,
-      kind: 'index',
-      platforms,
-      children,
-      ignored: ignoredEntries,
-      mismatches,
-      warnings: [...this.warnings],
-    };
-  }
-}
-
-function ignored(entry: ContentDescriptor, reason: string, mediaType?: string): Outcome {
-  const platform = describePlatform(entry.platform);
-  const out: IgnoredEntry = { digest: entry.digest, mediaType: mediaType ?? entry.mediaType, reason };
-  if (platform !== undefined) out.platform = platform;
-  return { type: 'ignored', entry: out };
-}
-
-function loopError(digest: string): ManifestError {
-  return new ManifestError(
-    'loop',
-    `index ${digest} lists itself (directly or through a nested index): the source serves inconsistent content`,
-    digest,
-  );
-}
-
-/**
- * Why a Docker schema1 manifest is not runnable: containerd 2.0 disabled schema1 pulls and 2.1 removed them
- * (containerd `RELEASES.md`, deprecated features), and Docker Engine 26 refuses them by default
- * (moby/moby pull request 47459; https://docs.docker.com/go/deprecated-image-specs/).
- */
-function schema1Reason(digest: string): string {
-  return `manifest ${digest} is a legacy Docker schema1 manifest, which containerd 2.0+ and Docker 26+ refuse to pull: rebuild and push it with a current Docker or BuildKit, or convert it with 'skopeo copy --format v2s2'`;
-}
-
-/** Whether a config's platform agrees with the one its index entry declares (see `imageOutcome`). */
-function configAgrees(declared: Platform, config: Platform): boolean {
-  return (
-    declared.os === config.os &&
-    declared.architecture === config.architecture &&
-    (config.variant === '' || config.variant === declared.variant)
-  );
-}
-
-function tooLargeManifest(digest: string, size: number): ManifestError {
-  return new ManifestError(
-    'too-large',
-    `manifest ${digest} is ${size} bytes; manifests over ${MAX_MANIFEST_BYTES} bytes are refused`,
-    digest,
-  );
-}
-
-function tooLargeConfig(digest: string, size: number): ManifestError {
-  return new ManifestError(
-    'too-large',
-    `config ${digest} is ${size} bytes; configs over ${MAX_CONFIG_BYTES} bytes are refused`,
-    digest,
-  );
-}
-
-/**
- * Errors from a fetcher: ours pass through; anything else is wrapped as a transient source failure (an
- * unclassified failure is most often the network, and retrying a resolution is harmless).
- */
-function sourceFailure(err: unknown, what: string): CoreError {
-  if (err instanceof CoreError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new ImageSourceError(`${what} failed: ${message}`, true, { cause: err });
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; rejects with the first failure. */
