@@ -1,8 +1,6 @@
 import {
   type CompiledEventPattern,
   nextScheduleTime,
-  parseEventPattern,
-  parseScheduleExpression,
   SCHEDULED_EVENT_DETAIL_TYPE,
   SCHEDULED_EVENT_SOURCE,
   type Schedule,
@@ -12,6 +10,7 @@ import type { World } from '../../world.ts';
 import { deliverToTargets } from './delivery.ts';
 import type { DestinationsBackend } from './destinations.ts';
 import { eventsErrors } from './errors.ts';
+import { ParsedExpressions } from './parsed.ts';
 import {
   type BusRecord,
   DEFAULT_BUS,
@@ -31,16 +30,8 @@ import {
   type TargetRecord,
 } from './records.ts';
 
-// The records live in `records.ts`; this module stays the entry the handlers and the module import from.
-export type {
-  BusRecord,
-  EventLogEntry,
-  EventsSnapshot,
-  RuleRecord,
-  RuleState,
-  Tag,
-  TargetRecord,
-} from './records.ts';
+// The records live in `records.ts`; this module stays the entry the handlers import from.
+export type { BusRecord, RuleRecord, RuleState, Tag, TargetRecord } from './records.ts';
 
 /**
  * EventBridge state of one account, per region: event buses (`default` always exists), rules with their
@@ -70,8 +61,7 @@ export class EventsBackend {
   readonly #world: World;
   #regions = new Map<string, RegionState>();
   #log: EventLogEntry[] = [];
-  readonly #patterns = new Map<string, CompiledEventPattern>();
-  readonly #schedules = new Map<string, Schedule>();
+  readonly #parsed = new ParsedExpressions();
   /** Connections and API destinations; targets whose ARN is one are delivered over HTTP. */
   public destinations: DestinationsBackend | undefined;
 
@@ -271,26 +261,11 @@ export class EventsBackend {
 
   /** A compiled pattern, or `InvalidEventPatternException` with EventBridge's reason. */
   pattern(text: string): CompiledEventPattern {
-    let compiled = this.#patterns.get(text);
-    if (!compiled) {
-      const r = parseEventPattern(text);
-      if (!r.ok) throw eventsErrors.invalidPattern(r.reason);
-      compiled = r.pattern;
-      this.#patterns.set(text, compiled);
-    }
-    return compiled;
+    return this.#parsed.pattern(text);
   }
 
-  /** A parsed schedule, or the ValidationException EventBridge answers for a bad expression. */
   schedule(expression: string): Schedule {
-    let s = this.#schedules.get(expression);
-    if (!s) {
-      const r = parseScheduleExpression(expression);
-      if (!r.ok) throw eventsErrors.invalidSchedule();
-      s = r.schedule;
-      this.#schedules.set(expression, s);
-    }
-    return s;
+    return this.#parsed.schedule(expression);
   }
 
   #armSchedule(rule: RuleRecord): void {

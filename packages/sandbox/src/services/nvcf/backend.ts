@@ -10,6 +10,13 @@ import {
 } from './credential-rules.ts';
 import type { CredentialValidator } from './ecr-auth.ts';
 import { nvcfErrors } from './errors.ts';
+import {
+  deploymentById,
+  deploymentOf,
+  functionVersion,
+  functionVersions,
+  listFunctions,
+} from './functions.ts';
 import { inspectNvcf } from './inspect.ts';
 import {
   type AccountRecord,
@@ -20,7 +27,6 @@ import {
   DEFAULT_SCOPES,
   type DeploymentRecord,
   type FunctionRecord,
-  functionView,
   type NvcfSnapshot,
   type ProvisionedBy,
   sortTypes,
@@ -283,55 +289,26 @@ export class NvcfBackend {
     );
   }
 
-  // ---- functions and deployments -----------------------------------------------------------------------
+  // ---- functions and deployments (the rules: `functions.ts`) ------------------------------------------
 
-  /**
-   * Function versions visible to `ncaId` under `visibility` (`GET /v2/nvcf/functions`, one entry per version):
-   * `private` = the account's own, `authorized`/`public` = seeded as shared or public. Versions owned by
-   * another account come with `ownedByDifferentAccount: true` and their artifact details blanked
-   * (`hideDetailsForPublicAndSharedFunctions`).
-   */
   public listFunctions(ncaId: string, visibility: readonly Visibility[]): Record<string, unknown>[] {
-    return this.#functions
-      .filter(
-        (f) => visibility.includes(f.visibility) && (f.visibility !== 'private' || f.dto.ncaId === ncaId),
-      )
-      .map((f) => functionView(f, ncaId));
+    return listFunctions(this.#functions, ncaId, visibility);
   }
 
   public functionVersions(ncaId: string, fid: string): Record<string, unknown>[] {
-    const versions = this.#functions.filter(
-      (f) => f.dto.id === fid && (f.visibility !== 'private' || f.dto.ncaId === ncaId),
-    );
-    if (versions.length === 0) throw nvcfErrors.functionNotFound(fid, ncaId);
-    return versions.map((f) => functionView(f, ncaId));
+    return functionVersions(this.#functions, ncaId, fid);
   }
 
   public functionVersion(ncaId: string, fid: string, vid: string): Record<string, unknown> {
-    const f = this.#functions.find(
-      (x) =>
-        x.dto.id === fid && x.dto.versionId === vid && (x.visibility !== 'private' || x.dto.ncaId === ncaId),
-    );
-    if (!f) throw nvcfErrors.versionNotFound(fid, vid, ncaId);
-    return functionView(f, ncaId);
+    return functionVersion(this.#functions, ncaId, fid, vid);
   }
 
-  /** `GET /v2/nvcf/deployments/functions/{fid}/versions/{vid}`: only the account's own versions deploy. */
   public deployment(ncaId: string, fid: string, vid: string): DeploymentRecord {
-    if (!this.#functions.some((f) => f.dto.id === fid && f.dto.versionId === vid && f.dto.ncaId === ncaId)) {
-      throw nvcfErrors.versionNotFound(fid, vid, ncaId);
-    }
-    const d = this.#deployments.find(
-      (x) => x.functionId === fid && x.functionVersionId === vid && x.ncaId === ncaId,
-    );
-    if (!d) throw nvcfErrors.deploymentNotFound(vid);
-    return d;
+    return deploymentOf(this.#functions, this.#deployments, ncaId, fid, vid);
   }
 
   public deploymentById(ncaId: string, deploymentId: string): DeploymentRecord {
-    const d = this.#deployments.find((x) => x.deploymentId === deploymentId && x.ncaId === ncaId);
-    if (!d) throw nvcfErrors.deploymentIdNotFound(deploymentId);
-    return d;
+    return deploymentById(this.#deployments, ncaId, deploymentId);
   }
 
   // ---- seeding, inspection, persistence ----------------------------------------------------------------

@@ -20,16 +20,11 @@ import {
 import { parseRotationRules, type RotationRules, type RotationWindow } from './schedule.ts';
 import { attachStage, moveStageLabel, orderedStages, pruneVersions } from './stages.ts';
 
-// The records live in `records.ts`; this module stays the entry the handlers and the rotation engine import.
+// The records live in `records.ts`; this module stays the entry the handlers import from.
 export {
   AWSCURRENT,
-  AWSPENDING,
   type ListFilter,
-  type RotationAttemptRecord,
-  type RotationRecord,
-  type RotationStep,
   type SecretRecord,
-  type SecretsManagerSnapshot,
   type SecretValue,
   type Tag,
   type VersionRecord,
@@ -249,12 +244,7 @@ export class SecretsManagerBackend {
     if (stages.includes(AWSCURRENT) && secret.rotationEnabled) this.scheduleFrom(secret, now);
   }
 
-  /**
-   * UpdateSecretVersionStage (SDK doc): "If the staging label you are trying to attach to one version is
-   * already attached to a different version, then you must include [RemoveFromVersionId] and specify the
-   * version that the label is to be removed from. If the label is attached and you either do not specify
-   * this parameter, or the version ID does not match, then the operation fails."
-   */
+  /** UpdateSecretVersionStage: the rules are `moveStageLabel`'s; the secret changed now. */
   moveStage(
     secret: SecretRecord,
     label: string,
