@@ -43,5 +43,5 @@ export {
   stderrLogger,
   writeAtomically,
 } from './sandbox.ts';
-export type { EventLogEntry } from './services/events/backend.ts';
+export type { EventLogEntry } from './services/events/records.ts';
 export type { Endpoints, LambdaContextLike, World } from './world.ts';

@@ -1,17 +1,37 @@
 import {
   type CompiledEventPattern,
   nextScheduleTime,
-  parseEventPattern,
-  parseScheduleExpression,
   SCHEDULED_EVENT_DETAIL_TYPE,
   SCHEDULED_EVENT_SOURCE,
   type Schedule,
 } from '@nvcf-ecr/core/events';
 import * as ids from '../../ids.ts';
 import type { World } from '../../world.ts';
+import { deliverToTargets } from './delivery.ts';
 import type { DestinationsBackend } from './destinations.ts';
 import { eventsErrors } from './errors.ts';
-import { evaluatePath, renderTransformer, renderTransformerText } from './input.ts';
+import { ParsedExpressions } from './parsed.ts';
+import {
+  type BusRecord,
+  DEFAULT_BUS,
+  EVENT_LOG_SIZE,
+  type EventEnvelope,
+  type EventLogEntry,
+  type EventsSnapshot,
+  eventTime,
+  MAX_TARGETS_PER_RULE,
+  mergeTags,
+  type Publication,
+  type PutRuleInput,
+  type RegionState,
+  type RuleRecord,
+  type RuleState,
+  type Tag,
+  type TargetRecord,
+} from './records.ts';
+
+// The records live in `records.ts`; this module stays the entry the handlers import from.
+export type { BusRecord, RuleRecord, RuleState, Tag, TargetRecord } from './records.ts';
 
 /**
  * EventBridge state of one account, per region: event buses (`default` always exists), rules with their
@@ -35,138 +55,13 @@ import { evaluatePath, renderTransformer, renderTransformerText } from './input.
  * up" missed invocations of a disabled or broken schedule.
  */
 
-export type RuleState = 'ENABLED' | 'DISABLED' | 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
-
-export const DEFAULT_BUS = 'default';
-/** Targets per rule (EventBridge quota). */
-export const MAX_TARGETS_PER_RULE = 5;
-/** Events kept for `GET /_sandbox/events` and the state file; older ones are dropped first. */
-export const EVENT_LOG_SIZE = 10_000;
-
-export interface Tag {
-  Key: string;
-  Value: string;
-}
-
-export interface TargetRecord {
-  Id: string;
-  Arn: string;
-  RoleArn?: string | undefined;
-  Input?: string | undefined;
-  InputPath?: string | undefined;
-  InputTransformer?:
-    | { InputPathsMap?: Record<string, string> | undefined; InputTemplate: string }
-    | undefined;
-  RetryPolicy?:
-    | { MaximumRetryAttempts?: number | undefined; MaximumEventAgeInSeconds?: number | undefined }
-    | undefined;
-  DeadLetterConfig?: { Arn?: string | undefined } | undefined;
-}
-
-export interface RuleRecord {
-  name: string;
-  busName: string;
-  arn: string;
-  eventPattern?: string | undefined;
-  scheduleExpression?: string | undefined;
-  state: RuleState;
-  description?: string | undefined;
-  roleArn?: string | undefined;
-  createdBy: string;
-  targets: TargetRecord[];
-  tags: Tag[];
-  /** Virtual time (epoch ms) rate periods count from: when the schedule was set or the rule enabled. */
-  scheduleAnchorMs?: number | undefined;
-  /** Virtual time (epoch ms) of the next firing; undefined when the schedule never fires again. */
-  nextFireMs?: number | undefined;
-}
-
-export interface BusRecord {
-  name: string;
-  arn: string;
-  description?: string | undefined;
-  creationTime: string;
-  lastModifiedTime: string;
-  tags: Tag[];
-}
-
-/** The EventBridge envelope (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-ecr.html). */
-export interface EventEnvelope {
-  version: '0';
-  id: string;
-  'detail-type': string;
-  source: string;
-  account: string;
-  time: string;
-  region: string;
-  resources: string[];
-  detail: Record<string, unknown>;
-}
-
-export interface DeliveredTarget {
-  rule: string;
-  id: string;
-  arn: string;
-  /**
-   * `lambda`: invoked asynchronously through the local runtime; `api-destination`: sent over HTTP
-   * (`destinations.ts`); `recorded`: not emulated, recorded only.
-   */
-  delivery: 'lambda' | 'api-destination' | 'recorded';
-  /** What the target received when it is not the event itself (Input, InputPath, InputTransformer). */
-  input?: unknown;
-}
-
-export interface EventLogEntry {
-  event: EventEnvelope;
-  bus: string;
-  matchedRules: string[];
-  targets: DeliveredTarget[];
-}
-
-/** An event to publish, validated. */
-export interface Publication {
-  source: string;
-  detailType: string;
-  detail: Record<string, unknown>;
-  resources: string[];
-  time?: Date | undefined;
-}
-
-interface RegionState {
-  buses: Map<string, BusRecord>;
-  /** Keyed `<bus>\u0000<rule>`. */
-  rules: Map<string, RuleRecord>;
-}
-
-export interface EventsSnapshot {
-  regions: Record<string, { buses: BusRecord[]; rules: RuleRecord[] }>;
-  log: EventLogEntry[];
-}
-
-export interface PutRuleInput {
-  name: string;
-  busName: string;
-  eventPattern?: string | undefined;
-  scheduleExpression?: string | undefined;
-  state?: RuleState | undefined;
-  description?: string | undefined;
-  roleArn?: string | undefined;
-  tags?: Tag[] | undefined;
-}
-
-/** ISO-8601 with seconds precision, as EventBridge writes `time` (`2019-11-16T01:54:34Z`). */
-export function eventTime(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 const ENABLED: ReadonlySet<RuleState> = new Set(['ENABLED', 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS']);
 
 export class EventsBackend {
   readonly #world: World;
   #regions = new Map<string, RegionState>();
   #log: EventLogEntry[] = [];
-  readonly #patterns = new Map<string, CompiledEventPattern>();
-  readonly #schedules = new Map<string, Schedule>();
+  readonly #parsed = new ParsedExpressions();
   /** Connections and API destinations; targets whose ARN is one are delivered over HTTP. */
   public destinations: DestinationsBackend | undefined;
 
@@ -366,26 +261,11 @@ export class EventsBackend {
 
   /** A compiled pattern, or `InvalidEventPatternException` with EventBridge's reason. */
   pattern(text: string): CompiledEventPattern {
-    let compiled = this.#patterns.get(text);
-    if (!compiled) {
-      const r = parseEventPattern(text);
-      if (!r.ok) throw eventsErrors.invalidPattern(r.reason);
-      compiled = r.pattern;
-      this.#patterns.set(text, compiled);
-    }
-    return compiled;
+    return this.#parsed.pattern(text);
   }
 
-  /** A parsed schedule, or the ValidationException EventBridge answers for a bad expression. */
   schedule(expression: string): Schedule {
-    let s = this.#schedules.get(expression);
-    if (!s) {
-      const r = parseScheduleExpression(expression);
-      if (!r.ok) throw eventsErrors.invalidSchedule();
-      s = r.schedule;
-      this.#schedules.set(expression, s);
-    }
-    return s;
+    return this.#parsed.schedule(expression);
   }
 
   #armSchedule(rule: RuleRecord): void {
@@ -460,33 +340,7 @@ export class EventsBackend {
   }
 
   #deliver(busName: string, event: EventEnvelope, rules: RuleRecord[]): void {
-    const targets: DeliveredTarget[] = [];
-    for (const rule of rules) {
-      for (const target of rule.targets) {
-        const transformed =
-          target.Input !== undefined ||
-          target.InputPath !== undefined ||
-          target.InputTransformer !== undefined;
-        const payload = inputFor(target, event, rule);
-        const lambda = this.#world.lambda.has(target.Arn);
-        const http = !lambda && this.destinations?.has(target.Arn) === true;
-        if (lambda) this.#world.lambda.invokeAsync(target.Arn, payload, rule.arn);
-        if (http) {
-          // The request body is the rendering as text (a transformer's output need not be JSON).
-          const body = target.InputTransformer
-            ? renderTransformerText(target.InputTransformer, event, rule)
-            : JSON.stringify(payload);
-          this.destinations?.deliver(target, body, rule.arn, new Date(Date.parse(event.time)));
-        }
-        targets.push({
-          rule: rule.arn,
-          id: target.Id,
-          arn: target.Arn,
-          delivery: lambda ? 'lambda' : http ? 'api-destination' : 'recorded',
-          ...(transformed ? { input: payload } : {}),
-        });
-      }
-    }
+    const targets = deliverToTargets(this.#world, this.destinations, event, rules);
     this.#log.push({ event, bus: busName, matchedRules: rules.map((r) => r.arn), targets });
     if (this.#log.length > EVENT_LOG_SIZE) this.#log.splice(0, this.#log.length - EVENT_LOG_SIZE);
     if (targets.length > 0) {
@@ -535,18 +389,4 @@ export class EventsBackend {
     this.#regions = new Map();
     this.#log = [];
   }
-}
-
-function mergeTags(existing: Tag[], added: Tag[]): Tag[] {
-  const out = existing.filter((t) => !added.some((a) => a.Key === t.Key));
-  return [...out, ...added];
-}
-
-/** What a target receives: the event, or its Input / InputPath / InputTransformer rendering. */
-function inputFor(target: TargetRecord, event: EventEnvelope, rule: RuleRecord): unknown {
-  if (target.Input !== undefined) return JSON.parse(target.Input) as unknown;
-  // A path that selects nothing delivers null (the target is still invoked, as EventBridge does).
-  if (target.InputPath !== undefined) return evaluatePath(target.InputPath, event) ?? null;
-  if (target.InputTransformer !== undefined) return renderTransformer(target.InputTransformer, event, rule);
-  return event;
 }

@@ -1,7 +1,8 @@
 import type { ServiceModule } from '../../module.ts';
 import type { EventBus, EventEntry, World } from '../../world.ts';
-import { EventsBackend, type EventsSnapshot } from './backend.ts';
+import { EventsBackend } from './backend.ts';
 import { type DestinationOptions, DestinationsBackend, type DestinationsSnapshot } from './destinations.ts';
+import type { EventsSnapshot } from './records.ts';
 import { eventsService } from './routes.ts';
 
 /** How often schedules are checked in real time (the virtual clock's advances are checked at once). */

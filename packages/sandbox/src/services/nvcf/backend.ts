@@ -1,20 +1,48 @@
-import { decodeRegistrySecret } from '@nvcf-ecr/core/credential';
-import { CredentialCodecError } from '@nvcf-ecr/core/errors';
-import { SandboxError } from '../../errors.ts';
 import * as ids from '../../ids.ts';
 import type { World } from '../../world.ts';
 import { CredentialJournal } from './cache.ts';
-import type { CredentialValidator } from './ecr-auth.ts';
-import { bootProblem, nvcfErrors } from './errors.ts';
 import {
-  ARTIFACT_TYPES,
+  checkRename,
+  checkSecretFormat,
+  checkUnique,
+  registryNameFor,
+  usesCredential,
+} from './credential-rules.ts';
+import type { CredentialValidator } from './ecr-auth.ts';
+import { nvcfErrors } from './errors.ts';
+import {
+  deploymentById,
+  deploymentOf,
+  functionVersion,
+  functionVersions,
+  listFunctions,
+} from './functions.ts';
+import { inspectNvcf } from './inspect.ts';
+import {
+  type AccountRecord,
+  type ApiKeyRecord,
+  type CredentialRecord,
+  DEFAULT_MAX_CREDENTIALS,
+  DEFAULT_NCA_ID,
+  DEFAULT_SCOPES,
+  type DeploymentRecord,
+  type FunctionRecord,
+  type NvcfSnapshot,
+  type ProvisionedBy,
+  sortTypes,
+  type Visibility,
+} from './records.ts';
+import {
   type ArtifactType,
-  hostOfArtifactUrl,
   RECOGNIZED_REGISTRIES,
   type RecognizedRegistry,
   recognizedRegistryName,
 } from './registries.ts';
-import { type AddRequest, canonicalUuid, type UpdateRequest } from './validation.ts';
+import { parseNvcfSeed } from './seed.ts';
+import type { AddRequest, UpdateRequest } from './validation.ts';
+
+// The records live in `records.ts`; this module stays the entry the handlers and the module import from.
+export { type ApiKeyRecord, credentialDto, PROVISIONED_BY, VISIBILITIES } from './records.ts';
 
 /**
  * NVCF's state and rules, as the open-source service implements them (`NVIDIA/nvcf`, `nvcf-core`
@@ -22,109 +50,6 @@ import { type AddRequest, canonicalUuid, type UpdateRequest } from './validation
  * stored secret, function versions and deployments. Every rule follows the self-hosted service's order; messages
  * come from `errors.ts`. Timestamps come from the virtual clock, ISO-8601 with milliseconds and `Z`.
  */
-
-export type ProvisionedBy = 'SYSTEM' | 'USER';
-export const PROVISIONED_BY: readonly ProvisionedBy[] = ['SYSTEM', 'USER'];
-export type Visibility = 'authorized' | 'private' | 'public';
-export const VISIBILITIES: readonly Visibility[] = ['authorized', 'private', 'public'];
-
-/** The NCA the sandbox's own NGC key belongs to. */
-export const DEFAULT_NCA_ID = 'sandbox-nca-0000000000000000000001';
-/** `NvcfConstants.DEFAULT_MAX_REGISTRY_CREDENTIALS_ALLOWED` (an account update may raise it to 50). */
-export const DEFAULT_MAX_CREDENTIALS = 25;
-export const MAX_CREDENTIALS_LIMIT = 50;
-
-/**
- * Scopes of the sandbox's key: everything this project calls (https://docs.nvidia.com/nvcf/dev/api, scope table).
- */
-export const DEFAULT_SCOPES = [
-  'manage_registry_credentials',
-  'list_functions',
-  'list_functions_details',
-  'deploy_function',
-];
-
-export interface AccountRecord {
-  ncaId: string;
-  maxRegistryCredentials: number;
-}
-
-export interface ApiKeyRecord {
-  key: string;
-  scopes: string[];
-  /** NCA the key resolves to (it need not exist: `RegistryCredentialManagementControllerTest`). */
-  account: string;
-  revoked: boolean;
-}
-
-export interface CredentialRecord {
-  registryCredentialId: string;
-  ncaId: string;
-  registryCredentialName: string;
-  registryName: string;
-  registryHostname: string;
-  artifactTypes: ArtifactType[];
-  tags?: string[] | undefined;
-  description?: string | undefined;
-  provisionedBy: ProvisionedBy;
-  lastUpdatedAt: string;
-  createdAt: string;
-  /** The stored secret value (base64 `username:password`): never returned by the API. */
-  secret: string;
-  /** Stale-cache mode: the secret NVCF's caches keep serving to pulls until `until`. */
-  previousSecret?: { value: string; until: string } | undefined;
-}
-
-/** A function version: a `FunctionDto` as seeded, plus the sandbox-only `visibility`. */
-export interface FunctionRecord {
-  dto: Record<string, unknown> & { id: string; versionId: string; ncaId: string };
-  visibility: Visibility;
-}
-
-export type DeploymentRecord = Record<string, unknown> & {
-  functionId: string;
-  functionVersionId: string;
-  deploymentId: string;
-  ncaId: string;
-};
-
-export interface NvcfSnapshot {
-  accounts: AccountRecord[];
-  apiKeys: ApiKeyRecord[];
-  credentials: CredentialRecord[];
-  functions: FunctionRecord[];
-  deployments: DeploymentRecord[];
-  staleCacheSeconds: number;
-}
-
-/** The DTO NVCF returns for a credential (`RegistryCredentialDetailsDto`, null fields omitted). */
-export function credentialDto(c: CredentialRecord): Record<string, unknown> {
-  return {
-    registryCredentialId: c.registryCredentialId,
-    ncaId: c.ncaId,
-    registryCredentialName: c.registryCredentialName,
-    registryName: c.registryName,
-    registryHostname: c.registryHostname,
-    artifactTypes: [...c.artifactTypes],
-    ...(c.tags !== undefined ? { tags: [...c.tags] } : {}),
-    ...(c.description !== undefined ? { description: c.description } : {}),
-    provisionedBy: c.provisionedBy,
-    lastUpdatedAt: c.lastUpdatedAt,
-    createdAt: c.createdAt,
-  };
-}
-
-// `hideDetailsForPublicAndSharedFunctions` blanks what another account's function pulls from.
-const HIDDEN_FOR_OTHERS = [
-  'containerImage',
-  'helmChart',
-  'helmChartServiceName',
-  'models',
-  'resources',
-  'containerArgs',
-  'containerEnvironment',
-  'secrets',
-];
 
 export class NvcfBackend {
   readonly #world: World;
@@ -251,16 +176,16 @@ export class NvcfBackend {
     const account = this.#accounts.get(ncaId);
     if (!account) throw nvcfErrors.accountNotFound(ncaId);
     const hostname = req.registryHostname;
-    const value = this.#checkSecretFormat(hostname, req.secret.value);
-    const registryName = this.#registryNameFor(req.artifactTypes, hostname);
+    const value = checkSecretFormat(hostname, req.secret.value);
+    const registryName = registryNameFor(req.artifactTypes, hostname);
     const count = this.#inAccount(ncaId).length;
     if (count >= account.maxRegistryCredentials)
       throw nvcfErrors.limitExceeded(ncaId, account.maxRegistryCredentials, count);
-    this.#checkUnique(ncaId, hostname, req.secret.name);
+    checkUnique(this.#inAccount(ncaId), ncaId, hostname, req.secret.name);
     await this.#validate(hostname, req.artifactTypes, value);
     // NVCF does not re-check after the remote call (a race it tolerates); the emulator does, so that two
     // concurrent creates can never leave a duplicate behind.
-    this.#checkUnique(ncaId, hostname, req.secret.name);
+    checkUnique(this.#inAccount(ncaId), ncaId, hostname, req.secret.name);
     const now = this.#now();
     const record: CredentialRecord = {
       registryCredentialId: ids.uuid(),
@@ -288,13 +213,14 @@ export class NvcfBackend {
     const newTypes = req.artifactTypeEnums ?? [];
     if (newTypes.length === 0 && req.secret === undefined) throw nvcfErrors.emptyUpdate();
     const hostname = entity.registryHostname;
-    const value = req.secret ? this.#checkSecretFormat(hostname, req.secret.value) : undefined;
+    const value = req.secret ? checkSecretFormat(hostname, req.secret.value) : undefined;
     for (const type of newTypes) {
       if (!recognizedRegistryName(type, hostname))
         throw nvcfErrors.notRecognizedForType(entity.registryName, hostname, type);
     }
     const rename = req.secret?.name;
-    if (rename !== undefined && rename.trim() !== '') this.#checkRename(entity, rename);
+    if (rename !== undefined && rename.trim() !== '')
+      checkRename(this.#inAccount(entity.ncaId), entity, rename);
     if (value !== undefined) {
       // A new secret is checked for every type the credential will have.
       await this.#validate(hostname, sortTypes([...entity.artifactTypes, ...newTypes]), value);
@@ -304,7 +230,8 @@ export class NvcfBackend {
     }
     const current = this.getCredential(ncaId, id);
     if (req.secret && value !== undefined) {
-      if (rename !== undefined && rename.trim() !== '') this.#checkRename(current, rename);
+      if (rename !== undefined && rename.trim() !== '')
+        checkRename(this.#inAccount(current.ncaId), current, rename);
       if (this.#staleCacheSeconds > 0 && current.secret !== value) {
         const until = new Date(this.#world.clock.nowMs() + this.#staleCacheSeconds * 1000).toISOString();
         current.previousSecret = { value: current.secret, until };
@@ -326,7 +253,7 @@ export class NvcfBackend {
     const entity = this.getCredential(ncaId, id);
     if (entity.provisionedBy === 'SYSTEM') throw nvcfErrors.systemCredential();
     const users = this.#functions
-      .filter((f) => f.dto.ncaId === ncaId && this.#uses(f.dto, entity))
+      .filter((f) => f.dto.ncaId === ncaId && usesCredential(f.dto, entity))
       .map((f) => ({ functionId: f.dto.id, versionId: f.dto.versionId }));
     if (users.length > 0) throw nvcfErrors.inUse(id, users);
     this.#credentials.delete(id);
@@ -362,163 +289,40 @@ export class NvcfBackend {
     );
   }
 
-  /** `validateSecretFormat` via core's codec, which carries NVCF's exact messages. */
-  #checkSecretFormat(hostname: string, value: unknown): string {
-    try {
-      decodeRegistrySecret(value, hostname);
-    } catch (err) {
-      if (err instanceof CredentialCodecError) throw bootProblem(400, err.message);
-      throw err;
-    }
-    return value as string;
-  }
+  // ---- functions and deployments (the rules: `functions.ts`) ------------------------------------------
 
-  #registryNameFor(types: readonly ArtifactType[], hostname: string): string {
-    const names = new Set<string>();
-    for (const type of types) {
-      const name = recognizedRegistryName(type, hostname);
-      if (!name) throw nvcfErrors.notRecognized(type, hostname);
-      names.add(name);
-    }
-    return [...names][0] as string;
-  }
-
-  #checkUnique(ncaId: string, hostname: string, name: string): void {
-    if (
-      this.#inAccount(ncaId).some((c) => c.registryHostname === hostname && c.registryCredentialName === name)
-    ) {
-      throw nvcfErrors.alreadyExists(ncaId, name, hostname);
-    }
-  }
-
-  #checkRename(entity: CredentialRecord, name: string): void {
-    const clash = this.#inAccount(entity.ncaId).some(
-      (c) =>
-        c.registryCredentialId !== entity.registryCredentialId &&
-        c.registryHostname === entity.registryHostname &&
-        c.registryCredentialName === name,
-    );
-    if (clash)
-      throw nvcfErrors.updateConflict(
-        entity.ncaId,
-        entity.registryCredentialId,
-        name,
-        entity.registryHostname,
-      );
-  }
-
-  /** `RegistryCredentialFunctionService.matchesArtifact`: a version uses a credential through any of its types. */
-  #uses(dto: Record<string, unknown>, c: CredentialRecord): boolean {
-    const matches = (url: unknown) =>
-      typeof url === 'string' && url.trim() !== '' && hostOfArtifactUrl(url) === c.registryHostname;
-    const uris = (list: unknown) =>
-      Array.isArray(list)
-        ? list.map((m) => (m as { uri?: unknown; url?: unknown })?.uri ?? (m as { url?: unknown })?.url)
-        : [];
-    return c.artifactTypes.some((t) => {
-      if (t === 'CONTAINER') return matches(dto['containerImage']);
-      if (t === 'HELM') return matches(dto['helmChart']);
-      if (t === 'MODEL') return uris(dto['models']).some(matches);
-      return uris(dto['resources']).some(matches);
-    });
-  }
-
-  // ---- functions and deployments -----------------------------------------------------------------------
-
-  /**
-   * Function versions visible to `ncaId` under `visibility` (`GET /v2/nvcf/functions`, one entry per version):
-   * `private` = the account's own, `authorized`/`public` = seeded as shared or public. Versions owned by
-   * another account come with `ownedByDifferentAccount: true` and their artifact details blanked
-   * (`hideDetailsForPublicAndSharedFunctions`).
-   */
   public listFunctions(ncaId: string, visibility: readonly Visibility[]): Record<string, unknown>[] {
-    return this.#functions
-      .filter(
-        (f) => visibility.includes(f.visibility) && (f.visibility !== 'private' || f.dto.ncaId === ncaId),
-      )
-      .map((f) => this.#functionView(f, ncaId));
+    return listFunctions(this.#functions, ncaId, visibility);
   }
 
   public functionVersions(ncaId: string, fid: string): Record<string, unknown>[] {
-    const versions = this.#functions.filter(
-      (f) => f.dto.id === fid && (f.visibility !== 'private' || f.dto.ncaId === ncaId),
-    );
-    if (versions.length === 0) throw nvcfErrors.functionNotFound(fid, ncaId);
-    return versions.map((f) => this.#functionView(f, ncaId));
+    return functionVersions(this.#functions, ncaId, fid);
   }
 
   public functionVersion(ncaId: string, fid: string, vid: string): Record<string, unknown> {
-    const f = this.#functions.find(
-      (x) =>
-        x.dto.id === fid && x.dto.versionId === vid && (x.visibility !== 'private' || x.dto.ncaId === ncaId),
-    );
-    if (!f) throw nvcfErrors.versionNotFound(fid, vid, ncaId);
-    return this.#functionView(f, ncaId);
+    return functionVersion(this.#functions, ncaId, fid, vid);
   }
 
-  /** `GET /v2/nvcf/deployments/functions/{fid}/versions/{vid}`: only the account's own versions deploy. */
   public deployment(ncaId: string, fid: string, vid: string): DeploymentRecord {
-    if (!this.#functions.some((f) => f.dto.id === fid && f.dto.versionId === vid && f.dto.ncaId === ncaId)) {
-      throw nvcfErrors.versionNotFound(fid, vid, ncaId);
-    }
-    const d = this.#deployments.find(
-      (x) => x.functionId === fid && x.functionVersionId === vid && x.ncaId === ncaId,
-    );
-    if (!d) throw nvcfErrors.deploymentNotFound(vid);
-    return d;
+    return deploymentOf(this.#functions, this.#deployments, ncaId, fid, vid);
   }
 
   public deploymentById(ncaId: string, deploymentId: string): DeploymentRecord {
-    const d = this.#deployments.find((x) => x.deploymentId === deploymentId && x.ncaId === ncaId);
-    if (!d) throw nvcfErrors.deploymentIdNotFound(deploymentId);
-    return d;
-  }
-
-  #functionView(f: FunctionRecord, ncaId: string): Record<string, unknown> {
-    const out: Record<string, unknown> = { ...f.dto };
-    if (f.dto.ncaId !== ncaId) {
-      out['ownedByDifferentAccount'] = true;
-      for (const k of HIDDEN_FOR_OTHERS) delete out[k];
-    }
-    return out;
+    return deploymentById(this.#deployments, ncaId, deploymentId);
   }
 
   // ---- seeding, inspection, persistence ----------------------------------------------------------------
 
   /**
-   * `POST /_sandbox/seed {"nvcf": {...}}`: `accounts: [{ncaId, maxRegistryCredentials?}]`,
-   * `apiKeys: [{key, scopes, account?, revoked?}]`, `functions: [FunctionDto & {visibility?}]`,
-   * `deployments: [FunctionDeploymentDto]`, `credentials: [{registryHostname, secret: {name, value},
-   * artifactTypes, provisionedBy?, tags?, description?, ncaId?}]` (stored without the remote check — the only
-   * way to get SYSTEM credentials), `staleCacheSeconds`. Functions and deployments are upserted by id.
+   * `POST /_sandbox/seed {"nvcf": {...}}` (the shape: `parseNvcfSeed`). Credentials are stored without the
+   * remote check — the only way to get SYSTEM credentials. Functions and deployments are upserted by id.
    */
   public seed(section: unknown): Record<string, number> {
-    if (!section || typeof section !== 'object' || Array.isArray(section))
-      throw new SandboxError('seed section nvcf must be an object');
-    const s = section as Record<string, unknown>;
-    const known = ['accounts', 'apiKeys', 'functions', 'deployments', 'credentials', 'staleCacheSeconds'];
-    const unknown = Object.keys(s).filter((k) => !known.includes(k));
-    if (unknown.length > 0)
-      throw new SandboxError(`nvcf seed: unknown key(s) ${unknown.join(', ')}; known: ${known.join(', ')}`);
-    const counts: Record<string, number> = {};
-    const list = (key: string): unknown[] => {
-      const v = s[key];
-      if (v === undefined) return [];
-      if (!Array.isArray(v)) throw new SandboxError(`nvcf seed: ${key} must be an array`);
-      counts[key] = v.length;
-      return v;
-    };
-    const accounts = list('accounts').map((a, i) => seedAccount(a, i));
-    const keys = list('apiKeys').map((k, i) => seedKey(k, i));
-    const functions = list('functions').map((f, i) => seedFunction(f, i, this.#now()));
-    const deployments = list('deployments').map((d, i) => seedDeployment(d, i, this.#now()));
-    const credentials = list('credentials').map((c, i) => this.#seedCredential(c, i));
-    if (s['staleCacheSeconds'] !== undefined) {
-      const v = s['staleCacheSeconds'];
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
-        throw new SandboxError('nvcf seed: staleCacheSeconds must be a non-negative number');
-      this.#staleCacheSeconds = v;
-    }
+    const { accounts, keys, functions, deployments, credentials, staleCacheSeconds, counts } = parseNvcfSeed(
+      section,
+      this.#now(),
+    );
+    if (staleCacheSeconds !== undefined) this.#staleCacheSeconds = staleCacheSeconds;
     for (const a of accounts) this.#accounts.set(a.ncaId, a);
     for (const k of keys) this.#keys.set(k.key, k);
     for (const f of functions) {
@@ -543,84 +347,16 @@ export class NvcfBackend {
     return counts;
   }
 
-  #seedCredential(raw: unknown, i: number): CredentialRecord {
-    const fail = (m: string): never => {
-      throw new SandboxError(`nvcf seed: credentials[${i}]: ${m}`);
-    };
-    if (!raw || typeof raw !== 'object') fail('must be an object');
-    const c = raw as Record<string, unknown>;
-    const hostname = c['registryHostname'];
-    if (typeof hostname !== 'string' || hostname === '') return fail('registryHostname must be a hostname');
-    const secret = c['secret'] as { name?: unknown; value?: unknown } | undefined;
-    if (typeof secret?.name !== 'string' || typeof secret.value !== 'string')
-      return fail('secret must be {name, value} strings');
-    const types = c['artifactTypes'];
-    if (
-      !Array.isArray(types) ||
-      types.length === 0 ||
-      !types.every((t) => ARTIFACT_TYPES.includes(t as ArtifactType))
-    ) {
-      return fail(`artifactTypes must be a non-empty array of ${ARTIFACT_TYPES.join(', ')}`);
-    }
-    const registryName = recognizedRegistryName(types[0] as ArtifactType, hostname);
-    if (!registryName) return fail(`'${hostname}' is not a recognized registry for ${String(types[0])}`);
-    const by = c['provisionedBy'] ?? 'USER';
-    if (!PROVISIONED_BY.includes(by as ProvisionedBy)) return fail('provisionedBy must be SYSTEM or USER');
-    const ncaId = c['ncaId'] ?? DEFAULT_NCA_ID;
-    if (typeof ncaId !== 'string') return fail('ncaId must be a string');
-    const tags = c['tags'];
-    if (tags !== undefined && !(Array.isArray(tags) && tags.every((t) => typeof t === 'string')))
-      return fail('tags must be strings');
-    const description = c['description'];
-    if (description !== undefined && typeof description !== 'string')
-      return fail('description must be a string');
-    const rawId = c['registryCredentialId'] ?? ids.uuid();
-    const id = typeof rawId === 'string' ? canonicalUuid(rawId) : undefined;
-    if (id === undefined) return fail('registryCredentialId must be a UUID (NVCF ids are UUIDs)');
-    const now = this.#now();
-    return {
-      registryCredentialId: id,
-      ncaId,
-      registryCredentialName: secret.name,
-      registryName,
-      registryHostname: hostname,
-      artifactTypes: sortTypes(types as ArtifactType[]),
-      tags: tags as string[] | undefined,
-      description: description as string | undefined,
-      provisionedBy: by as ProvisionedBy,
-      lastUpdatedAt: now,
-      createdAt: now,
-      secret: secret.value,
-    };
-  }
-
   /** Test-only view: credentials with the decoded username (never the password), keys masked. */
   public inspect(): unknown {
-    return {
-      defaultNcaId: DEFAULT_NCA_ID,
-      staleCacheSeconds: this.#staleCacheSeconds,
+    return inspectNvcf({
       accounts: [...this.#accounts.values()],
-      apiKeys: [...this.#keys.values()].map((k) => ({
-        key: maskKey(k.key),
-        scopes: k.scopes,
-        account: k.account,
-        revoked: k.revoked,
-      })),
-      credentials: [...this.#credentials.values()].map((c) => ({
-        ...credentialDto(c),
-        username: usernameOf(c.secret, c.registryHostname),
-        ...(c.previousSecret
-          ? {
-              previous: {
-                username: usernameOf(c.previousSecret.value, c.registryHostname),
-                servedUntil: c.previousSecret.until,
-              },
-            }
-          : {}),
-      })),
-      functions: this.#functions.map((f) => ({ ...f.dto, visibility: f.visibility })),
-      deployments: [...this.#deployments],
-    };
+      apiKeys: [...this.#keys.values()],
+      credentials: [...this.#credentials.values()],
+      functions: this.#functions,
+      deployments: this.#deployments,
+      staleCacheSeconds: this.#staleCacheSeconds,
+    });
   }
 
   public snapshot(): NvcfSnapshot {
@@ -647,103 +383,4 @@ export class NvcfBackend {
     this.#deployments = d.deployments ?? [];
     this.#staleCacheSeconds = d.staleCacheSeconds ?? 0;
   }
-}
-
-function sortTypes(types: readonly ArtifactType[]): ArtifactType[] {
-  return ARTIFACT_TYPES.filter((t) => types.includes(t));
-}
-
-function maskKey(key: string): string {
-  return key.length <= 12 ? '****' : `${key.slice(0, 6)}…${key.slice(-4)}`;
-}
-
-function usernameOf(secret: string, hostname: string): string | undefined {
-  try {
-    return decodeRegistrySecret(secret, hostname).username;
-  } catch {
-    return undefined;
-  }
-}
-
-function seedAccount(raw: unknown, i: number): AccountRecord {
-  const a = (raw ?? {}) as Record<string, unknown>;
-  if (typeof a['ncaId'] !== 'string' || a['ncaId'] === '')
-    throw new SandboxError(`nvcf seed: accounts[${i}].ncaId must be a non-empty string`);
-  const max = a['maxRegistryCredentials'] ?? DEFAULT_MAX_CREDENTIALS;
-  if (!Number.isInteger(max) || (max as number) < 0 || (max as number) > MAX_CREDENTIALS_LIMIT) {
-    throw new SandboxError(
-      `nvcf seed: accounts[${i}].maxRegistryCredentials must be an integer 0..${MAX_CREDENTIALS_LIMIT} (NVCF's ceiling)`,
-    );
-  }
-  return { ncaId: a['ncaId'], maxRegistryCredentials: max as number };
-}
-
-function seedKey(raw: unknown, i: number): ApiKeyRecord {
-  const k = (raw ?? {}) as Record<string, unknown>;
-  if (typeof k['key'] !== 'string' || k['key'] === '')
-    throw new SandboxError(`nvcf seed: apiKeys[${i}].key must be a non-empty string`);
-  const scopes = k['scopes'] ?? [];
-  if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string'))
-    throw new SandboxError(`nvcf seed: apiKeys[${i}].scopes must be an array of scope names`);
-  const account = k['account'] ?? DEFAULT_NCA_ID;
-  if (typeof account !== 'string')
-    throw new SandboxError(`nvcf seed: apiKeys[${i}].account must be an NCA id`);
-  return { key: k['key'], scopes: scopes as string[], account, revoked: k['revoked'] === true };
-}
-
-function seedFunction(raw: unknown, i: number, now: string): FunctionRecord {
-  if (!raw || typeof raw !== 'object')
-    throw new SandboxError(`nvcf seed: functions[${i}] must be a FunctionDto object`);
-  const { visibility = 'private', ...dto } = raw as Record<string, unknown>;
-  if (typeof dto['id'] !== 'string' || typeof dto['versionId'] !== 'string') {
-    throw new SandboxError(
-      `nvcf seed: functions[${i}] needs string id and versionId (one entry per function version)`,
-    );
-  }
-  if (!VISIBILITIES.includes(visibility as Visibility))
-    throw new SandboxError(`nvcf seed: functions[${i}].visibility must be one of ${VISIBILITIES.join(', ')}`);
-  const fid = canonicalUuid(dto['id']);
-  const vid = canonicalUuid(dto['versionId']);
-  if (!fid || !vid)
-    throw new SandboxError(`nvcf seed: functions[${i}].id and versionId must be UUIDs (NVCF ids are UUIDs)`);
-  const full = {
-    ncaId: DEFAULT_NCA_ID,
-    name: `function-${fid.slice(0, 8)}`,
-    status: 'ACTIVE',
-    createdAt: now,
-    ...dto,
-    id: fid,
-    versionId: vid,
-  };
-  return { dto: full as unknown as FunctionRecord['dto'], visibility: visibility as Visibility };
-}
-
-function seedDeployment(raw: unknown, i: number, now: string): DeploymentRecord {
-  if (!raw || typeof raw !== 'object')
-    throw new SandboxError(`nvcf seed: deployments[${i}] must be a FunctionDeploymentDto object`);
-  const d = raw as Record<string, unknown>;
-  if (typeof d['functionId'] !== 'string' || typeof d['functionVersionId'] !== 'string') {
-    throw new SandboxError(`nvcf seed: deployments[${i}] needs string functionId and functionVersionId`);
-  }
-  if (d['deploymentSpecifications'] !== undefined && !Array.isArray(d['deploymentSpecifications'])) {
-    throw new SandboxError(`nvcf seed: deployments[${i}].deploymentSpecifications must be an array`);
-  }
-  const fid = canonicalUuid(d['functionId']);
-  const vid = canonicalUuid(d['functionVersionId']);
-  const did = canonicalUuid(typeof d['deploymentId'] === 'string' ? d['deploymentId'] : ids.uuid());
-  if (!fid || !vid || !did)
-    throw new SandboxError(
-      `nvcf seed: deployments[${i}] functionId, functionVersionId and deploymentId must be UUIDs`,
-    );
-  return {
-    ncaId: DEFAULT_NCA_ID,
-    functionStatus: 'ACTIVE',
-    deploymentSpecifications: [],
-    createdAt: now,
-    lastUpdatedAt: now,
-    ...d,
-    functionId: fid,
-    functionVersionId: vid,
-    deploymentId: did,
-  } as unknown as DeploymentRecord;
 }

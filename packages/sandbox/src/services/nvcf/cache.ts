@@ -1,4 +1,4 @@
-import type { CredentialRecord } from './backend.ts';
+import type { CredentialRecord } from './records.ts';
 
 /**
  * NVCF's caches of registry credentials, as the `aws` profile models them (`packages/sandbox/README.md`,

@@ -3,9 +3,10 @@ import * as ids from '../../ids.ts';
 import type { ServiceModule } from '../../module.ts';
 import type { World } from '../../world.ts';
 import type { ServiceModuleOptions } from '../index.ts';
-import { NvcfBackend, type NvcfSnapshot } from './backend.ts';
+import { NvcfBackend } from './backend.ts';
 import { type CredentialValidator, ecrCredentialValidator } from './ecr-auth.ts';
 import { simulatePull } from './pull.ts';
+import type { NvcfSnapshot } from './records.ts';
 import { createNvcfListener } from './routes.ts';
 import { Workloads } from './workloads.ts';
 

@@ -3,8 +3,9 @@ import { decodeRegistrySecret, maskAccessKeyId } from '@nvcf-ecr/core/credential
 import { servesRegion } from '../../auth/authenticate.ts';
 import { SandboxError } from '../../errors.ts';
 import type { World } from '../../world.ts';
-import { type CredentialRecord, DEFAULT_NCA_ID, type NvcfBackend } from './backend.ts';
+import type { NvcfBackend } from './backend.ts';
 import { getEcrToken } from './ecr-auth.ts';
+import { type CredentialRecord, DEFAULT_NCA_ID } from './records.ts';
 import { ecrTarget, hostOfArtifactUrl } from './registries.ts';
 
 /**

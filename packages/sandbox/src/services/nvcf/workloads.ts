@@ -1,8 +1,9 @@
 import { SandboxError } from '../../errors.ts';
 import * as ids from '../../ids.ts';
 import type { World } from '../../world.ts';
-import { DEFAULT_NCA_ID, type NvcfBackend } from './backend.ts';
+import type { NvcfBackend } from './backend.ts';
 import { type ImageParts, parseImage, pullWithSecret, unservedRegistry } from './pull.ts';
+import { DEFAULT_NCA_ID } from './records.ts';
 
 /**
  * Running NVCF workloads (`POST /_sandbox/nvcf/workloads {image, pullEverySeconds}` → `{id}`;

@@ -1,7 +1,34 @@
 import type { VirtualClock } from '../../clock.ts';
 import * as ids from '../../ids.ts';
 import { smErrors } from './errors.ts';
+import { matchesFilter } from './list-filter.ts';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  DAY_MS,
+  hasValue,
+  type ListFilter,
+  MAX_TAGS,
+  type SecretRecord,
+  type SecretsManagerSnapshot,
+  type SecretValue,
+  sameValue,
+  startOfDay,
+  type Tag,
+  type VersionRecord,
+} from './records.ts';
 import { parseRotationRules, type RotationRules, type RotationWindow } from './schedule.ts';
+import { attachStage, moveStageLabel, orderedStages, pruneVersions } from './stages.ts';
+
+// The records live in `records.ts`; this module stays the entry the handlers import from.
+export {
+  AWSCURRENT,
+  type ListFilter,
+  type SecretRecord,
+  type SecretValue,
+  type Tag,
+  type VersionRecord,
+} from './records.ts';
 
 /**
  * Secrets Manager state of one account (secrets per region, moto's layout) and the rules AWS applies to it:
@@ -11,118 +38,6 @@ import { parseRotationRules, type RotationRules, type RotationWindow } from './s
  * getmoto/moto#8504), so every rule below cites what it follows. Dates are epoch milliseconds on the virtual
  * clock; records are plain JSON so that `--state` round-trips them.
  */
-
-export const AWSCURRENT = 'AWSCURRENT';
-export const AWSPENDING = 'AWSPENDING';
-export const AWSPREVIOUS = 'AWSPREVIOUS';
-
-/** Staging labels one version may carry (Secrets Manager quotas). */
-export const MAX_STAGES_PER_VERSION = 20;
-/** Tags one secret may carry (Secrets Manager quotas). */
-export const MAX_TAGS = 50;
-/**
- * "Secrets Manager keeps 100 of the most recent versions, but it keeps all secret versions created in the
- * last 24 hours" (PutSecretValue doc); labelled versions are never removed.
- */
-export const KEPT_VERSIONS = 100;
-const KEEP_RECENT_MS = 24 * 3_600_000;
-const DAY_MS = 24 * 3_600_000;
-
-export interface Tag {
-  Key: string;
-  Value: string;
-}
-
-export interface VersionRecord {
-  versionId: string;
-  secretString?: string | undefined;
-  /** Base64, as JSON 1.1 carries blobs. */
-  secretBinary?: string | undefined;
-  /** Sorted, as AWS lists them. */
-  stages: string[];
-  createdDate: number;
-  /** Midnight UTC of the day of the last GetSecretValue ("resolution … at the date level"). */
-  lastAccessedDate?: number | undefined;
-}
-
-export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
-
-export interface RotationStepRecord {
-  step: RotationStep;
-  ok: boolean;
-  at: string;
-  /** The function's error, scrubbed of secret values. */
-  error?: { name: string; message: string } | undefined;
-}
-
-export interface RotationAttemptRecord {
-  attempt: number;
-  startedAt: string;
-  steps: RotationStepRecord[];
-}
-
-/**
- * One rotation as the sandbox ran it: what tests and the CLI show. `incomplete` means every step returned
- * but the new version did not become `AWSCURRENT`; `interrupted` that the sandbox stopped during it.
- */
-export interface RotationRecord {
-  token: string;
-  mode: 'rotate' | 'test';
-  trigger: 'RotateSecret' | 'schedule';
-  lambdaArn: string;
-  status: 'running' | 'succeeded' | 'failed' | 'incomplete' | 'cancelled' | 'interrupted';
-  startedAt: string;
-  finishedAt?: string | undefined;
-  attempts: RotationAttemptRecord[];
-}
-
-export interface SecretRecord {
-  arn: string;
-  name: string;
-  region: string;
-  description?: string | undefined;
-  /** Stored, not emulated: values are never encrypted. */
-  kmsKeyId?: string | undefined;
-  /** Undefined until the secret is first tagged (DescribeSecret then shows `Tags`, even empty). */
-  tags?: Tag[] | undefined;
-  createdDate: number;
-  lastChangedDate: number;
-  lastAccessedDate?: number | undefined;
-  deletedDate?: number | undefined;
-  /** When a secret scheduled for deletion is purged. */
-  deletionDate?: number | undefined;
-  /** Undefined until rotation is first configured (DescribeSecret then omits `RotationEnabled`). */
-  rotationEnabled?: boolean | undefined;
-  rotationLambdaArn?: string | undefined;
-  rotationRules?: RotationRules | undefined;
-  lastRotatedDate?: number | undefined;
-  /** What DescribeSecret reports: the end of the next window ("on or before this date"). */
-  nextRotationDate?: number | undefined;
-  /** When the scheduler next starts a rotation: the start of the next window. */
-  nextAttemptAt?: number | undefined;
-  versions: VersionRecord[];
-  rotations: RotationRecord[];
-}
-
-export interface SecretsManagerSnapshot {
-  secrets: SecretRecord[];
-}
-
-/** A secret value as a request carries it. */
-export interface SecretValue {
-  secretString?: string | undefined;
-  secretBinary?: string | undefined;
-}
-
-export interface ListFilter {
-  Key: string;
-  Values: string[];
-}
-
-const hasValue = (v: VersionRecord): boolean => v.secretString !== undefined || v.secretBinary !== undefined;
-const sameValue = (v: VersionRecord, value: SecretValue): boolean =>
-  v.secretString === value.secretString && v.secretBinary === value.secretBinary;
-const startOfDay = (ms: number): number => Math.floor(ms / DAY_MS) * DAY_MS;
 
 export class SecretsManagerBackend {
   readonly accountId: string;
@@ -265,7 +180,7 @@ export class SecretsManagerBackend {
       if (!existing.stages.includes(AWSPENDING)) throw smErrors.versionExists();
       existing.secretString = value.secretString;
       existing.secretBinary = value.secretBinary;
-      for (const stage of this.#ordered(wanted)) this.#attach(secret, stage, existing);
+      for (const stage of orderedStages(wanted)) attachStage(secret, stage, existing);
       this.#touch(secret, wanted);
       return existing;
     }
@@ -289,13 +204,13 @@ export class SecretsManagerBackend {
     // attaches the staging label AWSCURRENT to it" (PutSecretValue doc).
     const first = !secret.versions.some((v) => v.stages.includes(AWSCURRENT));
     secret.versions.push(version);
-    for (const stage of this.#ordered(
+    for (const stage of orderedStages(
       first && !stages.includes(AWSCURRENT) ? [...stages, AWSCURRENT] : stages,
     )) {
-      this.#attach(secret, stage, version);
+      attachStage(secret, stage, version);
     }
     this.#touch(secret, stages);
-    this.#prune(secret);
+    pruneVersions(secret, this.now());
     return version;
   }
 
@@ -313,15 +228,10 @@ export class SecretsManagerBackend {
       createdDate: this.now(),
     };
     secret.versions.push(version);
-    this.#attach(secret, AWSPENDING, version);
+    attachStage(secret, AWSPENDING, version);
     secret.lastChangedDate = this.now();
-    this.#prune(secret);
+    pruneVersions(secret, this.now());
     return version;
-  }
-
-  /** AWSCURRENT first, so that the labels it drags along (AWSPREVIOUS) settle before the others move. */
-  #ordered(stages: readonly string[]): string[] {
-    return [...new Set(stages)].sort((a, b) => (a === AWSCURRENT ? -1 : b === AWSCURRENT ? 1 : 0));
   }
 
   /** After a value change: LastChangedDate, and a manual AWSCURRENT change counts as a rotation for the schedule. */
@@ -334,59 +244,14 @@ export class SecretsManagerBackend {
     if (stages.includes(AWSCURRENT) && secret.rotationEnabled) this.scheduleFrom(secret, now);
   }
 
-  /**
-   * Attaches `label` to `target`, taking it off the version that held it: a label names one version of a
-   * secret (PutSecretValue doc, LS snapshot `test_non_versioning_version_stages_*`). Moving AWSCURRENT:
-   * - the version it left gets AWSPREVIOUS, which leaves the version that had it (PutSecretValue and
-   *   UpdateSecretVersionStage docs; LS snapshot `test_update_secret_version_stages_current_previous`);
-   * - the version it left also loses AWSPENDING: a completed rotation may leave AWSPENDING on the current
-   *   version (`awsdocs/aws-secrets-manager-docs:doc_source/rotating-secrets.md`), and AWS drops it with AWSCURRENT
-   *   (LS snapshot `test_update_secret_version_stages_current_pending`: [AWSCURRENT, AWSPENDING] → [AWSPREVIOUS]);
-   * - moving AWSCURRENT onto the AWSPREVIOUS version (a roll-back) takes AWSPREVIOUS off it (moto).
-   */
-  #attach(secret: SecretRecord, label: string, target: VersionRecord): void {
-    const holder = secret.versions.find((v) => v.stages.includes(label));
-    if (holder === target) return;
-    if (target.stages.length >= MAX_STAGES_PER_VERSION) throw smErrors.tooManyStages(target.versionId);
-    if (holder) holder.stages = holder.stages.filter((s) => s !== label);
-    target.stages = [...target.stages, label].sort();
-    if (label !== AWSCURRENT) return;
-    for (const v of secret.versions) v.stages = v.stages.filter((s) => s !== AWSPREVIOUS);
-    if (holder) holder.stages = [...holder.stages.filter((s) => s !== AWSPENDING), AWSPREVIOUS].sort();
-  }
-
-  /**
-   * UpdateSecretVersionStage (SDK doc): "If the staging label you are trying to attach to one version is
-   * already attached to a different version, then you must include [RemoveFromVersionId] and specify the
-   * version that the label is to be removed from. If the label is attached and you either do not specify
-   * this parameter, or the version ID does not match, then the operation fails."
-   */
+  /** UpdateSecretVersionStage: the rules are `moveStageLabel`'s; the secret changed now. */
   moveStage(
     secret: SecretRecord,
     label: string,
     moveTo: string | undefined,
     removeFrom: string | undefined,
   ): void {
-    const version = (id: string) => {
-      const v = secret.versions.find((x) => x.versionId === id);
-      if (!v) throw smErrors.notAValidVersion(id);
-      return v;
-    };
-    const holder = secret.versions.find((v) => v.stages.includes(label));
-    const from = removeFrom === undefined ? undefined : version(removeFrom);
-    if (moveTo !== undefined) {
-      const target = version(moveTo);
-      if (holder && holder !== target) {
-        if (!from) throw smErrors.removeFromRequired(label, holder.versionId);
-        if (from !== holder) throw smErrors.removeFromMismatch(label, holder.versionId);
-      }
-      this.#attach(secret, label, target);
-    } else {
-      if (!from) throw smErrors.moveOrRemoveRequired();
-      if (from !== holder) throw smErrors.removeFromMismatch(label, holder?.versionId);
-      if (label === AWSCURRENT) throw smErrors.cannotRemoveCurrent(from.versionId);
-      from.stages = from.stages.filter((s) => s !== label);
-    }
+    moveStageLabel(secret, label, moveTo, removeFrom);
     secret.lastChangedDate = this.now();
   }
 
@@ -397,20 +262,6 @@ export class SecretsManagerBackend {
       v.stages = v.stages.filter((s) => s !== label);
       secret.lastChangedDate = this.now();
     }
-  }
-
-  /** Removes the oldest unlabelled versions beyond {@link KEPT_VERSIONS}, keeping any created in the last day. */
-  #prune(secret: SecretRecord): void {
-    let excess = secret.versions.length - KEPT_VERSIONS;
-    if (excess <= 0) return;
-    const cutoff = this.now() - KEEP_RECENT_MS;
-    secret.versions = secret.versions.filter((v) => {
-      if (excess > 0 && v.stages.length === 0 && v.createdDate < cutoff) {
-        excess--;
-        return false;
-      }
-      return true;
-    });
   }
 
   /**
@@ -543,35 +394,4 @@ export class SecretsManagerBackend {
     this.#secrets = new Map();
     for (const s of structuredClone(snapshot.secrets)) this.#region(s.region).set(s.name, s);
   }
-}
-
-function matchesFilter(secret: SecretRecord, filter: ListFilter): boolean {
-  const tags = secret.tags ?? [];
-  const candidates: Record<string, { values: string[]; caseSensitive: boolean; words: boolean }> = {
-    name: { values: [secret.name], caseSensitive: true, words: false },
-    'tag-key': { values: tags.map((t) => t.Key), caseSensitive: true, words: false },
-    'tag-value': { values: tags.map((t) => t.Value), caseSensitive: true, words: false },
-    description: {
-      values: secret.description ? [secret.description] : [],
-      caseSensitive: false,
-      words: false,
-    },
-    'primary-region': { values: [secret.region], caseSensitive: true, words: false },
-    'owning-service': { values: [], caseSensitive: true, words: false },
-    all: {
-      values: [secret.name, secret.description ?? '', ...tags.flatMap((t) => [t.Key, t.Value])].flatMap((v) =>
-        v.split(/[\s/_+=.@-]+/),
-      ),
-      caseSensitive: false,
-      words: true,
-    },
-  };
-  const c = candidates[filter.Key];
-  if (!c) return false;
-  const norm = (v: string) => (c.caseSensitive ? v : v.toLowerCase());
-  const positives = filter.Values.filter((v) => !v.startsWith('!'));
-  const negatives = filter.Values.filter((v) => v.startsWith('!')).map((v) => v.slice(1));
-  const hit = (pattern: string) => c.values.some((v) => norm(v).startsWith(norm(pattern)));
-  if (negatives.some(hit)) return false;
-  return positives.length === 0 || positives.some(hit);
 }

@@ -2,7 +2,8 @@ import { SandboxError } from '../../errors.ts';
 import type { ServiceModule } from '../../module.ts';
 import type { World } from '../../world.ts';
 import type { ServiceModuleOptions } from '../index.ts';
-import { type SecretRecord, SecretsManagerBackend, type SecretsManagerSnapshot } from './backend.ts';
+import { SecretsManagerBackend } from './backend.ts';
+import type { SecretRecord, SecretsManagerSnapshot } from './records.ts';
 import { RotationEngine } from './rotation.ts';
 import { secretsManagerService } from './routes.ts';
 

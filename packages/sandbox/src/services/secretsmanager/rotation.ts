@@ -3,6 +3,7 @@ import { redactString } from '@nvcf-ecr/core/redact';
 import * as ids from '../../ids.ts';
 import type { WorkTracker } from '../../tracker.ts';
 import type { LambdaInvoker } from '../../world.ts';
+import type { SecretsManagerBackend } from './backend.ts';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -10,8 +11,7 @@ import {
   type RotationRecord,
   type RotationStep,
   type SecretRecord,
-  type SecretsManagerBackend,
-} from './backend.ts';
+} from './records.ts';
 
 /**
  * Rotation as Secrets Manager drives it
