@@ -1,6 +1,7 @@
 import type { JsonOperation } from '../../server/aws.ts';
 import type { ApiDestinationRecord, ConnectionRecord, DestinationsBackend } from './destinations.ts';
 import { eventsErrors } from './errors.ts';
+import { ev } from './request.ts';
 
 /**
  * EventBridge's connection and API destination operations (AWS JSON 1.1, `AWSEvents.<Op>`): Create, Describe,
@@ -14,26 +15,8 @@ type Input = Record<string, unknown>;
 const NAME = /^[.\-_A-Za-z0-9]+$/;
 const METHODS = ['POST', 'GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'DELETE'];
 
-function str(input: Input, member: string, required: true, max?: number): string;
-function str(input: Input, member: string, required: false, max?: number): string | undefined;
-function str(input: Input, member: string, required: boolean, max = 2048): string | undefined {
-  const v = input[member];
-  if (v === undefined || v === null) {
-    if (required) throw eventsErrors.validation(lower(member), undefined, 'Member must not be null');
-    return undefined;
-  }
-  if (typeof v !== 'string') throw eventsErrors.serialization(member, 'a string');
-  if (v.length > max)
-    throw eventsErrors.validation(lower(member), v, `Member must have length less than or equal to ${max}`);
-  return v;
-}
-
-function lower(member: string): string {
-  return member.charAt(0).toLowerCase() + member.slice(1);
-}
-
 function name(input: Input): string {
-  const v = str(input, 'Name', true, 64);
+  const v = ev(input).str('Name', { required: true, max: 64 });
   if (!NAME.test(v) || v.length < 1)
     throw eventsErrors.validation(
       'name',
@@ -41,13 +24,6 @@ function name(input: Input): string {
       'Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+',
     );
   return v;
-}
-
-function obj(input: Input, member: string): Input | undefined {
-  const v = input[member];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v)) throw eventsErrors.serialization(member, 'a structure');
-  return v as Input;
 }
 
 /** AWS requires HTTPS; the sandbox also takes its own loopback listeners (see `destinations.ts`). */
@@ -100,16 +76,17 @@ export function destinationHandlers(backend: DestinationsBackend): Record<string
   return {
     async CreateConnection(ctx, input) {
       const n = name(input);
-      const description = str(input, 'Description', false, 512);
-      const type = str(input, 'AuthorizationType', true);
-      const auth = obj(input, 'AuthParameters') ?? {};
+      const members = ev(input);
+      const description = members.str('Description', { max: 512 });
+      const type = members.str('AuthorizationType', { required: true, max: 2048 });
+      const auth = members.object('AuthParameters') ?? ev({});
       await ctx.authorize(
         'events:CreateConnection',
         `arn:${ctx.world.partition}:events:${ctx.region}:${ctx.world.accountId}:connection/${n}`,
       );
       let c: ConnectionRecord;
       if (type === 'API_KEY') {
-        const p = obj(auth, 'ApiKeyAuthParameters');
+        const p = auth.object('ApiKeyAuthParameters');
         if (!p)
           throw eventsErrors.invalidParameter(
             'AuthParameters',
@@ -119,11 +96,11 @@ export function destinationHandlers(backend: DestinationsBackend): Record<string
           name: n,
           description,
           authorizationType: 'API_KEY',
-          apiKeyName: str(p, 'ApiKeyName', true, 512),
-          apiKeyValue: str(p, 'ApiKeyValue', true, 512),
+          apiKeyName: p.str('ApiKeyName', { required: true, max: 512 }),
+          apiKeyValue: p.str('ApiKeyValue', { required: true, max: 512, sensitive: true }),
         });
       } else if (type === 'BASIC') {
-        const p = obj(auth, 'BasicAuthParameters');
+        const p = auth.object('BasicAuthParameters');
         if (!p)
           throw eventsErrors.invalidParameter(
             'AuthParameters',
@@ -133,8 +110,8 @@ export function destinationHandlers(backend: DestinationsBackend): Record<string
           name: n,
           description,
           authorizationType: 'BASIC',
-          username: str(p, 'Username', true, 512),
-          password: str(p, 'Password', true, 512),
+          username: p.str('Username', { required: true, max: 512 }),
+          password: p.str('Password', { required: true, max: 512, sensitive: true }),
         });
       } else if (type === 'OAUTH_CLIENT_CREDENTIALS') {
         throw eventsErrors.invalidParameter(
@@ -178,9 +155,10 @@ export function destinationHandlers(backend: DestinationsBackend): Record<string
 
     async CreateApiDestination(ctx, input) {
       const n = name(input);
-      const connectionArn = str(input, 'ConnectionArn', true, 1600);
-      const invocationEndpoint = endpoint(str(input, 'InvocationEndpoint', true, 2048));
-      const httpMethod = str(input, 'HttpMethod', true);
+      const members = ev(input);
+      const connectionArn = members.str('ConnectionArn', { required: true, max: 1600 });
+      const invocationEndpoint = endpoint(members.str('InvocationEndpoint', { required: true, max: 2048 }));
+      const httpMethod = members.str('HttpMethod', { required: true, max: 2048 });
       if (!METHODS.includes(httpMethod))
         throw eventsErrors.validation(
           'httpMethod',
@@ -202,7 +180,7 @@ export function destinationHandlers(backend: DestinationsBackend): Record<string
       );
       const d = backend.createApiDestination(ctx.region, {
         name: n,
-        description: str(input, 'Description', false, 512),
+        description: members.str('Description', { max: 512 }),
         connectionArn,
         invocationEndpoint,
         httpMethod,
