@@ -16,6 +16,7 @@ import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
+  TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import {
   auditReportSchema,
@@ -489,8 +490,9 @@ describe('Audit: each check catches its failure', () => {
       (await s.aws.secrets.send(new GetSecretValueCommand({ SecretId: registry.secretName }))).SecretString ??
         '{}',
     ) as Record<string, string>;
-    // Moving AWSCURRENT by hand, outside the rotation: NVCF keeps the key it was given.
-    await s.aws.secrets.send(
+    // Moving AWSCURRENT by hand, outside the rotation: NVCF keeps the key it was given. The version's key id
+    // is recorded as the rotation records it (the audit reads no value; unrecorded is its own finding).
+    const put = await s.aws.secrets.send(
       new PutSecretValueCommand({
         SecretId: registry.secretName,
         SecretString: JSON.stringify({
@@ -499,6 +501,12 @@ describe('Audit: each check catches its failure', () => {
           secretAccessKey: key?.SecretAccessKey,
           createdAt: key?.CreateDate?.toISOString(),
         }),
+      }),
+    );
+    await s.aws.secrets.send(
+      new TagResourceCommand({
+        SecretId: registry.secretName,
+        Tags: [{ Key: `nvcf-ecr:version:${put.VersionId}`, Value: key?.AccessKeyId ?? '' }],
       }),
     );
     const { report } = await audit();

@@ -146,18 +146,19 @@ describe.each([
     expect(keysOf(h.sb, registry).find((k) => k.accessKeyId === current)?.status).toBe('Active');
   });
 
-  it('never touches the AWSCURRENT key, even when the previous version holds it', async () => {
+  it('never touches a key when AWSCURRENT was written by hand (no key id recorded), and says how to fix it', async () => {
     await rotate(h, registry);
-    // A hand-made PutSecretValue of the same value: AWSPREVIOUS now names the AWSCURRENT key.
+    // A hand-made PutSecretValue of the same value: AWSPREVIOUS now names the AWSCURRENT key, and the new
+    // AWSCURRENT version has no key id recorded (the retirement reads no value, so it cannot tell).
     const current = secretOf(h.sb, registry).versions.find((v) => v.stages.includes('AWSCURRENT'));
     await h.aws.secrets.send(
       new PutSecretValueCommand({ SecretId: registry.secretName, SecretString: current?.secretString }),
     );
     await advanceHours(h.sb, GRACE + 1);
-    expect((await retire(h))[0]).toMatchObject({
-      action: 'nothing-to-retire',
-      reason: 'the previous version holds the AWSCURRENT key, which is never retired',
-    });
+    const [outcome] = await retire(h);
+    expect(outcome).toMatchObject({ action: 'postponed' });
+    expect(outcome?.reason).toContain('No key id is recorded for AWSCURRENT');
+    expect(outcome?.reason).toContain("Rotate once to record key ids ('nvcf-ecr rotate prod')");
     expect(keysOf(h.sb, registry).every((k) => k.status === 'Active')).toBe(true);
   });
 

@@ -1,6 +1,6 @@
 import { NoSuchEntityException } from '@aws-sdk/client-iam';
 import { ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
-import { type Finding, readRotatedSecret } from '@nvcf-ecr/core/audit';
+import type { Finding } from '@nvcf-ecr/core/audit';
 import { minimalPullPolicy, requiredPullPermissions } from '@nvcf-ecr/core/iam';
 import { silentLogger } from '@nvcf-ecr/core/log';
 import type { NvcfRegistryCredentialView } from '@nvcf-ecr/core/ports';
@@ -31,7 +31,14 @@ interface State {
   lastRotated?: Date | undefined;
   schedule?: string;
   window?: string;
-  versions?: { id: string; stages: string[]; created: Date; value?: Record<string, string> }[];
+  /** `value` is what the rotation stored; `unrecorded`: no key id tag (written before key ids were recorded). */
+  versions?: {
+    id: string;
+    stages: string[];
+    created: Date;
+    value?: Record<string, string>;
+    unrecorded?: boolean;
+  }[];
 }
 
 const layout = (accessKeyId: string, createdAt: Date) => ({
@@ -52,7 +59,7 @@ interface Overrides {
 }
 
 function context(state: State, overrides: Overrides = {}): RegistryCheckContext {
-  const versions = state.versions ?? [
+  const versions: NonNullable<State['versions']> = state.versions ?? [
     { id: 'v-current', stages: ['AWSCURRENT'], created: hours(2), value: layout(CURRENT, hours(2)) },
     { id: 'v-previous', stages: ['AWSPREVIOUS'], created: hours(800), value: layout(PREVIOUS, hours(800)) },
   ];
@@ -82,16 +89,25 @@ function context(state: State, overrides: Overrides = {}): RegistryCheckContext 
       },
       LastRotatedDate: 'lastRotated' in state ? state.lastRotated : hours(2),
       VersionIdsToStages: Object.fromEntries(versions.map((v) => [v.id, v.stages])),
+      // The key id the rotation records per version (core rotation key-ids.ts): `none` for a keyless value.
+      Tags: versions
+        .filter((v) => !v.unrecorded)
+        .map((v) => ({ Key: `nvcf-ecr:version:${v.id}`, Value: v.value?.['accessKeyId'] ?? 'none' })),
     },
     ListSecretVersionIdsCommand: {
       Versions: versions.map((v) => ({ VersionId: v.id, VersionStages: v.stages, CreatedDate: v.created })),
     },
-    GetSecretValueCommand: (input: Record<string, unknown>) => {
-      const v = versions.find((x) => x.stages.includes(String(input['VersionStage'])));
-      return v?.value
-        ? { SecretString: JSON.stringify(v.value) }
-        : new ResourceNotFoundException({ message: 'no value', $metadata: {} });
-    },
+    // The audit's role may not read the pull-key secret's value: only the NGC key secret answers (as absent).
+    GetSecretValueCommand: (input: Record<string, unknown>) =>
+      input['SecretId'] === config.ngc.apiKeySecretName
+        ? new ResourceNotFoundException({ message: 'no value', $metadata: {} })
+        : Object.assign(
+            new Error(`not authorized to perform: secretsmanager:GetSecretValue on ${input['SecretId']}`),
+            {
+              name: 'AccessDeniedException',
+              $metadata: { httpStatusCode: 400 },
+            },
+          ),
   });
   return {
     config,
@@ -461,17 +477,42 @@ describe('Check: secret.pending-stuck', () => {
   });
 });
 
-describe('Function: readRotatedSecret', () => {
-  it('keeps the non-secret fields and drops the secret access key', () => {
-    const view = readRotatedSecret(JSON.stringify(layout(CURRENT, NOW)));
-    expect(view).toEqual({
+describe('Audit facts: key ids without the secret value', () => {
+  it('reads which key each stage holds from the key ids the rotation records, never the value', async () => {
+    const secret = await context({ keys: [] }).facts.secret();
+    expect(secret?.current).toMatchObject({
+      versionId: 'v-current',
       accessKeyId: CURRENT,
-      userName: registry.userName,
-      registryHostname: registry.hostname,
-      credentialName: registry.credentialName,
-      createdAt: NOW.toISOString(),
+      created: hours(2),
     });
-    expect(JSON.stringify(view)).not.toContain('wJalrXUtnFEMI');
-    expect(readRotatedSecret('not json')).toEqual({ malformed: true });
+    expect(secret?.previous).toMatchObject({ versionId: 'v-previous', accessKeyId: PREVIOUS });
+    expect(JSON.stringify(secret)).not.toContain('wJalrXUtnFEMI');
+  });
+
+  it('reports an AWSCURRENT without a recorded key id (written before key ids were recorded) with the fix', async () => {
+    const ctx = context({
+      keys: [
+        { id: PREVIOUS, created: hours(800) },
+        { id: CURRENT, created: hours(2) },
+      ],
+      versions: [
+        { id: 'v-current', stages: ['AWSCURRENT'], created: hours(2), unrecorded: true },
+        { id: 'v-previous', stages: ['AWSPREVIOUS'], created: hours(800), unrecorded: true },
+      ],
+    });
+    const f = one(await iamChecks(ctx), 'iam.key-matches-secret');
+    expect(f).toMatchObject({ status: 'fail', severity: 'high' });
+    expect(f.message).toContain('No key id is recorded for the AWSCURRENT version v-current');
+    expect(f.remediation).toContain(`Rotate once to record key ids: nvcf-ecr rotate ${registry.name}`);
+  });
+
+  it('still reads a never-rotated secret (bootstrap value, no AWSPREVIOUS) as holding no key yet', async () => {
+    const ctx = context({
+      keys: [],
+      versions: [{ id: 'v-bootstrap', stages: ['AWSCURRENT'], created: hours(2), unrecorded: true }],
+    });
+    const f = one(await iamChecks(ctx), 'iam.key-matches-secret');
+    expect(f).toMatchObject({ status: 'fail', severity: 'critical' });
+    expect(f.message).toContain('holds no key yet');
   });
 });

@@ -246,19 +246,27 @@ describe('Function: retirePreviousKey', () => {
         RotationEnabled: true,
         LastRotatedDate: twoDaysAgo,
         VersionIdsToStages: { [CURRENT_VERSION]: ['AWSCURRENT'], [PREVIOUS_VERSION]: ['AWSPREVIOUS'] },
-        Tags: [],
+        // The key ids the rotation records per version: the retirement reads no secret value.
+        Tags: [
+          { Key: `nvcf-ecr:version:${CURRENT_VERSION}`, Value: K_CURRENT },
+          { Key: `nvcf-ecr:version:${PREVIOUS_VERSION}`, Value: K_PREVIOUS },
+        ],
       }),
-      GetSecretValueCommand: (input) =>
-        input['VersionId'] === PREVIOUS_VERSION
-          ? {
-              VersionId: PREVIOUS_VERSION,
-              SecretString: pullKeyValue(K_PREVIOUS, '2026-01-01T00:00:00.000Z'),
-            }
-          : {
-              VersionId: CURRENT_VERSION,
-              CreatedDate: twoDaysAgo,
-              SecretString: pullKeyValue(K_CURRENT, twoDaysAgo.toISOString()),
-            },
+      ListSecretVersionIdsCommand: () => ({
+        Versions: [
+          { VersionId: CURRENT_VERSION, VersionStages: ['AWSCURRENT'], CreatedDate: twoDaysAgo },
+          {
+            VersionId: PREVIOUS_VERSION,
+            VersionStages: ['AWSPREVIOUS'],
+            CreatedDate: new Date('2026-01-01'),
+          },
+        ],
+      }),
+      GetSecretValueCommand: () => {
+        throw Object.assign(new Error('not authorized to perform: secretsmanager:GetSecretValue'), {
+          name: 'AccessDeniedException',
+        });
+      },
     });
     const iam = fakeClient<IAMClient>({
       ListAccessKeysCommand: () => ({

@@ -23,6 +23,7 @@ import type {
   NvcfRegistryCredentialView,
 } from '../ports/nvcf.ts';
 import { redactString } from '../redact.ts';
+import { recordedKey } from '../rotation/key-ids.ts';
 import { once } from './pace.ts';
 
 /**
@@ -54,18 +55,18 @@ export interface AccessKeyFact {
 }
 
 /**
- * The non-secret part of the rotated secret's JSON (the rotation's layout: `accessKeyId`, `secretAccessKey`,
- * `userName`, `registryHostname`, `credentialName`, `createdAt`; before the first rotation only `userName`,
- * `registryHostname`, `credentialName`). The secret access key is dropped as soon as the JSON is parsed.
+ * What the audit knows of the key in one labelled version, without reading the value: the access key id the
+ * rotation records per version in the secret's tags (`nvcf-ecr:version:<VersionId>`, core rotation `key-ids.ts`).
+ * The audit's role may not `GetSecretValue` the pull-key secrets, so it holds no working ECR credential.
  */
-export interface RotatedSecretView {
+export interface VersionKeyView {
+  readonly versionId: string;
+  /** The key id recorded for the version; undefined when it holds no key or none is recorded. */
   readonly accessKeyId?: string | undefined;
-  readonly userName?: string | undefined;
-  readonly registryHostname?: string | undefined;
-  readonly credentialName?: string | undefined;
-  readonly createdAt?: string | undefined;
-  /** The value is not a JSON object (or not JSON at all): nothing could be read from it. */
-  readonly malformed?: boolean | undefined;
+  /** No key id recorded: written before the rotation recorded key ids, or by hand. */
+  readonly unrecorded?: boolean | undefined;
+  /** When the version was stored (ListSecretVersionIds): right after the rotation created its key. */
+  readonly created?: Date | undefined;
 }
 
 export interface SecretVersionFact {
@@ -85,31 +86,10 @@ export interface SecretFact {
   readonly lastRotated: Date | undefined;
   readonly nextRotation: Date | undefined;
   readonly versions: readonly SecretVersionFact[];
-  readonly current: RotatedSecretView | undefined;
-  readonly previous: RotatedSecretView | undefined;
-  /** The AWSPENDING value; `undefined` when there is none or the version is empty. */
-  readonly pending: RotatedSecretView | undefined;
-}
-
-/** Picks the non-secret fields of the rotated secret's value; everything else (the secret key) is dropped. */
-export function readRotatedSecret(text: string | undefined): RotatedSecretView {
-  let value: unknown;
-  try {
-    value = text === undefined ? undefined : JSON.parse(text);
-  } catch {
-    return { malformed: true };
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { malformed: true };
-  const v = value as Record<string, unknown>;
-  const str = (k: string) => (typeof v[k] === 'string' && v[k] !== '' ? (v[k] as string) : undefined);
-  return {
-    accessKeyId: str('accessKeyId'),
-    userName: str('userName'),
-    registryHostname: str('registryHostname'),
-    // An early design named the field nvcfCredentialName; the rotation writes credentialName. Read both.
-    credentialName: str('credentialName') ?? str('nvcfCredentialName'),
-    createdAt: str('createdAt'),
-  };
+  readonly current: VersionKeyView | undefined;
+  readonly previous: VersionKeyView | undefined;
+  /** The AWSPENDING version; `undefined` when there is none. */
+  readonly pending: VersionKeyView | undefined;
 }
 
 /** How a failed read is described in an `error` finding: our own messages, or the AWS error's name and message. */
@@ -202,18 +182,17 @@ export function registryFacts(
       if (!versions.some((v) => v.versionId === id))
         versions.push({ versionId: id, stages, created: undefined });
     }
-    const stageValue = async (stage: string): Promise<RotatedSecretView | undefined> => {
-      if (!versions.some((v) => v.stages.includes(stage))) return undefined;
-      try {
-        const out = await secrets.send(
-          new GetSecretValueCommand({ SecretId: registry.secretName, VersionStage: stage }),
-        );
-        return readRotatedSecret(out.SecretString);
-      } catch (err) {
-        // An AWSPENDING version created by Secrets Manager before createSecret filled it has no value.
-        if (err instanceof ResourceNotFoundException) return undefined;
-        throw err;
-      }
+    const tags = new Map((described.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+    const stage = (label: string): VersionKeyView | undefined => {
+      const version = versions.find((v) => v.stages.includes(label));
+      if (!version) return undefined;
+      const recorded = recordedKey(tags, version.versionId);
+      return {
+        versionId: version.versionId,
+        created: version.created,
+        ...(recorded.kind === 'key' ? { accessKeyId: recorded.accessKeyId } : {}),
+        ...(recorded.kind === 'unrecorded' ? { unrecorded: true } : {}),
+      };
     };
     return {
       arn: described.ARN ?? registry.secretName,
@@ -226,9 +205,9 @@ export function registryFacts(
       lastRotated: described.LastRotatedDate,
       nextRotation: described.NextRotationDate,
       versions,
-      current: await stageValue('AWSCURRENT'),
-      previous: await stageValue('AWSPREVIOUS'),
-      pending: await stageValue('AWSPENDING'),
+      current: stage('AWSCURRENT'),
+      previous: stage('AWSPREVIOUS'),
+      pending: stage('AWSPENDING'),
     };
   });
 

@@ -21,7 +21,7 @@ export { IMAGE_CHECKS, imageRef, repositoryRef } from './checks/image.ts';
 export { credentialResource, NVCF_CHECKS, ngcKeyResource } from './checks/nvcf.ts';
 export { PENDING_STUCK_AFTER_MS, SECRET_CHECKS } from './checks/secret.ts';
 export * from './exemptions.ts';
-export { type RotatedSecretView, readRotatedSecret } from './facts.ts';
+export type { VersionKeyView } from './facts.ts';
 export { coalescingFetcher, pacedFetcher } from './fetchers.ts';
 export * from './functions.ts';
 export { DESCRIBE_IMAGES_PAGE, type EcrAuditApi, type EcrPublicAuditApi } from './images.ts';

@@ -13,6 +13,7 @@ import { RotationError, RotationRefusedError } from '../errors.ts';
 import { maskAccessKeyId } from '../redact.ts';
 import { describeError } from './aws-errors.ts';
 import { ROTATION_METRICS } from './deps.ts';
+import { type KeyIdEntry, type KeyIdRecordInput, recordKeyIds } from './key-ids.ts';
 import { type ClassifiedKey, graceEndsAt, planRoom, pullKeyOf } from './keys.ts';
 import { knownNvcfHolding, type NvcfState, reconcileNvcf } from './nvcf-sync.ts';
 import {
@@ -45,6 +46,11 @@ export async function createSecret(ctx: StepContext): Promise<void> {
     log.info('pending key already stored for this token: reusing it', {
       accessKeyId: maskAccessKeyId(pending.accessKeyId),
     });
+    await recordKeyIds(
+      deps.secrets,
+      keyIdRecord(ctx, [{ versionId: token, accessKeyId: pending.accessKeyId }]),
+      log,
+    );
     await consumeForce(ctx);
     return;
   }
@@ -89,8 +95,13 @@ export async function createSecret(ctx: StepContext): Promise<void> {
   if (remaining.length >= ACCESS_KEYS_PER_USER)
     await makeRoom(ctx, current, remaining, { force, currentKeyActive, nvcf });
 
-  await createAndStoreKey(ctx);
+  await createAndStoreKey(ctx, current);
   await consumeForce(ctx);
+}
+
+/** The key ids to record now, against the secret's tags and stages as this step read them (`key-ids.ts`). */
+function keyIdRecord(ctx: StepContext, record: KeyIdEntry[]): KeyIdRecordInput {
+  return { secretId: ctx.secretId, tags: ctx.state.tags, versions: ctx.state.versions, record };
 }
 
 /**
@@ -241,7 +252,7 @@ async function settledUserKeys(ctx: StepContext, current: StoredValue): Promise<
  * is taken back at once, so that a key someone makes soon after is never taken for this attempt's orphan. Any
  * other failure (a timeout, a 5xx, an answer lost) may have created a key: the marker stays for the retry.
  */
-async function createAndStoreKey(ctx: StepContext): Promise<void> {
+async function createAndStoreKey(ctx: StepContext, current: StoredValue): Promise<void> {
   const { deps, log, registry, secretId, token } = ctx;
   // The intent marker goes first: if this invocation dies after CreateAccessKey and before PutSecretValue,
   // the retry recognises the key as this attempt's orphan (`keys.ts`).
@@ -274,6 +285,18 @@ async function createAndStoreKey(ctx: StepContext): Promise<void> {
     // PATCH made after the key existed can satisfy (see testSecret).
     createdAt: deps.now().toISOString(),
   };
+  // The new version's key id is recorded before the version exists, so that it is never stored without it
+  // (a retry after a crash in between records the key it then stores; a tag naming a version that was never
+  // stored is pruned later). The AWSCURRENT version's is backfilled in the same call: a secret rotated before
+  // key ids were recorded gets it here, and after finishSecret it is the AWSPREVIOUS key the retirement reads.
+  await recordKeyIds(
+    deps.secrets,
+    keyIdRecord(ctx, [
+      { versionId: token, accessKeyId },
+      { versionId: current.versionId, accessKeyId: pullKeyOf(current)?.accessKeyId },
+    ]),
+    log,
+  );
   await deps.secrets.send(
     new PutSecretValueCommand({
       SecretId: secretId,

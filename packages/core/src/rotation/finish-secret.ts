@@ -4,6 +4,7 @@ import { maskAccessKeyId } from '../redact.ts';
 import { describeError } from './aws-errors.ts';
 import { eventTarget, ROTATION_METRICS } from './deps.ts';
 import { publishRotationEvent } from './details.ts';
+import { recordKeyIds } from './key-ids.ts';
 import { pullKeyOf } from './keys.ts';
 import { AWSCURRENT, describeSecret, readValue } from './state.ts';
 import { readPending, type StepContext } from './step-context.ts';
@@ -17,6 +18,21 @@ export async function finishSecret(ctx: StepContext): Promise<void> {
   const { deps, log, registry, secretId, state, token } = ctx;
   const pending = await readPending(ctx, { required: true });
   const current = await readValue(deps.secrets, secretId, { stage: AWSCURRENT }, 'finishSecret');
+  // Both versions' key ids are on the secret before the stages move (createSecret recorded them; a rotation
+  // begun before key ids were recorded gets them here): the retirement and the audit read no value.
+  await recordKeyIds(
+    deps.secrets,
+    {
+      secretId,
+      tags: state.tags,
+      versions: state.versions,
+      record: [
+        { versionId: token, accessKeyId: pending.accessKeyId },
+        ...(current ? [{ versionId: current.versionId, accessKeyId: pullKeyOf(current)?.accessKeyId }] : []),
+      ],
+    },
+    log,
+  );
   try {
     await deps.secrets.send(
       new UpdateSecretVersionStageCommand({

@@ -350,7 +350,7 @@ export function pullKeyOf(stored: StoredValue | undefined): PullKeySecret | unde
  */
 export function graceEndsAt(
   lastRotatedDate: Date | undefined,
-  current: StoredValue | undefined,
+  current: Pick<StoredValue, 'createdDate'> | undefined,
   graceHours: number,
 ): Date | undefined {
   const times = [lastRotatedDate?.getTime(), current?.createdDate?.getTime()].filter(

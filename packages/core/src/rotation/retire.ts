@@ -2,23 +2,16 @@ import { NoSuchEntityException, UpdateAccessKeyCommand } from '@aws-sdk/client-i
 import type { RegistryConfig } from '../config/index.ts';
 import { RotationError } from '../errors.ts';
 import { DETAIL_TYPES } from '../events/names.ts';
-import { type MetricSink, noMetrics } from '../metrics.ts';
+import { noMetrics } from '../metrics.ts';
 import { maskAccessKeyId } from '../redact.ts';
 import { describeError } from './aws-errors.ts';
 import { ROTATION_METRICS, type RotationServices } from './deps.ts';
 import { publishRotationEvent } from './details.ts';
-import { graceEndsAt, pullKeyOf } from './keys.ts';
-import {
-  AWSCURRENT,
-  describeSecret,
-  keyLastUsed,
-  listAccessKeys,
-  parseNvcfKey,
-  ROTATION_TAGS,
-  readValue,
-  type SecretState,
-} from './state.ts';
-import { hours, IN_USE_WINDOW_MS, NVCF_RELEASE_MS, usedWithinWindow } from './window.ts';
+import { recordedKey } from './key-ids.ts';
+import { graceEndsAt } from './keys.ts';
+import { emitAgeMetrics, nvcfRelease, retireKeys } from './retire-state.ts';
+import { describeSecret, keyLastUsed, listAccessKeys, versionDates } from './state.ts';
+import { hours, IN_USE_WINDOW_MS, usedWithinWindow } from './window.ts';
 
 /**
  * Retirement of the previous key (scheduled hourly, and `nvcf-ecr retire`): once `rotation.graceHours` have
@@ -28,6 +21,8 @@ import { hours, IN_USE_WINDOW_MS, NVCF_RELEASE_MS, usedWithinWindow } from './wi
  * a warning event, until `retire.maxPostponeHours` after the grace period; `retire.whenInUse: 'deactivate'`
  * deactivates it anyway. The AWSCURRENT key is never touched, and nothing is deactivated unless NVCF's
  * credential was updated after the current key was created (otherwise NVCF may still hold the previous key).
+ * It reads no secret value: which key is which comes from the key ids the rotation records per version
+ * (`key-ids.ts`), so its role holds no working ECR credential.
  */
 
 export interface RetireDeps extends RotationServices {
@@ -110,26 +105,35 @@ export async function retirePreviousKey(registry: RegistryConfig, deps: RetireDe
     return { registry: registry.name, action: 'nothing-to-retire', reason };
   };
   const state = await describeSecret(deps.secrets, secretId);
-  const current = await readValue(deps.secrets, secretId, { stage: AWSCURRENT }, 'retire');
-  const currentKey = pullKeyOf(current);
-  if (!currentKey) return nothing('the secret holds no key yet (first rotation not done)');
-  emitAgeMetrics(registry.name, deps.now(), current?.createdDate, state.lastRotatedDate, metric);
-  if (!state.previousVersionId) return nothing('no previous version (one rotation so far)');
-  const previousKey = pullKeyOf(
-    await readValue(deps.secrets, secretId, { versionId: state.previousVersionId }, 'retire'),
-  );
-  if (!previousKey) return nothing('the previous version holds no key (it was the bootstrap value)');
-  if (previousKey.accessKeyId === currentKey.accessKeyId)
-    return nothing('the previous version holds the AWSCURRENT key, which is never retired');
-  const masked = maskAccessKeyId(previousKey.accessKeyId);
+  const keys = retireKeys(state, registry.name);
+  // The age metrics describe a key: not emitted before the first one (nor when the record says there is none).
+  const holdsKey = keys.kind !== 'nothing' || recordedKey(state.tags, state.currentVersionId).kind === 'key';
+  if (!holdsKey) return nothing(keys.reason);
+  const currentCreated = state.currentVersionId
+    ? (await versionDates(deps.secrets, secretId)).get(state.currentVersionId)
+    : undefined;
+  emitAgeMetrics(registry.name, deps.now(), currentCreated, state.lastRotatedDate, metric);
+  if (keys.kind === 'nothing') return nothing(keys.reason);
+  if (keys.kind === 'unrecorded') {
+    // No event: its schema names both keys, which are exactly what is not known. The outcome, the warning and
+    // the postponement metric say it; the audit's iam.key-matches-secret reports it too.
+    log.warn('retirement not possible: key ids not recorded', { reason: keys.reason });
+    metric({ name: ROTATION_METRICS.retirementPostponed, value: 1, dimensions: { Registry: registry.name } });
+    return { registry: registry.name, action: 'postponed', reason: keys.reason };
+  }
+  const masked = maskAccessKeyId(keys.previousKeyId);
   const key = (await listAccessKeys(deps.iam, registry.userName)).find(
-    (k) => k.accessKeyId === previousKey.accessKeyId,
+    (k) => k.accessKeyId === keys.previousKeyId,
   );
   if (!key) return nothing(`the previous key ${masked} no longer exists`);
   if (key.status !== 'Active') return nothing(`the previous key ${masked} is already ${key.status}`);
 
   const now = deps.now();
-  const graceEnd = graceEndsAt(state.lastRotatedDate, current, registry.rotation.graceHours);
+  const graceEnd = graceEndsAt(
+    state.lastRotatedDate,
+    { createdDate: currentCreated },
+    registry.rotation.graceHours,
+  );
   if (graceEnd && now < graceEnd) {
     log.debug('previous key in its grace period', {
       accessKeyId: masked,
@@ -152,7 +156,7 @@ export async function retirePreviousKey(registry: RegistryConfig, deps: RetireDe
     secretId: state.arn,
     userName: registry.userName,
     accessKeyId: masked,
-    currentAccessKeyId: maskAccessKeyId(currentKey.accessKeyId),
+    currentAccessKeyId: maskAccessKeyId(keys.currentKeyId),
     graceEndedAt,
   };
 
@@ -214,18 +218,20 @@ export async function retirePreviousKey(registry: RegistryConfig, deps: RetireDe
       undefined,
     );
   }
-  if (credential && updatedAt !== undefined && updatedAt < Date.parse(currentKey.createdAt)) {
+  // The AWSCURRENT version was stored right after its key was created (createSecret): NVCF updated before that
+  // cannot hold the current key. Without the version's time nothing says NVCF was updated: postpone.
+  if (credential && (currentCreated === undefined || (updatedAt ?? 0) < currentCreated.getTime())) {
     return postpone(
       'nvcf-not-updated',
       `NVCF credential '${registry.credentialName}' was last updated at ${credential.lastUpdatedAt}, before the ` +
-        `current key was created (${currentKey.createdAt}): NVCF may still hold ${masked}, so it stays Active. ` +
+        `current key was stored (${currentCreated?.toISOString() ?? 'at an unknown time'}): NVCF may still hold ${masked}, so it stays Active. ` +
         `Rotate again ('nvcf-ecr rotate ${registry.name}') to put the current key in NVCF.`,
       { at: undefined, service: undefined },
       undefined,
     );
   }
 
-  const lastUsed = await keyLastUsed(deps.iam, previousKey.accessKeyId);
+  const lastUsed = await keyLastUsed(deps.iam, keys.previousKeyId);
   const inUse = usedWithinWindow(lastUsed.at, now);
   let whileInUse = false;
   let reason = `grace period of ${registry.rotation.graceHours} h over and not used within the last ${hours(IN_USE_WINDOW_MS)}`;
@@ -260,7 +266,7 @@ export async function retirePreviousKey(registry: RegistryConfig, deps: RetireDe
     await deps.iam.send(
       new UpdateAccessKeyCommand({
         UserName: registry.userName,
-        AccessKeyId: previousKey.accessKeyId,
+        AccessKeyId: keys.previousKeyId,
         Status: 'Inactive',
       }),
     );
@@ -292,60 +298,4 @@ export async function retirePreviousKey(registry: RegistryConfig, deps: RetireDe
     graceEndsAt: graceEndedAt,
     lastUsedAt: lastUsed.at?.toISOString() ?? null,
   };
-}
-
-/**
- * Whether the rotation's record of the key NVCF was given (`nvcf-ecr:nvcf-key`, written by setSecret and
- * createSecret) lets the previous key go: it must name the AWSCURRENT version, confirmed, for at least
- * {@link NVCF_RELEASE_MS}. After a rollback (AWSCURRENT moved back by hand) NVCF still holds the newer key, now
- * AWSPREVIOUS: the record names that version and the key is never touched. A secret without a record (rotated
- * before the record existed) falls back on NVCF's `lastUpdatedAt`, checked next.
- */
-function nvcfRelease(state: SecretState, now: Date): { blocked: string | undefined } {
-  const raw = state.tags.get(ROTATION_TAGS.nvcfKey);
-  if (raw === undefined) return { blocked: undefined };
-  const record = parseNvcfKey(raw);
-  if (!record)
-    return { blocked: `The rotation's record of the key NVCF holds ('${raw}') cannot be read, so` };
-  if (record.versionId !== state.currentVersionId) {
-    const whose = record.versionId === state.previousVersionId ? 'the previous version' : 'another version';
-    return {
-      blocked:
-        `NVCF was last given the key of ${whose} (${record.versionId}), not the AWSCURRENT one — after a rollback, ` +
-        `or a rotation that has not finished — so it may hand that key out; the next rotation points NVCF at the ` +
-        'current key first. Until then',
-    };
-  }
-  if (!record.since)
-    return { blocked: 'NVCF was being given the current key and it was never confirmed that it took it, so' };
-  const releasedAt = new Date(record.since.getTime() + NVCF_RELEASE_MS);
-  if (now < releasedAt)
-    return {
-      blocked:
-        `NVCF holds the current key since ${record.since.toISOString()}; a workload started with the previous key ` +
-        `may keep it until its hourly refresh, so until ${releasedAt.toISOString()}`,
-    };
-  return { blocked: undefined };
-}
-
-const DAY_MS = 86_400_000;
-
-/**
- * The key's age and the days since the last completed rotation, per registry, every hour: what the dashboard
- * plots and the key-age alarm compares with `audit.maxKeyAgeDays`. The current key is created moments before
- * its AWSCURRENT version is stored (createSecret), so the version's creation stands for the key's.
- */
-function emitAgeMetrics(
-  registry: string,
-  now: Date,
-  currentCreated: Date | undefined,
-  lastRotated: Date | undefined,
-  metric: MetricSink,
-): void {
-  const days = (d: Date) => Math.max(0, Math.round(((now.getTime() - d.getTime()) / DAY_MS) * 100) / 100);
-  const dimensions = { Registry: registry };
-  if (currentCreated)
-    metric({ name: ROTATION_METRICS.currentKeyAge, value: days(currentCreated), unit: 'None', dimensions });
-  if (lastRotated)
-    metric({ name: ROTATION_METRICS.daysSinceRotation, value: days(lastRotated), unit: 'None', dimensions });
 }

@@ -7,6 +7,7 @@ import {
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
@@ -93,6 +94,25 @@ export async function describeSecret(secrets: SecretsManagerClient, secretId: st
     previousVersionId: holder(AWSPREVIOUS),
     pendingVersionId: holder(AWSPENDING),
   };
+}
+
+/**
+ * When each version was stored (ListSecretVersionIds' `CreatedDate`): metadata, no value, so no `kms:Decrypt`
+ * (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ListSecretVersionIds.html).
+ */
+export async function versionDates(
+  secrets: SecretsManagerClient,
+  secretId: string,
+): Promise<Map<string, Date>> {
+  const dates = new Map<string, Date>();
+  let token: string | undefined;
+  do {
+    const out = await secrets.send(new ListSecretVersionIdsCommand({ SecretId: secretId, NextToken: token }));
+    for (const v of out.Versions ?? [])
+      if (v.VersionId && v.CreatedDate) dates.set(v.VersionId, v.CreatedDate);
+    token = out.NextToken;
+  } while (token);
+  return dates;
 }
 
 /** A value read from the secret, with its version. */

@@ -1,5 +1,5 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
-import { ListSecretVersionIdsCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { RegistryConfig } from '../config/index.ts';
 import type { NvcfRegistryCredentialsPort } from '../ports/nvcf.ts';
 import { maskAccessKeyId } from '../redact.ts';
@@ -21,6 +21,7 @@ import {
   parseLastFailure,
   readValue,
   type StoredValue,
+  versionDates,
 } from './state.ts';
 import { ACCESS_KEYS_PER_USER } from './step-context.ts';
 import { classifyUserKeys } from './user-keys.ts';
@@ -263,16 +264,4 @@ export async function rotationStatus(
     previousKey,
     blockers: plan.kind === 'refuse' ? [{ code: plan.code, reason: plan.reason }] : [],
   };
-}
-
-async function versionDates(secrets: SecretsManagerClient, secretId: string): Promise<Map<string, Date>> {
-  const dates = new Map<string, Date>();
-  let token: string | undefined;
-  do {
-    const out = await secrets.send(new ListSecretVersionIdsCommand({ SecretId: secretId, NextToken: token }));
-    for (const v of out.Versions ?? [])
-      if (v.VersionId && v.CreatedDate) dates.set(v.VersionId, v.CreatedDate);
-    token = out.NextToken;
-  } while (token);
-  return dates;
 }

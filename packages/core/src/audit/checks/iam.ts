@@ -261,8 +261,9 @@ function keyEvidence(keys: readonly AccessKeyFact[], secret: SecretFact | undefi
 }
 
 /**
- * When the previous key's grace period ends: the current key's creation (as the secret records it, else the
- * secret's last rotation) plus `rotation.graceHours`, plus the retirement's hourly slack.
+ * When the previous key's grace period ends: the current version's creation (stored right after its key was
+ * created; else the key's, else the secret's last rotation) plus `rotation.graceHours`, plus the retirement's
+ * hourly slack.
  */
 function graceEnd(
   ctx: RegistryCheckContext,
@@ -270,11 +271,8 @@ function graceEnd(
   keys: readonly AccessKeyFact[],
 ): Date | undefined {
   const current = secret?.current?.accessKeyId;
-  const recorded = secret?.current?.createdAt ? new Date(Date.parse(secret.current.createdAt)) : undefined;
   const start =
-    (recorded && !Number.isNaN(recorded.getTime()) ? recorded : undefined) ??
-    keys.find((k) => k.id === current)?.created ??
-    secret?.lastRotated;
+    secret?.current?.created ?? keys.find((k) => k.id === current)?.created ?? secret?.lastRotated;
   if (!start) return undefined;
   return new Date(start.getTime() + ctx.registry.rotation.graceHours * 3_600_000 + RETIREMENT_SLACK_MS);
 }
@@ -417,23 +415,27 @@ function keyMatchesSecret(
       'Deploy the Credentials stack: it creates the secret and rotates it once.',
     );
   const current = secret.current;
-  if (!current || current.malformed)
+  if (!current)
     return fail(
       'critical',
-      `The secret ${registry.secretName} has no readable AWSCURRENT value.`,
+      `The secret ${registry.secretName} has no AWSCURRENT version.`,
       `Rotate the secret so that it holds a key: ${rotate}.`,
     );
-  if (!current.accessKeyId)
+  // Never rotated: AWSCURRENT is the bootstrap value (no AWSPREVIOUS yet), recorded as keyless or not at all.
+  if (!current.accessKeyId && (!current.unrecorded || !secret.previous))
     return fail(
       'critical',
       `The secret ${registry.secretName} holds no key yet: the rotation has never completed, so NVCF has no credential from this project.`,
       `Run the first rotation: ${rotate} (check the rotation function's logs if it fails).`,
     );
+  if (!current.accessKeyId)
+    return fail(
+      'high',
+      `No key id is recorded for the AWSCURRENT version ${current.versionId} of ${registry.secretName} (written before the rotation recorded key ids, or by hand): the audit reads no secret value, so it cannot tell which key is current, and the retirement deactivates nothing until it can.`,
+      `Rotate once to record key ids: nvcf-ecr rotate ${registry.name} (or ${rotate}).`,
+    );
   const problems: string[] = [];
   let severity: Severity = 'high';
-  if (current.userName !== undefined && current.userName !== registry.userName) {
-    problems.push(`the secret names user ${current.userName}, the configuration ${registry.userName}`);
-  }
   const key = keys.find((k) => k.id === current.accessKeyId);
   if (!key) {
     severity = 'critical';

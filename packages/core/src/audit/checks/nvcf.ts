@@ -190,17 +190,21 @@ async function credentialCurrent(
     };
   }
   if (!keyId) {
+    const unrecorded = secret?.current?.unrecorded === true && secret.previous !== undefined;
     return {
       status: 'fail',
       resource,
-      message: `The secret ${registry.secretName} names no key yet, so NVCF's credential cannot be known to hold a key this project manages.`,
+      message: unrecorded
+        ? `No key id is recorded for the AWSCURRENT version of ${registry.secretName} (written before the rotation recorded key ids, or by hand), so NVCF's credential cannot be judged against the current key.`
+        : `The secret ${registry.secretName} names no key yet, so NVCF's credential cannot be known to hold a key this project manages.`,
       evidence: { credential: credentialEvidence(found), secretKey: null },
-      remediation: `Run the first rotation: ${rotate}.`,
+      remediation: unrecorded
+        ? `Rotate once to record key ids: nvcf-ecr rotate ${registry.name} (or ${rotate}).`
+        : `Run the first rotation: ${rotate}.`,
     };
   }
   const key = (await ctx.facts.keys()).find((k) => k.id === keyId);
-  const recorded = secret?.current?.createdAt ? new Date(Date.parse(secret.current.createdAt)) : undefined;
-  const created = key?.created ?? (recorded && !Number.isNaN(recorded.getTime()) ? recorded : undefined);
+  const created = key?.created ?? secret?.current?.created;
   const updated = new Date(Date.parse(found.lastUpdatedAt));
   const evidence = {
     credential: credentialEvidence(found),
