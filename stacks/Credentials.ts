@@ -1,6 +1,6 @@
-import { PULL_POLICY_NAME, RETIRE_SCHEDULE, RULE_NAMES } from '@nvcf-ecr/core/events';
+import { FUNCTIONS, PULL_POLICY_NAME, RETIRE_SCHEDULE, RULE_NAMES } from '@nvcf-ecr/core/events';
 import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
-import { DEPLOYED_BOOTSTRAP_VALUE, ROTATION_TAGS } from '@nvcf-ecr/core/rotation';
+import { DEPLOYED_BOOTSTRAP_VALUE, KEY_ID_TAG_PREFIX, ROTATION_TAGS } from '@nvcf-ecr/core/rotation';
 import { Aws, Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -103,6 +103,7 @@ export function Credentials({ app, stack }: StackContext) {
     secretsKeyArn: key.keyArn,
     pullUserArns: registries.map((r) => r.user.userArn),
     eventBusArn: bus.eventBusArn,
+    rotationFunctionArn: `arn:${Aws.PARTITION}:lambda:${settings.deployment.region}:${Aws.ACCOUNT_ID}:function:${settings.named(FUNCTIONS.rotateCredential.name)}`,
   };
 
   const rotateCredential = nodeFunction(stack, settings, {
@@ -198,7 +199,9 @@ function protectRotationTags(secret: secretsmanager.Secret, rotationRole: iam.IR
       },
     }),
   );
-  // Operators too: none of the tags the rotation writes for itself, only the force tag.
+  // Operators too: none of the tags the rotation writes for itself (its markers and the key id of every
+  // version, `nvcf-ecr:version:*`, which the retirement trusts to tell the current key), only the force tag.
+  // StringLike: the exact keys match as themselves, the key-id prefix as a pattern.
   secret.addToResourcePolicy(
     new iam.PolicyStatement({
       sid: 'OnlyTheRotationWritesItsRecords',
@@ -207,8 +210,11 @@ function protectRotationTags(secret: secretsmanager.Secret, rotationRole: iam.IR
       actions,
       resources: ['*'],
       conditions: {
-        'ForAnyValue:StringEquals': {
-          'aws:TagKeys': Object.values(ROTATION_TAGS).filter((k) => k !== ROTATION_TAGS.force),
+        'ForAnyValue:StringLike': {
+          'aws:TagKeys': [
+            ...Object.values(ROTATION_TAGS).filter((k) => k !== ROTATION_TAGS.force),
+            `${KEY_ID_TAG_PREFIX}*`,
+          ],
         },
         ...rotation,
       },

@@ -12,7 +12,8 @@ import type { FunctionKey } from '@nvcf-ecr/core/events';
  *
  * Resources are CloudFormation values (tokens are fine). Secrets Manager encrypts with the customer-managed
  * key on the caller's behalf, so every KMS statement is limited to calls made through Secrets Manager in the
- * deployment's region (`kms:ViaService`): the key cannot be used directly with these roles.
+ * deployment's region (`kms:ViaService`) for the secrets the role reads (`kms:EncryptionContext:SecretARN`):
+ * the key cannot be used directly with these roles, nor for another secret it encrypts.
  */
 
 export interface PermissionStatement {
@@ -40,6 +41,11 @@ export interface CredentialResources {
   /** ARNs of the pull users, one per registry. */
   readonly pullUserArns: readonly string[];
   readonly eventBusArn: string;
+  /**
+   * The rotation function's ARN, built from its name (a reference to the function would make its role depend
+   * on it, and the function depends on its role): what each pull-key secret's rotation configuration names.
+   */
+  readonly rotationFunctionArn: string;
 }
 
 export interface ValidationResources {
@@ -56,7 +62,7 @@ export interface ValidationResources {
  * while it is imported ("Export … cannot be deleted as it is in use"), so the Audit stack builds the users' and
  * secrets' ARNs from their names, and reaches the secrets key by its alias.
  */
-export interface AuditResources extends Omit<CredentialResources, 'secretsKeyArn'> {
+export interface AuditResources extends Omit<CredentialResources, 'secretsKeyArn' | 'rotationFunctionArn'> {
   /** `alias/<stage>-nvcf-ecr-secrets`: the secrets key's alias ({@link SECRETS_KEY_ALIAS}). */
   readonly secretsKeyAlias: string;
   readonly partition: string;
@@ -81,9 +87,21 @@ export function secretArnPattern(partition: string, region: string, account: str
 /** Every tag the rotation writes on a secret starts with this (core `ROTATION_TAGS`). */
 export const ROTATION_TAG_PREFIX = 'nvcf-ecr:';
 
-const viaSecretsManager = (region: string) => ({
-  StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` },
-});
+/**
+ * A KMS statement's condition: through Secrets Manager in this region only, and only for the named secrets.
+ * Secrets Manager's encryption context is `{"SecretARN": <the secret's ARN>, "SecretVersionId": <id>}` on every
+ * GenerateDataKey and Decrypt it makes for a secret value
+ * (https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html, "Secrets Manager
+ * encryption context"), so `kms:EncryptionContext:SecretARN` names the secrets a role may decrypt: the key
+ * also encrypts secrets this role must not read. `StringLike` takes the `-??????` ARN patterns of the Audit
+ * stack, and matches exact ARNs as `StringEquals` would.
+ */
+function viaSecretsManagerFor(region: string, secretArns: readonly string[]) {
+  return {
+    StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` },
+    StringLike: { 'kms:EncryptionContext:SecretARN': [...secretArns] },
+  };
+}
 
 function putProjectEvents(eventBusArn: string): PermissionStatement {
   // The project bus only: never the default bus, where this project's events could trigger other teams' rules.
@@ -103,15 +121,23 @@ export const PERMISSIONS = {
    */
   rotateCredential: (r: CredentialResources): PermissionStatement[] => [
     {
-      sid: 'RotateRegistrySecrets',
+      sid: 'ReadRegistrySecrets',
       actions: [
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
         'secretsmanager:ListSecretVersionIds',
-        'secretsmanager:PutSecretValue',
-        'secretsmanager:UpdateSecretVersionStage',
       ],
       resources: r.registrySecretArns,
+    },
+    {
+      // Writes only to secrets whose rotation configuration names this function: Secrets Manager documents
+      // `secretsmanager:resource/AllowRotationLambdaArn` ("the ARN of the rotation Lambda function associated
+      // with the secret") for PutSecretValue and UpdateSecretVersionStage (Service Authorization Reference,
+      // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html).
+      sid: 'StageRotatedValues',
+      actions: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+      resources: r.registrySecretArns,
+      conditions: { ArnEquals: { 'secretsmanager:resource/AllowRotationLambdaArn': r.rotationFunctionArn } },
     },
     {
       // The rotation records its progress in the secret's tags (the intent marker written before
@@ -123,10 +149,16 @@ export const PERMISSIONS = {
     },
     { sid: 'ReadNgcApiKey', actions: ['secretsmanager:GetSecretValue'], resources: [r.ngcSecretArn] },
     {
-      sid: 'UseSecretsKeyViaSecretsManager',
+      sid: 'UseSecretsKeyForRegistrySecrets',
       actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
       resources: [r.secretsKeyArn],
-      conditions: viaSecretsManager(r.region),
+      conditions: viaSecretsManagerFor(r.region, r.registrySecretArns),
+    },
+    {
+      sid: 'DecryptNgcApiKey',
+      actions: ['kms:Decrypt'],
+      resources: [r.secretsKeyArn],
+      conditions: viaSecretsManagerFor(r.region, [r.ngcSecretArn]),
     },
     {
       sid: 'ManagePullUserKeys',
@@ -144,22 +176,24 @@ export const PERMISSIONS = {
 
   /**
    * The hourly retirement: deactivates the previous key once its grace period is over, unless it is still
-   * in use or NVCF still holds it. Reads the secrets to know which key is current; never writes them, never
-   * creates or deletes keys.
+   * in use or NVCF still holds it. Knows which key is current from the secrets' stages and the key ids the
+   * rotation records in their tags — metadata (DescribeSecret, ListSecretVersionIds), no value and no
+   * decryption — so it never holds a working ECR credential; never writes the secrets, never creates or
+   * deletes keys.
    */
   retireKeys: (r: CredentialResources): PermissionStatement[] => [
     {
-      sid: 'ReadRegistrySecrets',
-      actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+      sid: 'ReadRotationState',
+      actions: ['secretsmanager:DescribeSecret', 'secretsmanager:ListSecretVersionIds'],
       resources: r.registrySecretArns,
     },
     // Before deactivating, it checks that NVCF no longer holds the previous key.
     { sid: 'ReadNgcApiKey', actions: ['secretsmanager:GetSecretValue'], resources: [r.ngcSecretArn] },
     {
-      sid: 'DecryptSecretsViaSecretsManager',
+      sid: 'DecryptNgcApiKey',
       actions: ['kms:Decrypt'],
       resources: [r.secretsKeyArn],
-      conditions: viaSecretsManager(r.region),
+      conditions: viaSecretsManagerFor(r.region, [r.ngcSecretArn]),
     },
     {
       sid: 'RetirePullUserKeys',
@@ -229,27 +263,24 @@ export const PERMISSIONS = {
           'stacks: the audit must read whichever is attached to prove what the user may do. Read-only.',
       },
       {
+        // Stages and the key ids the rotation records in tags: metadata only, never a pull key's value.
         sid: 'ReadRotationState',
-        actions: [
-          'secretsmanager:DescribeSecret',
-          'secretsmanager:ListSecretVersionIds',
-          'secretsmanager:GetSecretValue',
-        ],
+        actions: ['secretsmanager:DescribeSecret', 'secretsmanager:ListSecretVersionIds'],
         resources: r.registrySecretArns,
       },
       { sid: 'ReadNgcApiKey', actions: ['secretsmanager:GetSecretValue'], resources: [r.ngcSecretArn] },
       {
-        sid: 'DecryptSecretsViaSecretsManager',
+        sid: 'DecryptNgcApiKey',
         actions: ['kms:Decrypt'],
         resources: [`arn:${r.partition}:kms:${r.region}:${r.account}:key/*`],
         conditions: {
-          ...viaSecretsManager(r.region),
+          ...viaSecretsManagerFor(r.region, [r.ngcSecretArn]),
           // The key that has this alias (AWS KMS Developer Guide, "kms:ResourceAliases").
           'ForAnyValue:StringEquals': { 'kms:ResourceAliases': r.secretsKeyAlias },
         },
         wildcardReason:
           'The secrets key is named by its alias (kms:ResourceAliases), not its id: the Audit stack imports nothing from ' +
-          'the Credentials stack. Decrypt only, only through Secrets Manager in this region.',
+          'the Credentials stack. Decrypt only, only through Secrets Manager in this region, only the NGC key secret.',
       },
       {
         sid: 'WriteReports',

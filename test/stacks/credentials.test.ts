@@ -250,8 +250,11 @@ describe('Stack: Credentials — the rotation’s tags', () => {
           Condition: Record<string, Record<string, string[]>>;
         };
         expect(records).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' } });
-        const keys = records.Condition['ForAnyValue:StringEquals']?.['aws:TagKeys'];
-        expect(keys).toEqual(expect.arrayContaining(['nvcf-ecr:key-intent', 'nvcf-ecr:nvcf-key']));
+        const keys = records.Condition['ForAnyValue:StringLike']?.['aws:TagKeys'];
+        // The markers, and the key id of every version (which the retirement trusts to tell the current key).
+        expect(keys).toEqual(
+          expect.arrayContaining(['nvcf-ecr:key-intent', 'nvcf-ecr:nvcf-key', 'nvcf-ecr:version:*']),
+        );
         expect(keys).not.toContain('nvcf-ecr:force-rotation');
       }
     }

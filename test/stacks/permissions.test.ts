@@ -1,19 +1,10 @@
 import { FUNCTIONS, type FunctionKey, PROJECT_EVENT_BUS_NAME, reportBucketName } from '@nvcf-ecr/core/events';
-import { ROTATION_TAGS } from '@nvcf-ecr/core/rotation';
+import { keyIdTag, ROTATION_TAGS } from '@nvcf-ecr/core/rotation';
 import { isActionAllowed } from '@nvcf-ecr/sandbox';
 import { describe, expect, it } from 'vitest';
 import { ACCOUNT, GOV_ACCOUNT, PARTNER_ACCOUNT } from './configs.ts';
-import { keyIdOf, Resolver, SECRET_SUFFIX } from './resolve.ts';
-import {
-  findResource,
-  must,
-  resourcesOfType,
-  STACK_IDS,
-  STAGE,
-  type StackId,
-  type Synthesized,
-  synth,
-} from './synth.ts';
+import { keyIdOf, Resolver, type Role, roleOf, SECRET_SUFFIX } from './resolve.ts';
+import { findResource, STAGE, type Synthesized, synth } from './synth.ts';
 
 // Least privilege, proven by simulation: each function role's policies (intrinsics resolved to the ARNs
 // CloudFormation would produce) allow what its handler needs and deny dangerous actions and foreign resources.
@@ -28,31 +19,6 @@ interface Request {
   readonly context?: Record<string, string | string[]>;
 }
 
-interface Role {
-  readonly stack: StackId;
-  readonly arn: string;
-  readonly policies: { name: string; document: Record<string, unknown> }[];
-}
-
-function roleOf(s: Synthesized, key: FunctionKey, resolver: Resolver): Role {
-  for (const stack of STACK_IDS) {
-    const fn = resourcesOfType(s.json[stack], 'AWS::Lambda::Function').find(
-      ([, f]) => f.Properties['FunctionName'] === `${STAGE}-${FUNCTIONS[key].name}`,
-    );
-    if (!fn) continue;
-    const [roleId] = (fn[1].Properties['Role'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
-    const role = must(s.json[stack].Resources[roleId], roleId);
-    const policies = (role.Properties['Policies'] as { PolicyName: string; PolicyDocument: unknown }[]).map(
-      (p) => ({
-        name: p.PolicyName,
-        document: resolver.resolve(stack, p.PolicyDocument) as Record<string, unknown>,
-      }),
-    );
-    return { stack, arn: `arn:${s.partition}:iam::${s.account}:role/${roleId}`, policies };
-  }
-  throw new Error(`no function ${key}`);
-}
-
 /** Names and ARNs of the deployment, derived from the configuration and core's naming (not from the stacks). */
 function world(s: Synthesized) {
   const { partition: p, region: r, account: a } = s;
@@ -60,6 +26,7 @@ function world(s: Synthesized) {
     Description: 'Encrypts the nvcf-ecr pull-key secrets and the NGC API key secret',
   })[0];
   const resolver = new Resolver(s);
+  const keyAlias = `alias/${STAGE}-nvcf-ecr-secrets`;
   const keyPolicy = resolver.resolve(
     'Credentials',
     s.json.Credentials.Resources[secretsKey]?.Properties['KeyPolicy'],
@@ -72,9 +39,19 @@ function world(s: Synthesized) {
   return {
     resolver,
     keyArn: `arn:${p}:kms:${r}:${a}:key/${keyIdOf(secretsKey)}`,
-    keyAlias: `alias/${STAGE}-nvcf-ecr-secrets`,
+    keyAlias,
     keyPolicy,
     viaSecretsManager: { 'kms:ViaService': `secretsmanager.${r}.amazonaws.com` },
+    /**
+     * The KMS request context of Secrets Manager encrypting or decrypting a value of `secretArn`: its encryption
+     * context names the secret, and KMS adds the key's aliases.
+     */
+    kmsFor: (secretArn: string) => ({
+      'kms:ViaService': `secretsmanager.${r}.amazonaws.com`,
+      'kms:EncryptionContext:SecretARN': secretArn,
+      'kms:ResourceAliases': [keyAlias],
+    }),
+    rotationFunction: `arn:${p}:lambda:${r}:${a}:function:${STAGE}-${FUNCTIONS.rotateCredential.name}`,
     secrets: s.config.registries.map(
       (g) => `arn:${p}:secretsmanager:${r}:${a}:secret:${g.secretName}-${SECRET_SUFFIX}`,
     ),
@@ -115,17 +92,22 @@ const NEEDS: Record<FunctionKey, (w: World, s: Synthesized) => Request[]> = {
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
         'secretsmanager:ListSecretVersionIds',
-        'secretsmanager:PutSecretValue',
-        'secretsmanager:UpdateSecretVersionStage',
       ],
       w.secrets,
     ),
-    // Its progress markers (every one of core's ROTATION_TAGS), and only those.
+    // Writes the secrets whose rotation configuration names it.
+    ...each(['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'], w.secrets, {
+      'secretsmanager:resource/AllowRotationLambdaArn': w.rotationFunction,
+    }),
+    // Its progress markers (every one of core's ROTATION_TAGS) and the key id of a version, and only those.
     ...each(['secretsmanager:TagResource', 'secretsmanager:UntagResource'], w.secrets, {
-      'aws:TagKeys': Object.values(ROTATION_TAGS),
+      'aws:TagKeys': [...Object.values(ROTATION_TAGS), keyIdTag('0f2c8a4e-5b7d-4e21-9c3a-6d1e2f3a4b5c')],
     }),
     ...each(['secretsmanager:GetSecretValue'], [w.ngcSecret]),
-    ...each(['kms:Decrypt', 'kms:GenerateDataKey'], [w.keyArn], w.viaSecretsManager),
+    ...w.secrets.flatMap((secret) =>
+      each(['kms:Decrypt', 'kms:GenerateDataKey'], [w.keyArn], w.kmsFor(secret)),
+    ),
+    ...each(['kms:Decrypt'], [w.keyArn], w.kmsFor(w.ngcSecret)),
     ...each(
       ['iam:ListAccessKeys', 'iam:CreateAccessKey', 'iam:DeleteAccessKey', 'iam:GetAccessKeyLastUsed'],
       w.users,
@@ -135,10 +117,11 @@ const NEEDS: Record<FunctionKey, (w: World, s: Synthesized) => Request[]> = {
   retireKeys: (w) => [
     ...each(['logs:CreateLogStream', 'logs:PutLogEvents'], [w.logStream('retireKeys')]),
     ...each(['iam:ListAccessKeys', 'iam:UpdateAccessKey', 'iam:GetAccessKeyLastUsed'], w.users),
-    ...each(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], w.secrets),
+    // Stages and recorded key ids only: no value of a pull-key secret (see `dangerous`).
+    ...each(['secretsmanager:DescribeSecret', 'secretsmanager:ListSecretVersionIds'], w.secrets),
     // It asks NVCF whether the previous key is still the credential's before deactivating it.
     ...each(['secretsmanager:GetSecretValue'], [w.ngcSecret]),
-    ...each(['kms:Decrypt'], [w.keyArn], w.viaSecretsManager),
+    ...each(['kms:Decrypt'], [w.keyArn], w.kmsFor(w.ngcSecret)),
     ...each(['events:PutEvents'], [w.bus]),
   ],
   validatePush: (w, s) => {
@@ -181,17 +164,10 @@ const NEEDS: Record<FunctionKey, (w: World, s: Synthesized) => Request[]> = {
         `arn:${w.p}:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly`,
       ],
     ),
-    ...each(
-      [
-        'secretsmanager:DescribeSecret',
-        'secretsmanager:ListSecretVersionIds',
-        'secretsmanager:GetSecretValue',
-      ],
-      w.secrets,
-    ),
+    ...each(['secretsmanager:DescribeSecret', 'secretsmanager:ListSecretVersionIds'], w.secrets),
     ...each(['secretsmanager:GetSecretValue'], [w.ngcSecret]),
     // The audit names the key by its alias (the Audit stack imports nothing from Credentials).
-    ...each(['kms:Decrypt'], [w.keyArn], { ...w.viaSecretsManager, 'kms:ResourceAliases': [w.keyAlias] }),
+    ...each(['kms:Decrypt'], [w.keyArn], w.kmsFor(w.ngcSecret)),
     ...each(['ecr:DescribeImages', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], w.privateRepos),
     ...each(['ecr-public:DescribeImages'], w.publicRepos),
     ...each(['s3:PutObject'], [`${w.bucket}/reports/2025-01-01T06-00-00Z/report.json`]),
@@ -226,6 +202,26 @@ function dangerous(w: World): Request[] {
       resource: `arn:${w.p}:secretsmanager:${w.r}:${w.a}:secret:prod/database-${SECRET_SUFFIX}`,
     },
     { action: 'secretsmanager:PutSecretValue', resource: w.ngcSecret },
+    // A pull key's value: only the rotation reads it (the retirement and the audit read stages and key ids).
+    ...w.secrets.map((resource) => ({ action: 'secretsmanager:GetSecretValue', resource })),
+    // Decrypting a pull-key secret through Secrets Manager (its encryption context names it), under the key's
+    // alias too: only the rotation may.
+    ...w.secrets.map((secret) => ({ action: 'kms:Decrypt', resource: w.keyArn, context: w.kmsFor(secret) })),
+    // Another secret the same key encrypts: no role decrypts it.
+    {
+      action: 'kms:Decrypt',
+      resource: w.keyArn,
+      context: w.kmsFor(`arn:${w.p}:secretsmanager:${w.r}:${w.a}:secret:prod/database-${SECRET_SUFFIX}`),
+    },
+    // Writing a pull-key secret whose rotation is another function's (or none): the rotation role may not.
+    {
+      action: 'secretsmanager:PutSecretValue',
+      resource: w.secrets[0] as string,
+      context: {
+        'secretsmanager:resource/AllowRotationLambdaArn': `arn:${w.p}:lambda:${w.r}:${w.a}:function:another`,
+      },
+    },
+    { action: 'secretsmanager:UpdateSecretVersionStage', resource: w.secrets[0] as string },
     { action: 'secretsmanager:DeleteSecret', resource: w.secrets[0] as string },
     { action: 'secretsmanager:PutResourcePolicy', resource: w.secrets[0] as string },
     // Tags other than the rotation's own markers (an ABAC tag could widen someone's access to the secret).

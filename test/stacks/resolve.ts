@@ -1,4 +1,13 @@
-import type { CfnTemplate, Synthesized } from './synth.ts';
+import { FUNCTIONS, type FunctionKey } from '@nvcf-ecr/core/events';
+import {
+  type CfnTemplate,
+  must,
+  resourcesOfType,
+  STACK_IDS,
+  STAGE,
+  type StackId,
+  type Synthesized,
+} from './synth.ts';
 
 /**
  * Resolves the CloudFormation intrinsics of synthesised templates into the concrete values CloudFormation
@@ -161,4 +170,30 @@ export class Resolver {
         throw new Error(`the resolver does not know ${key}`);
     }
   }
+}
+
+/** A function's execution role as deployed: its stack, ARN and inline policies with intrinsics resolved. */
+export interface Role {
+  readonly stack: StackId;
+  readonly arn: string;
+  readonly policies: { name: string; document: Record<string, unknown> }[];
+}
+
+export function roleOf(s: Synthesized, key: FunctionKey, resolver: Resolver): Role {
+  for (const stack of STACK_IDS) {
+    const fn = resourcesOfType(s.json[stack], 'AWS::Lambda::Function').find(
+      ([, f]) => f.Properties['FunctionName'] === `${STAGE}-${FUNCTIONS[key].name}`,
+    );
+    if (!fn) continue;
+    const [roleId] = (fn[1].Properties['Role'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
+    const role = must(s.json[stack].Resources[roleId], roleId);
+    const policies = (role.Properties['Policies'] as { PolicyName: string; PolicyDocument: unknown }[]).map(
+      (p) => ({
+        name: p.PolicyName,
+        document: resolver.resolve(stack, p.PolicyDocument) as Record<string, unknown>,
+      }),
+    );
+    return { stack, arn: `arn:${s.partition}:iam::${s.account}:role/${roleId}`, policies };
+  }
+  throw new Error(`no function ${key}`);
 }

@@ -9,6 +9,7 @@ export * from './deps.ts';
 export * from './details.ts';
 export { finishSecret } from './finish-secret.ts';
 export * from './invocation.ts';
+export * from './key-ids.ts';
 export * from './keys.ts';
 export { NVCF_CREDENTIAL_TAGS } from './nvcf-sync.ts';
 export * from './retire.ts';

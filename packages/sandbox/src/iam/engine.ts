@@ -92,7 +92,44 @@ interface ParsedPolicy {
 }
 
 function parseAll(policies: readonly NamedPolicy[]): ParsedPolicy[] {
-  return policies.map((p) => ({ name: p.name, document: parsePolicyDocument(p.document, p.name) }));
+  return policies.map((p) => ({
+    name: p.name,
+    document: withContextKeysEncoded(parsePolicyDocument(p.document, p.name)),
+  }));
+}
+
+/**
+ * KMS's `kms:EncryptionContext:<key>` condition keys (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-encryption-context)
+ * put their variable after a colon; iam-simulate recognises a variable only after a slash (`aws:RequestTag/<key>`)
+ * and silently drops such a request context key, so every condition on it would fail. Both sides — the
+ * policies' condition keys and the request context — are carried under one slash-variable global key, which the
+ * simulator compares with the same operators; the key names the encryption-context key unchanged, so nothing
+ * else can match it (no tag key starts with `kms:EncryptionContext:` in a request this sandbox evaluates).
+ */
+const ENCRYPTION_CONTEXT = /^kms:encryptioncontext:/i;
+const encodeKey = (key: string) => (ENCRYPTION_CONTEXT.test(key) ? `aws:RequestTag/${key}` : key);
+
+function withContextKeysEncoded(document: Record<string, unknown>): Record<string, unknown> {
+  const statements = document['Statement'];
+  if (!Array.isArray(statements)) return document;
+  const encoded = statements.map((st: unknown) => {
+    const condition = (st as { Condition?: unknown } | null)?.Condition;
+    if (!condition || typeof condition !== 'object') return st;
+    const operators = Object.entries(condition as Record<string, unknown>).map(([op, keys]) => [
+      op,
+      keys && typeof keys === 'object'
+        ? Object.fromEntries(Object.entries(keys).map(([k, v]) => [encodeKey(k), v]))
+        : keys,
+    ]);
+    return { ...(st as Record<string, unknown>), Condition: Object.fromEntries(operators) };
+  });
+  return { ...document, Statement: encoded };
+}
+
+function encodedContext(
+  context: Readonly<Record<string, string | string[]>>,
+): Record<string, string | string[]> {
+  return Object.fromEntries(Object.entries(context).map(([k, v]) => [encodeKey(k), v]));
 }
 
 /**
@@ -111,7 +148,10 @@ export async function evaluateRequest(request: ActionRequest): Promise<Simulated
       principal: request.principalArn,
       action: request.action,
       resource: { resource: request.resource, accountId: resourceAccount },
-      contextVariables: { ...defaultRequestContext(request.principalArn), ...request.context },
+      contextVariables: encodedContext({
+        ...defaultRequestContext(request.principalArn),
+        ...request.context,
+      }),
     },
     identityPolicies: policies.map((p, i) => ({ name: String(i), policy: p.document })),
     serviceControlPolicies: [],
@@ -119,7 +159,7 @@ export async function evaluateRequest(request: ActionRequest): Promise<Simulated
     ...(boundary.length > 0
       ? { permissionBoundaryPolicies: boundary.map((p) => ({ name: 'boundary', policy: p.document })) }
       : {}),
-    ...(request.resourcePolicy ? { resourcePolicy: request.resourcePolicy } : {}),
+    ...(request.resourcePolicy ? { resourcePolicy: withContextKeysEncoded(request.resourcePolicy) } : {}),
   };
   let result: RunSimulationResults;
   try {
