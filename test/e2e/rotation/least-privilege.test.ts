@@ -9,6 +9,7 @@ import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   SecretsManagerClient,
+  UntagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { AuditReport } from '@nvcf-ecr/core/audit';
@@ -53,7 +54,8 @@ import {
 // `PERMISSIONS.retireKeys` and `PERMISSIONS.audit` (stacks/lib/permissions.ts) for the sandbox's resources, so
 // the sandbox authorises every call they make as AWS would. Neither may GetSecretValue a pull-key secret: they
 // tell the keys apart by the stages and the key ids the rotation records per version
-// (packages/core/src/rotation/key-ids.ts), also after an operator's rollback moved the stages by hand.
+// (packages/core/src/rotation/key-ids.ts), also after an operator's rollback moved the stages by hand. On the
+// `aws` profile.
 
 const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const GRACE = 24;
@@ -200,7 +202,16 @@ describe('Retirement and audit with roles that cannot read a pull key', () => {
   let roles: Awaited<ReturnType<typeof wireLeastPrivilege>>;
 
   beforeAll(async () => {
-    h = await startHarness(config, { handlerKeys: ['rotateCredential'] });
+    // The aws profile (IAM lists late and shows a use 4 h late, NVCF answers from its caches); the rotation's
+    // own waits run on the virtual clock.
+    h = await startHarness(config, {
+      profile: 'aws',
+      handlerKeys: ['rotateCredential'],
+      rotation: {
+        timing: { backoff: { initialDelayMs: 1_000, factor: 2, maxDelayMs: 8_000 } },
+        virtualWaits: true,
+      },
+    });
   });
   afterAll(async () => {
     await expectNoSecretsLeaked(h);
@@ -213,6 +224,11 @@ describe('Retirement and audit with roles that cannot read a pull key', () => {
   });
 
   it('cannot read the pull key, and still retires the previous key after its grace period', async () => {
+    await rotate(h, registry);
+    const previous = keyInStage(h.sb, registry, 'AWSPREVIOUS') as string;
+    const current = keyInStage(h.sb, registry, 'AWSCURRENT') as string;
+    await advanceHours(h.sb, GRACE + 2);
+    // (The role users' keys have propagated by now: IAM's 10 s on the aws profile.)
     for (const key of [roles.retireKey, roles.auditKey]) {
       // The role's own statements deny it: without the guard too.
       await h.aws.iam.send(new DeleteUserPolicyCommand({ UserName: key.userName, PolicyName: GUARD }));
@@ -228,10 +244,6 @@ describe('Retirement and audit with roles that cannot read a pull key', () => {
       expect(denied.name).toBe('AccessDeniedException');
       secrets.destroy();
     }
-    await rotate(h, registry);
-    const previous = keyInStage(h.sb, registry, 'AWSPREVIOUS') as string;
-    const current = keyInStage(h.sb, registry, 'AWSCURRENT') as string;
-    await advanceHours(h.sb, GRACE + 2);
     const [outcome] = await retire(h);
     expect(outcome).toMatchObject({ action: 'retired', accessKeyId: maskAccessKeyId(previous) });
     const status = new Map(keysOf(h.sb, registry).map((k) => [k.accessKeyId, k.status]));
@@ -285,6 +297,34 @@ describe('Retirement and audit with roles that cannot read a pull key', () => {
     expect(
       report.findings.filter((f) => f.status === 'error').map((f) => `${f.checkId}: ${f.message}`),
     ).toEqual([]);
+  });
+
+  it('a secret rotated before key ids were recorded: nothing deactivated, the audit says how to fix it, one rotation does', async () => {
+    await rotate(h, registry);
+    const old = keyInStage(h.sb, registry, 'AWSCURRENT') as string;
+    // The state an earlier version of the rotation left: no key id tags.
+    const recorded = secretOf(h.sb, registry).tags.filter((t) => t.Key.startsWith(KEY_ID_TAG_PREFIX));
+    expect(recorded.length).toBeGreaterThan(0);
+    await h.aws.secrets.send(
+      new UntagResourceCommand({ SecretId: registry.secretName, TagKeys: recorded.map((t) => t.Key) }),
+    );
+    await advanceHours(h.sb, GRACE + 2);
+    const [blocked] = await retire(h);
+    expect(blocked).toMatchObject({ action: 'postponed' });
+    expect(blocked?.reason).toContain("Rotate once to record key ids ('nvcf-ecr rotate prod')");
+    expect(keysOf(h.sb, registry).every((k) => k.status === 'Active')).toBe(true);
+    const [matches] = finding(await audit(h), 'iam.key-matches-secret');
+    expect(matches).toMatchObject({ status: 'fail' });
+    expect(matches?.remediation).toContain('Rotate once to record key ids');
+
+    // The next rotation records the new key and backfills the one it replaces: the retirement then knows both.
+    await rotate(h, registry);
+    expect(keyInStage(h.sb, registry, 'AWSPREVIOUS')).toBe(old);
+    await advanceHours(h.sb, GRACE + 2);
+    const [outcome] = await retire(h);
+    expect(outcome).toMatchObject({ action: 'retired', accessKeyId: maskAccessKeyId(old) });
+    const [green] = finding(await audit(h), 'iam.key-matches-secret');
+    expect(green?.status).toBe('pass');
   });
 
   it('records nothing but key ids in the version tags, and keeps only labelled versions', async () => {

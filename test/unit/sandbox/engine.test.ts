@@ -104,6 +104,60 @@ describe('Function: isActionAllowed', () => {
     ).toBe(true);
   });
 
+  it("evaluates KMS's kms:EncryptionContext:<key> conditions (iam-simulate drops colon-variable keys)", async () => {
+    const secret = (name: string) => `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:${name}-AbCdEf`;
+    const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/00000000-1111-4222-8333-444444444444`;
+    const decryptNgc = {
+      name: 'decrypt',
+      document: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'kms:Decrypt',
+            Resource: key,
+            Condition: { StringLike: { 'kms:EncryptionContext:SecretARN': [secret('ngc-api-key')] } },
+          },
+        ],
+      },
+    };
+    // The key policy lets the account's IAM policies decide, and denies one secret to everyone.
+    const keyPolicy = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+          Action: 'kms:*',
+          Resource: '*',
+        },
+        {
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 'kms:Decrypt',
+          Resource: '*',
+          Condition: { StringEquals: { 'kms:EncryptionContext:SecretARN': secret('break-glass') } },
+        },
+      ],
+    };
+    const decrypt = (context: Record<string, string>) =>
+      isActionAllowed({ ...request([decryptNgc], 'kms:Decrypt', key), context, resourcePolicy: keyPolicy });
+    expect((await decrypt({ 'kms:EncryptionContext:SecretARN': secret('ngc-api-key') })).allowed).toBe(true);
+    expect((await decrypt({ 'kms:EncryptionContext:SecretARN': secret('pull-key') })).allowed).toBe(false);
+    expect((await decrypt({})).allowed).toBe(false);
+    const broad = {
+      name: 'all',
+      document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] },
+    };
+    expect(
+      await isActionAllowed({
+        ...request([broad], 'kms:Decrypt', key),
+        context: { 'kms:EncryptionContext:SecretARN': secret('break-glass') },
+        resourcePolicy: keyPolicy,
+      }),
+    ).toEqual({ allowed: false, decision: 'ExplicitlyDenied' });
+  });
+
   it('answers a repeated request from its cache', () => {
     const first = isActionAllowed(request([pull]));
     expect(isActionAllowed(request([{ ...pull }]))).toBe(first);
