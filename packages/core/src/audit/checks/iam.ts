@@ -45,9 +45,9 @@ export const IAM_CHECKS = {
     title: 'The key the secret names exists, is Active, and no unknown key exists',
     severity: 'critical',
     proves:
-      "The access key in the secret's AWSCURRENT version exists on the pull user and is Active, and every other key of the user is one the secret knows (AWSPREVIOUS or AWSPENDING).",
+      "The access key id the rotation recorded for the secret's AWSCURRENT version (its nvcf-ecr:version tag; the value is never read) exists on the pull user and is Active, and every other key of the user is one the secret knows (AWSPREVIOUS or AWSPENDING).",
     remediation:
-      'Rotate the secret so that AWSCURRENT names a working key; deactivate and delete keys created outside the rotation once nothing uses them.',
+      'Rotate the secret so that AWSCURRENT names a working key (a rotation also records the key ids of versions written before it recorded them); deactivate and delete keys created outside the rotation once nothing uses them.',
   },
 } as const satisfies Record<string, CheckDefinition>;
 
