@@ -141,7 +141,8 @@ export const PERMISSIONS = {
     },
     {
       // The rotation records its progress in the secret's tags (the intent marker written before
-      // CreateAccessKey, the last failure, the spent force flag: core `ROTATION_TAGS`), and only those tags.
+      // CreateAccessKey, the last failure, the spent force flag: core `ROTATION_TAGS`; the key id of each
+      // version it writes: core `KEY_ID_TAG_PREFIX`), and only those tags.
       sid: 'MarkRotationProgress',
       actions: ['secretsmanager:TagResource', 'secretsmanager:UntagResource'],
       resources: r.registrySecretArns,

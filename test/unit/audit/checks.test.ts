@@ -506,6 +506,28 @@ describe('Audit facts: key ids without the secret value', () => {
     expect(f.remediation).toContain(`Rotate once to record key ids: nvcf-ecr rotate ${registry.name}`);
   });
 
+  it('never advises deactivating a key when the stages’ key ids are not recorded (it may be the current one)', async () => {
+    const ctx = context({
+      keys: [
+        { id: PREVIOUS, created: hours(800) },
+        { id: CURRENT, created: hours(200) },
+      ],
+      lastRotated: hours(200),
+      versions: [
+        { id: 'v-current', stages: ['AWSCURRENT'], created: hours(200), unrecorded: true },
+        { id: 'v-previous', stages: ['AWSPREVIOUS'], created: hours(800), unrecorded: true },
+      ],
+    });
+    const findings = await iamChecks(ctx);
+    for (const id of ['iam.access-key-count', 'iam.key-matches-secret']) {
+      const f = one(findings, id);
+      expect(f.status).toBe('fail');
+      expect(f.remediation).not.toContain('update-access-key');
+      expect(f.remediation).toMatch(/[Rr]otate once to record key ids/);
+    }
+    expect(one(findings, 'iam.access-key-count').remediation).toContain('Deactivate nothing yet');
+  });
+
   it('still reads a never-rotated secret (bootstrap value, no AWSPREVIOUS) as holding no key yet', async () => {
     const ctx = context({
       keys: [],

@@ -69,6 +69,16 @@ export interface VersionKeyView {
   readonly created?: Date | undefined;
 }
 
+/** The stages whose version has no key id recorded: which key they hold cannot be told without the value. */
+export function unrecordedStages(secret: SecretFact | undefined): string[] {
+  const stages: [string, VersionKeyView | undefined][] = [
+    ['AWSCURRENT', secret?.current],
+    ['AWSPREVIOUS', secret?.previous],
+    ['AWSPENDING', secret?.pending],
+  ];
+  return stages.filter(([, view]) => view?.unrecorded === true).map(([stage]) => stage);
+}
+
 export interface SecretVersionFact {
   readonly versionId: string;
   readonly stages: readonly string[];

@@ -2,7 +2,7 @@ import { PULL_POLICY_NAME } from '../../events/names.ts';
 import { loadEffectivePolicies, type PolicySource, policySourceLabel } from '../../iam/effective.ts';
 import { evaluatePullAccess, type GrantFinding, type MissingPermission } from '../../iam/pull-access.ts';
 import { daysBetween, guard, iso, listText, masked, plural, type RegistryCheckContext } from '../check.ts';
-import type { AccessKeyFact, SecretFact } from '../facts.ts';
+import { type AccessKeyFact, type SecretFact, unrecordedStages } from '../facts.ts';
 import type { CheckDefinition, Finding, FindingDraft, Severity } from '../model.ts';
 
 /**
@@ -303,6 +303,17 @@ function keyCount(
       evidence,
     };
   }
+  // Without every stage's key id, "unknown to the secret" may be the current key: never advise deactivating.
+  const unrecorded = unrecordedStages(secret);
+  if (unrecorded.length > 0) {
+    return {
+      status: 'fail',
+      resource: arn,
+      message: `${registry.userName} has 2 Active keys, and no key id is recorded for ${unrecorded.join(', ')} of ${registry.secretName}: which one the secret names cannot be told.`,
+      evidence,
+      remediation: `Deactivate nothing yet. Rotate once to record key ids: nvcf-ecr rotate ${registry.name} (the retirement then deactivates the previous key after its grace period).`,
+    };
+  }
   const known = knownKeys(secret);
   const end = graceEnd(ctx, secret, keys);
   const extra = active.filter((k) => k.id !== known.current);
@@ -450,6 +461,11 @@ function keyMatchesSecret(
   }
   const known = new Set(Object.values(knownKeys(secret)));
   const unknown = keys.filter((k) => !known.has(k.id));
+  const unrecorded = unrecordedStages(secret);
+  if (unknown.length > 0 && unrecorded.length > 0)
+    problems.push(
+      `no key id is recorded for ${unrecorded.join(', ')}, so a key listed as unknown may be that version's: deactivate nothing before a rotation records them (nvcf-ecr rotate ${registry.name})`,
+    );
   // A key created after the current one may be the key a failed rotation gave NVCF (nvcf.credential-current
   // judges that against NVCF's last update): it must not be deactivated before NVCF is brought back.
   const currentCreated = key?.created;
@@ -471,8 +487,10 @@ function keyMatchesSecret(
   return fail(
     severity,
     `${registry.userName}: ${problems.join('; ')}.`,
-    key && key.status === 'Active'
-      ? `Do not deactivate a key NVCF may hold: first check nvcf.credential-current, and if it names the key (a rotation gave it to NVCF and then failed), rotate first (${rotate}), which points NVCF back at the current key. Then deactivate keys the secret does not know once nothing uses them: aws iam update-access-key --user-name ${registry.userName} --access-key-id <the key named above> --status Inactive.`
-      : `Rotate the secret so that AWSCURRENT names a working key and NVCF is updated: ${rotate}.`,
+    unrecorded.length > 0
+      ? `Deactivate nothing yet: rotate once to record key ids (nvcf-ecr rotate ${registry.name}, or ${rotate}), then audit again.`
+      : key && key.status === 'Active'
+        ? `Do not deactivate a key NVCF may hold: first check nvcf.credential-current, and if it names the key (a rotation gave it to NVCF and then failed), rotate first (${rotate}), which points NVCF back at the current key. Then deactivate keys the secret does not know once nothing uses them: aws iam update-access-key --user-name ${registry.userName} --access-key-id <the key named above> --status Inactive.`
+        : `Rotate the secret so that AWSCURRENT names a working key and NVCF is updated: ${rotate}.`,
   );
 }
