@@ -63,7 +63,9 @@ export const sdkSchemaLiteralKeys: BundlingPlugin = {
   name: 'sdk-schema-literal-keys',
   setup(build) {
     build.onLoad(
-      { filter: /[\\/]node_modules[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]schemas[\\/][^\\/]+\.js$/ },
+      {
+        filter: /[\\/]node_modules[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]schemas[\\/][^\\/]+\.js$/,
+      },
       async ({ path }) => ({ contents: literalSchemaKeys(await readFile(path, 'utf8')), loader: 'js' }),
     );
   },
@@ -75,7 +77,10 @@ export function literalSchemaKeys(source: string): string {
   for (const m of source.matchAll(/^const ([A-Za-z_$][\w$]*) = ("(?:[^"\\\n]|\\.)*");$/gm)) {
     if (m[1] !== undefined && m[2] !== undefined) strings.set(m[1], m[2]);
   }
-  return source.replace(/\[([A-Za-z_$][\w$]*)\]:/g, (key, name: string) => strings.get(name)?.concat(':') ?? key);
+  return source.replace(
+    /\[([A-Za-z_$][\w$]*)\]:/g,
+    (key, name: string) => strings.get(name)?.concat(':') ?? key,
+  );
 }
 
 /**
@@ -86,9 +91,12 @@ export function literalSchemaKeys(source: string): string {
 export const sdkClientVersionOnly: BundlingPlugin = {
   name: 'sdk-client-version-only',
   setup(build) {
-    build.onLoad({ filter: /[\\/]node_modules[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]package\.json$/ }, async ({ path }) => {
-      const { version } = JSON.parse(await readFile(path, 'utf8')) as { version: string };
-      return { contents: JSON.stringify({ version }), loader: 'json' };
-    });
+    build.onLoad(
+      { filter: /[\\/]node_modules[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]package\.json$/ },
+      async ({ path }) => {
+        const { version } = JSON.parse(await readFile(path, 'utf8')) as { version: string };
+        return { contents: JSON.stringify({ version }), loader: 'json' };
+      },
+    );
   },
 };
