@@ -11,7 +11,7 @@ import { join } from 'node:path';
 /** The module the bundles use in place of `@aws-sdk/credential-provider-node`, relative to the project root. */
 export const LAMBDA_CREDENTIALS = 'functions/lib/lambda-credentials.ts';
 
-/** The subset of esbuild's plugin API these plugins use (SST pins esbuild 0.18; the repository has a newer one). */
+/** The subset of esbuild's plugin API used here (SST pins esbuild 0.18; the repository has a newer one). */
 export interface BundlingPlugin {
   readonly name: string;
   setup(build: {

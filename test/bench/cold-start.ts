@@ -19,9 +19,9 @@ import { bytes, type Row } from './lib/table.ts';
  * uploaded.
  *
  * - `bundleBytes`: the bundled JavaScript of the asset (every `.mjs`/`.js` file in it). Beside the bundle, the
- *   asset holds SST's `package.json` only; it counts in `assetBytes`. `dataFiles` counts any other JSON in the
- *   asset: none, since the audit asks AWS's policy simulator instead of shipping IAM's service data (1,399
- *   JSON files, 15 MB, when it evaluated policies itself).
+ *   asset holds SST's `package.json` and `package-lock.json` only; they count in `assetBytes`. `dataFiles`
+ *   counts any other JSON in the asset: none, since the audit asks AWS's policy simulator instead of shipping
+ *   IAM's service data (1,399 JSON files, 15 MB, when it evaluated policies itself).
  * - `initMs`: the median, over fresh `node` processes, of the time to `import()` the bundle, measured inside
  *   the process with `performance.now()` around the dynamic import. Each process has the environment the
  *   template gives the function (the validated configuration, the bus, the bucket; CloudFormation references
@@ -40,7 +40,7 @@ export interface ColdStartResult {
   /** Every file of the deployed asset, bundle included (what the zip holds). */
   assetBytes: number;
   assetFiles: number;
-  /** JSON files in the asset besides SST's `package.json` (data a function would read at run time). */
+  /** JSON files in the asset besides SST's `package.json` and `package-lock.json`: data read at run time. */
   dataFiles: number;
   /** The bundle's bytes by origin (from the rebuilt metafile). */
   composition: {
@@ -58,6 +58,12 @@ export interface ColdStartResult {
 export type ColdStartResults = Record<FunctionKey, ColdStartResult>;
 
 const run = promisify(execFile);
+
+/**
+ * What SST writes beside every bundle: the `package.json` of the packages it installs (none here) and the
+ * `package-lock.json` of that `npm install` (140 B together). Any other JSON in an asset is data.
+ */
+const SST_FILES = new Set(['package.json', 'package-lock.json']);
 
 /** SDK-internal dependencies counted with the SDK. */
 const SDK_DEPENDENCIES = new Set(['fast-xml-parser', 'strnum', 'tslib', 'bowser', 'uuid', '@aws-crypto']);
@@ -219,7 +225,7 @@ export async function benchColdStart(options: {
       const sizes = await Promise.all(files.map(async (f) => ({ f, size: (await stat(f)).size })));
       const bundleBytes = sizes.filter(({ f }) => /\.(m?js)$/.test(f)).reduce((n, { size }) => n + size, 0);
       const assetBytes = sizes.reduce((n, { size }) => n + size, 0);
-      const dataFiles = files.filter((f) => f.endsWith('.json') && basename(f) !== 'package.json').length;
+      const dataFiles = files.filter((f) => f.endsWith('.json') && !SST_FILES.has(basename(f))).length;
       const times = await initTimes(fn, probe, runs);
       const initMs = median(times);
       const split = await composition(key, fn.bundle);

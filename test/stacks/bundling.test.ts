@@ -29,7 +29,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Bundles `contents` (resolved from the project root) as SST does for deploy, with or without the stacks' additions. */
+/** Bundles `contents` (resolved from the root) as SST does for deploy, with or without the stacks' additions. */
 async function bundle(contents: string, options: { stacks: boolean; minify: boolean }): Promise<string> {
   const result = await esbuild.build({
     stdin: { contents, resolveDir: root, loader: 'js' },
