@@ -281,6 +281,12 @@ describe('Retirement and audit with roles that cannot read a pull key', () => {
     const status = new Map(keysOf(h.sb, registry).map((k) => [k.accessKeyId, k.status]));
     expect(status.get(held)).toBe('Active');
     expect(status.get(older)).toBe('Active');
+    // The audit, without the value either, names the rolled-back key as AWSCURRENT and knows the other one.
+    const report = await audit(h);
+    const [matches] = finding(report, 'iam.key-matches-secret');
+    expect(matches?.status).toBe('pass');
+    expect(matches?.message).toContain(`The AWSCURRENT key ${maskAccessKeyId(older)} is`);
+    expect(report.findings.filter((f) => f.status === 'error').map((f) => f.checkId)).toEqual([]);
   });
 
   it('audits green: the key checks judge the recorded key ids, before and after the retirement', async () => {
