@@ -34,7 +34,15 @@ export function createValidatePushHandler(env: FunctionEnvironment) {
     // A malformed event can never become valid: log it and return, rather than throw into two pointless
     // retries and a dead letter.
     .use(parseEvent({ schema: ecrImageActionEventSchema, logger: env.logger, onInvalid: 'skip' }))
-    .handler((event) => validatePush(event, deps));
+    .handler((event, context) => {
+      // Lambda's clock for this invocation: the not-found look-ups stop in time to report (the sandbox's
+      // runtime counts down the same way).
+      const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context : undefined;
+      return validatePush(event, {
+        ...deps,
+        ...(remaining ? { remainingMs: () => remaining.getRemainingTimeInMillis() } : {}),
+      });
+    });
   return invocable(handler);
 }
 

@@ -4,4 +4,5 @@
  */
 export * from './detail.ts';
 export * from './event.ts';
+export * from './not-found.ts';
 export * from './validate.ts';

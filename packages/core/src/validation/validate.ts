@@ -17,6 +17,12 @@ import {
   verdictEnvelopeBytes,
 } from './detail.ts';
 import { type EcrImageActionEvent, type PushTarget, pushTarget, type SkipCode } from './event.ts';
+import {
+  durationText,
+  NOT_FOUND_MAX_WAIT_MS,
+  NOT_FOUND_SETTLED_AFTER_MS,
+  nextNotFoundStep,
+} from './not-found.ts';
 
 /**
  * Push validation (packages/core/src/validation/README.md): an `ECR Image Action` becomes an
@@ -26,17 +32,12 @@ import { type EcrImageActionEvent, type PushTarget, pushTarget, type SkipCode } 
  * Failure policy:
  * - throttling, 5xx, network, a failed `PutEvents` entry: throw, so Lambda's asynchronous retries run and the
  *   event lands in the failure queue after the last one (the verdict would otherwise be lost);
- * - the image not found right after the push: retried briefly ({@link NOT_FOUND_RETRY_DELAYS_MS}), then an
- *   `error` verdict — the image really is gone (deleted, or a lifecycle rule raced the push);
+ * - the image not found: looked up again within the invocation's time (`not-found.ts`); still not found, a
+ *   recent push is thrown for Lambda to retry (ECR may not serve it yet), an old one becomes an `error`
+ *   verdict — the image really is gone (deleted, or a lifecycle rule raced the push);
  * - malformed manifests, exceeded bounds, access denied, anything unexpected: an `error` verdict naming the
  *   problem. Retrying cannot change content-addressed bytes, and a crash would only loop.
  */
-
-/**
- * Waits before the 2nd and 3rd look-up of an image ECR does not find: three tries over about 2 s. ECR answers
- * reads right after its own PutImage in practice; this covers eventual consistency, not slow pushes.
- */
-export const NOT_FOUND_RETRY_DELAYS_MS: readonly number[] = [500, 1500];
 
 /** Metric (EMF, namespace `NvcfEcrAutopilot`) counting verdicts, dimension `Verdict`. */
 export const VERDICT_METRIC = 'ImageValidations';
@@ -63,9 +64,13 @@ export interface ValidatePushDeps {
   readonly logger: Logger;
   readonly metrics: MetricSink;
   readonly now: () => Date;
-  /** How the not-found retries wait (tests pass a fake). */
+  /** How the not-found look-ups wait (tests pass a fake). */
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
-  readonly notFoundRetryDelaysMs?: readonly number[] | undefined;
+  /**
+   * What the invocation has left, in milliseconds (the Lambda context's `getRemainingTimeInMillis`): the
+   * not-found look-ups stop in time to report. Without it, they stop after {@link NOT_FOUND_MAX_WAIT_MS}.
+   */
+  readonly remainingMs?: (() => number) | undefined;
 }
 
 export type ValidationOutcome =
@@ -157,18 +162,13 @@ async function judge(
   } as const;
   let resolved: ResolvedImage;
   try {
-    resolved = await resolveWithRetry(target, deps, log);
+    resolved = await resolveWithRetry(target, event, deps, log);
   } catch (err) {
     if (isTransient(err)) throw err;
-    const evaluation = errorEvaluation(err);
-    const gone =
-      err instanceof ManifestError && err.code === 'not-found'
-        ? [
-            `not found after ${(deps.notFoundRetryDelaysMs ?? NOT_FOUND_RETRY_DELAYS_MS).length + 1} attempts: the image (or part of it) was deleted after the push, or never fully pushed`,
-          ]
-        : [];
+    const cause = err instanceof GoneError ? err.cause : err;
+    const gone = err instanceof GoneError ? [err.note] : [];
     log.error('image could not be resolved', {
-      error: err instanceof Error ? { name: err.name, message: err.message } : String(err),
+      error: cause instanceof Error ? { name: cause.name, message: cause.message } : String(cause),
     });
     return {
       ...base,
@@ -181,7 +181,7 @@ async function judge(
       ignored: [],
       warnings: [],
       verdict: 'error',
-      reasons: [...evaluation.reasons, ...gone],
+      reasons: [...errorEvaluation(cause).reasons, ...gone],
     };
   }
   const evaluation = evaluatePlatforms(resolved, target.required, { repository: target.repository });
@@ -200,8 +200,26 @@ async function judge(
   };
 }
 
+/** A "not found" that is final: the push is old enough (or its look-ups are spent); `note` says so. */
+class GoneError extends Error {
+  public override readonly cause: ManifestError;
+  public readonly note: string;
+  public constructor(cause: ManifestError, note: string) {
+    super(cause.message);
+    this.name = 'GoneError';
+    this.cause = cause;
+    this.note = note;
+  }
+}
+
+/**
+ * Resolves the pushed image; a "not found" is looked up again as {@link nextNotFoundStep} says. Throws a
+ * {@link GoneError} when "not found" is final, and a transient {@link ImageSourceError} (Lambda retries) when
+ * the push is recent and this invocation's time for waiting is spent.
+ */
 async function resolveWithRetry(
   target: PushTarget,
+  event: EcrImageActionEvent,
   deps: ValidatePushDeps,
   log: Logger,
 ): Promise<ResolvedImage> {
@@ -220,20 +238,34 @@ async function resolveWithRetry(
         confirmManifests: true,
       })
     : direct;
-  const delays = deps.notFoundRetryDelaysMs ?? NOT_FOUND_RETRY_DELAYS_MS;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  for (let attempt = 0; ; attempt++) {
+  const pushed = pushedAt(event);
+  let waitedMs = 0;
+  for (let lookups = 1; ; lookups++) {
     try {
       return await resolveImage(fetcher, target.digest);
     } catch (err) {
-      const delay = delays[attempt];
-      if (!(err instanceof ManifestError && err.code === 'not-found') || delay === undefined) throw err;
-      log.info('image not found yet, looking again', {
-        attempt: attempt + 1,
-        delayMs: delay,
-        missing: err.digest,
-      });
-      await sleep(delay);
+      if (!(err instanceof ManifestError && err.code === 'not-found')) throw err;
+      const ageMs = pushed === null ? undefined : deps.now().getTime() - Date.parse(pushed);
+      const next = nextNotFoundStep({ lookups, waitedMs, ageMs, remainingMs: deps.remainingMs?.() });
+      const after = ageMs === undefined ? '' : ` ${durationText(ageMs)} after the push`;
+      if (next.step === 'final') {
+        throw new GoneError(
+          err,
+          `not found${after} (${lookups} look-up${lookups === 1 ? '' : 's'}): the image (or part of it) was deleted after the push, or never fully pushed`,
+        );
+      }
+      if (next.step === 'retry-later') {
+        log.warn('image not found yet: left to Lambda to retry', { lookups, ageMs, missing: err.digest });
+        throw new ImageSourceError(
+          `${err.message};${after} ECR may not serve it yet, so the event is retried, until it is found or the push is over ${durationText(NOT_FOUND_SETTLED_AFTER_MS)} old`,
+          true,
+          { cause: err },
+        );
+      }
+      log.info('image not found yet, looking again', { lookups, delayMs: next.ms, missing: err.digest });
+      await sleep(next.ms);
+      waitedMs += next.ms;
     }
   }
 }
