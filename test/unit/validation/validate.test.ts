@@ -95,6 +95,9 @@ describe('Function: validatePush', () => {
       sourceEventId: '446d9337-ebe2-cf4f-42e6-42be36883bbd',
       // The ECR event's time: verdicts of two quick pushes of one tag are ordered by it, not by arrival.
       pushedAt: '2025-09-25T12:38:34.000Z',
+      // This harness gives the validation no NVCF client.
+      functionCheck: 'skipped',
+      functions: [],
     });
     expect(h.events.entries).toEqual([
       {

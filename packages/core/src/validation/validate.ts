@@ -18,6 +18,13 @@ import {
 } from './detail.ts';
 import { type EcrImageActionEvent, type PushTarget, pushTarget, type SkipCode } from './event.ts';
 import {
+  type FunctionCatalogCache,
+  functionReasons,
+  functionRequirements,
+  type NvcfFunctionsPort,
+  requiredPlatforms,
+} from './functions.ts';
+import {
   durationText,
   NOT_FOUND_MAX_WAIT_MS,
   NOT_FOUND_SETTLED_AFTER_MS,
@@ -71,6 +78,13 @@ export interface ValidatePushDeps {
    * not-found look-ups stop in time to report. Without it, they stop after {@link NOT_FOUND_MAX_WAIT_MS}.
    */
   readonly remainingMs?: (() => number) | undefined;
+  /**
+   * NVCF's functions and deployments (`NvcfClient`): an image some function versions run must also provide
+   * what their deployments run on. Absent, the function check is `skipped`.
+   */
+  readonly nvcf?: NvcfFunctionsPort | undefined;
+  /** The function list and deployments across warm invocations (module scope at the edge). */
+  readonly functionCache?: FunctionCatalogCache | undefined;
 }
 
 export type ValidationOutcome =
@@ -151,6 +165,8 @@ async function judge(
   deps: ValidatePushDeps,
   log: Logger,
 ): Promise<ImageValidationDetail> {
+  // Read while the image resolves: it never throws (NVCF down or refusing is `skipped`, with a warning).
+  const users = functionRequirements(target, deps);
   const base = {
     schemaVersion: IMAGE_VALIDATION_SCHEMA_VERSION,
     registry: target.hostname,
@@ -170,21 +186,27 @@ async function judge(
     log.error('image could not be resolved', {
       error: cause instanceof Error ? { name: cause.name, message: cause.message } : String(cause),
     });
+    const fns = await users;
     return {
       ...base,
       mediaType: event.detail['manifest-media-type'] ?? null,
       kind: null,
       platforms: [],
-      required: [...target.required],
+      required: requiredPlatforms(target, fns).required,
       missing: [],
       mismatches: [],
       ignored: [],
-      warnings: [],
+      warnings: fns.warnings,
       verdict: 'error',
-      reasons: [...errorEvaluation(cause).reasons, ...gone],
+      reasons: [...errorEvaluation(cause).reasons, ...gone, ...functionReasons(fns)],
+      functionCheck: fns.check,
+      functions: fns.functions,
     };
   }
-  const evaluation = evaluatePlatforms(resolved, target.required, { repository: target.repository });
+  const fns = await users;
+  const { required, requiredFor } = requiredPlatforms(target, fns);
+  if (fns.functions.length > 0) log.info('the image is used by NVCF functions', { functions: fns.functions });
+  const evaluation = evaluatePlatforms(resolved, required, { repository: target.repository, requiredFor });
   return {
     ...base,
     mediaType: resolved.mediaType,
@@ -194,9 +216,11 @@ async function judge(
     missing: evaluation.missing,
     mismatches: resolved.mismatches,
     ignored: resolved.ignored,
-    warnings: resolved.warnings,
+    warnings: [...resolved.warnings, ...fns.warnings],
     verdict: evaluation.verdict,
-    reasons: evaluation.reasons,
+    reasons: [...evaluation.reasons, ...functionReasons(fns)],
+    functionCheck: fns.check,
+    functions: fns.functions,
   };
 }
 
