@@ -86,7 +86,10 @@ function harness() {
     expect(imageValidationDetailSchema.safeParse(outcome.detail).success).toBe(true);
     return outcome.detail;
   };
-  return { ecr, events, nvcf, logs, deps, verdict, advance: (ms: number) => void (nowMs += ms) };
+  const advance = (ms: number) => {
+    nowMs += ms;
+  };
+  return { ecr, events, nvcf, logs, deps, verdict, advance };
 }
 
 describe('Function-aware validation', () => {
@@ -210,7 +213,7 @@ describe('Function-aware validation', () => {
       `used by NVCF function idle (${idle.id}, version ${idle.versionId}, INACTIVE), not deployed`,
     );
     expect(detail.warnings).toEqual([
-      `NVCF function odd (${odd.id}, version ${odd.versionId}) runs on X9 (OCI.GPU.X9_1x) has no cpuArch and is not a GPU whose CPU architecture is known: its CPU architecture is unknown, so it is not checked`,
+      `NVCF function odd (${odd.id}, version ${odd.versionId}) X9 (OCI.GPU.X9_1x) has no cpuArch and is not a GPU whose CPU architecture is known, so it is not checked`,
     ]);
     expect(pinned.containerImage).toContain('@sha256:');
   });

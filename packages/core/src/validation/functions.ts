@@ -140,9 +140,7 @@ export async function functionRequirements(
           warnings.push(`${label} is ${fn.status} but NVCF lists no GPU for it: its platform is not checked`);
         for (const need of needs) {
           if (need.architecture === 'unknown') {
-            warnings.push(
-              `${label} runs on ${need.because}: its CPU architecture is unknown, so it is not checked`,
-            );
+            warnings.push(`${label}: ${need.because}, so it is not checked`);
             continue;
           }
           const platform = linux(need.architecture);
