@@ -213,7 +213,7 @@ describe('Function-aware validation', () => {
       `used by NVCF function idle (${idle.id}, version ${idle.versionId}, INACTIVE), not deployed`,
     );
     expect(detail.warnings).toEqual([
-      `NVCF function odd (${odd.id}, version ${odd.versionId}) X9 (OCI.GPU.X9_1x) has no cpuArch and is not a GPU whose CPU architecture is known, so it is not checked`,
+      `NVCF function odd (${odd.id}, version ${odd.versionId}): X9 (OCI.GPU.X9_1x) has no cpuArch and is not a GPU whose CPU architecture is known, so it is not checked`,
     ]);
     expect(pinned.containerImage).toContain('@sha256:');
   });
