@@ -124,6 +124,9 @@ describe('Push validation on the sandbox', () => {
         ],
         sourceEventId: expect.any(String),
         pushedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+        // The sandbox's NVCF was read with the stored NGC key: no function runs this tag.
+        functionCheck: 'checked',
+        functions: [],
       });
     });
 
