@@ -12,6 +12,8 @@ import { ROOT, synthesize } from '../../stacks/lib/synth.ts';
 import { median, round } from './lib/measure.ts';
 import { bytes, type Row } from './lib/table.ts';
 
+const NPM_MANIFESTS = new Set(['package.json', 'package-lock.json']);
+
 /**
  * Cold start of each function as deployed: the stacks are synthesised offline (`stacks/lib/synth.ts`, which
  * bundles every function with SST's own esbuild exactly as `sst deploy` does: minified ESM, the AWS SDK v3
@@ -19,8 +21,9 @@ import { bytes, type Row } from './lib/table.ts';
  * uploaded.
  *
  * - `bundleBytes`: the bundled JavaScript of the asset (every `.mjs`/`.js` file in it). Beside the bundle, the
- *   asset holds SST's `package.json` only; it counts in `assetBytes`. `dataFiles` counts any other JSON in the
- *   asset: none, since the audit asks AWS's policy simulator instead of shipping IAM's service data (1,399
+ *   asset holds SST's empty `package.json` and the `package-lock.json` its `npm install` writes (SST
+ *   `runtime/handlers/node.js` runs it in deploy mode even with no package to install); they count in
+ *   `assetBytes`. `dataFiles` counts any other JSON in the asset: none, since the audit asks AWS's policy simulator instead of shipping IAM's service data (1,399
  *   JSON files, 15 MB, when it evaluated policies itself).
  * - `initMs`: the median, over fresh `node` processes, of the time to `import()` the bundle, measured inside
  *   the process with `performance.now()` around the dynamic import. Each process has the environment the
@@ -219,7 +222,9 @@ export async function benchColdStart(options: {
       const sizes = await Promise.all(files.map(async (f) => ({ f, size: (await stat(f)).size })));
       const bundleBytes = sizes.filter(({ f }) => /\.(m?js)$/.test(f)).reduce((n, { size }) => n + size, 0);
       const assetBytes = sizes.reduce((n, { size }) => n + size, 0);
-      const dataFiles = files.filter((f) => f.endsWith('.json') && basename(f) !== 'package.json').length;
+      // SST writes an empty `package.json` ({"dependencies":{}}) and the `package-lock.json` npm makes of it
+      // beside every bundle; any other JSON in an asset is data the bundle reads at run time (IAM service data).
+      const dataFiles = files.filter((f) => f.endsWith('.json') && !NPM_MANIFESTS.has(basename(f))).length;
       const times = await initTimes(fn, probe, runs);
       const initMs = median(times);
       const split = await composition(key, fn.bundle);
