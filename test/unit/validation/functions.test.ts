@@ -212,6 +212,9 @@ describe('Function-aware validation', () => {
     expect(detail.reasons).toContain(
       `used by NVCF function idle (${idle.id}, version ${idle.versionId}, INACTIVE), not deployed`,
     );
+    expect(detail.reasons).toContain(
+      `used by NVCF function odd (${odd.id}, version ${odd.versionId}, ACTIVE), deployed on GPUs of unknown CPU architecture (see the warnings)`,
+    );
     expect(detail.warnings).toEqual([
       `NVCF function odd (${odd.id}, version ${odd.versionId}): X9 (OCI.GPU.X9_1x) has no cpuArch and is not a GPU whose CPU architecture is known, so it is not checked`,
     ]);

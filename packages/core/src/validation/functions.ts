@@ -127,31 +127,33 @@ export async function functionRequirements(
     const users = (await cache.functions(nvcf, nowMs)).filter(
       (fn) => fn.status !== 'DELETED' && fn.ownedByDifferentAccount !== true && pullsTarget(fn, target),
     );
+    // Deployments of several versions are read at once; each is kept for the TTL like the list.
+    const deployments = await Promise.all(
+      users.map((fn) => (isDeployed(fn) ? cache.deployment(nvcf, fn, nowMs) : Promise.resolve(undefined))),
+    );
     const functions: FunctionUse[] = [];
     const requiredBy = new Map<string, string[]>();
     const warnings: string[] = [];
-    for (const fn of users) {
+    users.forEach((fn, i) => {
       const label = `NVCF function ${fn.name} (${fn.id}, version ${fn.versionId})`;
       const requires: string[] = [];
-      if (isDeployed(fn)) {
-        const deployment = await cache.deployment(nvcf, fn, nowMs);
-        const needs = deployment ? requiredArchitectures(deployment) : [];
-        if (!deployment || deployment.deploymentSpecifications.length === 0)
-          warnings.push(`${label} is ${fn.status} but NVCF lists no GPU for it: its platform is not checked`);
-        for (const need of needs) {
-          if (need.architecture === 'unknown') {
-            warnings.push(`${label}: ${need.because}, so it is not checked`);
-            continue;
-          }
-          const platform = linux(need.architecture);
-          requires.push(platform);
-          const by = requiredBy.get(platform) ?? [];
-          by.push(`${label}, whose deployment's ${need.because}`);
-          requiredBy.set(platform, by);
+      const deployment = deployments[i];
+      if (isDeployed(fn) && (!deployment || deployment.deploymentSpecifications.length === 0))
+        warnings.push(`${label} is ${fn.status} but NVCF lists no GPU for it: its platform is not checked`);
+      for (const need of deployment ? requiredArchitectures(deployment) : []) {
+        if (need.architecture === 'unknown') {
+          warnings.push(`${label}: ${need.because}, so it is not checked`);
+          continue;
         }
+        const platform = linux(need.architecture);
+        requires.push(platform);
+        requiredBy.set(platform, [
+          ...(requiredBy.get(platform) ?? []),
+          `${label}, whose deployment's ${need.because}`,
+        ]);
       }
       functions.push({ name: fn.name, id: fn.id, versionId: fn.versionId, status: fn.status, requires });
-    }
+    });
     return {
       check: 'checked',
       functions,
@@ -191,7 +193,13 @@ export function requiredPlatforms(
 export function functionReasons(fns: FunctionRequirements): string[] {
   return fns.functions.map(
     (f) =>
-      `used by NVCF function ${f.name} (${f.id}, version ${f.versionId}, ${f.status})${f.requires.length > 0 ? `, deployed on ${f.requires.join(' and ')}` : ', not deployed'}`,
+      `used by NVCF function ${f.name} (${f.id}, version ${f.versionId}, ${f.status})${
+        f.requires.length > 0
+          ? `, deployed on ${f.requires.join(' and ')}`
+          : isDeployed(f)
+            ? ', deployed on GPUs of unknown CPU architecture (see the warnings)'
+            : ', not deployed'
+      }`,
   );
 }
 
