@@ -176,13 +176,15 @@ async function judge(
     sourceEventId: event.id ?? null,
     pushedAt: pushedAt(event),
   } as const;
-  let resolved: ResolvedImage;
+  let resolved: ResolvedImage | Gone;
   try {
     resolved = await resolveWithRetry(target, event, deps, log);
   } catch (err) {
     if (isTransient(err)) throw err;
-    const cause = err instanceof GoneError ? err.cause : err;
-    const gone = err instanceof GoneError ? [err.note] : [];
+    resolved = { gone: err, note: undefined };
+  }
+  if ('gone' in resolved) {
+    const cause = resolved.gone;
     log.error('image could not be resolved', {
       error: cause instanceof Error ? { name: cause.name, message: cause.message } : String(cause),
     });
@@ -198,7 +200,11 @@ async function judge(
       ignored: [],
       warnings: fns.warnings,
       verdict: 'error',
-      reasons: [...errorEvaluation(cause).reasons, ...gone, ...functionReasons(fns)],
+      reasons: [
+        ...errorEvaluation(cause).reasons,
+        ...(resolved.note ? [resolved.note] : []),
+        ...functionReasons(fns),
+      ],
       functionCheck: fns.check,
       functions: fns.functions,
     };
@@ -224,29 +230,23 @@ async function judge(
   };
 }
 
-/** A "not found" that is final: the push is old enough (or its look-ups are spent); `note` says so. */
-class GoneError extends Error {
-  public override readonly cause: ManifestError;
-  public readonly note: string;
-  public constructor(cause: ManifestError, note: string) {
-    super(cause.message);
-    this.name = 'GoneError';
-    this.cause = cause;
-    this.note = note;
-  }
+/** The image could not be resolved for good: why, and for a final "not found", a sentence saying so. */
+interface Gone {
+  readonly gone: unknown;
+  readonly note: string | undefined;
 }
 
 /**
- * Resolves the pushed image; a "not found" is looked up again as {@link nextNotFoundStep} says. Throws a
- * {@link GoneError} when "not found" is final, and a transient {@link ImageSourceError} (Lambda retries) when
- * the push is recent and this invocation's time for waiting is spent.
+ * Resolves the pushed image; a "not found" is looked up again as {@link nextNotFoundStep} says. Returns
+ * {@link Gone} when "not found" is final, and throws a transient {@link ImageSourceError} (Lambda retries)
+ * when the push is recent and this invocation's time for waiting is spent.
  */
 async function resolveWithRetry(
   target: PushTarget,
   event: EcrImageActionEvent,
   deps: ValidatePushDeps,
   log: Logger,
-): Promise<ResolvedImage> {
+): Promise<ResolvedImage | Gone> {
   const { registry, repository } = target;
   const direct = ecrFetcher({
     ecr: deps.ecr(registry.region),
@@ -274,10 +274,10 @@ async function resolveWithRetry(
       const next = nextNotFoundStep({ lookups, waitedMs, ageMs, remainingMs: deps.remainingMs?.() });
       const after = ageMs === undefined ? '' : ` ${durationText(ageMs)} after the push`;
       if (next.step === 'final') {
-        throw new GoneError(
-          err,
-          `not found${after} (${lookups} look-up${lookups === 1 ? '' : 's'}): the image (or part of it) was deleted after the push, or never fully pushed`,
-        );
+        return {
+          gone: err,
+          note: `not found${after} (${lookups} look-up${lookups === 1 ? '' : 's'}): the image (or part of it) was deleted after the push, or never fully pushed`,
+        };
       }
       if (next.step === 'retry-later') {
         log.warn('image not found yet: left to Lambda to retry', { lookups, ageMs, missing: err.digest });
