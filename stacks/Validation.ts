@@ -94,7 +94,9 @@ export function Validation({ app, stack }: StackContext) {
         deadLetterQueue: deliveryDeadLetters,
       }),
     );
-    // Lambda retries a failed asynchronous invocation twice, then hands the event to the failure queue.
+    // Lambda retries a failed asynchronous invocation twice, then hands the event to the failure queue. A push
+    // ECR does not serve yet is such a failure until it is 2 minutes old (core `NOT_FOUND_SETTLED_AFTER_MS`):
+    // the third attempt, about 3 minutes after the first, always publishes a verdict. Keep at least 2 retries.
     validatePush.configureAsyncInvoke({
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
