@@ -1,5 +1,11 @@
 import { ServiceError } from '../../errors.ts';
-import type { ImageRecord } from './records.ts';
+import type { JsonOperation } from '../../server/aws.ts';
+import type { World } from '../../world.ts';
+import type { EcrBackend } from './backend.ts';
+import { ecrErrors } from './errors.ts';
+import type { ImageApi } from './handlers.ts';
+import * as input from './input.ts';
+import type { ImageId, ImageRecord } from './records.ts';
 
 /**
  * ECR's archival storage class (https://docs.aws.amazon.com/AmazonECR/latest/userguide/archive-image.html):
@@ -87,6 +93,41 @@ export function restoreByPush(image: ImageRecord, nowMs: number): boolean {
   if (statusOf(image, nowMs) === 'ACTIVE') return false;
   image.archive = { ...(image.archive as ArchiveState), archived: false, activeAt: nowMs };
   return true;
+}
+
+/** `UpdateImageStorageClass` (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_UpdateImageStorageClass.html). */
+export function updateImageStorageClassHandler(
+  world: World,
+  backend: EcrBackend,
+  api: ImageApi,
+): JsonOperation {
+  return async (ctx, body) => {
+    const name = input.repositoryName(body);
+    const registryId = input.registryId(body);
+    const members = input.ecr(body);
+    const target = members.oneOf('targetStorageClass', ['STANDARD', 'ARCHIVE'] as const);
+    if (target === undefined) throw ecrErrors.invalidMember('targetStorageClass', 'Member must not be null');
+    const idMembers = members.object('imageId');
+    if (idMembers === undefined) throw ecrErrors.invalidMember('imageId', 'Member must not be null');
+    const id: ImageId = { imageDigest: idMembers.str('imageDigest'), imageTag: idMembers.str('imageTag') };
+    await ctx.authorize('ecr:UpdateImageStorageClass', api.arn(ctx, registryId, name));
+    const store = backend.store(ctx.region);
+    const r = store.repository(name, registryId);
+    const found = store.resolve(r, id);
+    if ('failureCode' in found) {
+      if (found.failureCode === 'ImageNotFound' || found.failureCode === 'ImageTagDoesNotMatchDigest')
+        throw ecrErrors.imageNotFound(id, r.name, r.registryId);
+      throw ecrErrors.invalidParameter(found.failureReason);
+    }
+    const imageStatus = updateStorageClass(found, target, store.now());
+    world.changed();
+    return {
+      registryId: r.registryId,
+      repositoryName: r.name,
+      imageId: { imageDigest: found.digest, ...(id.imageTag !== undefined ? { imageTag: id.imageTag } : {}) },
+      imageStatus,
+    };
+  };
 }
 
 function notSupported(why: string): ServiceError {

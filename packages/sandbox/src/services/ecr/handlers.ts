@@ -6,7 +6,7 @@ import {
   IMAGE_STATUS_FILTERS,
   matchesStatus,
   statusOf,
-  updateStorageClass,
+  updateImageStorageClassHandler,
 } from './archive.ts';
 import type { EcrBackend } from './backend.ts';
 import { ecrErrors } from './errors.ts';
@@ -402,38 +402,7 @@ export function ecrHandlers(world: World, backend: EcrBackend): Record<string, J
       return { imageIds: page, ...(nextToken ? { nextToken } : {}) };
     },
 
-    /** Archive or restore one image (archive.ts: what the sandbox chose where ECR documents nothing). */
-    async UpdateImageStorageClass(ctx, body) {
-      const name = input.repositoryName(body);
-      const registryId = input.registryId(body);
-      const members = input.ecr(body);
-      const target = members.oneOf('targetStorageClass', ['STANDARD', 'ARCHIVE'] as const);
-      if (target === undefined)
-        throw ecrErrors.invalidMember('targetStorageClass', 'Member must not be null');
-      const idMembers = members.object('imageId');
-      if (idMembers === undefined) throw ecrErrors.invalidMember('imageId', 'Member must not be null');
-      const id: ImageId = { imageDigest: idMembers.str('imageDigest'), imageTag: idMembers.str('imageTag') };
-      await ctx.authorize('ecr:UpdateImageStorageClass', api.arn(ctx, registryId, name));
-      const store = backend.store(ctx.region);
-      const r = store.repository(name, registryId);
-      const found = store.resolve(r, id);
-      if (isFailure(found)) {
-        if (found.failureCode === 'ImageNotFound' || found.failureCode === 'ImageTagDoesNotMatchDigest')
-          throw ecrErrors.imageNotFound(id, r.name, r.registryId);
-        throw ecrErrors.invalidParameter(found.failureReason);
-      }
-      const imageStatus = updateStorageClass(found, target, store.now());
-      world.changed();
-      return {
-        registryId: r.registryId,
-        repositoryName: r.name,
-        imageId: {
-          imageDigest: found.digest,
-          ...(id.imageTag !== undefined ? { imageTag: id.imageTag } : {}),
-        },
-        imageStatus,
-      };
-    },
+    UpdateImageStorageClass: updateImageStorageClassHandler(world, backend, api),
 
     async GetDownloadUrlForLayer(ctx, body) {
       const name = input.repositoryName(body);
