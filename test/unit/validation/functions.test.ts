@@ -209,6 +209,9 @@ describe('Function-aware validation', () => {
       ['idle', []],
       ['odd', []],
     ]);
+    expect(detail.reasons[0]).toBe(
+      'provides every required platform (linux/amd64, linux/arm64) for repository inference and the NVCF functions that run it: the image has linux/amd64, linux/arm64',
+    );
     expect(detail.reasons).toContain(
       `used by NVCF function idle (${idle.id}, version ${idle.versionId}, INACTIVE), not deployed`,
     );

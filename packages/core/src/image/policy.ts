@@ -132,7 +132,7 @@ export function evaluatePlatforms(
     required: requiredText,
     missing: [],
     reasons: [
-      `provides every required platform (${requiredText.join(', ')})${forRepo}: the image has ${has}`,
+      `provides every required platform (${requiredText.join(', ')})${forRepo}${options.requiredFor?.size ? ' and the NVCF functions that run it' : ''}: the image has ${has}`,
     ],
   };
 }

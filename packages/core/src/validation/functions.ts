@@ -9,7 +9,7 @@ import type { NvcfAuditPort, NvcfDeploymentView, NvcfFunctionView } from '../por
 import type { PushTarget } from './event.ts';
 
 /**
- * Function-aware validation (packages/core/src/validation/README.md, "NVCF functions"): when the pushed
+ * Function-aware validation (packages/core/src/validation/README.md, "How it works", item 6): when the pushed
  * `repository:tag` (or digest) is the image of NVCF function versions, the platforms their deployments run on
  * are required too, whatever the repository's policy says. Which function pulls what and which CPU a
  * deployment needs are the audit's rules (`audit/functions.ts`), used here unchanged.
