@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ECRClient } from '@aws-sdk/client-ecr';
+import { CreateSecretCommand, DeleteSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { assertConfig } from '@nvcf-ecr/core/config';
 import { imageValidationDetailSchema } from '@nvcf-ecr/core/validation';
 import type { DeadLetter } from '@nvcf-ecr/sandbox';
@@ -24,7 +25,7 @@ import {
 
 const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const built = new Layout(BUILT);
-const REPOSITORIES = ['fn-down', 'fn-gb200', 'fn-free', 'late'];
+const REPOSITORIES = ['fn-nokey', 'fn-down', 'fn-gb200', 'fn-free', 'late'];
 
 describe('Function-aware validation on the sandbox', () => {
   let v: ValidationSandbox;
@@ -72,6 +73,25 @@ describe('Function-aware validation on the sandbox', () => {
     expect(imageValidationDetailSchema.safeParse(verdict).success).toBe(true);
     return verdict;
   }
+
+  // First, while the handler holds no NGC key and no function list: a failed read is never kept.
+  it('gives the repository verdict, marked skipped, when the NGC API key secret is missing', async () => {
+    const { secrets } = clients(v.sb);
+    const SecretId = 'nvcf-ecr/ngc-api-key';
+    await secrets.send(new DeleteSecretCommand({ SecretId, ForceDeleteWithoutRecovery: true }));
+    const verdict = await pushAndJudge('fn-nokey');
+    await secrets.send(new CreateSecretCommand({ Name: SecretId, SecretString: v.sb.ngcApiKey }));
+    expect(verdict).toMatchObject({
+      verdict: 'compliant',
+      required: ['linux/amd64'],
+      functionCheck: 'skipped',
+    });
+    expect(verdict.warnings).toHaveLength(1);
+    expect(verdict.warnings[0]).toMatch(
+      /^NVCF function check skipped: NVCF could not be read \(NvcfApiKeyError: /,
+    );
+    expect(JSON.stringify(verdict)).not.toContain(v.sb.ngcApiKey);
+  });
 
   // First, while the handler's function list is still empty: a failed listing is never kept.
   it('gives the repository verdict, marked skipped, when NVCF answers errors', async () => {
