@@ -7,7 +7,7 @@ import { basename, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { FUNCTIONS, type FunctionKey } from '@nvcf-ecr/core/events';
-import { LAMBDA_CREDENTIALS } from '../../stacks/lib/functions.ts';
+import { functionBundling } from '../../stacks/lib/bundling.ts';
 import { ROOT, synthesize } from '../../stacks/lib/synth.ts';
 import { median, round } from './lib/measure.ts';
 import { bytes, type Row } from './lib/table.ts';
@@ -43,7 +43,7 @@ export interface ColdStartResult {
   /** Every file of the deployed asset, bundle included (what the zip holds). */
   assetBytes: number;
   assetFiles: number;
-  /** JSON files in the asset besides SST's `package.json` (data a function would read at run time). */
+  /** JSON files in the asset besides SST's `package.json` and `package-lock.json`: data read at run time. */
   dataFiles: number;
   /** The bundle's bytes by origin (from the rebuilt metafile). */
   composition: {
@@ -161,7 +161,8 @@ async function composition(key: FunctionKey, deployed: string): Promise<ColdStar
   const code = await readFile(deployed, 'utf8');
   const sstRequire = createRequire(join(ROOT, 'node_modules/sst/package.json'));
   const esbuild = sstRequire('esbuild') as typeof import('esbuild');
-  const result = await esbuild.build({
+  // SST's options for an ESM function in deploy mode, then what the stacks add, spread last as SST spreads them.
+  const sst: import('esbuild').BuildOptions = {
     entryPoints: [FUNCTIONS[key].entry],
     absWorkingDir: ROOT,
     platform: 'node',
@@ -174,13 +175,12 @@ async function composition(key: FunctionKey, deployed: string): Promise<ColdStar
     target: 'esnext',
     mainFields: ['module', 'main'],
     banner: { js: code.split('\n').slice(0, 5).join('\n') },
-    // The stacks' alias: the environment credential provider in place of the SDK's workstation chain.
-    alias: { '@aws-sdk/credential-provider-node': join(ROOT, LAMBDA_CREDENTIALS) },
     outfile: join(tmpdir(), `nvcf-ecr-bench-${key}.mjs`),
     write: false,
     sourcemap: false,
     minify: true,
-  });
+  };
+  const result = await esbuild.build({ ...sst, ...functionBundling(ROOT), metafile: true });
   const output = Object.values(result.metafile.outputs)[0];
   if (!output) throw new Error(`esbuild produced no output for ${key}`);
   let awsSdk = 0;
