@@ -54,6 +54,16 @@ export interface ValidationResources {
   readonly eventBusArn: string;
   /** Where Lambda sends events the function failed on (its asynchronous on-failure destination). */
   readonly failureQueueArn: string;
+  /**
+   * The NGC API key's secret, by name ({@link secretArnPattern}): the Validation stack is deployed before
+   * Credentials, which creates it, so it imports nothing from there.
+   */
+  readonly ngcSecretArn: string;
+  readonly region: string;
+  readonly partition: string;
+  readonly account: string;
+  /** `alias/<stage>-nvcf-ecr-secrets`: the key that encrypts the NGC secret, reached by its alias. */
+  readonly secretsKeyAlias: string;
 }
 
 /**
@@ -100,6 +110,33 @@ function viaSecretsManagerFor(region: string, secretArns: readonly string[]) {
   return {
     StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` },
     StringLike: { 'kms:EncryptionContext:SecretARN': [...secretArns] },
+  };
+}
+
+/**
+ * Decrypting the NGC API key secret through Secrets Manager, the key named by its alias: the Audit and
+ * Validation stacks import nothing from the Credentials stack (which Validation precedes). Only that secret
+ * (`kms:EncryptionContext:SecretARN`): the same key encrypts the pull-key secrets, which these roles never read.
+ */
+function decryptByAlias(r: {
+  partition: string;
+  region: string;
+  account: string;
+  secretsKeyAlias: string;
+  ngcSecretArn: string;
+}): PermissionStatement {
+  return {
+    sid: 'DecryptNgcApiKey',
+    actions: ['kms:Decrypt'],
+    resources: [`arn:${r.partition}:kms:${r.region}:${r.account}:key/*`],
+    conditions: {
+      ...viaSecretsManagerFor(r.region, [r.ngcSecretArn]),
+      // The key that has this alias (AWS KMS Developer Guide, "kms:ResourceAliases").
+      'ForAnyValue:StringEquals': { 'kms:ResourceAliases': r.secretsKeyAlias },
+    },
+    wildcardReason:
+      'The secrets key is named by its alias (kms:ResourceAliases), not its id: the Audit and Validation stacks import ' +
+      'nothing from the Credentials stack. Decrypt only, only through Secrets Manager in this region, only the NGC key secret.',
   };
 }
 
@@ -206,8 +243,9 @@ export const PERMISSIONS = {
 
   /**
    * Push validation: reads manifests (`BatchGetImage`) and config blobs (`GetDownloadUrlForLayer`, whose
-   * presigned URL needs no permission) of the configured repositories, reports the verdict on the bus.
-   * Lambda sends events it gave up on to the failure queue with this role (asynchronous on-failure destination).
+   * presigned URL needs no permission) of the configured repositories, reads the NGC API key to list NVCF's
+   * functions and deployments (function-aware validation), reports the verdict on the bus. Lambda sends events
+   * it gave up on to the failure queue with this role (asynchronous on-failure destination).
    */
   validatePush: (r: ValidationResources): PermissionStatement[] => [
     {
@@ -215,6 +253,8 @@ export const PERMISSIONS = {
       actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
       resources: r.privateRepositoryArns,
     },
+    { sid: 'ReadNgcApiKey', actions: ['secretsmanager:GetSecretValue'], resources: [r.ngcSecretArn] },
+    decryptByAlias(r),
     putProjectEvents(r.eventBusArn),
     { sid: 'SendFailedEvents', actions: ['sqs:SendMessage'], resources: [r.failureQueueArn] },
   ],
@@ -270,19 +310,7 @@ export const PERMISSIONS = {
         resources: r.registrySecretArns,
       },
       { sid: 'ReadNgcApiKey', actions: ['secretsmanager:GetSecretValue'], resources: [r.ngcSecretArn] },
-      {
-        sid: 'DecryptNgcApiKey',
-        actions: ['kms:Decrypt'],
-        resources: [`arn:${r.partition}:kms:${r.region}:${r.account}:key/*`],
-        conditions: {
-          ...viaSecretsManagerFor(r.region, [r.ngcSecretArn]),
-          // The key that has this alias (AWS KMS Developer Guide, "kms:ResourceAliases").
-          'ForAnyValue:StringEquals': { 'kms:ResourceAliases': r.secretsKeyAlias },
-        },
-        wildcardReason:
-          'The secrets key is named by its alias (kms:ResourceAliases), not its id: the Audit stack imports nothing from ' +
-          'the Credentials stack. Decrypt only, only through Secrets Manager in this region, only the NGC key secret.',
-      },
+      decryptByAlias(r),
       {
         sid: 'WriteReports',
         actions: ['s3:PutObject'],
