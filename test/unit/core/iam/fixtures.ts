@@ -5,6 +5,15 @@ import { assertConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
 export const ACCOUNT = '123456789012';
 export const USER_ARN = `arn:aws:iam::${ACCOUNT}:user/nvcf-ecr-prod`;
 
+// https://docs.nvidia.com/nvcf/third-party-registries: private needs ecr:GetAuthorizationToken on * and these four
+// on the repository ARNs.
+export const PULL = [
+  'ecr:BatchGetImage',
+  'ecr:GetDownloadUrlForLayer',
+  'ecr:BatchCheckLayerAvailability',
+  'ecr:DescribeImages',
+];
+
 export function registry(overrides: Record<string, unknown> = {}): RegistryConfig {
   const config = assertConfig({
     ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },

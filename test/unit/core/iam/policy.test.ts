@@ -7,16 +7,7 @@ import {
 } from '@nvcf-ecr/core/iam';
 import { describe, expect, it } from 'vitest';
 import { expectThrow } from '../expect-error.ts';
-import { ACCOUNT, registry } from './fixtures.ts';
-
-// https://docs.nvidia.com/nvcf/third-party-registries: private needs ecr:GetAuthorizationToken on * and these four
-// on the repository ARNs.
-const PULL = [
-  'ecr:BatchGetImage',
-  'ecr:GetDownloadUrlForLayer',
-  'ecr:BatchCheckLayerAvailability',
-  'ecr:DescribeImages',
-];
+import { ACCOUNT, PULL, registry } from './fixtures.ts';
 
 describe('Function: minimalPullPolicy', () => {
   it('grants the token on * in its own statement and the pull actions on exactly the configured repositories', () => {
