@@ -5,14 +5,52 @@ import { assertConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
 export const ACCOUNT = '123456789012';
 export const USER_ARN = `arn:aws:iam::${ACCOUNT}:user/nvcf-ecr-prod`;
 
-// https://docs.nvidia.com/nvcf/third-party-registries: private needs ecr:GetAuthorizationToken on * and these four
-// on the repository ARNs.
+// NVCF's minimal pull policy (https://docs.nvidia.com/nvcf/third-party-registries): GetAuthorizationToken on * and
+// four pull actions on exactly the repositories; ECR Public: its token action, sts:GetServiceBearerToken,
+// DescribeImages. Expected documents are written out here from those rules and the inputs, not read from the code.
 export const PULL = [
   'ecr:BatchGetImage',
   'ecr:GetDownloadUrlForLayer',
   'ecr:BatchCheckLayerAvailability',
   'ecr:DescribeImages',
 ];
+
+/** The minimal policy of a private registry whose repositories have these ARNs. */
+export function privatePolicy(repositoryArns: string[]) {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'NvcfEcrGetAuthorizationToken',
+        Effect: 'Allow',
+        Action: ['ecr:GetAuthorizationToken'],
+        Resource: ['*'],
+      },
+      { Sid: 'NvcfEcrPullConfiguredRepositories', Effect: 'Allow', Action: PULL, Resource: repositoryArns },
+    ],
+  };
+}
+
+/** The minimal policy of an ECR Public registry whose repositories have these ARNs. */
+export function publicPolicy(repositoryArns: string[]) {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'NvcfEcrPublicGetAuthorizationToken',
+        Effect: 'Allow',
+        Action: ['ecr-public:GetAuthorizationToken', 'sts:GetServiceBearerToken'],
+        Resource: ['*'],
+      },
+      {
+        Sid: 'NvcfEcrPublicDescribeConfiguredRepositories',
+        Effect: 'Allow',
+        Action: ['ecr-public:DescribeImages'],
+        Resource: repositoryArns,
+      },
+    ],
+  };
+}
 
 export function registry(overrides: Record<string, unknown> = {}): RegistryConfig {
   const config = assertConfig({
