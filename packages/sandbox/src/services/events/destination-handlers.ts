@@ -40,6 +40,12 @@ function endpoint(url: string): string {
   return url;
 }
 
+/** The members of each authorization the sandbox emulates: its parameters, the name Describe answers, the secret. */
+const AUTH_MEMBERS = {
+  API_KEY: { parameters: 'ApiKeyAuthParameters', keyName: 'ApiKeyName', secret: 'ApiKeyValue' },
+  BASIC: { parameters: 'BasicAuthParameters', keyName: 'Username', secret: 'Password' },
+} as const;
+
 function connectionView(c: ConnectionRecord): Input {
   return {
     ConnectionArn: c.arn,
@@ -84,47 +90,31 @@ export function destinationHandlers(backend: DestinationsBackend): Record<string
         'events:CreateConnection',
         `arn:${ctx.world.partition}:events:${ctx.region}:${ctx.world.accountId}:connection/${n}`,
       );
-      let c: ConnectionRecord;
-      if (type === 'API_KEY') {
-        const p = auth.object('ApiKeyAuthParameters');
-        if (!p)
-          throw eventsErrors.invalidParameter(
-            'AuthParameters',
-            'ApiKeyAuthParameters are required for API_KEY.',
-          );
-        c = backend.createConnection(ctx.region, {
-          name: n,
-          description,
-          authorizationType: 'API_KEY',
-          apiKeyName: p.str('ApiKeyName', { required: true, max: 512 }),
-          apiKeyValue: p.str('ApiKeyValue', { required: true, max: 512, sensitive: true }),
-        });
-      } else if (type === 'BASIC') {
-        const p = auth.object('BasicAuthParameters');
-        if (!p)
-          throw eventsErrors.invalidParameter(
-            'AuthParameters',
-            'BasicAuthParameters are required for BASIC.',
-          );
-        c = backend.createConnection(ctx.region, {
-          name: n,
-          description,
-          authorizationType: 'BASIC',
-          username: p.str('Username', { required: true, max: 512 }),
-          password: p.str('Password', { required: true, max: 512, sensitive: true }),
-        });
-      } else if (type === 'OAUTH_CLIENT_CREDENTIALS') {
+      if (type === 'OAUTH_CLIENT_CREDENTIALS')
         throw eventsErrors.invalidParameter(
           'AuthorizationType',
           'the sandbox does not emulate OAuth connections.',
         );
-      } else {
+      if (type !== 'API_KEY' && type !== 'BASIC')
         throw eventsErrors.validation(
           'authorizationType',
           type,
           'Member must satisfy enum value set: [OAUTH_CLIENT_CREDENTIALS, BASIC, API_KEY]',
         );
-      }
+      const names = AUTH_MEMBERS[type];
+      const p = auth.object(names.parameters);
+      if (!p)
+        throw eventsErrors.invalidParameter(
+          'AuthParameters',
+          `${names.parameters} are required for ${type}.`,
+        );
+      const c = backend.createConnection(ctx.region, {
+        name: n,
+        description,
+        authorizationType: type,
+        keyName: p.str(names.keyName, { required: true, max: 512 }),
+        secretValue: p.str(names.secret, { required: true, max: 512, sensitive: true }),
+      });
       return {
         ConnectionArn: c.arn,
         ConnectionState: 'AUTHORIZED',
