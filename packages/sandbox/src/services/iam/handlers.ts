@@ -1,5 +1,6 @@
 import type { OperationContext, QueryOperation } from '../../server/aws.ts';
-import type { IamBackend } from './backend.ts';
+import type { XmlObject } from '../../server/xml.ts';
+import type { AccessKeyRecord, IamBackend } from './backend.ts';
 import { iamErrors } from './errors.ts';
 import { groupAndPolicyHandlers } from './group-handlers.ts';
 import { member, paged, tagsParam, userXml } from './params.ts';
@@ -21,6 +22,17 @@ function keyUser(ctx: OperationContext, params: URLSearchParams): string {
     undefined,
     'Must specify userName when calling with non-User credentials',
   );
+}
+
+/** A key as IAM answers it; the secret only in `CreateAccessKey`'s answer, in IAM's member order. */
+function accessKeyXml(k: AccessKeyRecord, secretAccessKey?: string): XmlObject {
+  return {
+    UserName: k.userName,
+    AccessKeyId: k.accessKeyId,
+    Status: k.status,
+    ...(secretAccessKey === undefined ? {} : { SecretAccessKey: secretAccessKey }),
+    CreateDate: k.createDate,
+  };
 }
 
 export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
@@ -59,26 +71,13 @@ export function iamHandlers(iam: IamBackend): Record<string, QueryOperation> {
       const user = keyUser(ctx, p);
       await ctx.authorize('iam:CreateAccessKey', userArn(user));
       const k = iam.createAccessKey(user);
-      return {
-        AccessKey: {
-          UserName: k.userName,
-          AccessKeyId: k.accessKeyId,
-          Status: k.status,
-          SecretAccessKey: k.secretAccessKey,
-          CreateDate: k.createDate,
-        },
-      };
+      return { AccessKey: accessKeyXml(k, k.secretAccessKey) };
     },
     async ListAccessKeys(ctx, p) {
       const user = keyUser(ctx, p);
       await ctx.authorize('iam:ListAccessKeys', userArn(user));
       iam.getUser(user);
-      return paged('AccessKeyMetadata', iam.listedKeysOf(user), p, (k) => ({
-        UserName: k.userName,
-        AccessKeyId: k.accessKeyId,
-        Status: k.status,
-        CreateDate: k.createDate,
-      }));
+      return paged('AccessKeyMetadata', iam.listedKeysOf(user), p, (k) => accessKeyXml(k));
     },
     async UpdateAccessKey(ctx, p) {
       const user = keyUser(ctx, p);
