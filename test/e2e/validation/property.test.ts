@@ -4,14 +4,13 @@
  * schema, verb) throw or publish more than one verdict; every verdict matches the detail schema.
  */
 import { createHash } from 'node:crypto';
-import { assertConfig } from '@nvcf-ecr/core/config';
 import { imageValidationDetailSchema, type ValidationOutcome } from '@nvcf-ecr/core/validation';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prodConfig } from '../../helpers/config.ts';
 import { control } from '../../helpers/sandbox.ts';
 import { startValidationSandbox, type ValidationSandbox, verdictsFor } from './helpers.ts';
 
-const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
@@ -86,17 +85,9 @@ describe('Property: the validation handler on the sandbox', () => {
 
   beforeAll(async () => {
     v = await startValidationSandbox(
-      assertConfig({
-        ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
-        registries: [
-          {
-            name: 'prod',
-            hostname: HOST,
-            repositories: ['random', 'random-gb200'],
-            credentialName: 'ecr-prod',
-            platforms: { repositories: { 'random-gb200': ['linux/amd64', 'linux/arm64'] } },
-          },
-        ],
+      prodConfig({
+        repositories: ['random', 'random-gb200'],
+        platforms: { repositories: { 'random-gb200': ['linux/amd64', 'linux/arm64'] } },
       }),
     );
   });

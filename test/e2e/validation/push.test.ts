@@ -1,5 +1,5 @@
 import { type ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
-import { assertConfig, type Config } from '@nvcf-ecr/core/config';
+import type { Config } from '@nvcf-ecr/core/config';
 import {
   DETAIL_TYPES,
   EVENT_SOURCE,
@@ -10,6 +10,7 @@ import { redactString } from '@nvcf-ecr/core/redact';
 import { imageValidationDetailSchema } from '@nvcf-ecr/core/validation';
 import type { DeadLetter } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOST, prodConfig } from '../../helpers/config.ts';
 import { clients, control } from '../../helpers/sandbox.ts';
 import {
   BUILT,
@@ -36,7 +37,6 @@ import {
  * `SOURCE.md`) and the repository policies below, never from the code under test.
  */
 
-const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const GB200 = ['linux/amd64', 'linux/arm64'];
 const regclient = new Layout(REGCLIENT);
 const built = new Layout(BUILT);
@@ -65,17 +65,9 @@ const POLICIES: Record<string, string[]> = {
 };
 
 function config(): Config {
-  return assertConfig({
-    ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
-    registries: [
-      {
-        name: 'prod',
-        hostname: HOST,
-        repositories: Object.keys(POLICIES),
-        credentialName: 'ecr-prod',
-        platforms: { require: ['linux/amd64'], repositories: POLICIES },
-      },
-    ],
+  return prodConfig({
+    repositories: Object.keys(POLICIES),
+    platforms: { require: ['linux/amd64'], repositories: POLICIES },
   });
 }
 

@@ -8,7 +8,7 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSServiceException } from '@aws-sdk/client-sts';
-import { assertConfig, type Config } from '@nvcf-ecr/core/config';
+import type { Config } from '@nvcf-ecr/core/config';
 import {
   NvcfForbiddenError,
   NvcfNetworkError,
@@ -18,16 +18,13 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DoctorCheck, type DoctorDeps, diagnose } from '../../../packages/cli/src/doctor/checks.ts';
 import { main } from '../../../packages/cli/src/index.ts';
+import { HOST, prodConfig } from '../../helpers/config.ts';
 import { captureIo } from './io.ts';
 
 // The doctor's checks against fake AWS and NVCF clients (no network): one healthy account, then each thing
 // that can be wrong, with what the doctor says and which checks it skips because of it.
 
-const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
-const config: Config = assertConfig({
-  ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
-  registries: [{ name: 'prod', hostname: HOST, repositories: ['inference'], credentialName: 'ecr-prod' }],
-});
+const config: Config = prodConfig();
 const NGC_KEY = 'nvapi-0123456789abcdefghijklmnopqrstuvwxyz';
 
 interface World {

@@ -1,8 +1,9 @@
-import { assertConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
+import type { RegistryConfig } from '@nvcf-ecr/core/config';
+import { ACCOUNT, prodConfig } from '../../../helpers/config.ts';
 
 /** Shared inputs of the IAM tests: registries built through the real configuration parser. */
 
-export const ACCOUNT = '123456789012';
+export { ACCOUNT };
 export const USER_ARN = `arn:aws:iam::${ACCOUNT}:user/nvcf-ecr-prod`;
 
 // NVCF's minimal pull policy (https://docs.nvidia.com/nvcf/third-party-registries): GetAuthorizationToken on * and
@@ -53,19 +54,7 @@ export function publicPolicy(repositoryArns: string[]) {
 }
 
 export function registry(overrides: Record<string, unknown> = {}): RegistryConfig {
-  const config = assertConfig({
-    ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
-    registries: [
-      {
-        name: 'prod',
-        hostname: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com`,
-        repositories: ['tools', 'inference'],
-        credentialName: 'ecr-prod',
-        ...overrides,
-      },
-    ],
-  });
-  const [r] = config.registries;
+  const [r] = prodConfig({ repositories: ['tools', 'inference'], ...overrides }).registries;
   if (!r) throw new Error('the test configuration has no registry');
   return r;
 }
