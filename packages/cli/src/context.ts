@@ -34,7 +34,9 @@ export const CONFIG_OPTIONS: ParseArgsOptionsConfig = {
   config: { type: 'string' },
 };
 
+/** The options of every command that talks to AWS and NVCF: its configuration, and where and how to reach them. */
 export const AWS_OPTIONS: ParseArgsOptionsConfig = {
+  ...CONFIG_OPTIONS,
   endpoint: { type: 'string' },
   'nvcf-endpoint': { type: 'string' },
   region: { type: 'string' },

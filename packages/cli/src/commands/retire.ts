@@ -7,7 +7,6 @@ import {
   AWS_OPTIONS,
   awsClientOptions,
   COMMON_OPTIONS_HELP,
-  CONFIG_OPTIONS,
   NOW_HELP,
   reportingServiceErrors,
   rotationCommandSetup,
@@ -44,7 +43,7 @@ export const command: Command = {
   usage:
     'nvcf-ecr retire <registry> [--json] [--event-bus NAME] [--config FILE] [--endpoint URL] [--nvcf-endpoint URL]',
   help: HELP,
-  options: { ...CONFIG_OPTIONS, ...AWS_OPTIONS, json: { type: 'boolean' }, 'event-bus': { type: 'string' } },
+  options: { ...AWS_OPTIONS, json: { type: 'boolean' }, 'event-bus': { type: 'string' } },
   positionals: { min: 1, max: 1 },
   run: retire,
 };

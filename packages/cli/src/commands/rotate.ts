@@ -18,7 +18,6 @@ import type { Command, CommandContext } from '../cli.ts';
 import {
   AWS_OPTIONS,
   COMMON_OPTIONS_HELP,
-  CONFIG_OPTIONS,
   NOW_HELP,
   reportingServiceErrors,
   rotationCommandSetup,
@@ -83,7 +82,7 @@ export const command: Command = {
   usage:
     'nvcf-ecr rotate <registry> [--force] [--timeout SECONDS] [--config FILE] [--endpoint URL] [--nvcf-endpoint URL]',
   help: HELP,
-  options: { ...CONFIG_OPTIONS, ...AWS_OPTIONS, force: { type: 'boolean' }, timeout: { type: 'string' } },
+  options: { ...AWS_OPTIONS, force: { type: 'boolean' }, timeout: { type: 'string' } },
   positionals: { min: 1, max: 1 },
   run: rotate,
 };

@@ -3,7 +3,6 @@ import type { Command, CommandContext } from '../cli.ts';
 import {
   AWS_OPTIONS,
   COMMON_OPTIONS_HELP,
-  CONFIG_OPTIONS,
   NOW_HELP,
   reportingServiceErrors,
   rotationCommandSetup,
@@ -47,7 +46,7 @@ export const command: Command = {
   summary: 'show the rotation state of the pull keys and the NVCF credential',
   usage: 'nvcf-ecr status [<registry>] [--json] [--config FILE] [--endpoint URL] [--nvcf-endpoint URL]',
   help: HELP,
-  options: { ...CONFIG_OPTIONS, ...AWS_OPTIONS, json: { type: 'boolean' } },
+  options: { ...AWS_OPTIONS, json: { type: 'boolean' } },
   positionals: { min: 0, max: 1 },
   run: status,
 };
