@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   BatchCheckLayerAvailabilityCommand,
   CompleteLayerUploadCommand,
@@ -15,6 +14,7 @@ import {
 import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blob } from '../../helpers/regclient.ts';
 import { type Credentials, clients, control, rejection, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
@@ -24,10 +24,7 @@ import { type Credentials, clients, control, rejection, withSandbox } from '../.
  * URIs, and images stored with the private ECR's rules (without events: none are documented for ECR Public).
  */
 
-const LAYOUT = 'test/fixtures/regclient-testrepo';
 const ARM64 = 'sha256:35f35d912637b75c6e27b0a27a94741609dd25ca2b58b16ac4c1c559a3b481ac';
-const blob = (digest: string): Buffer =>
-  readFileSync(`${LAYOUT}/blobs/sha256/${digest.slice('sha256:'.length)}`);
 const manifest = JSON.parse(blob(ARM64).toString('utf8')) as {
   config: { digest: string; mediaType: string };
   layers: { digest: string }[];

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import {
   BatchCheckLayerAvailabilityCommand,
@@ -23,6 +21,7 @@ import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { B1, blob, sha256, text } from '../../helpers/regclient.ts';
 import { clients, control, rejection, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
@@ -31,14 +30,7 @@ import { clients, control, rejection, withSandbox } from '../../helpers/sandbox.
  * fixture (read in place); expected digests and sizes are computed from its bytes.
  */
 
-const LAYOUT = 'test/fixtures/regclient-testrepo';
-const blob = (digest: string): Buffer =>
-  readFileSync(`${LAYOUT}/blobs/sha256/${digest.slice('sha256:'.length)}`);
-const text = (digest: string): string => blob(digest).toString('utf8');
-const sha256 = (data: string | Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
-
-/** The 4-platform index tagged b1 and its children (amd64, arm64, arm/v7, arm/v6), read from the layout. */
-const B1 = 'sha256:119b4a63feeda91d4874578e7883994fc45772dd912aa49ba380f87507f6ad07';
+/** The children of an index (b1's: amd64, arm64, arm/v7, arm/v6), read from the layout. */
 const childrenOf = (index: string): string[] =>
   (JSON.parse(text(index)) as { manifests: { digest: string }[] }).manifests.map((m) => m.digest);
 interface ManifestDoc {

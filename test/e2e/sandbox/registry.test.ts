@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import {
   BatchGetImageCommand,
   CreateRepositoryCommand,
@@ -16,6 +14,7 @@ import {
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchManifest } from '../../../packages/sandbox/src/services/registry/client.ts';
+import { B1, blob, sha256, text } from '../../helpers/regclient.ts';
 import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
@@ -25,12 +24,6 @@ import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
  * events as the JSON API.
  */
 
-const LAYOUT = 'test/fixtures/regclient-testrepo';
-const blob = (digest: string): Buffer =>
-  readFileSync(`${LAYOUT}/blobs/sha256/${digest.slice('sha256:'.length)}`);
-const text = (digest: string): string => blob(digest).toString('utf8');
-const sha256 = (data: string | Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
-const B1 = 'sha256:119b4a63feeda91d4874578e7883994fc45772dd912aa49ba380f87507f6ad07';
 /** Tag v2's index, and an SBOM artifact whose subject it is (tag a1 in the layout). */
 const V2 = 'sha256:dfae8f425735a5e3a72e40d6609e03079995511d48157c74d54801ff4430491e';
 const SBOM = 'sha256:0484e93c23cddf24a8400547119558312023295af241d4cd1eaf1b27145c5026';

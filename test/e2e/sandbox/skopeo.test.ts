@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -13,6 +12,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { B1, REGCLIENT, sha256, text } from '../../helpers/regclient.ts';
 import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
@@ -22,10 +22,6 @@ import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
  */
 
 const run = promisify(execFile);
-const LAYOUT = 'test/fixtures/regclient-testrepo';
-const B1 = 'sha256:119b4a63feeda91d4874578e7883994fc45772dd912aa49ba380f87507f6ad07';
-const text = (digest: string) =>
-  readFileSync(`${LAYOUT}/blobs/sha256/${digest.slice('sha256:'.length)}`, 'utf8');
 const index = JSON.parse(text(B1)) as { manifests: { digest: string; platform: { architecture: string } }[] };
 const CHILDREN = index.manifests.map((m) => m.digest);
 const ARM64 = index.manifests.find((m) => m.platform.architecture === 'arm64')?.digest ?? '';
@@ -88,7 +84,7 @@ describe('Sandbox: skopeo against the OCI registry', () => {
       '--dest-tls-verify=false',
       '--dest-creds',
       creds,
-      `oci:${LAYOUT}:b1`,
+      `oci:${REGCLIENT}:b1`,
       `docker://${host}/multi:b1`,
     ]);
 
@@ -147,7 +143,7 @@ describe('Sandbox: skopeo against the OCI registry', () => {
       expect(layout.manifests.map((m) => m.digest)).toEqual([B1]);
       for (const digest of [B1, ...CHILDREN]) {
         const copied = await readFile(join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length)));
-        expect(`sha256:${createHash('sha256').update(copied).digest('hex')}`).toBe(digest);
+        expect(sha256(copied)).toBe(digest);
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -166,7 +162,7 @@ describe('Sandbox: skopeo against the OCI registry', () => {
       '--dest-tls-verify=false',
       '--dest-creds',
       creds,
-      `oci:${LAYOUT}:b1`,
+      `oci:${REGCLIENT}:b1`,
       `docker://${host}/single:arm64`,
     ]);
     const { imageDetails } = await ecr.send(new DescribeImagesCommand({ repositoryName: 'single' }));
@@ -205,7 +201,7 @@ describe('Sandbox: skopeo against the OCI registry', () => {
       '--dest-tls-verify=false',
       '--dest-creds',
       'AWS:not-a-token',
-      `oci:${LAYOUT}:b1`,
+      `oci:${REGCLIENT}:b1`,
       `docker://${host}/refused:x`,
     ]).catch((e: unknown) => e)) as { stderr?: string; code?: number };
     expect(err.code).not.toBe(0);

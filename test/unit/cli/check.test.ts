@@ -6,11 +6,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../packages/cli/src/index.ts';
+import { B1, REGCLIENT } from '../../helpers/regclient.ts';
 import { captureIo } from './io.ts';
 
 const BIN = 'packages/cli/bin/nvcf-ecr.js';
-const REGCLIENT = 'test/fixtures/regclient-testrepo';
-const B1 = 'sha256:119b4a63feeda91d4874578e7883994fc45772dd912aa49ba380f87507f6ad07';
 
 interface Run {
   code: number;

@@ -1,0 +1,19 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+/**
+ * The regclient test repository (regclient/regclient:testdata/testrepo), an OCI layout committed under
+ * `test/fixtures/regclient-testrepo` and read in place: its blobs by digest, and the digests tests name.
+ */
+
+export const REGCLIENT = 'test/fixtures/regclient-testrepo';
+
+/** The 4-platform index tagged b1 (amd64, arm64, arm/v7, arm/v6). */
+export const B1 = 'sha256:119b4a63feeda91d4874578e7883994fc45772dd912aa49ba380f87507f6ad07';
+
+export const blob = (digest: string): Buffer =>
+  readFileSync(`${REGCLIENT}/blobs/sha256/${digest.slice('sha256:'.length)}`);
+
+export const text = (digest: string): string => blob(digest).toString('utf8');
+
+export const sha256 = (data: string | Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
