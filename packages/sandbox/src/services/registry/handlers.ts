@@ -79,6 +79,13 @@ function repository(ctx: RegistryContext): RepositoryRecord {
   return ctx.store.repository(ctx.route.name);
 }
 
+/** The blob the route names, in the route's repository; BLOB_UNKNOWN when there is none. */
+function routedBlob(ctx: RegistryContext) {
+  const blob = repository(ctx).blobs.get(ctx.route.reference);
+  if (!blob) throw registryErrors.blobUnknown(ctx.route.reference);
+  return blob;
+}
+
 const location = (ctx: RegistryContext, path: string) => `/v2/${ctx.route.name}/${path}`;
 
 /** Manifest types a request accepts: `Accept` may repeat and carry parameters; none or `*\/*` accepts all. */
@@ -205,9 +212,7 @@ const operations: Record<RegistryOperation, Operation> = {
 
   async GetBlob(ctx) {
     await authorize(ctx, 'ecr:GetDownloadUrlForLayer');
-    const repo = repository(ctx);
-    const blob = repo.blobs.get(ctx.route.reference);
-    if (!blob) throw registryErrors.blobUnknown(ctx.route.reference);
+    const blob = routedBlob(ctx);
     // ECR answers a blob GET with a redirect to a presigned S3 URL; the sandbox serves the bytes itself (also
     // what the spec allows) so that no client has to forward or drop credentials across ports.
     return blobResponse(blob);
@@ -216,9 +221,7 @@ const operations: Record<RegistryOperation, Operation> = {
   async HeadBlob(ctx) {
     // Pushers HEAD a blob to learn whether to upload it: ECR evaluates that as BatchCheckLayerAvailability.
     await authorize(ctx, 'ecr:BatchCheckLayerAvailability');
-    const repo = repository(ctx);
-    const blob = repo.blobs.get(ctx.route.reference);
-    if (!blob) throw registryErrors.blobUnknown(ctx.route.reference);
+    const blob = routedBlob(ctx);
     // The listener sends no body for HEAD; the headers (length, digest) are the answer.
     return blobResponse(blob);
   },
