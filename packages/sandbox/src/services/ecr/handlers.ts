@@ -29,13 +29,20 @@ type Input = Record<string, unknown>;
 const TAG_STATUSES = ['TAGGED', 'UNTAGGED', 'ANY'] as const;
 const IMAGE_STATUSES = ['ACTIVE', 'ARCHIVED', 'ACTIVATING', 'ANY'] as const;
 
-export function repositoryView(repo: RepositoryRecord): Record<string, unknown> {
+/** The Repository members ECR Public answers too (it has no mutability, scanning or encryption settings). */
+export function publicRepositoryView(repo: RepositoryRecord): Record<string, unknown> {
   return {
     repositoryArn: repo.arn,
     registryId: repo.registryId,
     repositoryName: repo.name,
     repositoryUri: repo.uri,
     createdAt: new Date(repo.createdAt),
+  };
+}
+
+export function repositoryView(repo: RepositoryRecord): Record<string, unknown> {
+  return {
+    ...publicRepositoryView(repo),
     imageTagMutability: repo.imageTagMutability,
     ...(repo.exclusionFilters.length > 0
       ? { imageTagMutabilityExclusionFilters: repo.exclusionFilters }
@@ -45,11 +52,8 @@ export function repositoryView(repo: RepositoryRecord): Record<string, unknown> 
   };
 }
 
-/**
- * `imageDetails[]` members ECR derives from what it stores
- * (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageDetail.html).
- */
-export function imageDetail(repo: RepositoryRecord, image: ImageRecord): Record<string, unknown> {
+/** The ImageDetail members ECR Public answers too. */
+export function publicImageDetail(repo: RepositoryRecord, image: ImageRecord): Record<string, unknown> {
   return {
     registryId: repo.registryId,
     repositoryName: repo.name,
@@ -59,6 +63,16 @@ export function imageDetail(repo: RepositoryRecord, image: ImageRecord): Record<
     imagePushedAt: new Date(image.pushedAt),
     imageManifestMediaType: image.mediaType,
     ...(image.artifactMediaType !== undefined ? { artifactMediaType: image.artifactMediaType } : {}),
+  };
+}
+
+/**
+ * `imageDetails[]` members ECR derives from what it stores
+ * (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageDetail.html).
+ */
+export function imageDetail(repo: RepositoryRecord, image: ImageRecord): Record<string, unknown> {
+  return {
+    ...publicImageDetail(repo, image),
     ...(image.lastPulledAt !== undefined ? { lastRecordedPullTime: new Date(image.lastPulledAt) } : {}),
     ...(image.subject !== undefined ? { subjectManifestDigest: image.subject } : {}),
     imageStatus: 'ACTIVE',
