@@ -141,6 +141,16 @@ const platformList = z
   .array(platformString)
   .check(z.minLength(1, 'must list at least one platform, e.g. ["linux/amd64"]'));
 
+/** A schedule expression `problem` judges (it returns why the text is not one, or `undefined`). */
+function scheduleString(problem: (expression: string) => string | undefined) {
+  return z.string().check(
+    z.superRefine((s, ctx) => {
+      const p = problem(s);
+      if (p) ctx.addIssue({ code: 'custom', message: p, input: s });
+    }),
+  );
+}
+
 const retireSchema = z.strictObject({
   /**
    * What the scheduled retirement does when the previous key was used within the last hour: `postpone`
@@ -152,15 +162,7 @@ const retireSchema = z.strictObject({
 });
 
 const rotationSchema = z.strictObject({
-  schedule: z._default(
-    z.string().check(
-      z.superRefine((s, ctx) => {
-        const p = rotationScheduleProblem(s);
-        if (p) ctx.addIssue({ code: 'custom', message: p, input: s });
-      }),
-    ),
-    DEFAULT_ROTATION_SCHEDULE,
-  ),
+  schedule: z._default(scheduleString(rotationScheduleProblem), DEFAULT_ROTATION_SCHEDULE),
   /** Hours the previous key stays Active after a rotation (NVCF caches credentials; running workloads keep theirs). */
   graceHours: z._default(
     z.number().check(z.gte(1, 'must be at least 1 hour: NVCF caches credentials for minutes')),
@@ -262,15 +264,7 @@ const exemptionSchema = z.strictObject({
 });
 
 const auditSchema = z.strictObject({
-  schedule: z._default(
-    z.string().check(
-      z.superRefine((s, ctx) => {
-        const p = scheduleProblem(s);
-        if (p) ctx.addIssue({ code: 'custom', message: p, input: s });
-      }),
-    ),
-    DEFAULT_AUDIT_SCHEDULE,
-  ),
+  schedule: z._default(scheduleString(scheduleProblem), DEFAULT_AUDIT_SCHEDULE),
   maxKeyAgeDays: z._default(
     z.number().check(z.int('must be a whole number of days'), z.gte(1, 'must be at least 1 day')),
     DEFAULT_MAX_KEY_AGE_DAYS,
