@@ -1,6 +1,3 @@
-import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
-import { encodeRegistrySecret } from '@nvcf-ecr/core/credential';
-import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
 import { createLogger, type LogRecord } from '@nvcf-ecr/core/log';
 import {
   NvcfBadRequestError,
@@ -14,7 +11,15 @@ import {
 } from '@nvcf-ecr/nvcf';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clients, control, rejection, withSandbox } from '../helpers/sandbox.ts';
+import {
+  clients,
+  control,
+  createPullKey,
+  createPullUser,
+  type PullKey,
+  rejection,
+  withSandbox,
+} from '../helpers/sandbox.ts';
 
 /**
  * The NVCF client against the sandbox's NVCF emulator: the verbs the rotation, the audit and the CLI use,
@@ -43,36 +48,14 @@ function client(options: Partial<NvcfClientOptions> = {}): { nvcf: NvcfClient; s
 
 let userSeq = 0;
 
-async function pullKey(propagate = true): Promise<{ accessKeyId: string; value: string; userName: string }> {
+async function pullKey(propagate = true): Promise<PullKey> {
   const userName = `client-pull-${++userSeq}`;
-  await aws.iam.send(new CreateUserCommand({ UserName: userName }));
-  const policy = minimalPullPolicy({
-    kind: 'private',
-    partition: 'aws',
-    region: sb.region,
-    accountId: sb.accountId,
-    repositories: ['inference'],
-  });
-  await aws.iam.send(
-    new PutUserPolicyCommand({
-      UserName: userName,
-      PolicyName: 'nvcf-pull',
-      PolicyDocument: JSON.stringify(policy),
-    }),
-  );
+  await createPullUser(sb, aws.iam, userName);
   return newKey(userName, propagate);
 }
 
-async function newKey(
-  userName: string,
-  propagate = true,
-): Promise<{ accessKeyId: string; value: string; userName: string }> {
-  const out = await aws.iam.send(new CreateAccessKeyCommand({ UserName: userName }));
-  const accessKeyId = out.AccessKey?.AccessKeyId ?? '';
-  const value = encodeRegistrySecret({ accessKeyId, secretAccessKey: out.AccessKey?.SecretAccessKey ?? '' });
-  if (propagate) await control(sb, 'POST', 'clock', { advanceSeconds: PROPAGATION_SECONDS });
-  return { accessKeyId, value, userName };
-}
+const newKey = (userName: string, propagate = true) =>
+  createPullKey(sb, aws.iam, userName, propagate ? PROPAGATION_SECONDS : undefined);
 
 let nameSeq = 0;
 const uniqueName = () => `ecr-client-${++nameSeq}`;

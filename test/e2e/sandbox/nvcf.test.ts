@@ -6,16 +6,17 @@ import {
   PutImageCommand,
   UploadLayerPartCommand,
 } from '@aws-sdk/client-ecr';
-import {
-  CreateAccessKeyCommand,
-  CreateUserCommand,
-  PutUserPolicyCommand,
-  UpdateAccessKeyCommand,
-} from '@aws-sdk/client-iam';
-import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
+import { CreateUserCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
+import {
+  clients,
+  control,
+  createPullKey,
+  createPullUser,
+  type PullKey,
+  withSandbox,
+} from '../../helpers/sandbox.ts';
 
 /**
  * Conformance of the NVCF emulator, over plain `fetch` exactly as NVCF is called: routes and statuses, the
@@ -97,44 +98,17 @@ const SPRING = 'about:blank';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
-interface PullKey {
-  userName: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  value: string;
-}
-
 let userSeq = 0;
 
 /** A pull user with NVCF's minimal policy and a key, optionally already propagated. */
 async function pullKey(propagate = true): Promise<PullKey> {
   const userName = `nvcf-pull-${++userSeq}`;
-  await aws.iam.send(new CreateUserCommand({ UserName: userName }));
-  const policy = minimalPullPolicy({
-    kind: 'private',
-    partition: 'aws',
-    region: sb.region,
-    accountId: sb.accountId,
-    repositories: [REPO],
-  });
-  await aws.iam.send(
-    new PutUserPolicyCommand({
-      UserName: userName,
-      PolicyName: 'nvcf-pull',
-      PolicyDocument: JSON.stringify(policy),
-    }),
-  );
-  const key = await newKey(userName, propagate);
-  return key;
+  await createPullUser(sb, aws.iam, userName, [REPO]);
+  return newKey(userName, propagate);
 }
 
-async function newKey(userName: string, propagate = true): Promise<PullKey> {
-  const out = await aws.iam.send(new CreateAccessKeyCommand({ UserName: userName }));
-  const accessKeyId = out.AccessKey?.AccessKeyId ?? '';
-  const secretAccessKey = out.AccessKey?.SecretAccessKey ?? '';
-  if (propagate) await control(sb, 'POST', 'clock', { advanceSeconds: PROPAGATION_SECONDS });
-  return { userName, accessKeyId, secretAccessKey, value: b64(`${accessKeyId}:${secretAccessKey}`) };
-}
+const newKey = (userName: string, propagate = true) =>
+  createPullKey(sb, aws.iam, userName, propagate ? PROPAGATION_SECONDS : undefined);
 
 let nameSeq = 0;
 const uniqueName = (prefix = 'ecr') => `${prefix}-${++nameSeq}`;
