@@ -60,6 +60,14 @@ const newKey = (userName: string, propagate = true) =>
 let nameSeq = 0;
 const uniqueName = () => `ecr-client-${++nameSeq}`;
 
+/** Creates a CONTAINER credential `name` for the sandbox's ECR holding `key`. */
+const createContainerCredential = (nvcf: NvcfClient, key: PullKey, name: string) =>
+  nvcf.createRegistryCredential({
+    registryHostname: HOST,
+    secret: { name, value: key.value },
+    artifactTypes: ['CONTAINER'],
+  });
+
 beforeAll(async () => {
   sb = await withSandbox({ keyPropagationSeconds: PROPAGATION_SECONDS });
   aws = clients(sb);
@@ -145,13 +153,7 @@ describe('Class: NvcfClient (against the sandbox)', () => {
     it('exposes the AWS code when NVCF relays ECR’s refusal of a key that has not propagated', async () => {
       const { nvcf } = client();
       const key = await pullKey(false);
-      const err = await rejection(
-        nvcf.createRegistryCredential({
-          registryHostname: HOST,
-          secret: { name: uniqueName(), value: key.value },
-          artifactTypes: ['CONTAINER'],
-        }),
-      );
+      const err = await rejection(createContainerCredential(nvcf, key, uniqueName()));
       expect(err).toBeInstanceOf(NvcfBadRequestError);
       expect(err['awsErrorCode']).toBe('UnrecognizedClientException');
       expect(err.message).toBe(
@@ -177,13 +179,7 @@ describe('Class: NvcfClient (against the sandbox)', () => {
         operation: 'GetAuthorizationToken',
         error: { status: 403, code: 'AccessDeniedException', message: 'denied by SCP' },
       });
-      const relayed = await rejection(
-        nvcf.createRegistryCredential({
-          registryHostname: HOST,
-          secret: { name: uniqueName(), value: key.value },
-          artifactTypes: ['CONTAINER'],
-        }),
-      );
+      const relayed = await rejection(createContainerCredential(nvcf, key, uniqueName()));
       expect(relayed).toBeInstanceOf(NvcfForbiddenError);
       expect(relayed['awsErrorCode']).toBe('AccessDeniedException');
       expect(relayed['awsErrorMessage']).toBe('denied by SCP');
@@ -193,18 +189,8 @@ describe('Class: NvcfClient (against the sandbox)', () => {
       const { nvcf } = client();
       const key = await pullKey();
       const name = uniqueName();
-      await nvcf.createRegistryCredential({
-        registryHostname: HOST,
-        secret: { name, value: key.value },
-        artifactTypes: ['CONTAINER'],
-      });
-      const err = await rejection(
-        nvcf.createRegistryCredential({
-          registryHostname: HOST,
-          secret: { name, value: key.value },
-          artifactTypes: ['CONTAINER'],
-        }),
-      );
+      await createContainerCredential(nvcf, key, name);
+      const err = await rejection(createContainerCredential(nvcf, key, name));
       expect(err).toBeInstanceOf(NvcfConflictError);
       expect(err['status']).toBe(409);
     });
@@ -250,11 +236,7 @@ describe('Class: NvcfClient (against the sandbox)', () => {
     it('retries a PATCH that NVCF failed with 503 after applying it, converging on the same state', async () => {
       const { nvcf, sleeps } = client();
       const key = await pullKey();
-      const created = await nvcf.createRegistryCredential({
-        registryHostname: HOST,
-        secret: { name: uniqueName(), value: key.value },
-        artifactTypes: ['CONTAINER'],
-      });
+      const created = await createContainerCredential(nvcf, key, uniqueName());
       await control(sb, 'POST', 'faults', {
         service: 'nvcf',
         operation: 'UpdateRegistryCredential',
@@ -276,13 +258,7 @@ describe('Class: NvcfClient (against the sandbox)', () => {
         afterEffect: true,
         error: { status: 503, message: 'lost answer' },
       });
-      const err = await rejection(
-        nvcf.createRegistryCredential({
-          registryHostname: HOST,
-          secret: { name, value: key.value },
-          artifactTypes: ['CONTAINER'],
-        }),
-      );
+      const err = await rejection(createContainerCredential(nvcf, key, name));
       expect(err).toBeInstanceOf(NvcfServerError);
       expect(sleeps).toEqual([]);
       expect((await nvcf.findRegistryCredential(HOST, name))?.registryCredentialName).toBe(name);
@@ -291,11 +267,7 @@ describe('Class: NvcfClient (against the sandbox)', () => {
     it('treats a DELETE whose first answer was lost as done', async () => {
       const { nvcf } = client();
       const key = await pullKey();
-      const created = await nvcf.createRegistryCredential({
-        registryHostname: HOST,
-        secret: { name: uniqueName(), value: key.value },
-        artifactTypes: ['CONTAINER'],
-      });
+      const created = await createContainerCredential(nvcf, key, uniqueName());
       await control(sb, 'POST', 'faults', {
         service: 'nvcf',
         operation: 'DeleteRegistryCredential',
@@ -372,13 +344,7 @@ describe('Class: NvcfClient (against the sandbox)', () => {
       const logger = createLogger({ level: 'debug', sink: (r) => records.push(r) });
       const { nvcf } = client({ logger });
       const key = await pullKey(false);
-      await rejection(
-        nvcf.createRegistryCredential({
-          registryHostname: HOST,
-          secret: { name: uniqueName(), value: key.value },
-          artifactTypes: ['CONTAINER'],
-        }),
-      );
+      await rejection(createContainerCredential(nvcf, key, uniqueName()));
       await control(sb, 'POST', 'faults', {
         service: 'nvcf',
         operation: 'ListRegistryCredentials',
