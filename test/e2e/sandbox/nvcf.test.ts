@@ -70,6 +70,11 @@ async function nvcf(
 }
 
 /** Asserts a Problem Details answer (RFC 7807) field by field. */
+/** {@link expectProblem} for NVCF's 400 of type {@link BAD}. */
+function expectBadRequest(a: Answer, detail: string, instance?: string): void {
+  expectProblem(a, 400, BAD, detail, instance);
+}
+
 function expectProblem(
   a: Answer,
   status: number,
@@ -517,10 +522,8 @@ describe('NVCF emulator: request validation', () => {
     ]) {
       expectProblem(await post({ ...host, secret: { name: 'n', value } }), 400, BAD, format);
     }
-    expectProblem(
+    expectBadRequest(
       await post({ ...host, secret: { name: 'n', value: b64('user:key') } }),
-      400,
-      BAD,
       'Invalid request: Missing $oauthtoken username in NGC registry credential',
     );
     // Java's split drops trailing empty strings: "user:pass:" is two parts (`validateSecretFormat`).
@@ -543,22 +546,16 @@ describe('NVCF emulator: request validation', () => {
       artifactTypes,
     });
     // The hostname test of `shouldThrowBadRequestForAddRegistryCredentialsWithInvalidRegion`.
-    expectProblem(
+    expectBadRequest(
       await post(body('123456789012.dkr.ecr.invalid-region.amazonaws.com')),
-      400,
-      BAD,
       'Invalid request: CONTAINER registry with hostname 123456789012.dkr.ecr.invalid-region.amazonaws.com is not yet recognized',
     );
-    expectProblem(
+    expectBadRequest(
       await post(body('123456789012.dkr.ecr-fips.us-east-1.amazonaws.com')),
-      400,
-      BAD,
       'Invalid request: CONTAINER registry with hostname 123456789012.dkr.ecr-fips.us-east-1.amazonaws.com is not yet recognized',
     );
-    expectProblem(
+    expectBadRequest(
       await post(body(HOST, ['MODEL'])),
-      400,
-      BAD,
       `Invalid request: MODEL registry with hostname ${HOST} is not yet recognized`,
     );
   });
@@ -591,10 +588,8 @@ describe('NVCF emulator: request validation', () => {
       200,
     );
     // A duplicate name on a full account: the limit is checked first.
-    expectProblem(
+    expectBadRequest(
       await nvcf('POST', `${NVCF_ROOT}/registry-credentials`, modelBody('a'), { key }),
-      400,
-      BAD,
       "Account 'small-nca': Cannot add registry credential - maximum allowed registry credentials (2) exceeded. Current count: 2",
     );
   });
@@ -764,17 +759,13 @@ describe('NVCF emulator: PATCH', () => {
     const key = await pullKey();
     const c = await createEcrCredential(key);
     const at = `${NVCF_ROOT}/registry-credentials/${c.registryCredentialId}`;
-    expectProblem(
+    expectBadRequest(
       await nvcf('PATCH', at, { artifactTypes: ['HELM'], registryHostname: 'docker.io' }),
-      400,
-      BAD,
       'Invalid request: Either secret or artifact types must be specified',
       at,
     );
-    expectProblem(
+    expectBadRequest(
       await nvcf('PATCH', at, {}),
-      400,
-      BAD,
       'Invalid request: Either secret or artifact types must be specified',
       at,
     );
@@ -786,10 +777,8 @@ describe('NVCF emulator: PATCH', () => {
     const at = `${NVCF_ROOT}/registry-credentials/${c.registryCredentialId}`;
     const a = await nvcf('PATCH', at, { artifactTypeEnums: ['helm'] });
     expect(a.json.registryCredential.artifactTypes).toEqual(['CONTAINER', 'HELM']);
-    expectProblem(
+    expectBadRequest(
       await nvcf('PATCH', at, { artifactTypeEnums: ['MODEL'] }),
-      400,
-      BAD,
       `Invalid request: 'AWS ECR Private Registry' with hostname '${HOST}' not recognized for artifact type 'MODEL'`,
       at,
     );
@@ -855,10 +844,8 @@ describe('NVCF emulator: DELETE', () => {
       },
     });
     const at = `${NVCF_ROOT}/registry-credentials/${id}`;
-    expectProblem(
+    expectBadRequest(
       await nvcf('DELETE', at),
-      400,
-      BAD,
       'Invalid request: Cannot delete system provisioned registry credential',
       at,
     );
