@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
 import {
@@ -25,6 +23,7 @@ import type { HandlerEnvironment, RunningSandbox, RuntimeHandlers } from '@nvcf-
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ACCOUNT, HOST, prodConfig } from '../../helpers/config.ts';
 import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
+import { useTempDir } from '../../helpers/temp-dir.ts';
 
 const REGION = 'us-east-1';
 const fn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
@@ -371,14 +370,10 @@ describe('Sandbox: local runtime', () => {
 });
 
 describe('Sandbox: local runtime across restarts and without functions', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'runtime-state-'));
-  });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  const dir = useTempDir('runtime-state-');
 
   it('provisions idempotently: a restart with --state changes nothing and does not rotate again', async () => {
-    const statePath = join(dir, 'state.json');
+    const statePath = join(dir(), 'state.json');
     const calls: Call[] = [];
     const first = await withSandbox({
       config,

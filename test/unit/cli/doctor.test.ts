@@ -1,5 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DescribeSecretCommand,
@@ -15,10 +14,11 @@ import {
   NvcfUnauthorizedError,
   type RegistryCredential,
 } from '@nvcf-ecr/nvcf';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type DoctorCheck, type DoctorDeps, diagnose } from '../../../packages/cli/src/doctor/checks.ts';
 import { main } from '../../../packages/cli/src/index.ts';
 import { HOST, prodConfig } from '../../helpers/config.ts';
+import { useTempDir } from '../../helpers/temp-dir.ts';
 import { captureIo } from './io.ts';
 
 // The doctor's checks against fake AWS and NVCF clients (no network): one healthy account, then each thing
@@ -261,14 +261,10 @@ describe('Function: diagnose', () => {
 });
 
 describe('Command: nvcf-ecr doctor', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nvcf-ecr-doctor-'));
-  });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  const dir = useTempDir('nvcf-ecr-doctor-');
 
   it('reports an invalid configuration as a failed check, exit 1, and checks nothing else', async () => {
-    const path = join(dir, 'bad.json');
+    const path = join(dir(), 'bad.json');
     await writeFile(path, JSON.stringify({ ngc: { apiKeySecretName: '' }, registries: [] }));
     const io = captureIo();
     expect(await main(['doctor', '--config', path, '--json'], io)).toBe(1);
@@ -287,7 +283,7 @@ describe('Command: nvcf-ecr doctor', () => {
 
   it('prints one line per check with its fix when not asked for JSON', async () => {
     const io = captureIo({ env: { NO_COLOR: '1' } });
-    expect(await main(['doctor', '--config', join(dir, 'missing.ts')], io)).toBe(1);
+    expect(await main(['doctor', '--config', join(dir(), 'missing.ts')], io)).toBe(1);
     expect(io.out()).toMatch(/^fail {2}config {11}Invalid configuration in .*missing\.ts \(1 problem\):\n/);
     expect(io.out()).toContain(
       "fix: fix the keys listed (the configuration reference in README.md), or write one with 'nvcf-ecr init'",
