@@ -28,6 +28,7 @@ import { assertConfig } from '@nvcf-ecr/core/config';
 import { ecrPushRulePattern } from '@nvcf-ecr/core/events';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ecrImageAction } from '../../helpers/events.ts';
 import { clients, control, rejection, withSandbox } from '../../helpers/sandbox.ts';
 
 interface LoggedEvent {
@@ -890,19 +891,8 @@ describe('Sandbox: EventBridge conformance', () => {
 describe('Sandbox: EventBridge TestEventPattern', () => {
   let sb: RunningSandbox;
   let eb: EventBridgeClient;
-  const event = (detail: object, extra: object = {}) =>
-    JSON.stringify({
-      version: '0',
-      id: '6a7e8feb-b491-4cf7-a9f1-bf3703467718',
-      'detail-type': 'ECR Image Action',
-      source: 'aws.ecr',
-      account: '123456789012',
-      time: '2026-01-01T00:00:00Z',
-      region: 'us-east-1',
-      resources: [],
-      detail,
-      ...extra,
-    });
+  const event = (detail: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    JSON.stringify(ecrImageAction(detail, extra));
 
   beforeAll(async () => {
     sb = await withSandbox();

@@ -8,6 +8,7 @@ import { imageValidationDetailSchema, type ValidationOutcome } from '@nvcf-ecr/c
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prodConfig } from '../../helpers/config.ts';
+import { ecrImageAction } from '../../helpers/events.ts';
 import { control } from '../../helpers/sandbox.ts';
 import { startValidationSandbox, type ValidationSandbox, verdictsFor } from './helpers.ts';
 
@@ -198,24 +199,19 @@ describe('Property: the validation handler on the sandbox', () => {
             })),
           },
         });
-        const outcome = await invoke({
-          version: '0',
-          id: salt,
-          'detail-type': 'ECR Image Action',
-          source: 'aws.ecr',
-          account: '123456789012',
-          time: '2026-01-01T00:00:00Z',
-          region: 'us-east-1',
-          resources: [],
-          detail: {
-            result: 'SUCCESS',
-            'repository-name': repo,
-            'image-digest': root.digest,
-            'action-type': 'PUSH',
-            'image-tag': salt,
-            'manifest-media-type': root.mediaType,
-          },
-        });
+        const outcome = await invoke(
+          ecrImageAction(
+            {
+              result: 'SUCCESS',
+              'repository-name': repo,
+              'image-digest': root.digest,
+              'action-type': 'PUSH',
+              'image-tag': salt,
+              'manifest-media-type': root.mediaType,
+            },
+            { id: salt },
+          ),
+        );
         if (outcome.skipped) throw new Error(`unexpected skip: ${outcome.reason}`);
         expect(imageValidationDetailSchema.safeParse(outcome.detail).success).toBe(true);
         const published = (await verdictsFor(v.sb, repo)).filter((d) => d.tag === salt);

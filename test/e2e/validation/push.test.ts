@@ -11,6 +11,7 @@ import { imageValidationDetailSchema } from '@nvcf-ecr/core/validation';
 import type { DeadLetter } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST, prodConfig } from '../../helpers/config.ts';
+import { ecrImageAction } from '../../helpers/events.ts';
 import { clients, control } from '../../helpers/sandbox.ts';
 import {
   BUILT,
@@ -381,16 +382,8 @@ describe('Push validation on the sandbox', () => {
 
     it('publishes an error verdict for an image that is gone after the bounded not-found retries', async () => {
       const digest = `sha256:${'0'.repeat(64)}`;
-      const event = {
-        version: '0',
-        id: 'f0f0f0f0-0000-4000-8000-000000000000',
-        'detail-type': 'ECR Image Action',
-        source: 'aws.ecr',
-        account: '123456789012',
-        time: '2026-01-01T00:00:00Z',
-        region: 'us-east-1',
-        resources: [],
-        detail: {
+      const event = ecrImageAction(
+        {
           result: 'SUCCESS',
           'repository-name': 'gone',
           'image-digest': digest,
@@ -398,7 +391,8 @@ describe('Push validation on the sandbox', () => {
           'image-tag': 'v1',
           'manifest-media-type': 'application/vnd.oci.image.manifest.v1+json',
         },
-      };
+        { id: 'f0f0f0f0-0000-4000-8000-000000000000' },
+      );
       const since = await lastCall(v.sb);
       v.sb.lambda.invokeAsync(v.arn, event, 'test');
       await v.sb.settle();

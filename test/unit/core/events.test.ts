@@ -13,6 +13,7 @@ import {
   parseScheduleExpression,
 } from '@nvcf-ecr/core/events';
 import { describe, expect, it } from 'vitest';
+import { AWS_PUSH_SAMPLE } from '../../helpers/events.ts';
 import { expectThrow } from './expect-error.ts';
 
 // Events from the EventBridge user guide and Event Ruler's README (aws/event-ruler), used as given there.
@@ -38,20 +39,11 @@ const EC2_EVENT = {
 // https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html: the official push sample (digest
 // completed to 64 hex characters), and the real SOCI events of awslabs/cfn-ecr-aws-soci-index-builder#137.
 const PUSH_SAMPLE = {
-  version: '0',
-  id: '13cde686-328b-6117-af20-0e5566167482',
-  'detail-type': 'ECR Image Action',
-  source: 'aws.ecr',
-  account: '123456789012',
-  time: '2019-11-16T01:54:34Z',
-  region: 'us-west-2',
-  resources: [],
+  ...AWS_PUSH_SAMPLE,
   detail: {
-    result: 'SUCCESS',
+    ...AWS_PUSH_SAMPLE.detail,
     'repository-name': 'inference',
     'image-digest': 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd12340000',
-    'action-type': 'PUSH',
-    'image-tag': 'latest',
   },
 };
 const SOCI_UNTAGGED_CHILD = {
