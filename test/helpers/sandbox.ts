@@ -129,3 +129,26 @@ export async function createPullKey(
   const value = Buffer.from(`${accessKeyId}:${secretAccessKey}`).toString('base64');
   return { userName, accessKeyId, secretAccessKey, value };
 }
+
+/**
+ * Creates `userName` with one inline policy allowing `statements`, and a key: the credentials, and clients
+ * signing with them.
+ */
+export async function userClients(
+  sb: RunningSandbox,
+  userName: string,
+  statements: object[],
+): Promise<ReturnType<typeof clients> & { credentials: Credentials }> {
+  const admin = clients(sb);
+  await admin.iam.send(new CreateUserCommand({ UserName: userName }));
+  const policy = JSON.stringify({ Version: '2012-10-17', Statement: statements });
+  await admin.iam.send(
+    new PutUserPolicyCommand({ UserName: userName, PolicyName: 'p', PolicyDocument: policy }),
+  );
+  const { AccessKey } = await admin.iam.send(new CreateAccessKeyCommand({ UserName: userName }));
+  const credentials = {
+    accessKeyId: AccessKey?.AccessKeyId ?? '',
+    secretAccessKey: AccessKey?.SecretAccessKey ?? '',
+  };
+  return { ...clients(sb, { credentials }), credentials };
+}

@@ -16,13 +16,12 @@ import {
   PutImageCommand,
   UploadLayerPartCommand,
 } from '@aws-sdk/client-ecr';
-import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { B1, blob, sha256, text } from '../../helpers/regclient.ts';
-import { clients, control, rejection, withSandbox } from '../../helpers/sandbox.ts';
+import { clients, control, rejection, userClients, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
  * ECR (private) conformance: the real ECR client against the sandbox, asserting codes, statuses, messages and
@@ -138,21 +137,7 @@ describe('Sandbox: ECR conformance', () => {
 
   /** An IAM user allowed exactly `actions` on `resource`, and an ECR client signing as it. */
   async function userClient(name: string, actions: string[], resource: string): Promise<ECRClient> {
-    await admin.iam.send(new CreateUserCommand({ UserName: name }));
-    const policy = {
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: actions, Resource: resource }],
-    };
-    await admin.iam.send(
-      new PutUserPolicyCommand({ UserName: name, PolicyName: 'ecr', PolicyDocument: JSON.stringify(policy) }),
-    );
-    const { AccessKey } = await admin.iam.send(new CreateAccessKeyCommand({ UserName: name }));
-    return clients(sb, {
-      credentials: {
-        accessKeyId: AccessKey?.AccessKeyId ?? '',
-        secretAccessKey: AccessKey?.SecretAccessKey ?? '',
-      },
-    }).ecr;
+    return (await userClients(sb, name, [{ Effect: 'Allow', Action: actions, Resource: resource }])).ecr;
   }
 
   const repoArn = (name: string) => `arn:aws:ecr:${sb.region}:${sb.accountId}:repository/${name}`;

@@ -5,17 +5,12 @@ import {
   type ECRClient,
   GetAuthorizationTokenCommand,
 } from '@aws-sdk/client-ecr';
-import {
-  CreateAccessKeyCommand,
-  CreateUserCommand,
-  PutUserPolicyCommand,
-  UpdateAccessKeyCommand,
-} from '@aws-sdk/client-iam';
+import { UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchManifest } from '../../../packages/sandbox/src/services/registry/client.ts';
 import { B1, blob, sha256, text } from '../../helpers/regclient.ts';
-import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
+import { clients, control, userClients, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
  * The OCI distribution API over the ECR storage (distribution-spec `spec.md`), authenticated with ECR tokens
@@ -131,31 +126,11 @@ describe('Sandbox: OCI registry over ECR storage', () => {
     userName: string,
     actions: string[],
   ): Promise<{ token: string; accessKeyId: string }> {
-    await admin.iam.send(new CreateUserCommand({ UserName: userName }));
-    const policy = {
-      Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
-        {
-          Effect: 'Allow',
-          Action: actions,
-          Resource: `arn:aws:ecr:${sb.region}:${sb.accountId}:repository/*`,
-        },
-      ],
-    };
-    await admin.iam.send(
-      new PutUserPolicyCommand({
-        UserName: userName,
-        PolicyName: 'p',
-        PolicyDocument: JSON.stringify(policy),
-      }),
-    );
-    const { AccessKey } = await admin.iam.send(new CreateAccessKeyCommand({ UserName: userName }));
-    const accessKeyId = AccessKey?.AccessKeyId ?? '';
-    const client = clients(sb, {
-      credentials: { accessKeyId, secretAccessKey: AccessKey?.SecretAccessKey ?? '' },
-    }).ecr;
-    return { token: await tokenOf(client), accessKeyId };
+    const user = await userClients(sb, userName, [
+      { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+      { Effect: 'Allow', Action: actions, Resource: `arn:aws:ecr:${sb.region}:${sb.accountId}:repository/*` },
+    ]);
+    return { token: await tokenOf(user.ecr), accessKeyId: user.credentials.accessKeyId };
   }
 
   beforeAll(async () => {
