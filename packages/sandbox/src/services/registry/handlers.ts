@@ -88,6 +88,26 @@ function routedBlob(ctx: RegistryContext) {
 
 const location = (ctx: RegistryContext, path: string) => `/v2/${ctx.route.name}/${path}`;
 
+/**
+ * Stores an uploaded blob once its content has the digest the client named, and answers 201 Created with its
+ * location. A blob that is already there is fine for the registry protocol (ECR's API says LayerAlreadyExists).
+ */
+function storeBlob(
+  ctx: RegistryContext,
+  repo: RepositoryRecord,
+  digest: string,
+  data: Buffer,
+): SandboxResponse {
+  const computed = digestOf(digest, data);
+  if (computed !== digest)
+    throw registryErrors.digestInvalid(`the uploaded content has digest ${computed}, not ${digest}`);
+  ctx.store.putBlob(repo, digest, data);
+  return {
+    status: 201,
+    headers: { ...API_VERSION, location: location(ctx, `blobs/${digest}`), 'docker-content-digest': digest },
+  };
+}
+
 /** Manifest types a request accepts: `Accept` may repeat and carry parameters; none or `*\/*` accepts all. */
 function acceptsType(req: SandboxRequest, mediaType: string): boolean {
   const accept = req.headers['accept'];
@@ -239,18 +259,7 @@ const operations: Record<RegistryOperation, Operation> = {
       await authorize(ctx, 'ecr:UploadLayerPart');
       await authorize(ctx, 'ecr:CompleteLayerUpload');
       if (!isDigest(digest)) throw registryErrors.digestInvalid(`'${digest}' is not a digest`);
-      const computed = digestOf(digest, ctx.req.body);
-      if (computed !== digest)
-        throw registryErrors.digestInvalid(`the uploaded content has digest ${computed}, not ${digest}`);
-      ctx.store.putBlob(repo, digest, ctx.req.body);
-      return {
-        status: 201,
-        headers: {
-          ...API_VERSION,
-          location: location(ctx, `blobs/${digest}`),
-          'docker-content-digest': digest,
-        },
-      };
+      return storeBlob(ctx, repo, digest, ctx.req.body);
     }
     // `mount`/`from` (cross-repository mount) is not offered: the spec lets a registry answer with a plain
     // upload session instead, which every client handles.
@@ -302,19 +311,7 @@ const operations: Record<RegistryOperation, Operation> = {
       );
     repo.uploads.delete(upload.id);
     const data = Buffer.concat(upload.parts);
-    const computed = digestOf(digest, data);
-    if (computed !== digest)
-      throw registryErrors.digestInvalid(`the uploaded content has digest ${computed}, not ${digest}`);
-    // A blob that is already there is fine for the registry protocol (ECR's API says LayerAlreadyExists).
-    ctx.store.putBlob(repo, digest, data);
-    return {
-      status: 201,
-      headers: {
-        ...API_VERSION,
-        location: location(ctx, `blobs/${digest}`),
-        'docker-content-digest': digest,
-      },
-    };
+    return storeBlob(ctx, repo, digest, data);
   },
 
   async GetUpload(ctx) {
