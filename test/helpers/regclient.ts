@@ -17,3 +17,30 @@ export const blob = (digest: string): Buffer =>
 export const text = (digest: string): string => blob(digest).toString('utf8');
 
 export const sha256 = (data: string | Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+
+/** b1's platforms, in its index's order. */
+export const B1_PLATFORMS = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/arm/v6'];
+
+/**
+ * The `nvcf-ecr check --json` report of b1 (at `reference`, with `digest`) against linux/amd64 and linux/arm64:
+ * compliant. `policyOf` names the repository whose policy was applied, as the reason says.
+ */
+export function b1CompliantReport(reference: string, digest: string, policyOf?: string) {
+  const judged = policyOf === undefined ? '' : ` for repository ${policyOf}`;
+  return {
+    reference,
+    digest,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    kind: 'index',
+    platforms: B1_PLATFORMS,
+    ignored: [],
+    mismatches: [],
+    warnings: [],
+    required: ['linux/amd64', 'linux/arm64'],
+    missing: [],
+    verdict: 'compliant',
+    reasons: [
+      `provides every required platform (linux/amd64, linux/arm64)${judged}: the image has ${B1_PLATFORMS.join(', ')}`,
+    ],
+  };
+}
