@@ -22,14 +22,13 @@ export const sha256 = (data: string | Buffer) => `sha256:${createHash('sha256').
 export const B1_PLATFORMS = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/arm/v6'];
 
 /**
- * The `nvcf-ecr check --json` report of b1 (at `reference`, with `digest`) against linux/amd64 and linux/arm64:
- * compliant. `policyOf` names the repository whose policy was applied, as the reason says.
+ * What the engine finds judging b1 against linux/amd64 and linux/arm64: compliant. `policyOf` names the
+ * repository whose policy was applied, as the reason says. A `check --json` report and a verdict event add
+ * where the image is.
  */
-export function b1CompliantReport(reference: string, digest: string, policyOf?: string) {
+export function b1Compliant(policyOf?: string) {
   const judged = policyOf === undefined ? '' : ` for repository ${policyOf}`;
   return {
-    reference,
-    digest,
     mediaType: 'application/vnd.oci.image.index.v1+json',
     kind: 'index',
     platforms: B1_PLATFORMS,

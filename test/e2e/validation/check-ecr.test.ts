@@ -8,7 +8,7 @@ import { loadConfig } from '@nvcf-ecr/core/config';
 import { type RunningSandbox, startSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../packages/cli/src/index.ts';
-import { b1CompliantReport } from '../../helpers/regclient.ts';
+import { b1Compliant } from '../../helpers/regclient.ts';
 import { clients, control } from '../../helpers/sandbox.ts';
 import { captureIo } from '../../unit/cli/io.ts';
 import { BUILT, Layout, pushWithApi, REGCLIENT } from './helpers.ts';
@@ -54,9 +54,11 @@ describe('Command: nvcf-ecr check <ECR image>', () => {
     const r = await check(`${HOST}/inference-gb200:v1`, '--json');
     expect(r.code).toBe(0);
     expect(r.err).toBe('');
-    expect(JSON.parse(r.out)).toEqual(
-      b1CompliantReport(`${HOST}/inference-gb200:v1`, regclient.digest('b1'), 'inference-gb200'),
-    );
+    expect(JSON.parse(r.out)).toEqual({
+      reference: `${HOST}/inference-gb200:v1`,
+      digest: regclient.digest('b1'),
+      ...b1Compliant('inference-gb200'),
+    });
   });
 
   it("judges by the repository's policy from the configuration when --require is not given (exit 1)", async () => {

@@ -12,6 +12,7 @@ import type { DeadLetter } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST, prodConfig } from '../../helpers/config.ts';
 import { ecrImageAction } from '../../helpers/events.ts';
+import { b1Compliant } from '../../helpers/regclient.ts';
 import { clients, control } from '../../helpers/sandbox.ts';
 import {
   BUILT,
@@ -102,19 +103,7 @@ describe('Push validation on the sandbox', () => {
         repository: 'multi',
         tag: 'b1',
         digest: regclient.digest('b1'),
-        mediaType: 'application/vnd.oci.image.index.v1+json',
-        kind: 'index',
-        // buildx built it for these four, in this order (SOURCE.md).
-        platforms: ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/arm/v6'],
-        required: GB200,
-        missing: [],
-        mismatches: [],
-        ignored: [],
-        warnings: [],
-        verdict: 'compliant',
-        reasons: [
-          'provides every required platform (linux/amd64, linux/arm64) for repository multi: the image has linux/amd64, linux/arm64, linux/arm/v7, linux/arm/v6',
-        ],
+        ...b1Compliant('multi'),
         sourceEventId: expect.any(String),
         pushedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
       });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../packages/cli/src/index.ts';
-import { B1, b1CompliantReport, REGCLIENT } from '../../helpers/regclient.ts';
+import { B1, b1Compliant, REGCLIENT } from '../../helpers/regclient.ts';
 import { captureIo } from './io.ts';
 
 const BIN = 'packages/cli/bin/nvcf-ecr.js';
@@ -68,7 +68,7 @@ describe('Command: nvcf-ecr check (child process)', () => {
     const r = await cli('check', `oci:${REGCLIENT}:b1`, '--require', 'linux/amd64,linux/arm64', '--json');
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout)).toEqual(b1CompliantReport(`oci:${REGCLIENT}:b1`, B1));
+    expect(JSON.parse(r.stdout)).toEqual({ reference: `oci:${REGCLIENT}:b1`, digest: B1, ...b1Compliant() });
   });
 
   it('exits 1 with verdict artifact for the regclient artifact a1', async () => {
