@@ -519,6 +519,10 @@ describe('Function: notificationPatterns', () => {
 });
 
 describe('Function: parseScheduleExpression', () => {
+  /** The parser refuses `expression` for `reason`. */
+  const expectRefusal = (expression: string, reason: string) =>
+    expect(parseScheduleExpression(expression)).toEqual({ ok: false, reason });
+
   it('parses rates with their period', () => {
     const r = parseScheduleExpression('rate(5 minutes)');
     expect(r.ok && r.schedule.kind === 'rate' ? r.schedule.periodMs : undefined).toBe(5 * 60 * 1000);
@@ -527,38 +531,23 @@ describe('Function: parseScheduleExpression', () => {
   });
 
   it('rejects plural units for 1 and singular units above 1', () => {
-    expect(parseScheduleExpression('rate(1 hours)')).toEqual({
-      ok: false,
-      reason: 'use the singular unit for a value of 1: rate(1 hour)',
-    });
-    expect(parseScheduleExpression('rate(2 hour)')).toEqual({
-      ok: false,
-      reason: 'use the plural unit for a value above 1: rate(2 hours)',
-    });
-    expect(parseScheduleExpression('rate(0 minutes)')).toEqual({
-      ok: false,
-      reason: 'the rate value must be a positive whole number',
-    });
+    expectRefusal('rate(1 hours)', 'use the singular unit for a value of 1: rate(1 hour)');
+    expectRefusal('rate(2 hour)', 'use the plural unit for a value above 1: rate(2 hours)');
+    expectRefusal('rate(0 minutes)', 'the rate value must be a positive whole number');
   });
 
   it('rejects cron expressions without six fields or with both day fields set', () => {
-    expect(parseScheduleExpression('cron(0 12 * * ?)')).toEqual({
-      ok: false,
-      reason: 'cron expressions have 6 fields (minutes hours day-of-month month day-of-week year), got 5',
-    });
+    expectRefusal(
+      'cron(0 12 * * ?)',
+      'cron expressions have 6 fields (minutes hours day-of-month month day-of-week year), got 5',
+    );
     expect(parseScheduleExpression('cron(0 12 * * MON *)').ok).toBe(false);
     expect(parseScheduleExpression('cron(0 12 ? * ? *)').ok).toBe(false);
   });
 
   it('rejects values outside a field’s range, naming the field', () => {
-    expect(parseScheduleExpression('cron(60 12 * * ? *)')).toEqual({
-      ok: false,
-      reason: 'minutes: 60 is outside 0-59',
-    });
-    expect(parseScheduleExpression('cron(0 12 ? * 8 *)')).toEqual({
-      ok: false,
-      reason: 'day-of-week: 8 is outside 1-7',
-    });
+    expectRefusal('cron(60 12 * * ? *)', 'minutes: 60 is outside 0-59');
+    expectRefusal('cron(0 12 ? * 8 *)', 'day-of-week: 8 is outside 1-7');
   });
 
   it('rejects text that is neither rate nor cron', () => {
