@@ -2,7 +2,12 @@ import { type IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
 import { ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { RotationError } from '@nvcf-ecr/core/errors';
 import type { NvcfRegistryCredentialsPort, NvcfRegistryCredentialView } from '@nvcf-ecr/core/ports';
-import { type ClientsForKey, retirePreviousKey, rotateCredential } from '@nvcf-ecr/core/rotation';
+import {
+  type ClientsForKey,
+  type RotationDeps,
+  retirePreviousKey,
+  rotateCredential,
+} from '@nvcf-ecr/core/rotation';
 import { NvcfClient } from '@nvcf-ecr/nvcf';
 import { describe, expect, it } from 'vitest';
 import {
@@ -66,6 +71,27 @@ const workingKeyClients: ClientsForKey = () => ({
   destroy: () => {},
 });
 
+/** What a step runs with on virtual time `t`: the rotating secret, a new key that works, `nvcf` and `iam`. */
+function stepDeps(
+  t: ReturnType<typeof virtualTime>,
+  nvcf: NvcfRegistryCredentialsPort,
+  iam: IAMClient,
+  timing: Parameters<typeof rotateCredential>[1]['timing'],
+) {
+  return {
+    config,
+    secrets: rotatingSecret(t.now().toISOString()),
+    iam,
+    nvcf,
+    clientsForKey: workingKeyClients,
+    now: t.now,
+    monotonic: t.nowMs,
+    sleep: t.sleep,
+    logger: capturingLogger().logger,
+    timing,
+  };
+}
+
 describe('Function: rotateCredential (setSecret)', () => {
   it('waits as long as NVCF’s Retry-After asks, and stops at once when that wait would pass its budget', async () => {
     const t = virtualTime();
@@ -92,21 +118,11 @@ describe('Function: rotateCredential (setSecret)', () => {
       now: t.nowMs,
       retry: { maxAttempts: 3, maxTotalMs: 15_000 },
     });
-    const { logger } = capturingLogger();
     const err = await rotateCredential(
       { Step: 'setSecret', SecretId: SECRET_ARN, ClientRequestToken: TOKEN },
-      {
-        config,
-        secrets: rotatingSecret(t.now().toISOString()),
-        iam: fakeClient<IAMClient>({ ListAccessKeysCommand: () => ({ AccessKeyMetadata: [] }) }),
-        nvcf,
-        clientsForKey: workingKeyClients,
-        now: t.now,
-        monotonic: t.nowMs,
-        sleep: t.sleep,
-        logger,
-        timing: { nvcfBudgetMs: 45_000 },
-      },
+      stepDeps(t, nvcf, fakeClient<IAMClient>({ ListAccessKeysCommand: () => ({ AccessKeyMetadata: [] }) }), {
+        nvcfBudgetMs: 45_000,
+      }),
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RotationError);
     // A PATCH at 0 s, the next 30 s later as asked; a third would be 60 s in, past the 45 s budget: it fails there.
@@ -124,21 +140,9 @@ describe('Function: rotateCredential (testSecret)', () => {
       createRegistryCredential: async () => CREDENTIAL,
       patchRegistryCredential: async () => CREDENTIAL,
     };
-    const { logger } = capturingLogger();
     const err = await rotateCredential(
       { Step: 'testSecret', SecretId: SECRET_ARN, ClientRequestToken: TOKEN },
-      {
-        config,
-        secrets: rotatingSecret(t.now().toISOString()),
-        iam: fakeClient<IAMClient>({}),
-        nvcf,
-        clientsForKey: workingKeyClients,
-        now: t.now,
-        monotonic: t.nowMs,
-        sleep: t.sleep,
-        logger,
-        timing: { testBudgetMs: 2_000 },
-      },
+      stepDeps(t, nvcf, fakeClient<IAMClient>({}), { testBudgetMs: 2_000 }),
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RotationError);
     expect((err as Error).message).toContain("lastUpdatedAt 'yesterday', which is not a time");
