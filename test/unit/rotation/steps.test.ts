@@ -2,12 +2,7 @@ import { type IAMClient, NoSuchEntityException } from '@aws-sdk/client-iam';
 import { ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { RotationError } from '@nvcf-ecr/core/errors';
 import type { NvcfRegistryCredentialsPort, NvcfRegistryCredentialView } from '@nvcf-ecr/core/ports';
-import {
-  type ClientsForKey,
-  type RotationDeps,
-  retirePreviousKey,
-  rotateCredential,
-} from '@nvcf-ecr/core/rotation';
+import { type ClientsForKey, retirePreviousKey, rotateCredential } from '@nvcf-ecr/core/rotation';
 import { NvcfClient } from '@nvcf-ecr/nvcf';
 import { describe, expect, it } from 'vitest';
 import {
