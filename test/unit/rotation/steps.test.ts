@@ -34,8 +34,11 @@ const CREDENTIAL: NvcfRegistryCredentialView = {
   createdAt: '2026-01-01T00:00:00.000Z',
 };
 
-/** Secrets Manager with a rotation of TOKEN under way: AWSCURRENT holds K_CURRENT, the pending version K_PENDING. */
-function rotatingSecret(pendingCreatedAt: string) {
+/**
+ * Secrets Manager with a rotation of TOKEN under way: AWSCURRENT holds K_CURRENT, `pending` answers for the
+ * AWSPENDING version; `more` answers other commands.
+ */
+function secretWithPending(pending: () => Record<string, unknown>, more: Record<string, () => unknown> = {}) {
   return fakeClient<SecretsManagerClient>({
     DescribeSecretCommand: () => ({
       ARN: SECRET_ARN,
@@ -46,14 +49,21 @@ function rotatingSecret(pendingCreatedAt: string) {
     }),
     GetSecretValueCommand: (input) =>
       input['VersionId'] === TOKEN
-        ? { VersionId: TOKEN, SecretString: pullKeyValue(K_PENDING, pendingCreatedAt) }
-        : {
-            VersionId: CURRENT_VERSION,
-            SecretString: pullKeyValue(K_CURRENT, '2026-02-01T00:00:00.000Z'),
-          },
-    TagResourceCommand: () => ({}),
-    UntagResourceCommand: () => ({}),
+        ? pending()
+        : { VersionId: CURRENT_VERSION, SecretString: pullKeyValue(K_CURRENT, '2026-02-01T00:00:00.000Z') },
+    ...more,
   });
+}
+
+/** {@link secretWithPending} whose AWSPENDING version holds K_PENDING, created at `pendingCreatedAt`. */
+function rotatingSecret(pendingCreatedAt: string) {
+  return secretWithPending(
+    () => ({ VersionId: TOKEN, SecretString: pullKeyValue(K_PENDING, pendingCreatedAt) }),
+    {
+      TagResourceCommand: () => ({}),
+      UntagResourceCommand: () => ({}),
+    },
+  );
 }
 
 /** Clients signed with a key: STS says it is the pull user, ECR hands out a token. */
@@ -168,20 +178,6 @@ describe('Function: rotateCredential (testSecret as Secrets Manager’s configur
       logger: capturingLogger().logger,
     };
   };
-  const secretWithPending = (pending: () => Record<string, unknown>) =>
-    fakeClient<SecretsManagerClient>({
-      DescribeSecretCommand: () => ({
-        ARN: SECRET_ARN,
-        Name: registry.secretName,
-        RotationEnabled: true,
-        VersionIdsToStages: { [CURRENT_VERSION]: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] },
-        Tags: [],
-      }),
-      GetSecretValueCommand: (input) =>
-        input['VersionId'] === TOKEN
-          ? pending()
-          : { VersionId: CURRENT_VERSION, SecretString: pullKeyValue(K_CURRENT, '2026-02-01T00:00:00.000Z') },
-    });
   const event = { Step: 'testSecret', SecretId: SECRET_ARN, ClientRequestToken: TOKEN } as const;
 
   it('passes a value-less AWSPENDING version after finding the pull user, and writes nothing', async () => {
