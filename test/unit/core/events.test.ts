@@ -69,6 +69,18 @@ const ARCHIVE_SAMPLE = {
   },
 };
 
+/** The user guide's complex example pattern (every kind of content filter on one event). */
+const GUIDE_COMPLEX_PATTERN = {
+  time: [{ prefix: '2017-10-02' }],
+  detail: {
+    state: [{ 'anything-but': 'initializing' }],
+    'c-count': [{ numeric: ['>', 0, '<=', 5] }],
+    'd-count': [{ numeric: ['<', 10] }],
+    'x-limit': [{ 'anything-but': [100, 200, 300] }],
+    'source-ip': [{ cidr: '10.0.0.0/8' }],
+  },
+};
+
 function config(registries: Record<string, unknown>[]) {
   return assertConfig({ ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' }, registries });
 }
@@ -156,18 +168,7 @@ describe('Function: parseEventPattern', () => {
   });
 
   it('accepts every pattern of the user guide and Event Ruler examples', () => {
-    expect(
-      reason({
-        time: [{ prefix: '2017-10-02' }],
-        detail: {
-          state: [{ 'anything-but': 'initializing' }],
-          'c-count': [{ numeric: ['>', 0, '<=', 5] }],
-          'd-count': [{ numeric: ['<', 10] }],
-          'x-limit': [{ 'anything-but': [100, 200, 300] }],
-          'source-ip': [{ cidr: '10.0.0.0/8' }],
-        },
-      }),
-    ).toBeUndefined();
+    expect(reason(GUIDE_COMPLEX_PATTERN)).toBeUndefined();
   });
 });
 
@@ -196,19 +197,12 @@ describe('Function: matchesEventPattern', () => {
   });
 
   it('matches the complex example of the user guide and fails it when one field differs', () => {
-    const pattern = {
-      time: [{ prefix: '2017-10-02' }],
-      detail: {
-        state: [{ 'anything-but': 'initializing' }],
-        'c-count': [{ numeric: ['>', 0, '<=', 5] }],
-        'd-count': [{ numeric: ['<', 10] }],
-        'x-limit': [{ 'anything-but': [100, 200, 300] }],
-        'source-ip': [{ cidr: '10.0.0.0/8' }],
-      },
-    };
-    expect(matchesEventPattern(pattern, EC2_EVENT)).toBe(true);
+    expect(matchesEventPattern(GUIDE_COMPLEX_PATTERN, EC2_EVENT)).toBe(true);
     expect(
-      matchesEventPattern(pattern, { ...EC2_EVENT, detail: { ...EC2_EVENT.detail, 'c-count': 6 } }),
+      matchesEventPattern(GUIDE_COMPLEX_PATTERN, {
+        ...EC2_EVENT,
+        detail: { ...EC2_EVENT.detail, 'c-count': 6 },
+      }),
     ).toBe(false);
   });
 
