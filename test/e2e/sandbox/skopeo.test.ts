@@ -22,6 +22,7 @@ import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
  */
 
 const run = promisify(execFile);
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const index = JSON.parse(text(B1)) as { manifests: { digest: string; platform: { architecture: string } }[] };
 const CHILDREN = index.manifests.map((m) => m.digest);
 const ARM64 = index.manifests.find((m) => m.platform.architecture === 'arm64')?.digest ?? '';
@@ -75,6 +76,30 @@ describe('Sandbox: skopeo against the OCI registry', () => {
   });
   afterAll(() => sb?.close());
 
+  /** The `ECR Image Action` detail of a push of `digest` (a manifest of `mediaType`) to `repository` under `tag`. */
+  const pushed = (repository: string, digest: string, tag: string, mediaType: string) => ({
+    result: 'SUCCESS',
+    'repository-name': repository,
+    'image-digest': digest,
+    'action-type': 'PUSH',
+    'image-tag': tag,
+    'manifest-media-type': mediaType,
+  });
+  const configTypeOf = (digest: string) => ({ 'artifact-media-type': configType(digest) });
+
+  /** What `skopeo inspect --raw` reads of `image` (`repository:tag`) in the sandbox's ECR. */
+  const inspectRaw = async (image: string) =>
+    (
+      await run(skopeo, [
+        'inspect',
+        '--raw',
+        '--tls-verify=false',
+        '--creds',
+        creds,
+        `docker://${host}/${image}`,
+      ])
+    ).stdout;
+
   it('pushes the 4-platform b1 index: children untagged first, the index tagged b1 last, and pulls it back byte-identical', async () => {
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'multi' }));
     await run(skopeo, [
@@ -95,33 +120,12 @@ describe('Sandbox: skopeo against the OCI registry', () => {
     const events = await eventsOf('multi');
     expect(events).toEqual([
       ...CHILDREN.map((digest) => ({
-        result: 'SUCCESS',
-        'repository-name': 'multi',
-        'image-digest': digest,
-        'action-type': 'PUSH',
-        'image-tag': '',
-        'manifest-media-type': 'application/vnd.oci.image.manifest.v1+json',
-        'artifact-media-type': configType(digest),
+        ...pushed('multi', digest, '', OCI_MANIFEST),
+        ...configTypeOf(digest),
       })),
-      {
-        result: 'SUCCESS',
-        'repository-name': 'multi',
-        'image-digest': B1,
-        'action-type': 'PUSH',
-        'image-tag': 'b1',
-        'manifest-media-type': 'application/vnd.oci.image.index.v1+json',
-      },
+      pushed('multi', B1, 'b1', 'application/vnd.oci.image.index.v1+json'),
     ]);
-
-    const { stdout } = await run(skopeo, [
-      'inspect',
-      '--raw',
-      '--tls-verify=false',
-      '--creds',
-      creds,
-      `docker://${host}/multi:b1`,
-    ]);
-    expect(stdout).toBe(text(B1));
+    expect(await inspectRaw('multi:b1')).toBe(text(B1));
   });
 
   it('pulls the whole image back into an OCI layout with the same index digest', async () => {
@@ -170,25 +174,9 @@ describe('Sandbox: skopeo against the OCI registry', () => {
       [ARM64, ['arm64'], 'application/vnd.oci.image.manifest.v1+json'],
     ]);
     expect(await eventsOf('single')).toEqual([
-      {
-        result: 'SUCCESS',
-        'repository-name': 'single',
-        'image-digest': ARM64,
-        'action-type': 'PUSH',
-        'image-tag': 'arm64',
-        'manifest-media-type': 'application/vnd.oci.image.manifest.v1+json',
-        'artifact-media-type': configType(ARM64),
-      },
+      { ...pushed('single', ARM64, 'arm64', OCI_MANIFEST), ...configTypeOf(ARM64) },
     ]);
-    const { stdout } = await run(skopeo, [
-      'inspect',
-      '--raw',
-      '--tls-verify=false',
-      '--creds',
-      creds,
-      `docker://${host}/single:arm64`,
-    ]);
-    expect(stdout).toBe(text(ARM64));
+    expect(await inspectRaw('single:arm64')).toBe(text(ARM64));
   });
 
   it('refuses a push with an unknown token (skopeo reports the 401)', async () => {
