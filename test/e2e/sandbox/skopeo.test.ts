@@ -87,6 +87,19 @@ describe('Sandbox: skopeo against the OCI registry', () => {
   });
   const configTypeOf = (digest: string) => ({ 'artifact-media-type': configType(digest) });
 
+  /** `skopeo copy`s the regclient fixture's b1 to `image` (`repository:tag`) in the sandbox's ECR, with `flags`. */
+  const push = (flags: string[], image: string, destCreds = creds) =>
+    run(skopeo, [
+      'copy',
+      '--insecure-policy',
+      ...flags,
+      '--dest-tls-verify=false',
+      '--dest-creds',
+      destCreds,
+      `oci:${REGCLIENT}:b1`,
+      `docker://${host}/${image}`,
+    ]);
+
   /** What `skopeo inspect --raw` reads of `image` (`repository:tag`) in the sandbox's ECR. */
   const inspectRaw = async (image: string) =>
     (
@@ -102,16 +115,7 @@ describe('Sandbox: skopeo against the OCI registry', () => {
 
   it('pushes the 4-platform b1 index: children untagged first, the index tagged b1 last, and pulls it back byte-identical', async () => {
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'multi' }));
-    await run(skopeo, [
-      'copy',
-      '--all',
-      '--insecure-policy',
-      '--dest-tls-verify=false',
-      '--dest-creds',
-      creds,
-      `oci:${REGCLIENT}:b1`,
-      `docker://${host}/multi:b1`,
-    ]);
+    await push(['--all'], 'multi:b1');
 
     const { imageDetails } = await ecr.send(new DescribeImagesCommand({ repositoryName: 'multi' }));
     expect(imageDetails?.map((d) => d.imageDigest).sort()).toEqual([B1, ...CHILDREN].sort());
@@ -156,19 +160,7 @@ describe('Sandbox: skopeo against the OCI registry', () => {
 
   it('pushes a single-platform image as one tagged manifest with one event', async () => {
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'single' }));
-    await run(skopeo, [
-      'copy',
-      '--insecure-policy',
-      '--override-os',
-      'linux',
-      '--override-arch',
-      'arm64',
-      '--dest-tls-verify=false',
-      '--dest-creds',
-      creds,
-      `oci:${REGCLIENT}:b1`,
-      `docker://${host}/single:arm64`,
-    ]);
+    await push(['--override-os', 'linux', '--override-arch', 'arm64'], 'single:arm64');
     const { imageDetails } = await ecr.send(new DescribeImagesCommand({ repositoryName: 'single' }));
     expect(imageDetails?.map((d) => [d.imageDigest, d.imageTags, d.imageManifestMediaType])).toEqual([
       [ARM64, ['arm64'], 'application/vnd.oci.image.manifest.v1+json'],
@@ -181,17 +173,9 @@ describe('Sandbox: skopeo against the OCI registry', () => {
 
   it('refuses a push with an unknown token (skopeo reports the 401)', async () => {
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'refused' }));
-    const err = (await run(skopeo, [
-      'copy',
-      '--insecure-policy',
-      '--override-arch',
-      'arm64',
-      '--dest-tls-verify=false',
-      '--dest-creds',
-      'AWS:not-a-token',
-      `oci:${REGCLIENT}:b1`,
-      `docker://${host}/refused:x`,
-    ]).catch((e: unknown) => e)) as { stderr?: string; code?: number };
+    const err = (await push(['--override-arch', 'arm64'], 'refused:x', 'AWS:not-a-token').catch(
+      (e: unknown) => e,
+    )) as { stderr?: string; code?: number };
     expect(err.code).not.toBe(0);
     expect(err.stderr).toMatch(/unauthorized|401/i);
     expect(await eventsOf('refused')).toEqual([]);
