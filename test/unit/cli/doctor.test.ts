@@ -34,6 +34,10 @@ interface World {
   nvcf?: RegistryCredential[] | Error;
 }
 
+const CREDENTIALS_PATH = '/v2/nvcf/registry-credentials';
+/** NVCF's refusal, with `status`, of the credential list doctor reads. */
+const listRefused = (status: number) => ({ method: 'GET', path: CREDENTIALS_PATH, status });
+
 const notFound = (what: string) =>
   new ResourceNotFoundException({ message: `Secrets Manager can't find ${what}.`, $metadata: {} });
 
@@ -177,11 +181,7 @@ describe('Function: diagnose', () => {
   });
 
   it('fails nvcf when NVCF rejects the key (401), saying it is invalid, expired or revoked', async () => {
-    const rejected = new NvcfUnauthorizedError({
-      method: 'GET',
-      path: '/v2/nvcf/registry-credentials',
-      status: 401,
-    });
+    const rejected = new NvcfUnauthorizedError(listRefused(401));
     const checks = await diagnose(config, deps({ nvcf: rejected }));
     expect(check(checks, 'nvcf')).toEqual({
       id: 'nvcf',
@@ -193,11 +193,7 @@ describe('Function: diagnose', () => {
   });
 
   it('fails nvcf when the key lacks the scope (403)', async () => {
-    const forbidden = new NvcfForbiddenError({
-      method: 'GET',
-      path: '/v2/nvcf/registry-credentials',
-      status: 403,
-    });
+    const forbidden = new NvcfForbiddenError(listRefused(403));
     const checks = await diagnose(config, deps({ nvcf: forbidden }));
     expect(check(checks, 'nvcf').message).toBe(
       'NVCF refused the NGC API key (403): it lacks the scope to manage registry credentials',
@@ -205,11 +201,7 @@ describe('Function: diagnose', () => {
   });
 
   it('fails nvcf when NVCF cannot be reached, naming the URL', async () => {
-    const down = new NvcfNetworkError(
-      'GET',
-      '/v2/nvcf/registry-credentials',
-      'getaddrinfo ENOTFOUND api.ngc.nvidia.com',
-    );
+    const down = new NvcfNetworkError('GET', CREDENTIALS_PATH, 'getaddrinfo ENOTFOUND api.ngc.nvidia.com');
     const checks = await diagnose(config, deps({ nvcf: down }));
     expect(check(checks, 'nvcf')).toMatchObject({
       status: 'fail',
