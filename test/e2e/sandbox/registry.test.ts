@@ -443,24 +443,21 @@ describe('Sandbox: OCI registry over ECR storage', () => {
     });
 
     it('is what fetchManifest (the NVCF pull) reads', async () => {
-      const ok = await fetchManifest({
-        registry: sb.registryEndpoint,
-        authorizationToken: token,
-        repository: name,
-        reference: 'b1',
-      });
+      const pull = (reference: string) =>
+        fetchManifest({
+          registry: sb.registryEndpoint,
+          authorizationToken: token,
+          repository: name,
+          reference,
+        });
+      const ok = await pull('b1');
       expect(ok).toEqual({
         ok: true,
         digest: B1,
         mediaType: 'application/vnd.oci.image.index.v1+json',
         manifest: text(B1),
       });
-      const missing = await fetchManifest({
-        registry: sb.registryEndpoint,
-        authorizationToken: token,
-        repository: name,
-        reference: 'nope',
-      });
+      const missing = await pull('nope');
       expect(missing).toEqual({
         ok: false,
         status: 404,

@@ -336,14 +336,13 @@ describe('Push validation on the sandbox', () => {
       expect(events[2]?.matchedRules.includes(NOTIFY_RULE)).toBe(false);
     });
 
+    /** The next `times` BatchGetImage calls of the sandbox's ECR fail with `error`. */
+    const failBatchGetImage = (error: { status: number; code: string; message: string }, times: number) =>
+      control(v.sb, 'POST', 'faults', { service: 'ecr', operation: 'BatchGetImage', error, times });
+
     it('retries a throttled resolution through Lambda and then publishes the verdict', async () => {
       // Three throttled answers exhaust the SDK's three attempts: the first invocation throws.
-      await control(v.sb, 'POST', 'faults', {
-        service: 'ecr',
-        operation: 'BatchGetImage',
-        error: { status: 400, code: 'ThrottlingException', message: 'Rate exceeded' },
-        times: 3,
-      });
+      await failBatchGetImage({ status: 400, code: 'ThrottlingException', message: 'Rate exceeded' }, 3);
       await pushAndJudge(built, 'amd64-oci', 'throttled');
       const attempts = v.sb.lambda.invocations.filter((i) => i.functionArn === v.arn && !i.ok);
       expect(attempts.at(-1)?.error).toMatchObject({ name: 'ImageSourceError' });
@@ -351,12 +350,7 @@ describe('Push validation on the sandbox', () => {
     });
 
     it('sends an event that keeps failing to the dead-letter destination after the last retry, with no verdict', async () => {
-      await control(v.sb, 'POST', 'faults', {
-        service: 'ecr',
-        operation: 'BatchGetImage',
-        error: { status: 500, code: 'ServerException', message: 'injected outage' },
-        times: 9,
-      });
+      await failBatchGetImage({ status: 500, code: 'ServerException', message: 'injected outage' }, 9);
       await pushWithApi(ecr, built, 'amd64-oci', 'broken', 'v1');
       await v.sb.settle();
       await control(v.sb, 'DELETE', 'faults');
