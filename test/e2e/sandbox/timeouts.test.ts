@@ -1,7 +1,8 @@
-import { assertConfig, type Config } from '@nvcf-ecr/core/config';
+import type { Config } from '@nvcf-ecr/core/config';
 import { FUNCTIONS } from '@nvcf-ecr/core/events';
 import type { LambdaContextLike, RunningSandbox, RuntimeFunction } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prodConfig } from '../../helpers/config.ts';
 import { control, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
@@ -58,17 +59,7 @@ describe('Sandbox: Lambda timeouts', () => {
 });
 
 describe('Sandbox: the runtime registers the stacks’ timeouts', () => {
-  const config: Config = assertConfig({
-    ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
-    registries: [
-      {
-        name: 'prod',
-        hostname: '123456789012.dkr.ecr.us-east-1.amazonaws.com',
-        repositories: ['inference'],
-        credentialName: 'ecr-prod',
-      },
-    ],
-  });
+  const config: Config = prodConfig();
   const remaining = async (sb: RunningSandbox): Promise<number> => {
     const fn = (await control<{ runtime: { functions: RuntimeFunction[] } }>(sb, 'GET', 'state')).runtime
       .functions[0];
