@@ -1,15 +1,18 @@
 import { join } from 'node:path';
 import { RotateSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
-import type { FaultRuleInput, LambdaHandler, RunningSandbox } from '@nvcf-ecr/sandbox';
+import { FUNCTIONS } from '@nvcf-ecr/core/events';
+import { WORKLOAD_REFRESH_MS } from '@nvcf-ecr/core/rotation';
+import type { FaultRuleInput, LambdaHandler } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';
 import { createRetireKeysHandler } from '../../../functions/retire-keys.ts';
 import { createRotateCredentialHandler } from '../../../functions/rotate-credential.ts';
+import { control } from '../../helpers/sandbox.ts';
 import {
   advanceHours,
+  credentialsOf,
   expectNoSecretsLeaked,
-  FAST_TIMING,
   type Harness,
   handlerEnvironment,
   invariantViolations,
@@ -17,21 +20,31 @@ import {
   keysOf,
   nvcfPull,
   pushTestImage,
+  restoreSnapshot,
   retireFunctionArn,
   rotationFunctionArn,
   rotationRecord,
+  type Snapshot,
   startHarness,
   stuckPending,
+  takeSnapshot,
+  virtualWaits,
+  workloadKeysOf,
 } from './harness.ts';
 
-// Invariants 1–3 (packages/core/src/rotation/README.md, "Invariants") under crashes: for every external call a
-// clean rotation makes — its own calls to Secrets Manager, IAM, STS, ECR, EventBridge and NVCF, and the ECR calls
-// NVCF makes to check the key — one run with a one-shot fault at that call, both a plain failure (the call never
-// happened) and `afterEffect` (it happened, the caller never learned it: a Lambda that died right after it).
-// Secrets Manager then retries the rotation with the same token. After EVERY call, NVCF's credential holds an
-// Active key of the pull user, the user has at most two keys and AWSCURRENT's key is Active; at the end the
-// rotation succeeded, nothing is left on AWSPENDING, and NVCF pulls. Keys work at once (no propagation delay) and
-// Secrets Manager retries without pause, so the whole matrix stays fast.
+// Invariants 1–4 (packages/core/src/rotation/README.md, "Invariants") under crashes, on the `aws` profile
+// (packages/sandbox/README.md, "Profiles": a new key works 10 s late, IAM lists keys 5 s late and shows a use 4 h
+// late, NVCF answers from its minute-old list cache and its 5-minute secret cache) with two running workloads
+// pulling every 10 minutes with the key of their last refresh. For every external call a clean rotation makes —
+// its own calls to Secrets Manager, IAM, STS, ECR, EventBridge and NVCF, its polls while IAM and NVCF catch up,
+// and the ECR calls NVCF makes to check the key — one run with a one-shot fault at that call, both a plain failure
+// (the call never happened) and `afterEffect` (it happened, the caller never learned it: a Lambda that died right
+// after it). Secrets Manager then retries the rotation with the same token. After EVERY call, NVCF's credential
+// holds an Active key of the pull user, no running workload holds a key that is not Active, no key NVCF's caches
+// may still hand out was deleted or deactivated, the user has at most two keys and AWSCURRENT's key is Active; at
+// the end the rotation succeeded, nothing is left on AWSPENDING, a new instance pulls, and the workloads, once
+// refreshed, pull with the new key. The rotation's pauses advance the virtual clock and each run starts from a
+// snapshot, so the matrix takes seconds although every run waits out IAM's and NVCF's delays.
 
 const config: Config = await loadConfig(join(import.meta.dirname, '../../../nvcf-ecr.config.ts'));
 const registry = config.registries[0] as RegistryConfig;
@@ -41,17 +54,6 @@ interface CallSite {
   readonly operation: string;
   /** 1 for the first call of this operation during the rotation. */
   readonly occurrence: number;
-}
-
-type Snapshot = [string, unknown][];
-
-function snapshot(sb: RunningSandbox): Snapshot {
-  return sb.modules.map((m) => [m.name, structuredClone(m.snapshot())]);
-}
-
-function restore(sb: RunningSandbox, snap: Snapshot): void {
-  for (const [name, data] of snap) sb.modules.find((m) => m.name === name)?.restore(structuredClone(data));
-  sb.world.faults.clear();
 }
 
 /** Starts a rotation the way the schedule does and waits for it (with its retries) to end. */
@@ -78,9 +80,15 @@ async function rotateOnce(h: Harness): Promise<{ token: string; violations: stri
 }
 
 /** The calls of a clean rotation, in order, with their occurrence numbers. */
-async function callSites(h: Harness): Promise<CallSite[]> {
+async function callSites(h: Harness): Promise<{ sites: CallSite[]; calls: number; refused: number }> {
   const seen: { service: string; operation: string }[] = [];
-  const off = h.sb.onCall((c) => seen.push({ service: c.service, operation: c.operation }));
+  let refused = 0;
+  // A call refused before it reached the service (a poll with a key IAM does not know yet) is no site: fault
+  // rules never see it. It failed already; a crash at the call after it is the same case.
+  const off = h.sb.onCall((c) => {
+    if (c.refused) refused++;
+    else seen.push({ service: c.service, operation: c.operation });
+  });
   try {
     await rotateOnce(h);
   } finally {
@@ -89,12 +97,18 @@ async function callSites(h: Harness): Promise<CallSite[]> {
   // The first call is the test's own RotateSecret.
   const calls = seen.slice(1);
   const counts = new Map<string, number>();
-  return calls.map((c) => {
+  const all = calls.map((c) => {
     const key = `${c.service}:${c.operation}`;
     const occurrence = (counts.get(key) ?? 0) + 1;
     counts.set(key, occurrence);
     return { ...c, occurrence };
   });
+  // A wait repeats one call until IAM or NVCF catches up (testSecret lists NVCF's credentials until its cache
+  // shows the update): a crash at any poll between the first and the last of such a run is the same case.
+  const same = (a: CallSite | undefined, b: CallSite | undefined) =>
+    a?.service === b?.service && a?.operation === b?.operation;
+  const sites = all.filter((c, i) => !(same(all[i - 1], c) && same(c, all[i + 1])));
+  return { sites, calls: all.length, refused };
 }
 
 /** A non-retryable error: the SDK and the NVCF client pass it up at once, as a crash would end the step. */
@@ -112,22 +126,44 @@ function crash(site: CallSite, afterEffect: boolean): FaultRuleInput {
   };
 }
 
+/**
+ * Pauses of 4 s or more, doubling up to 16 s: on the virtual clock a pause costs nothing, so this only sets
+ * how many polls (and so call sites) waiting out IAM's 10 s and NVCF's 60 s takes.
+ */
+const VIRTUAL_BACKOFF = { initialDelayMs: 4_000, factor: 2, maxDelayMs: 16_000 };
+/** How often each running workload pulls (virtual time). */
+const WORKLOAD_PULL_EVERY_SECONDS = 600;
+
 function registerHandlers(h: Harness): void {
   const env = fromSandboxEnvironment(handlerEnvironment(h.sb, config));
   h.sb.lambda.register({
     arn: rotationFunctionArn(h.sb),
-    name: 'nvcf-ecr-rotate-credential',
-    handler: createRotateCredentialHandler(env, { timing: FAST_TIMING }) as LambdaHandler,
-    timeoutSeconds: 300,
-    memoryMb: 256,
+    name: FUNCTIONS.rotateCredential.name,
+    handler: createRotateCredentialHandler(env, {
+      timing: { backoff: VIRTUAL_BACKOFF },
+      waits: virtualWaits(() => h.sb),
+    }) as LambdaHandler,
+    timeoutSeconds: FUNCTIONS.rotateCredential.timeoutSeconds,
+    memoryMb: FUNCTIONS.rotateCredential.memoryMb,
   });
   h.sb.lambda.register({
     arn: retireFunctionArn(h.sb),
-    name: 'nvcf-ecr-retire-keys',
+    name: FUNCTIONS.retireKeys.name,
     handler: createRetireKeysHandler(env) as LambdaHandler,
-    timeoutSeconds: 60,
-    memoryMb: 256,
+    timeoutSeconds: FUNCTIONS.retireKeys.timeoutSeconds,
+    memoryMb: FUNCTIONS.retireKeys.memoryMb,
   });
+}
+
+/** Starts the running workloads (none before NVCF has a credential for the host: nothing to pull with). */
+async function startWorkloads(h: Harness, image: string): Promise<void> {
+  if (credentialsOf(h.sb, registry).length === 0) return;
+  for (let i = 0; i < 2; i++)
+    await control(h.sb, 'POST', 'nvcf/workloads', { image, pullEverySeconds: WORKLOAD_PULL_EVERY_SECONDS });
+}
+
+interface WorkloadsView {
+  workloads: { pulls: number; failures: { at: string; error: string }[] }[];
 }
 
 interface Scenario {
@@ -201,32 +237,51 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-describe.each(SCENARIOS)('Rotation: a crash at every call of $name', (scenario) => {
+describe.each(SCENARIOS)('Rotation on the aws profile: a crash at every call of $name', (scenario) => {
   let h: Harness;
   let start: Snapshot;
   let sites: CallSite[];
+  /** The clean rotation's calls that reached the services, and those refused before (a key not yet known). */
+  let clean: { calls: number; refused: number };
   let image: string;
+
+  /** Back to the scenario's start: its state and time, cold handlers, workloads started afresh. */
+  async function fromTheStart(): Promise<void> {
+    restoreSnapshot(h.sb, start);
+    // Cold handlers (fresh clients, no cached NGC key), so every run makes the same calls.
+    registerHandlers(h);
+    await startWorkloads(h, image);
+    await h.sb.settle();
+  }
 
   beforeAll(async () => {
     // No rotation function at start, so the state before the first rotation can be captured.
-    h = await startHarness(config, { handlerKeys: [] });
+    h = await startHarness(config, { profile: 'aws', handlerKeys: [] });
     registerHandlers(h);
     image = await pushTestImage(h.sb, registry, 'inference', 'v1');
     await scenario.prepare(h);
-    start = snapshot(h.sb);
-    // Each run starts with cold handlers (fresh clients, no cached NGC key), so every run makes the same calls.
-    registerHandlers(h);
-    sites = await callSites(h);
+    start = takeSnapshot(h.sb);
+    await fromTheStart();
+    const pullsBefore = await workloadPulls(h);
+    const enumerated = await callSites(h);
+    sites = enumerated.sites;
+    clean = { calls: enumerated.calls, refused: enumerated.refused };
+    // The sites are the rotation's own calls (and NVCF's checks): no workload pulled while it ran.
+    expect(await workloadPulls(h)).toBe(pullsBefore);
   });
   afterAll(async () => {
     await expectNoSecretsLeaked(h);
     await h.close();
   });
 
-  it('enumerates the calls of a clean rotation: every service the rotation touches', () => {
+  it('enumerates the calls of a clean rotation: every service the rotation touches, the waits’ polls too', () => {
     const services = new Set(sites.map((s) => s.service));
     expect(services).toEqual(new Set(['secretsmanager', 'iam', 'sts', 'ecr', 'nvcf', 'events']));
-    expect(sites.length).toBeGreaterThan(15);
+    // setSecret polls STS until IAM knows the new key (10 s: the first polls are refused); testSecret polls NVCF
+    // until its cache shows the update (a minute): runs of one call, of which the matrix crashes the first and last.
+    expect(clean.refused).toBeGreaterThan(0);
+    expect(clean.calls).toBeGreaterThan(sites.length);
+    expect(sites.some((s) => s.service === 'nvcf' && s.operation === 'ListRegistryCredentials')).toBe(true);
   });
 
   it.each([false, true])(
@@ -235,22 +290,20 @@ describe.each(SCENARIOS)('Rotation: a crash at every call of $name', (scenario) 
       const failures: string[] = [];
       let retried = 0;
       for (const site of sites) {
-        restore(h.sb, start);
-        registerHandlers(h);
+        await fromTheStart();
         const before = keyInStage(h.sb, registry, 'AWSCURRENT');
         h.sb.world.faults.add([crash(site, afterEffect)]);
         const { token, violations } = await rotateOnce(h);
         const where = `${site.service}:${site.operation}#${site.occurrence}`;
         const problems = [...violations];
         if (h.sb.world.faults.list().length > 0) problems.push('the fault never fired');
-        if ((rotationRecord(h.sb, registry, token)?.attempts.length ?? 0) > 1) retried++;
-        if (rotationRecord(h.sb, registry, token)?.status !== 'succeeded')
-          problems.push(`rotation ${rotationRecord(h.sb, registry, token)?.status}`);
+        const record = rotationRecord(h.sb, registry, token);
+        if ((record?.attempts.length ?? 0) > 1) retried++;
+        if (record?.status !== 'succeeded') problems.push(`rotation ${record?.status}`);
         if (stuckPending(h.sb, registry)) problems.push('AWSPENDING left behind');
         if (keyInStage(h.sb, registry, 'AWSCURRENT') === before) problems.push('AWSCURRENT did not move');
         if (keysOf(h.sb, registry).length > 2) problems.push('more than two keys');
-        const pull = await nvcfPull(h.sb, image);
-        if (!pull.ok) problems.push(`NVCF cannot pull: ${pull.error}`);
+        problems.push(...(await pullsAfter(h, image)));
         failures.push(...problems.map((p) => `${where}: ${p}`));
       }
       expect(failures).toEqual([]);
@@ -258,7 +311,36 @@ describe.each(SCENARIOS)('Rotation: a crash at every call of $name', (scenario) 
       // calls (the Rotated event, the credential id it carries) or the NVCF client's own retries.
       expect(retried).toBeGreaterThan(sites.length / 2);
     },
-    // Some forty rotations per run, each with its retries: longer than the default on a busy machine.
-    120_000,
+    // Some fifty rotations per run, each with its retries: longer than the default on a busy machine.
+    180_000,
   );
 });
+
+async function workloadPulls(h: Harness): Promise<number> {
+  const { workloads } = await control<WorkloadsView>(h.sb, 'GET', 'nvcf/workloads');
+  return workloads.reduce((n, w) => n + w.pulls, 0);
+}
+
+/**
+ * After the rotation: a new instance pulls (NVCF's secret cache may still serve the key before); then, past the
+ * workloads' hourly refresh, the workloads and another new instance pull with the new key. Returns what failed.
+ */
+async function pullsAfter(h: Harness, image: string): Promise<string[]> {
+  const problems: string[] = [];
+  const now = await nvcfPull(h.sb, image);
+  if (!now.ok) problems.push(`a new instance cannot pull: ${now.error}`);
+  await control(h.sb, 'POST', 'clock', {
+    advanceSeconds: WORKLOAD_REFRESH_MS / 1000 + WORKLOAD_PULL_EVERY_SECONDS,
+  });
+  await h.sb.settle();
+  const later = await nvcfPull(h.sb, image);
+  if (!later.ok) problems.push(`a new instance cannot pull after the workloads' refresh: ${later.error}`);
+  const { workloads } = await control<WorkloadsView>(h.sb, 'GET', 'nvcf/workloads');
+  for (const f of workloads.flatMap((w) => w.failures))
+    problems.push(`a workload's pull failed at ${f.at}: ${f.error}`);
+  const held = workloadKeysOf(h.sb).flatMap((w) => w.heldAccessKeyIds);
+  const current = keyInStage(h.sb, registry, 'AWSCURRENT');
+  if (held.some((id) => id !== current)) problems.push('a workload did not take the new key at its refresh');
+  problems.push(...invariantViolations(h.sb, registry).map((v) => `after the workloads' refresh: ${v}`));
+  return problems;
+}

@@ -159,6 +159,11 @@ export function secretOf(sb: RunningSandbox, registry: RegistryConfig): SecretVi
   return s;
 }
 
+/** The key ids each running workload holds (its credential of the last refresh). */
+export function workloadKeysOf(sb: RunningSandbox): { image: string; heldAccessKeyIds: string[] }[] {
+  return inspect<{ workloads: { image: string; heldAccessKeyIds: string[] }[] }>(sb, 'nvcf').workloads;
+}
+
 export function credentialsOf(sb: RunningSandbox, registry: RegistryConfig): NvcfCredentialView[] {
   return inspect<{ credentials: NvcfCredentialView[] }>(sb, 'nvcf').credentials.filter(
     (c) => c.registryHostname === registry.hostname && c.registryCredentialName === registry.credentialName,
@@ -195,7 +200,7 @@ interface CacheViolation {
   readonly what: 'deleted' | 'deactivated';
 }
 
-const nvcfHistories = new WeakMap<RunningSandbox, { violations: CacheViolation[] }>();
+const nvcfHistories = new WeakMap<RunningSandbox, { violations: CacheViolation[]; forget(): void }>();
 
 /**
  * Watches, after every call, which keys NVCF's credentials hold (and serve, in stale-cache mode) and when, and
@@ -207,7 +212,14 @@ function watchNvcf(sb: RunningSandbox): { observe(call?: SandboxCall): void } {
   const lastHeld = new Map<string, { atMs: number; hostname: string }>();
   let keys = new Map<string, string>();
   const violations: CacheViolation[] = [];
-  nvcfHistories.set(sb, { violations });
+  nvcfHistories.set(sb, {
+    violations,
+    forget: () => {
+      lastHeld.clear();
+      violations.length = 0;
+      keys = new Map();
+    },
+  });
   return {
     observe(call) {
       const now = sb.world.clock.nowMs();
@@ -246,7 +258,8 @@ function watchNvcf(sb: RunningSandbox): { observe(call?: SandboxCall): void } {
 /**
  * Invariants 1 and 2 of the rotation protocol (packages/core/src/rotation/README.md, "Invariants"), read from the
  * sandbox's state: NVCF's credential holds an Active key of the pull user; the user has at most two keys;
- * AWSCURRENT's key is Active; and — for a sandbox started by {@link startHarness} — no key was deleted or
+ * AWSCURRENT's key is Active; every key a running workload holds is Active (workloads refresh their credential
+ * only hourly); and — for a sandbox started by {@link startHarness} — no key was deleted or
  * deactivated while NVCF's caches may still hand it out (within {@link NVCF_SECRET_CACHE_MS} of NVCF holding it;
  * reported while that lasts).
  */
@@ -261,6 +274,13 @@ export function invariantViolations(sb: RunningSandbox, registry: RegistryConfig
         `NVCF holds ${maskAccessKeyId(c.username)}, which is ${k ? `${k.status} (${k.userName})` : 'deleted'}`,
       );
   }
+  for (const w of workloadKeysOf(sb).filter((x) => x.image.startsWith(`${registry.hostname}/`))) {
+    for (const id of w.heldAccessKeyIds) {
+      const k = sb.world.iam.keys.get(id);
+      if (k?.status !== 'Active')
+        out.push(`a running workload holds ${maskAccessKeyId(id)}, which is ${k ? k.status : 'deleted'}`);
+    }
+  }
   const current = keyInStage(sb, registry, 'AWSCURRENT');
   if (current !== undefined && sb.world.iam.keys.get(current)?.status !== 'Active')
     out.push(`AWSCURRENT holds ${maskAccessKeyId(current)}, which is not Active`);
@@ -273,6 +293,37 @@ export function invariantViolations(sb: RunningSandbox, registry: RegistryConfig
     );
   }
   return out;
+}
+
+/** The sandbox's state and virtual time, for runs that must each start from the same world. */
+export interface Snapshot {
+  readonly modules: [string, unknown][];
+  readonly atMs: number;
+}
+
+export function takeSnapshot(sb: RunningSandbox): Snapshot {
+  return {
+    modules: sb.modules.map((m) => [m.name, structuredClone(m.snapshot())]),
+    atMs: sb.world.clock.nowMs(),
+  };
+}
+
+/**
+ * Puts the sandbox back as {@link takeSnapshot} found it: the services' state, the virtual clock (back to the
+ * snapshot's time, or to real time when that is later: the clock never runs behind the machine's), no fault
+ * rules, no running workloads, and the harness's NVCF history forgotten (the restored world has no past). NVCF's
+ * and IAM's caches restart agreeing with the restored state.
+ */
+export function restoreSnapshot(sb: RunningSandbox, snap: Snapshot): void {
+  for (const [name, data] of snap.modules)
+    sb.modules.find((m) => m.name === name)?.restore(structuredClone(data));
+  sb.world.faults.clear();
+  // Workloads are not part of the state (as with `--state`): the ones running now hold keys of another past.
+  void sb.modules
+    .find((m) => m.name === 'nvcf')
+    ?.control?.['DELETE nvcf/workloads']?.(undefined, new URLSearchParams());
+  sb.world.clock.restore((snap.atMs - Date.now()) / 1000);
+  nvcfHistories.get(sb)?.forget();
 }
 
 /** AWSPENDING left on a version that is not AWSCURRENT. */
