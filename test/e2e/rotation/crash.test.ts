@@ -1,25 +1,24 @@
 import { join } from 'node:path';
 import { RotateSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
-import { FUNCTIONS } from '@nvcf-ecr/core/events';
-import { WORKLOAD_REFRESH_MS } from '@nvcf-ecr/core/rotation';
+import { DETAIL_TYPES, FUNCTIONS } from '@nvcf-ecr/core/events';
+import type { RotationFailedDetail } from '@nvcf-ecr/core/rotation';
 import type { FaultRuleInput, LambdaHandler } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';
 import { createRetireKeysHandler } from '../../../functions/retire-keys.ts';
 import { createRotateCredentialHandler } from '../../../functions/rotate-credential.ts';
-import { control } from '../../helpers/sandbox.ts';
 import {
   advanceHours,
-  credentialsOf,
   expectNoSecretsLeaked,
   type Harness,
   handlerEnvironment,
   invariantViolations,
   keyInStage,
   keysOf,
-  nvcfPull,
+  projectEvents,
   pushTestImage,
+  reattemptInNextWindow,
   restoreSnapshot,
   retireFunctionArn,
   rotationFunctionArn,
@@ -29,8 +28,8 @@ import {
   stuckPending,
   takeSnapshot,
   virtualWaits,
-  workloadKeysOf,
 } from './harness.ts';
+import { pullsAfterRotation, startWorkloads, workloadPulls } from './workloads.ts';
 
 // Invariants 1–4 (packages/core/src/rotation/README.md, "Invariants") under crashes, on the `aws` profile
 // (packages/sandbox/README.md, "Profiles": a new key works 10 s late, IAM lists keys 5 s late and shows a use 4 h
@@ -131,10 +130,11 @@ function crash(site: CallSite, afterEffect: boolean): FaultRuleInput {
  * how many polls (and so call sites) waiting out IAM's 10 s and NVCF's 60 s takes.
  */
 const VIRTUAL_BACKOFF = { initialDelayMs: 4_000, factor: 2, maxDelayMs: 16_000 };
-/** How often each running workload pulls (virtual time). */
-const WORKLOAD_PULL_EVERY_SECONDS = 600;
-
-function registerHandlers(h: Harness): void {
+/** The rotation (pausing on the virtual clock) and the retirement, as deployed unless a timeout is given. */
+function registerHandlers(
+  h: Harness,
+  timeoutSeconds: number = FUNCTIONS.rotateCredential.timeoutSeconds,
+): void {
   const env = fromSandboxEnvironment(handlerEnvironment(h.sb, config));
   h.sb.lambda.register({
     arn: rotationFunctionArn(h.sb),
@@ -143,7 +143,7 @@ function registerHandlers(h: Harness): void {
       timing: { backoff: VIRTUAL_BACKOFF },
       waits: virtualWaits(() => h.sb),
     }) as LambdaHandler,
-    timeoutSeconds: FUNCTIONS.rotateCredential.timeoutSeconds,
+    timeoutSeconds,
     memoryMb: FUNCTIONS.rotateCredential.memoryMb,
   });
   h.sb.lambda.register({
@@ -153,17 +153,6 @@ function registerHandlers(h: Harness): void {
     timeoutSeconds: FUNCTIONS.retireKeys.timeoutSeconds,
     memoryMb: FUNCTIONS.retireKeys.memoryMb,
   });
-}
-
-/** Starts the running workloads (none before NVCF has a credential for the host: nothing to pull with). */
-async function startWorkloads(h: Harness, image: string): Promise<void> {
-  if (credentialsOf(h.sb, registry).length === 0) return;
-  for (let i = 0; i < 2; i++)
-    await control(h.sb, 'POST', 'nvcf/workloads', { image, pullEverySeconds: WORKLOAD_PULL_EVERY_SECONDS });
-}
-
-interface WorkloadsView {
-  workloads: { pulls: number; failures: { at: string; error: string }[] }[];
 }
 
 interface Scenario {
@@ -250,7 +239,7 @@ describe.each(SCENARIOS)('Rotation on the aws profile: a crash at every call of 
     restoreSnapshot(h.sb, start);
     // Cold handlers (fresh clients, no cached NGC key), so every run makes the same calls.
     registerHandlers(h);
-    await startWorkloads(h, image);
+    await startWorkloads(h, registry, image);
     await h.sb.settle();
   }
 
@@ -303,7 +292,7 @@ describe.each(SCENARIOS)('Rotation on the aws profile: a crash at every call of 
         if (stuckPending(h.sb, registry)) problems.push('AWSPENDING left behind');
         if (keyInStage(h.sb, registry, 'AWSCURRENT') === before) problems.push('AWSCURRENT did not move');
         if (keysOf(h.sb, registry).length > 2) problems.push('more than two keys');
-        problems.push(...(await pullsAfter(h, image)));
+        problems.push(...(await pullsAfterRotation(h, registry, image)));
         failures.push(...problems.map((p) => `${where}: ${p}`));
       }
       expect(failures).toEqual([]);
@@ -316,31 +305,60 @@ describe.each(SCENARIOS)('Rotation on the aws profile: a crash at every call of 
   );
 });
 
-async function workloadPulls(h: Harness): Promise<number> {
-  const { workloads } = await control<WorkloadsView>(h.sb, 'GET', 'nvcf/workloads');
-  return workloads.reduce((n, w) => n + w.pulls, 0);
-}
+describe('Rotation on the aws profile when an NVCF call stalls longer than the function timeout', () => {
+  let h: Harness;
+  let image: string;
+  /**
+   * A short function timeout, so that the test waits seconds: a step keeps 15 s of it to report, and setSecret
+   * first waits (on the virtual clock, charged to the invocation) about 12 s for IAM to know the new key. Too
+   * short for testSecret's wait for NVCF's minute-old cache: the reattempt runs with the deployed timeout.
+   */
+  const TIMEOUT_SECONDS = 30;
 
-/**
- * After the rotation: a new instance pulls (NVCF's secret cache may still serve the key before); then, past the
- * workloads' hourly refresh, the workloads and another new instance pull with the new key. Returns what failed.
- */
-async function pullsAfter(h: Harness, image: string): Promise<string[]> {
-  const problems: string[] = [];
-  const now = await nvcfPull(h.sb, image);
-  if (!now.ok) problems.push(`a new instance cannot pull: ${now.error}`);
-  await control(h.sb, 'POST', 'clock', {
-    advanceSeconds: WORKLOAD_REFRESH_MS / 1000 + WORKLOAD_PULL_EVERY_SECONDS,
+  beforeAll(async () => {
+    // One attempt per rotation: the stalled one stays pending for Secrets Manager's reattempt.
+    h = await startHarness(config, { profile: 'aws', handlerKeys: [], rotationAttempts: 1 });
+    registerHandlers(h);
+    image = await pushTestImage(h.sb, registry, 'inference', 'v1');
+    expect((await rotateOnce(h)).violations).toEqual([]);
+    await advanceHours(h.sb, 2);
+    await startWorkloads(h, registry, image);
+    registerHandlers(h, TIMEOUT_SECONDS);
   });
-  await h.sb.settle();
-  const later = await nvcfPull(h.sb, image);
-  if (!later.ok) problems.push(`a new instance cannot pull after the workloads' refresh: ${later.error}`);
-  const { workloads } = await control<WorkloadsView>(h.sb, 'GET', 'nvcf/workloads');
-  for (const f of workloads.flatMap((w) => w.failures))
-    problems.push(`a workload's pull failed at ${f.at}: ${f.error}`);
-  const held = workloadKeysOf(h.sb).flatMap((w) => w.heldAccessKeyIds);
-  const current = keyInStage(h.sb, registry, 'AWSCURRENT');
-  if (held.some((id) => id !== current)) problems.push('a workload did not take the new key at its refresh');
-  problems.push(...invariantViolations(h.sb, registry).map((v) => `after the workloads' refresh: ${v}`));
-  return problems;
-}
+  afterAll(async () => {
+    await expectNoSecretsLeaked(h);
+    await h.close();
+  });
+
+  it('ends in a Rotation Failed event before the timeout, every invariant held after every call', async () => {
+    const before = h.sb.lambda.invocations.length;
+    const current = keyInStage(h.sb, registry, 'AWSCURRENT');
+    // The first NVCF call of the rotation (setSecret's lookup, once the new key works) answers only after the
+    // function's timeout: a socket that stalls.
+    h.sb.world.faults.add([{ service: 'nvcf', operation: '*', delayMs: (TIMEOUT_SECONDS + 4) * 1000 }]);
+    const { token, violations } = await rotateOnce(h);
+    expect(violations).toEqual([]);
+    const failed = (await projectEvents<RotationFailedDetail>(h.sb, DETAIL_TYPES.rotationFailed)).filter(
+      (e) => e.token === token,
+    );
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ step: 'setSecret', refused: false, currentKeyWorks: true });
+    expect(failed[0]?.reason).toContain('within the time left of this invocation');
+    // It ended in its own failure path, not in Lambda's timeout.
+    const invocations = h.sb.lambda.invocations.slice(before);
+    expect(invocations.map((i) => i.error?.name)).toEqual([undefined, 'RotationError']);
+    expect(keyInStage(h.sb, registry, 'AWSCURRENT')).toBe(current);
+
+    // Secrets Manager's reattempt, with the same token, once NVCF answers again.
+    registerHandlers(h);
+    const checked = h.sb.onCall((call) => {
+      for (const v of invariantViolations(h.sb, registry)) violations.push(`after ${call.operation}: ${v}`);
+    });
+    await reattemptInNextWindow(h, registry);
+    checked();
+    expect(violations).toEqual([]);
+    expect(rotationRecord(h.sb, registry, token)?.status).toBe('succeeded');
+    expect(keyInStage(h.sb, registry, 'AWSCURRENT')).not.toBe(current);
+    expect(await pullsAfterRotation(h, registry, image)).toEqual([]);
+  });
+});

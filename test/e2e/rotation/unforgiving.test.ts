@@ -2,20 +2,15 @@ import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { assertConfig, type Config, type RegistryConfig } from '@nvcf-ecr/core/config';
 import { encodeRegistrySecret, maskAccessKeyId } from '@nvcf-ecr/core/credential';
-import { DETAIL_TYPES, FUNCTIONS } from '@nvcf-ecr/core/events';
-import type { RetirementPostponedDetail, RetireOutcome, RotationFailedDetail } from '@nvcf-ecr/core/rotation';
+import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
+import type { RetirementPostponedDetail, RetireOutcome } from '@nvcf-ecr/core/rotation';
 import { NvcfClient } from '@nvcf-ecr/nvcf';
-import type { LambdaHandler } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';
-import { createRotateCredentialHandler } from '../../../functions/rotate-credential.ts';
 import { control } from '../../helpers/sandbox.ts';
 import {
   advanceHours,
   expectNoSecretsLeaked,
-  FAST_TIMING,
   type Harness,
-  handlerEnvironment,
   invariantViolations,
   keyInStage,
   keysOf,
@@ -25,7 +20,6 @@ import {
   registerRetireHandler,
   retireFunctionArn,
   rotate,
-  rotationFunctionArn,
   rotationRecord,
   secretOf,
   startHarness,
@@ -205,54 +199,5 @@ describe('Rotation on the aws profile', () => {
       [keyInStage(h.sb, registry, 'AWSCURRENT'), keyInStage(h.sb, registry, 'AWSPREVIOUS')].sort(),
     );
     expect(invariantViolations(h.sb, registry)).toEqual([]);
-  });
-});
-
-describe('Rotation when NVCF stalls longer than the function timeout', () => {
-  let h: Harness;
-  let image: string;
-  /** A short function timeout, so that the test waits seconds: the step keeps 15 s of it to report. */
-  const TIMEOUT_SECONDS = 18;
-
-  beforeAll(async () => {
-    h = await startHarness(config, {
-      profile: 'aws',
-      knobs: { iamPropagationSeconds: 0, nvcfListCacheSeconds: 0 },
-    });
-    image = await pushTestImage(h.sb, registry, 'inference', 'v1');
-    h.sb.lambda.register({
-      arn: rotationFunctionArn(h.sb),
-      name: FUNCTIONS.rotateCredential.name,
-      handler: createRotateCredentialHandler(fromSandboxEnvironment(handlerEnvironment(h.sb, config)), {
-        timing: { ...FAST_TIMING, nvcfBudgetMs: 60_000 },
-      }) as LambdaHandler,
-      timeoutSeconds: TIMEOUT_SECONDS,
-      memoryMb: FUNCTIONS.rotateCredential.memoryMb,
-    });
-  });
-  afterAll(async () => {
-    await expectNoSecretsLeaked(h);
-    await h.close();
-  });
-
-  it('ends in a Rotation Failed event before the timeout, with every invariant intact', async () => {
-    const before = h.sb.lambda.invocations.length;
-    await control(h.sb, 'POST', 'faults', {
-      service: 'nvcf',
-      operation: '*',
-      delayMs: (TIMEOUT_SECONDS + 4) * 1000,
-    });
-    const token = await rotate(h, registry);
-    const failed = (await projectEvents<RotationFailedDetail>(h.sb, DETAIL_TYPES.rotationFailed)).filter(
-      (e) => e.token === token,
-    );
-    expect(failed[0]).toMatchObject({ step: 'setSecret', refused: false, currentKeyWorks: true });
-    expect(failed[0]?.reason).toContain('within the time left of this invocation');
-    const invocations = h.sb.lambda.invocations.slice(before);
-    expect(invocations.some((i) => !i.ok && i.error?.name === 'Sandbox.Timedout')).toBe(false);
-    // Secrets Manager's retry finished the rotation once NVCF answered again.
-    expect(rotationRecord(h.sb, registry, token)?.status).toBe('succeeded');
-    expect(invariantViolations(h.sb, registry)).toEqual([]);
-    expect(await nvcfPull(h.sb, image)).toMatchObject({ ok: true });
   });
 });
