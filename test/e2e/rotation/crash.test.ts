@@ -33,8 +33,8 @@ import { pullsAfterRotation, startWorkloads, workloadPulls } from './workloads.t
 
 // Invariants 1–4 (packages/core/src/rotation/README.md, "Invariants") under crashes, on the `aws` profile
 // (packages/sandbox/README.md, "Profiles": a new key works 10 s late, IAM lists keys 5 s late and shows a use 4 h
-// late, NVCF answers from its minute-old list cache and its 5-minute secret cache) with two running workloads
-// pulling every 10 minutes with the key of their last refresh. For every external call a clean rotation makes —
+// late, NVCF answers from its minute-old list cache and its 5-minute secret cache) with a running workload
+// pulling every 10 minutes with the key of its last hourly refresh. For every external call a clean rotation makes —
 // its own calls to Secrets Manager, IAM, STS, ECR, EventBridge and NVCF, its polls while IAM and NVCF catch up,
 // and the ECR calls NVCF makes to check the key — one run with a one-shot fault at that call, both a plain failure
 // (the call never happened) and `afterEffect` (it happened, the caller never learned it: a Lambda that died right
@@ -43,7 +43,7 @@ import { pullsAfterRotation, startWorkloads, workloadPulls } from './workloads.t
 // may still hand out was deleted or deactivated, the user has at most two keys and AWSCURRENT's key is Active; at
 // the end the rotation succeeded, nothing is left on AWSPENDING, a new instance pulls, and the workloads, once
 // refreshed, pull with the new key. The rotation's pauses advance the virtual clock and each run starts from a
-// snapshot, so the matrix takes seconds although every run waits out IAM's and NVCF's delays.
+// snapshot, so a run takes a fraction of a second of real time although it waits out IAM's and NVCF's delays.
 
 const config: Config = await loadConfig(join(import.meta.dirname, '../../../nvcf-ecr.config.ts'));
 const registry = config.registries[0] as RegistryConfig;
@@ -322,7 +322,7 @@ describe('Rotation on the aws profile when an NVCF call stalls longer than the f
     image = await pushTestImage(h.sb, registry, 'inference', 'v1');
     expect((await rotateOnce(h)).violations).toEqual([]);
     await advanceHours(h.sb, 2);
-    await startWorkloads(h, registry, image);
+    await startWorkloads(h, registry, image, 2);
     registerHandlers(h, TIMEOUT_SECONDS);
   });
   afterAll(async () => {

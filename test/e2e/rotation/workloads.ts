@@ -23,10 +23,18 @@ interface WorkloadsView {
   workloads: { pulls: number; failures: { at: string; error: string }[] }[];
 }
 
-/** Starts two running workloads (none before NVCF has a credential for the host: nothing to pull with). */
-export async function startWorkloads(h: Harness, registry: RegistryConfig, image: string): Promise<void> {
+/**
+ * Starts `count` running workloads (none before NVCF has a credential for the host: nothing to pull with). Each
+ * pulls at once, then every {@link WORKLOAD_PULL_EVERY_SECONDS}.
+ */
+export async function startWorkloads(
+  h: Harness,
+  registry: RegistryConfig,
+  image: string,
+  count = 1,
+): Promise<void> {
   if (credentialsOf(h.sb, registry).length === 0) return;
-  for (let i = 0; i < 2; i++)
+  for (let i = 0; i < count; i++)
     await control(h.sb, 'POST', 'nvcf/workloads', { image, pullEverySeconds: WORKLOAD_PULL_EVERY_SECONDS });
 }
 
