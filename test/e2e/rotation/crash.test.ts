@@ -1,6 +1,4 @@
-import { join } from 'node:path';
-import { RotateSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import { type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
+import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { DETAIL_TYPES, FUNCTIONS } from '@nvcf-ecr/core/events';
 import type { RotationFailedDetail } from '@nvcf-ecr/core/rotation';
 import type { FaultRuleInput, LambdaHandler } from '@nvcf-ecr/sandbox';
@@ -9,7 +7,9 @@ import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';
 import { createRetireKeysHandler } from '../../../functions/retire-keys.ts';
 import { createRotateCredentialHandler } from '../../../functions/rotate-credential.ts';
 import {
+  abandonRotation,
   advanceHours,
+  exampleConfig,
   expectNoSecretsLeaked,
   type Harness,
   handlerEnvironment,
@@ -45,8 +45,7 @@ import { pullsAfterRotation, startWorkloads, workloadPulls } from './workloads.t
 // refreshed, pull with the new key. The rotation's pauses advance the virtual clock and each run starts from a
 // snapshot, so a run takes a fraction of a second of real time although it waits out IAM's and NVCF's delays.
 
-const config: Config = await loadConfig(join(import.meta.dirname, '../../../nvcf-ecr.config.ts'));
-const registry = config.registries[0] as RegistryConfig;
+const { config, registry } = await exampleConfig();
 
 interface CallSite {
   readonly service: string;
@@ -192,14 +191,6 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'a rotation that deletes a cancelled rotation’s key, its grace period after NVCF was pointed back at the current key',
     prepare: async (h) => {
-      const abandon = (token: string) =>
-        h.aws.secrets.send(
-          new UpdateSecretVersionStageCommand({
-            SecretId: registry.secretName,
-            VersionStage: 'AWSPENDING',
-            RemoveFromVersionId: token,
-          }),
-        );
       expect((await rotateOnce(h)).violations).toEqual([]);
       // A rotation that fails at finishSecret, after NVCF took its key, then abandoned: its key is superseded.
       h.sb.world.faults.add([
@@ -213,13 +204,13 @@ const SCENARIOS: Scenario[] = [
       const cancelled = await rotateOnce(h);
       h.sb.world.faults.clear();
       expect(cancelled.violations).toEqual([]);
-      await abandon(cancelled.token);
+      await abandonRotation(h, registry, cancelled.token);
       await advanceHours(h.sb, 2);
       // The next rotation points NVCF back at the current key and leaves the cancelled key to NVCF's caches.
       const refused = await rotateOnce(h);
       expect(refused.violations).toEqual([]);
       expect(rotationRecord(h.sb, registry, refused.token)?.status).toBe('failed');
-      await abandon(refused.token);
+      await abandonRotation(h, registry, refused.token);
       await advanceHours(h.sb, registry.rotation.graceHours + 1);
       expect(keysOf(h.sb, registry)).toHaveLength(2);
     },

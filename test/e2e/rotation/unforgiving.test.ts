@@ -1,6 +1,5 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { assertConfig, type Config, type RegistryConfig } from '@nvcf-ecr/core/config';
 import { encodeRegistrySecret, maskAccessKeyId } from '@nvcf-ecr/core/credential';
 import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
 import type { RetirementPostponedDetail, RetireOutcome } from '@nvcf-ecr/core/rotation';
@@ -10,13 +9,14 @@ import { control } from '../../helpers/sandbox.ts';
 import {
   advanceHours,
   expectNoSecretsLeaked,
+  freshWorld,
   type Harness,
   invariantViolations,
   keyInStage,
   keysOf,
   nvcfPull,
+  prodConfig,
   projectEvents,
-  pushTestImage,
   registerRetireHandler,
   retireFunctionArn,
   rotate,
@@ -30,22 +30,9 @@ import {
 // The rotation's own waits run on the virtual clock, so a minute of NVCF cache costs milliseconds. Each test
 // reproduces one way the rotation used to break there.
 
-const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const GRACE = 24;
 
-const config: Config = assertConfig({
-  ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
-  registries: [
-    {
-      name: 'prod',
-      hostname: HOST,
-      repositories: ['inference'],
-      credentialName: 'ecr-prod',
-      rotation: { schedule: 'rate(30 days)', graceHours: GRACE },
-    },
-  ],
-});
-const registry = config.registries[0] as RegistryConfig;
+const { config, registry } = prodConfig({ schedule: 'rate(30 days)', graceHours: GRACE });
 const VIRTUAL_BACKOFF = { initialDelayMs: 1_000, factor: 2, maxDelayMs: 8_000 };
 
 async function retire(h: Harness): Promise<RetireOutcome[]> {
@@ -90,9 +77,7 @@ describe('Rotation on the aws profile', () => {
     await h.close();
   });
   beforeEach(async () => {
-    await control(h.sb, 'POST', 'reset');
-    await h.sb.settle();
-    image = await pushTestImage(h.sb, registry, 'inference', 'v1');
+    image = await freshWorld(h, registry);
   });
 
   it('finishes in one attempt although NVCF answers its list from a minute ago (testSecret outlasts that cache)', async () => {
