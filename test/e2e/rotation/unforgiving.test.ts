@@ -185,4 +185,25 @@ describe('Rotation on the aws profile', () => {
     );
     expect(invariantViolations(h.sb, registry)).toEqual([]);
   });
+
+  it('converges when IAM still lists the previous key an attempt deleted before it died (5 s list lag)', async () => {
+    await rotate(h, registry);
+    const previous = keyInStage(h.sb, registry, 'AWSPREVIOUS');
+    // Past the grace period, unused for the in-use window: the next rotation deletes the previous key to make
+    // room — and its Lambda dies right after that DeleteAccessKey. The retry reads a list that still shows it.
+    await advanceHours(h.sb, GRACE + 8);
+    await control(h.sb, 'POST', 'faults', {
+      service: 'iam',
+      operation: 'DeleteAccessKey',
+      afterEffect: true,
+      error: { status: 400, code: 'InjectedCrash', message: 'injected crash' },
+    });
+    const token = await rotate(h, registry);
+    const record = rotationRecord(h.sb, registry, token);
+    expect(record?.status).toBe('succeeded');
+    expect(record?.attempts).toHaveLength(2);
+    expect(statusOf(h, previous)).toBeUndefined();
+    expect(keysOf(h.sb, registry)).toHaveLength(2);
+    expect(invariantViolations(h.sb, registry)).toEqual([]);
+  });
 });
