@@ -31,6 +31,8 @@ interface InvocationTime {
   readonly timeoutMs: number;
   readonly startedMs: number;
   pausedMs: number;
+  /** The invocation returned or failed: work it left behind pauses like code outside any invocation. */
+  done: boolean;
   remaining(): number;
   /** Ends the invocation with Lambda's timeout error now (a pause ran past the deadline). */
   timedOut(): void;
@@ -169,10 +171,12 @@ export class LambdaRegistry implements LambdaInvoker {
       await new Promise((resolve) => setTimeout(resolve, ms));
       return;
     }
-    const time = this.#running.getStore();
-    if (time && ms >= time.remaining()) {
-      clock.advance(time.remaining() / 1000);
-      time.pausedMs += time.remaining();
+    const store = this.#running.getStore();
+    const time = store?.done === false ? store : undefined;
+    const left = time?.remaining();
+    if (time && left !== undefined && ms >= left) {
+      clock.advance(left / 1000);
+      time.pausedMs += left;
       time.timedOut();
       await new Promise(() => {});
     }
@@ -230,6 +234,7 @@ function startTime(timeoutMs: number, startedMs: number): InvocationTime {
     timeoutMs,
     startedMs,
     pausedMs: 0,
+    done: false,
     remaining() {
       return Math.max(0, this.timeoutMs - (Date.now() - this.startedMs) - this.pausedMs);
     },
@@ -238,7 +243,7 @@ function startTime(timeoutMs: number, startedMs: number): InvocationTime {
   };
 }
 
-/** Races `p` against the invocation's deadline: real time, moved earlier by the invocation's virtual pauses. */
+/** Races `run()` against the invocation's deadline: real time, moved earlier by the invocation's virtual pauses. */
 async function withTimeout<T>(run: () => Promise<T>, time: InvocationTime): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -257,6 +262,7 @@ async function withTimeout<T>(run: () => Promise<T>, time: InvocationTime): Prom
   } finally {
     if (timer) clearTimeout(timer);
     // Work the handler left behind may still pause: the invocation is over, its deadline no longer fires.
+    time.done = true;
     time.timedOut = () => {};
     time.rearm = () => {};
   }
