@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { type Config, ConfigError, serializeConfig } from '@nvcf-ecr/core/config';
 import { FUNCTIONS, type FunctionKey } from '@nvcf-ecr/core/events';
 import { RemovalPolicy } from 'aws-cdk-lib';
@@ -7,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Function as SstFunction, type Stack } from 'sst/constructs';
 import { useProject } from 'sst/project.js';
 import { ENV } from '../../functions/lib/environment.ts';
+import { functionBundling } from './bundling.ts';
 import { logStatements, type PermissionStatement } from './permissions.ts';
 import { type StackSettings, suppress } from './stack.ts';
 
@@ -21,9 +21,6 @@ import { type StackSettings, suppress } from './stack.ts';
  * 1 GB for the audit (every repository, three report formats); more memory also buys CPU, which shortens the
  * TLS-heavy runs.
  */
-
-/** The module the bundles use in place of `@aws-sdk/credential-provider-node`, relative to the project root. */
-export const LAMBDA_CREDENTIALS = 'functions/lib/lambda-credentials.ts';
 
 /** Log retention of every function (CloudWatch Logs bills storage; a month covers an incident review). */
 export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
@@ -163,12 +160,10 @@ export function nodeFunction(
       format: 'esm',
       minify: true,
       sourcemap: false,
-      // In Lambda the role's credentials are always in the environment: bundle the SDK's env provider instead of
-      // its whole workstation chain (functions/lib/lambda-credentials.ts says why; about 100 KB per bundle).
-      // esbuild wants an absolute path; SST bundles the stacks, so `import.meta.url` is not this file's.
-      esbuild: {
-        alias: { '@aws-sdk/credential-provider-node': join(useProject().paths.root, LAMBDA_CREDENTIALS) },
-      },
+      // The environment credential provider, no `__name()` wrappers, the SDK's schemas made tree-shakeable
+      // (bundling.ts says why for each). SST bundles the stacks, so `import.meta.url` is not this file's: the
+      // project root comes from SST.
+      esbuild: functionBundling(useProject().paths.root),
     },
   });
 

@@ -7,10 +7,12 @@ import { basename, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { FUNCTIONS, type FunctionKey } from '@nvcf-ecr/core/events';
-import { LAMBDA_CREDENTIALS } from '../../stacks/lib/functions.ts';
+import { functionBundling } from '../../stacks/lib/bundling.ts';
 import { ROOT, synthesize } from '../../stacks/lib/synth.ts';
 import { median, round } from './lib/measure.ts';
 import { bytes, type Row } from './lib/table.ts';
+
+const NPM_MANIFESTS = new Set(['package.json', 'package-lock.json']);
 
 /**
  * Cold start of each function as deployed: the stacks are synthesised offline (`stacks/lib/synth.ts`, which
@@ -19,8 +21,9 @@ import { bytes, type Row } from './lib/table.ts';
  * uploaded.
  *
  * - `bundleBytes`: the bundled JavaScript of the asset (every `.mjs`/`.js` file in it). Beside the bundle, the
- *   asset holds SST's `package.json` only; it counts in `assetBytes`. `dataFiles` counts any other JSON in the
- *   asset: none, since the audit asks AWS's policy simulator instead of shipping IAM's service data (1,399
+ *   asset holds SST's empty `package.json` and the `package-lock.json` its `npm install` writes (SST
+ *   `runtime/handlers/node.js` runs it in deploy mode even with no package to install); they count in
+ *   `assetBytes`. `dataFiles` counts any other JSON in the asset: none, since the audit asks AWS's policy simulator instead of shipping IAM's service data (1,399
  *   JSON files, 15 MB, when it evaluated policies itself).
  * - `initMs`: the median, over fresh `node` processes, of the time to `import()` the bundle, measured inside
  *   the process with `performance.now()` around the dynamic import. Each process has the environment the
@@ -40,7 +43,7 @@ export interface ColdStartResult {
   /** Every file of the deployed asset, bundle included (what the zip holds). */
   assetBytes: number;
   assetFiles: number;
-  /** JSON files in the asset besides SST's `package.json` (data a function would read at run time). */
+  /** JSON files in the asset besides SST's `package.json` and `package-lock.json`: data read at run time. */
   dataFiles: number;
   /** The bundle's bytes by origin (from the rebuilt metafile). */
   composition: {
@@ -158,7 +161,8 @@ async function composition(key: FunctionKey, deployed: string): Promise<ColdStar
   const code = await readFile(deployed, 'utf8');
   const sstRequire = createRequire(join(ROOT, 'node_modules/sst/package.json'));
   const esbuild = sstRequire('esbuild') as typeof import('esbuild');
-  const result = await esbuild.build({
+  // SST's options for an ESM function in deploy mode, then what the stacks add, spread last as SST spreads them.
+  const sst: import('esbuild').BuildOptions = {
     entryPoints: [FUNCTIONS[key].entry],
     absWorkingDir: ROOT,
     platform: 'node',
@@ -171,13 +175,12 @@ async function composition(key: FunctionKey, deployed: string): Promise<ColdStar
     target: 'esnext',
     mainFields: ['module', 'main'],
     banner: { js: code.split('\n').slice(0, 5).join('\n') },
-    // The stacks' alias: the environment credential provider in place of the SDK's workstation chain.
-    alias: { '@aws-sdk/credential-provider-node': join(ROOT, LAMBDA_CREDENTIALS) },
     outfile: join(tmpdir(), `nvcf-ecr-bench-${key}.mjs`),
     write: false,
     sourcemap: false,
     minify: true,
-  });
+  };
+  const result = await esbuild.build({ ...sst, ...functionBundling(ROOT), metafile: true });
   const output = Object.values(result.metafile.outputs)[0];
   if (!output) throw new Error(`esbuild produced no output for ${key}`);
   let awsSdk = 0;
@@ -219,7 +222,9 @@ export async function benchColdStart(options: {
       const sizes = await Promise.all(files.map(async (f) => ({ f, size: (await stat(f)).size })));
       const bundleBytes = sizes.filter(({ f }) => /\.(m?js)$/.test(f)).reduce((n, { size }) => n + size, 0);
       const assetBytes = sizes.reduce((n, { size }) => n + size, 0);
-      const dataFiles = files.filter((f) => f.endsWith('.json') && basename(f) !== 'package.json').length;
+      // SST writes an empty `package.json` ({"dependencies":{}}) and the `package-lock.json` npm makes of it
+      // beside every bundle; any other JSON in an asset is data the bundle reads at run time (IAM service data).
+      const dataFiles = files.filter((f) => f.endsWith('.json') && !NPM_MANIFESTS.has(basename(f))).length;
       const times = await initTimes(fn, probe, runs);
       const initMs = median(times);
       const split = await composition(key, fn.bundle);

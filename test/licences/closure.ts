@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { LAMBDA_CREDENTIALS } from '../../stacks/lib/functions.ts';
+import { functionBundling } from '../../stacks/lib/bundling.ts';
 
 /**
  * The production dependency closures of what users deploy and install, and the licence of every package in
@@ -113,7 +113,8 @@ export async function bundleInputs(entry: { path: string } | { contents: string;
     target: 'esnext',
     mainFields: ['module', 'main'],
     external: ['sharp', 'pg-native'],
-    alias: { '@aws-sdk/credential-provider-node': join(ROOT, LAMBDA_CREDENTIALS) },
+    // The stacks' additions (stacks/lib/bundling.ts): the credential alias and the SDK loaders.
+    ...functionBundling(ROOT),
     metafile: true,
     write: false,
     logLevel: 'silent',

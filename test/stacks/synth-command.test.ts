@@ -5,10 +5,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig, serializeConfig } from '@nvcf-ecr/core/config';
-import { DETAIL_TYPES, FUNCTIONS, type FunctionKey, PROJECT_EVENT_BUS_NAME } from '@nvcf-ecr/core/events';
+import {
+  DETAIL_TYPES,
+  FUNCTIONS,
+  type FunctionKey,
+  PROJECT_EVENT_BUS_NAME,
+  reportBucketName,
+} from '@nvcf-ecr/core/events';
 import { openOciLayout } from '@nvcf-ecr/core/image';
 import { pushImage, startSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AuditRun,
+  invokeAudit,
+  pushFixture,
+  readObject,
+  startAuditSandbox,
+} from '../e2e/audit/helpers.ts';
 import { clients, control } from '../helpers/sandbox.ts';
 import { type CfnTemplate, must } from './synth.ts';
 
@@ -64,6 +77,20 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+/** The deployed bundle of a function in the synthesised assembly. */
+function deployedBundle(key: FunctionKey): string {
+  const fn = Object.values(templates)
+    .flatMap((t) => Object.values(t.Resources))
+    .find(
+      (r) =>
+        r.Type === 'AWS::Lambda::Function' && r.Properties['FunctionName'] === `ci-${FUNCTIONS[key].name}`,
+    );
+  const hash = String(
+    (must(fn, `the ${key} function`).Properties['Code'] as { S3Key: string }).S3Key,
+  ).replace(/\.zip$/, '');
+  return join(dir, 'assembly', `asset.${hash}`, FUNCTIONS[key].entry.replace(/\.ts$/, '.mjs'));
+}
 
 describe('Command: npm run synth', () => {
   it('is what package.json runs', () => {
@@ -193,6 +220,55 @@ describe('Command: npm run synth', () => {
       await sb.close();
     }
   });
+
+  it('runs as deployed: the audit bundle audits the sandbox as the handler built from the sources does', async () => {
+    // The audit's bundle holds the most SDK clients (IAM's query protocol, S3's XML with a NoSuchKey from the
+    // empty resolution cache, the JSON services) as stacks/lib/bundling.ts trims them: run it in a fresh Node
+    // process, configured as Lambda configures it, then the audit composed from the sources (which reads the
+    // resolution cache the bundle wrote), and compare.
+    const config = await loadConfig(join(root, 'nvcf-ecr.config.ts'));
+    const s = await startAuditSandbox(config);
+    try {
+      const registry = must(config.registries[0], 'a registry in the example configuration');
+      await pushFixture(s, must(registry.repositories[0], 'a repository'), 'multi-oci', ['bundle']);
+      // The bucket the sandbox provisions, as the stack's environment names it.
+      const bucket = reportBucketName(s.sb.accountId, s.sb.region);
+      const script = `const m = await import(${JSON.stringify(deployedBundle('audit'))}); console.log(JSON.stringify(await m.handler({}, { getRemainingTimeInMillis: () => 600000 })));`;
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+        env: {
+          ...offlineEnv(),
+          AWS_REGION: s.sb.region,
+          AWS_ENDPOINT_URL: s.sb.awsEndpoint,
+          AWS_ACCESS_KEY_ID: s.sb.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: s.sb.secretAccessKey,
+          AWS_LAMBDA_FUNCTION_NAME: `ci-${FUNCTIONS.audit.name}`,
+          NVCF_ECR_CONFIG: serializeConfig({ ...config, ngc: { ...config.ngc, baseUrl: s.sb.nvcfEndpoint } }),
+          NVCF_ECR_EVENT_BUS: PROJECT_EVENT_BUS_NAME,
+          NVCF_ECR_REPORT_BUCKET: bucket,
+        },
+        timeout: 120_000,
+      });
+      const deployed = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as AuditRun['result'];
+      const report = JSON.parse(await readObject(s, bucket, deployed.reports.json)) as AuditRun['report'];
+      const fromSources = await invokeAudit(s);
+      expect(fromSources.result.reports.bucket).toBe(bucket);
+      const verdicts = (r: AuditRun['report']) =>
+        r.findings.map((f) => `${f.checkId} ${f.status} ${f.resource}`).sort();
+      expect(verdicts(report).length).toBeGreaterThan(0);
+      expect(verdicts(report)).toEqual(verdicts(fromSources.report));
+      expect(deployed.summary).toEqual(fromSources.result.summary);
+      for (const key of [deployed.reports.markdown, deployed.reports.html])
+        expect((await readObject(s, bucket, key)).length).toBeGreaterThan(0);
+      const { events } = await control<{ events: { event: { id: string } }[] }>(
+        s.sb,
+        'GET',
+        `events?detailType=${encodeURIComponent(DETAIL_TYPES.complianceAudit)}`,
+      );
+      expect(events.map((e) => e.event.id)).toContain(deployed.eventId);
+    } finally {
+      await s.sb.close();
+    }
+  }, 180_000);
 
   it('synthesises the same stacks from a --config file of each kind: .ts (above), .mjs and .json', async () => {
     // The example configuration written the two other ways: every template must come out identical to the
