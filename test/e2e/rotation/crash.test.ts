@@ -1,4 +1,3 @@
-import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { DETAIL_TYPES, FUNCTIONS } from '@nvcf-ecr/core/events';
 import type { RotationFailedDetail } from '@nvcf-ecr/core/rotation';
 import type { FaultRuleInput, LambdaHandler } from '@nvcf-ecr/sandbox';
@@ -21,6 +20,7 @@ import {
   reattemptInNextWindow,
   restoreSnapshot,
   retireFunctionArn,
+  rotateWithFunction,
   rotationFunctionArn,
   rotationRecord,
   type Snapshot,
@@ -62,16 +62,7 @@ async function rotateOnce(h: Harness): Promise<{ token: string; violations: stri
       violations.push(`after ${call.service}:${call.operation}: ${v}`);
   });
   try {
-    const out = await h.aws.secrets.send(
-      new RotateSecretCommand({
-        SecretId: registry.secretName,
-        RotationLambdaARN: rotationFunctionArn(h.sb),
-        RotationRules: { ScheduleExpression: registry.rotation.schedule },
-        RotateImmediately: true,
-      }),
-    );
-    await h.sb.settle();
-    return { token: out.VersionId ?? '', violations };
+    return { token: await rotateWithFunction(h, registry), violations };
   } finally {
     off();
   }

@@ -190,6 +190,23 @@ export async function rotate(h: Harness, registry: RegistryConfig, token?: strin
 }
 
 /**
+ * RotateSecret naming the rotation function and the registry's schedule, as the stacks' rotation schedule
+ * configures them (for a secret no rotation was configured on yet), then waits until it is over.
+ */
+export async function rotateWithFunction(h: Harness, registry: RegistryConfig): Promise<string> {
+  const out = await h.aws.secrets.send(
+    new RotateSecretCommand({
+      SecretId: registry.secretName,
+      RotationLambdaARN: rotationFunctionArn(h.sb),
+      RotationRules: { ScheduleExpression: registry.rotation.schedule },
+      RotateImmediately: true,
+    }),
+  );
+  await h.sb.settle();
+  return out.VersionId ?? '';
+}
+
+/**
  * Lets Secrets Manager reattempt a stuck rotation as it does: with the rotation's own token, when the next
  * rotation window opens (it refuses `RotateSecret` meanwhile, whatever the token).
  */

@@ -36,6 +36,7 @@ import {
   reattemptInNextWindow,
   retireFunctionArn,
   rotate,
+  rotateWithFunction,
   rotationFunctionArn,
   rotationRecord,
   secretOf,
@@ -418,16 +419,8 @@ describe('Rotation: adopting a credential NVCF already has', () => {
       timeoutSeconds: 300,
       memoryMb: 256,
     });
-    const out = await h.aws.secrets.send(
-      new RotateSecretCommand({
-        SecretId: registry.secretName,
-        RotationLambdaARN: rotationFunctionArn(h.sb),
-        RotationRules: { ScheduleExpression: registry.rotation.schedule },
-        RotateImmediately: true,
-      }),
-    );
-    await h.sb.settle();
-    expect(rotationRecord(h.sb, registry, out.VersionId ?? '')?.status).toBe('succeeded');
+    const token = await rotateWithFunction(h, registry);
+    expect(rotationRecord(h.sb, registry, token)?.status).toBe('succeeded');
     const [credential, ...others] = credentialsOf(h.sb, registry);
     expect(others).toEqual([]);
     expect(credential?.registryCredentialId).toBe(existing.registryCredentialId);
