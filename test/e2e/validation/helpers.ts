@@ -19,6 +19,7 @@ import {
   type LambdaHandler,
   pushImage,
   type RunningSandbox,
+  type SandboxOptions,
   startSandbox,
 } from '@nvcf-ecr/sandbox';
 import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';
@@ -131,9 +132,13 @@ export interface ValidationSandbox {
 }
 
 /** A sandbox running `config` with the real validation handler, composed as `nvcf-ecr sandbox` composes it. */
-export async function startValidationSandbox(config: Config): Promise<ValidationSandbox> {
+export async function startValidationSandbox(
+  config: Config,
+  options: Pick<SandboxOptions, 'functionTimeoutSeconds'> = {},
+): Promise<ValidationSandbox> {
   const sink = memorySink();
   const sb = await startSandbox({
+    ...options,
     config,
     logger: createLogger({ sink, level: 'debug' }),
     handlers: {

@@ -124,6 +124,9 @@ describe('Push validation on the sandbox', () => {
         ],
         sourceEventId: expect.any(String),
         pushedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+        // The sandbox's NVCF was read with the stored NGC key: no function runs this tag.
+        functionCheck: 'checked',
+        functions: [],
       });
     });
 
@@ -387,7 +390,7 @@ describe('Push validation on the sandbox', () => {
       expect(letter?.error.message).toContain('ServerException: injected outage');
     });
 
-    it('publishes an error verdict for an image that is gone after the bounded not-found retries', async () => {
+    it('publishes an error verdict at once for an image not found when the push is older than ECR’s window', async () => {
       const digest = `sha256:${'0'.repeat(64)}`;
       const event = {
         version: '0',
@@ -395,7 +398,8 @@ describe('Push validation on the sandbox', () => {
         'detail-type': 'ECR Image Action',
         source: 'aws.ecr',
         account: '123456789012',
-        time: '2026-01-01T00:00:00Z',
+        // Three minutes before the sandbox's clock: past the two minutes after which "not found" is final.
+        time: new Date(v.sb.world.clock.nowMs() - 180_000).toISOString(),
         region: 'us-east-1',
         resources: [],
         detail: {
@@ -410,20 +414,23 @@ describe('Push validation on the sandbox', () => {
       const since = await lastCall(v.sb);
       v.sb.lambda.invokeAsync(v.arn, event, 'test');
       await v.sb.settle();
-      expect(await verdictsFor(v.sb, 'gone')).toMatchObject([
+      const verdicts = await verdictsFor(v.sb, 'gone');
+      expect(verdicts).toMatchObject([
         {
           verdict: 'error',
           digest,
           mediaType: 'application/vnd.oci.image.manifest.v1+json',
           kind: null,
-          reasons: [
-            `manifest ${digest} was not found: check the tag or digest and that it was pushed`,
-            'not found after 3 attempts: the image (or part of it) was deleted after the push, or never fully pushed',
-          ],
         },
       ]);
-      // Three look-ups of the digest, then one of the tag (gone too: the error verdict stands, with a warning).
-      expect(await handlerCalls(v.sb, since)).toEqual({ 'ecr.BatchGetImage': 4, 'events.PutEvents': 1 });
+      expect(verdicts[0]?.reasons[0]).toBe(
+        `manifest ${digest} was not found: check the tag or digest and that it was pushed`,
+      );
+      expect(verdicts[0]?.reasons[1]).toMatch(
+        /^not found 3 min( \d+ s)? after the push \(1 look-up\): the image \(or part of it\) was deleted after the push, or never fully pushed$/,
+      );
+      // One look-up of the digest, then one of the tag (gone too: the error verdict stands, with a warning).
+      expect(await handlerCalls(v.sb, since)).toEqual({ 'ecr.BatchGetImage': 2, 'events.PutEvents': 1 });
     });
 
     it('skips a malformed event with a logged error, no verdict and no retry', async () => {

@@ -3,6 +3,7 @@ import { ServiceError } from '../../errors.ts';
 import type { RequestHandler, SandboxRequest, SandboxResponse } from '../../server/http.ts';
 import { accessDenied } from '../../server/wire-errors.ts';
 import type { World } from '../../world.ts';
+import { statusOf } from '../ecr/archive.ts';
 import type { EcrBackend } from '../ecr/backend.ts';
 import { isRepositoryName } from '../ecr/input.ts';
 import { digestOf, isDigest, MANIFEST_MEDIA_TYPES } from '../ecr/manifest.ts';
@@ -93,7 +94,9 @@ function findManifest(ctx: RegistryContext, repo: RepositoryRecord): ImageRecord
   const ref = ctx.route.reference;
   const digest = isDigest(ref) ? ref : repo.tagIndex.get(ref);
   const image = digest === undefined ? undefined : repo.images.get(digest);
-  if (!image) throw registryErrors.manifestUnknown();
+  // An archived image "cannot be pulled. Requests to pull the archived image will fail with a 404 error"
+  // (https://docs.aws.amazon.com/AmazonECR/latest/userguide/archive-image.html).
+  if (!image || statusOf(image, ctx.store.now()) !== 'ACTIVE') throw registryErrors.manifestUnknown();
   return image;
 }
 
