@@ -156,17 +156,7 @@ describe('Sandbox: pauses on the virtual clock', () => {
   });
 
   it('hands functions these pauses with virtualWaits, and real ones without', async () => {
-    const config: Config = assertConfig({
-      ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
-      registries: [
-        {
-          name: 'prod',
-          hostname: '123456789012.dkr.ecr.us-east-1.amazonaws.com',
-          repositories: ['inference'],
-          credentialName: 'ecr-prod',
-        },
-      ],
-    });
+    const config: Config = prodConfig();
     const handlers = {
       retireKeys: (env: HandlerEnvironment) => async () => {
         if (!env.waits) return 'no waits';
