@@ -26,7 +26,7 @@ import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';
 import { createValidatePushHandler } from '../../../functions/validate-push.ts';
 import { control } from '../../helpers/sandbox.ts';
 
-export const REGCLIENT = 'test/fixtures/regclient-testrepo';
+export { REGCLIENT } from '../../helpers/regclient.ts';
 export const BUILT = 'test/fixtures/images';
 
 /** A real OCI layout read in place: manifests by ref name, blobs by digest. */

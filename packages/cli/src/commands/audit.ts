@@ -23,7 +23,6 @@ import {
   AWS_OPTIONS,
   awsClientOptions,
   COMMON_OPTIONS_HELP,
-  CONFIG_OPTIONS,
   commandNow,
   iamClientOptions,
   loadCommandConfig,
@@ -78,7 +77,6 @@ export const command: Command = {
     'nvcf-ecr audit [--registry NAME] [--format table|json|md|html] [--json] [--out FILE] [--fail-on SEVERITY]',
   help: HELP,
   options: {
-    ...CONFIG_OPTIONS,
     ...AWS_OPTIONS,
     registry: { type: 'string', multiple: true },
     format: { type: 'string' },

@@ -36,19 +36,40 @@ import { encodeAuthorizationToken } from './tokens.ts';
 type Input = Record<string, unknown>;
 const TAG_STATUSES = ['TAGGED', 'UNTAGGED', 'ANY'] as const;
 
-export function repositoryView(repo: RepositoryRecord): Record<string, unknown> {
+/** The Repository members ECR Public answers too (it has no mutability, scanning or encryption settings). */
+export function publicRepositoryView(repo: RepositoryRecord): Record<string, unknown> {
   return {
     repositoryArn: repo.arn,
     registryId: repo.registryId,
     repositoryName: repo.name,
     repositoryUri: repo.uri,
     createdAt: new Date(repo.createdAt),
+  };
+}
+
+export function repositoryView(repo: RepositoryRecord): Record<string, unknown> {
+  return {
+    ...publicRepositoryView(repo),
     imageTagMutability: repo.imageTagMutability,
     ...(repo.exclusionFilters.length > 0
       ? { imageTagMutabilityExclusionFilters: repo.exclusionFilters }
       : {}),
     imageScanningConfiguration: { scanOnPush: repo.scanOnPush },
     encryptionConfiguration: repo.encryption,
+  };
+}
+
+/** The ImageDetail members ECR Public answers too. */
+export function publicImageDetail(repo: RepositoryRecord, image: ImageRecord): Record<string, unknown> {
+  return {
+    registryId: repo.registryId,
+    repositoryName: repo.name,
+    imageDigest: image.digest,
+    ...(image.tags.length > 0 ? { imageTags: [...image.tags] } : {}),
+    imageSizeInBytes: image.sizeInBytes,
+    imagePushedAt: new Date(image.pushedAt),
+    imageManifestMediaType: image.mediaType,
+    ...(image.artifactMediaType !== undefined ? { artifactMediaType: image.artifactMediaType } : {}),
   };
 }
 
@@ -62,14 +83,7 @@ export function imageDetail(
   nowMs: number,
 ): Record<string, unknown> {
   return {
-    registryId: repo.registryId,
-    repositoryName: repo.name,
-    imageDigest: image.digest,
-    ...(image.tags.length > 0 ? { imageTags: [...image.tags] } : {}),
-    imageSizeInBytes: image.sizeInBytes,
-    imagePushedAt: new Date(image.pushedAt),
-    imageManifestMediaType: image.mediaType,
-    ...(image.artifactMediaType !== undefined ? { artifactMediaType: image.artifactMediaType } : {}),
+    ...publicImageDetail(repo, image),
     ...(image.lastPulledAt !== undefined ? { lastRecordedPullTime: new Date(image.lastPulledAt) } : {}),
     ...(image.subject !== undefined ? { subjectManifestDigest: image.subject } : {}),
     ...archiveDetail(image, nowMs),

@@ -80,7 +80,34 @@ function repository(ctx: RegistryContext): RepositoryRecord {
   return ctx.store.repository(ctx.route.name);
 }
 
+/** The blob the route names, in the route's repository; BLOB_UNKNOWN when there is none. */
+function routedBlob(ctx: RegistryContext) {
+  const blob = repository(ctx).blobs.get(ctx.route.reference);
+  if (!blob) throw registryErrors.blobUnknown(ctx.route.reference);
+  return blob;
+}
+
 const location = (ctx: RegistryContext, path: string) => `/v2/${ctx.route.name}/${path}`;
+
+/**
+ * Stores an uploaded blob once its content has the digest the client named, and answers 201 Created with its
+ * location. A blob that is already there is fine for the registry protocol (ECR's API says LayerAlreadyExists).
+ */
+function storeBlob(
+  ctx: RegistryContext,
+  repo: RepositoryRecord,
+  digest: string,
+  data: Buffer,
+): SandboxResponse {
+  const computed = digestOf(digest, data);
+  if (computed !== digest)
+    throw registryErrors.digestInvalid(`the uploaded content has digest ${computed}, not ${digest}`);
+  ctx.store.putBlob(repo, digest, data);
+  return {
+    status: 201,
+    headers: { ...API_VERSION, location: location(ctx, `blobs/${digest}`), 'docker-content-digest': digest },
+  };
+}
 
 /** Manifest types a request accepts: `Accept` may repeat and carry parameters; none or `*\/*` accepts all. */
 function acceptsType(req: SandboxRequest, mediaType: string): boolean {
@@ -208,9 +235,7 @@ const operations: Record<RegistryOperation, Operation> = {
 
   async GetBlob(ctx) {
     await authorize(ctx, 'ecr:GetDownloadUrlForLayer');
-    const repo = repository(ctx);
-    const blob = repo.blobs.get(ctx.route.reference);
-    if (!blob) throw registryErrors.blobUnknown(ctx.route.reference);
+    const blob = routedBlob(ctx);
     // ECR answers a blob GET with a redirect to a presigned S3 URL; the sandbox serves the bytes itself (also
     // what the spec allows) so that no client has to forward or drop credentials across ports.
     return blobResponse(blob);
@@ -219,9 +244,7 @@ const operations: Record<RegistryOperation, Operation> = {
   async HeadBlob(ctx) {
     // Pushers HEAD a blob to learn whether to upload it: ECR evaluates that as BatchCheckLayerAvailability.
     await authorize(ctx, 'ecr:BatchCheckLayerAvailability');
-    const repo = repository(ctx);
-    const blob = repo.blobs.get(ctx.route.reference);
-    if (!blob) throw registryErrors.blobUnknown(ctx.route.reference);
+    const blob = routedBlob(ctx);
     // The listener sends no body for HEAD; the headers (length, digest) are the answer.
     return blobResponse(blob);
   },
@@ -239,18 +262,7 @@ const operations: Record<RegistryOperation, Operation> = {
       await authorize(ctx, 'ecr:UploadLayerPart');
       await authorize(ctx, 'ecr:CompleteLayerUpload');
       if (!isDigest(digest)) throw registryErrors.digestInvalid(`'${digest}' is not a digest`);
-      const computed = digestOf(digest, ctx.req.body);
-      if (computed !== digest)
-        throw registryErrors.digestInvalid(`the uploaded content has digest ${computed}, not ${digest}`);
-      ctx.store.putBlob(repo, digest, ctx.req.body);
-      return {
-        status: 201,
-        headers: {
-          ...API_VERSION,
-          location: location(ctx, `blobs/${digest}`),
-          'docker-content-digest': digest,
-        },
-      };
+      return storeBlob(ctx, repo, digest, ctx.req.body);
     }
     // `mount`/`from` (cross-repository mount) is not offered: the spec lets a registry answer with a plain
     // upload session instead, which every client handles.
@@ -302,19 +314,7 @@ const operations: Record<RegistryOperation, Operation> = {
       );
     repo.uploads.delete(upload.id);
     const data = Buffer.concat(upload.parts);
-    const computed = digestOf(digest, data);
-    if (computed !== digest)
-      throw registryErrors.digestInvalid(`the uploaded content has digest ${computed}, not ${digest}`);
-    // A blob that is already there is fine for the registry protocol (ECR's API says LayerAlreadyExists).
-    ctx.store.putBlob(repo, digest, data);
-    return {
-      status: 201,
-      headers: {
-        ...API_VERSION,
-        location: location(ctx, `blobs/${digest}`),
-        'docker-content-digest': digest,
-      },
-    };
+    return storeBlob(ctx, repo, digest, data);
   },
 
   async GetUpload(ctx) {
