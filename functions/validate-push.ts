@@ -3,6 +3,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import middy from '@middy/core';
 import { ContentCache } from '@nvcf-ecr/core/image';
 import { perRegion } from '@nvcf-ecr/core/per-region';
+import { sdkEventBus } from '@nvcf-ecr/core/ports/sdk';
 import {
   type EcrImageActionEvent,
   ecrImageActionEventSchema,
@@ -22,7 +23,7 @@ export function createValidatePushHandler(env: FunctionEnvironment) {
   const deps = {
     config: env.config,
     ecr,
-    events: new EventBridgeClient(awsClientConfig(env)),
+    events: sdkEventBus(new EventBridgeClient(awsClientConfig(env))),
     eventBusName: env.eventBusName,
     cache: new ContentCache({ maxEntries: 2000, maxBytes: 32 * 1024 * 1024 }),
     logger: env.logger,

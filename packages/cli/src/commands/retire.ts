@@ -1,6 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { type Config, deploymentRegion } from '@nvcf-ecr/core/config';
 import { createLogger } from '@nvcf-ecr/core/log';
+import { sdkEventBus } from '@nvcf-ecr/core/ports/sdk';
 import { retirePreviousKey } from '@nvcf-ecr/core/rotation';
 import type { Command, CommandContext } from '../cli.ts';
 import {
@@ -69,7 +70,9 @@ async function retire({ positionals, values, io }: CommandContext): Promise<numb
       ...(bus
         ? {
             // The project bus lives in the deployment region, with the secrets.
-            events: new EventBridgeClient(awsClientOptions(values, io.env, deploymentRegion(config))),
+            events: sdkEventBus(
+              new EventBridgeClient(awsClientOptions(values, io.env, deploymentRegion(config))),
+            ),
             eventBusName: bus,
           }
         : {}),
