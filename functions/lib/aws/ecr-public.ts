@@ -1,5 +1,11 @@
 import type { PublicImageDetail, PublicImageLister } from '@nvcf-ecr/core/ports';
-import { type AwsCallerOptions, awsCaller, awsJson, regionalEndpoint } from './request.ts';
+import {
+  type AwsCallerOptions,
+  awsCaller,
+  awsJson,
+  endpointFromEnvironment,
+  regionalEndpoint,
+} from './request.ts';
 
 /**
  * ECR Public's image listing for the audit's Lambda bundle: `DescribeImages`
@@ -12,7 +18,11 @@ export function ecrPublicImageLister(
   options: Omit<AwsCallerOptions, 'service'> & { readonly endpoint?: string | undefined },
 ): PublicImageLister {
   const call = awsCaller({ ...options, service: 'ecr-public' });
-  const endpoint = regionalEndpoint('api.ecr-public', options.region, options.endpoint);
+  const endpoint = regionalEndpoint(
+    'api.ecr-public',
+    options.region,
+    options.endpoint ?? endpointFromEnvironment('ECR_PUBLIC'),
+  );
   return {
     async describeImages(query) {
       const out = await awsJson(

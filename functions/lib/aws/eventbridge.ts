@@ -1,5 +1,11 @@
 import type { EventBus, PutEventsResult } from '@nvcf-ecr/core/ports';
-import { type AwsCallerOptions, awsCaller, awsJson, regionalEndpoint } from './request.ts';
+import {
+  type AwsCallerOptions,
+  awsCaller,
+  awsJson,
+  endpointFromEnvironment,
+  regionalEndpoint,
+} from './request.ts';
 
 /**
  * The project bus for the audit's Lambda bundle: EventBridge `PutEvents`
@@ -13,7 +19,11 @@ export function eventBridgeBus(
   options: Omit<AwsCallerOptions, 'service'> & { readonly endpoint?: string | undefined },
 ): EventBus {
   const call = awsCaller({ ...options, service: 'events' });
-  const endpoint = regionalEndpoint('events', options.region, options.endpoint);
+  const endpoint = regionalEndpoint(
+    'events',
+    options.region,
+    options.endpoint ?? endpointFromEnvironment('EVENTBRIDGE'),
+  );
   return {
     async putEvents(entries) {
       const out = await awsJson(call, endpoint, 'events:PutEvents', 'AWSEvents.PutEvents', {

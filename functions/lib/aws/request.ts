@@ -195,6 +195,18 @@ export async function awsJson(
 }
 
 /**
+ * The endpoint an SDK client would take from the environment: `AWS_ENDPOINT_URL_<SERVICE>` (the service id in
+ * upper snake case: `S3`, `EVENTBRIDGE`, `ECR_PUBLIC`), else `AWS_ENDPOINT_URL`, unless
+ * `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is `true`
+ * (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html). Lambda sets none of them; a
+ * deployed bundle run against the sandbox does (test/stacks/synth-command.test.ts).
+ */
+export function endpointFromEnvironment(serviceId: string, env: NodeJS.ProcessEnv = process.env) {
+  if (env['AWS_IGNORE_CONFIGURED_ENDPOINT_URLS']?.toLowerCase() === 'true') return undefined;
+  return env[`AWS_ENDPOINT_URL_${serviceId}`] || env['AWS_ENDPOINT_URL'] || undefined;
+}
+
+/**
  * A regional endpoint: the override when there is one (the sandbox), else `https://<prefix>.<region>.<dns
  * suffix>` — `amazonaws.com.cn` in the China regions, `amazonaws.com` elsewhere
  * (https://docs.aws.amazon.com/general/latest/gr/rande.html).

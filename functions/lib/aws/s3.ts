@@ -1,5 +1,5 @@
 import type { ObjectStore } from '@nvcf-ecr/core/ports';
-import { type AwsCallerOptions, awsCaller, regionalEndpoint } from './request.ts';
+import { type AwsCallerOptions, awsCaller, endpointFromEnvironment, regionalEndpoint } from './request.ts';
 
 /**
  * The object store of the audit's Lambda bundle: S3 `GetObject`
@@ -9,7 +9,10 @@ import { type AwsCallerOptions, awsCaller, regionalEndpoint } from './request.ts
  */
 
 export interface S3StoreOptions extends Omit<AwsCallerOptions, 'service' | 'uriEscapePath'> {
-  /** An endpoint override (the sandbox): requests are then path-style, as the SDK's `forcePathStyle`. */
+  /**
+   * An endpoint override (the sandbox; by default the environment's, as for SDK clients): requests are then
+   * path-style, as the SDK's `forcePathStyle`.
+   */
   readonly endpoint?: string | undefined;
 }
 
@@ -39,7 +42,8 @@ export function objectUrl(region: string, bucket: string, key: string, endpoint?
 
 export function s3ObjectStore(options: S3StoreOptions): ObjectStore {
   const call = awsCaller({ ...options, service: 's3', uriEscapePath: false });
-  const url = (bucket: string, key: string) => objectUrl(options.region, bucket, key, options.endpoint);
+  const endpoint = options.endpoint ?? endpointFromEnvironment('S3');
+  const url = (bucket: string, key: string) => objectUrl(options.region, bucket, key, endpoint);
   return {
     async get(bucket, key) {
       try {
