@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ecrPublicImageLister } from '../../../functions/lib/aws/ecr-public.ts';
 import { AwsNetworkError, AwsServiceError } from '../../../functions/lib/aws/errors.ts';
 import { eventBridgeBus } from '../../../functions/lib/aws/eventbridge.ts';
 import {
@@ -303,6 +304,39 @@ describe('EventBridge PutEvents over AWS JSON 1.1', () => {
           Time: 1_700_000_000.5,
         },
       ],
+    });
+  });
+});
+
+describe('ECR Public DescribeImages over AWS JSON 1.1', () => {
+  it('signs for ecr-public in us-east-1, reads imagePushedAt as epoch seconds, and throws the API’s error by name', async () => {
+    answers = [
+      {
+        status: 200,
+        body: '{"imageDetails":[{"imageDigest":"sha256:a","imageTags":["v1"],"imagePushedAt":1700000000}],"nextToken":"n"}',
+      },
+      {
+        status: 400,
+        headers: { 'x-amzn-errortype': 'RepositoryNotFoundException' },
+        body: '{"message":"The repository with name \'gone\' does not exist"}',
+      },
+    ];
+    const lister = ecrPublicImageLister({ region: 'us-east-1', endpoint: base, credentials: CREDENTIALS });
+    expect(await lister.describeImages({ repositoryName: 'app', maxResults: 1000 })).toEqual({
+      imageDetails: [
+        { imageDigest: 'sha256:a', imageTags: ['v1'], imagePushedAt: new Date(1_700_000_000_000) },
+      ],
+      nextToken: 'n',
+    });
+    expect(received[0]?.headers['x-amz-target']).toBe('SpencerFrontendService.DescribeImages');
+    expect(received[0]?.headers['authorization']).toMatch(/\/us-east-1\/ecr-public\/aws4_request, /);
+    expect(JSON.parse(received[0]?.body.toString() ?? '')).toEqual({
+      repositoryName: 'app',
+      maxResults: 1000,
+    });
+    await expect(lister.describeImages({ repositoryName: 'gone' })).rejects.toMatchObject({
+      name: 'RepositoryNotFoundException',
+      $metadata: { httpStatusCode: 400 },
     });
   });
 });

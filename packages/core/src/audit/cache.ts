@@ -21,7 +21,7 @@ import { describeFailure } from './facts.ts';
  *
  * One object per repository (`cache/v<N>/<registry host>/<repository>.json`) holds that repository's
  * entries, each addressed by its digest inside: at 100,000 tags over 20,000 images a warm audit reads 200
- * objects instead of 20,000 (every S3 call costs a round trip and the SDK's signing), and the object is
+ * objects instead of 20,000 (every S3 call costs a round trip and a signature), and the object is
  * rewritten from the live listing, so deleted images leave it by themselves. `<N>` is the resolver's schema
  * version: a change to what the resolver derives bumps it, and old objects are never read again (the
  * stack's lifecycle rule expires them).

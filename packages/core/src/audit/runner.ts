@@ -31,7 +31,10 @@ import { AdaptiveGate, type BackoffOptions, mapLimit, type Sleep } from './pace.
  * becomes an `error` finding; only a request the audit cannot serve at all (an unknown registry name) throws.
  */
 
-/** Collaborators: SDK clients (or anything with their `send`), the NVCF client, the clock. */
+/**
+ * Collaborators: SDK clients (or anything with their `send`), the AWS ports (`ports/aws.ts`), the NVCF client,
+ * the clock.
+ */
 export interface AuditDependencies {
   readonly iam: IamReader;
   readonly secrets: SecretsReader;
