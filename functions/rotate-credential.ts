@@ -69,7 +69,7 @@ export function createRotateCredentialHandler(
     logger: env.logger,
     metrics: env.metrics,
     timing: options.timing,
-    ...options.waits,
+    ...(options.waits ?? env.waits),
   };
   const handler = middy<RotationInvocation, void>()
     .use(logErrors(env.logger))

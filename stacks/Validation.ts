@@ -7,7 +7,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { StackContext } from 'sst/constructs';
 import { queueDestination, toCdkEventPattern } from './lib/events.ts';
 import { nodeFunction } from './lib/functions.ts';
-import { PERMISSIONS } from './lib/permissions.ts';
+import { PERMISSIONS, SECRETS_KEY_ALIAS, secretArnPattern } from './lib/permissions.ts';
 import { stackSettings, suppress } from './lib/stack.ts';
 
 /**
@@ -17,7 +17,7 @@ import { stackSettings, suppress } from './lib/stack.ts';
  */
 export function Validation({ app, stack }: StackContext) {
   const settings = stackSettings(app, stack, { warn: true });
-  const { config } = settings;
+  const { config, deployment } = settings;
 
   const bus = new events.EventBus(stack, 'Bus', { eventBusName: settings.named(PROJECT_EVENT_BUS_NAME) });
 
@@ -62,6 +62,18 @@ export function Validation({ app, stack }: StackContext) {
           ),
         eventBusArn: bus.eventBusArn,
         failureQueueArn: failedValidations.queueArn,
+        // Function-aware validation lists NVCF's functions with the NGC API key, named like the Audit stack
+        // names it (Credentials, which creates it, is deployed after this stack).
+        ngcSecretArn: secretArnPattern(
+          deployment.partition,
+          deployment.region,
+          deployment.account,
+          config.ngc.apiKeySecretName,
+        ),
+        partition: deployment.partition,
+        region: deployment.region,
+        account: deployment.account,
+        secretsKeyAlias: `alias/${settings.named(SECRETS_KEY_ALIAS)}`,
       }),
       // Each invocation makes a few ECR reads per second at most; ten at a time stay far below ECR's
       // BatchGetImage rate (1,000–2,000/s per account and region depending on the table's version,
@@ -82,7 +94,9 @@ export function Validation({ app, stack }: StackContext) {
         deadLetterQueue: deliveryDeadLetters,
       }),
     );
-    // Lambda retries a failed asynchronous invocation twice, then hands the event to the failure queue.
+    // Lambda retries a failed asynchronous invocation twice, then hands the event to the failure queue. A push
+    // ECR does not serve yet is such a failure until it is 2 minutes old (core `NOT_FOUND_SETTLED_AFTER_MS`):
+    // the third attempt, about 3 minutes after the first, always publishes a verdict. Keep at least 2 retries.
     validatePush.configureAsyncInvoke({
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),

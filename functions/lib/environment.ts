@@ -23,6 +23,11 @@ export interface FunctionEnvironment {
   /** The audit report bucket (audit function only). */
   readonly reportBucket?: string | undefined;
   readonly now: () => Date;
+  /**
+   * How waits pause and measure time: real time in Lambda (absent); on the sandbox with `virtualWaits`, its
+   * virtual clock, so that waiting out IAM's and NVCF's delays costs no real time.
+   */
+  readonly waits?: { sleep(ms: number): Promise<void>; monotonic(): number } | undefined;
   readonly logger: Logger;
   /** Where metrics go: EMF lines on stdout in Lambda, debug log lines on the sandbox. */
   readonly metrics: MetricSink;

@@ -14,6 +14,8 @@ export interface SandboxHandlerEnvironment {
   readonly endpoints: { readonly aws: string; readonly nvcf: string };
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
   readonly now: () => Date;
+  /** Pauses on the sandbox's virtual clock, when it runs with `virtualWaits`. */
+  readonly waits?: FunctionEnvironment['waits'];
   readonly logger: Logger;
   readonly eventBusName: string;
   readonly reportBucket: string;
@@ -33,6 +35,7 @@ export function fromSandboxEnvironment(env: SandboxHandlerEnvironment): Function
     eventBusName: env.eventBusName,
     reportBucket: env.reportBucket,
     now: env.now,
+    ...(env.waits ? { waits: env.waits } : {}),
     logger: env.logger,
     metrics: (m) => env.logger.debug('metric', { metric: m }),
   };

@@ -48,6 +48,16 @@ export interface ValidationResources {
   readonly eventBusArn: string;
   /** Where Lambda sends events the function failed on (its asynchronous on-failure destination). */
   readonly failureQueueArn: string;
+  /**
+   * The NGC API key's secret, by name ({@link secretArnPattern}): the Validation stack is deployed before
+   * Credentials, which creates it, so it imports nothing from there.
+   */
+  readonly ngcSecretArn: string;
+  readonly region: string;
+  readonly partition: string;
+  readonly account: string;
+  /** `alias/<stage>-nvcf-ecr-secrets`: the key that encrypts the NGC secret, reached by its alias. */
+  readonly secretsKeyAlias: string;
 }
 
 /**
@@ -84,6 +94,31 @@ export const ROTATION_TAG_PREFIX = 'nvcf-ecr:';
 const viaSecretsManager = (region: string) => ({
   StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` },
 });
+
+/**
+ * Decrypting the secrets key through Secrets Manager, the key named by its alias: the Audit and Validation
+ * stacks import nothing from the Credentials stack (which Validation precedes).
+ */
+function decryptByAlias(r: {
+  partition: string;
+  region: string;
+  account: string;
+  secretsKeyAlias: string;
+}): PermissionStatement {
+  return {
+    sid: 'DecryptSecretsViaSecretsManager',
+    actions: ['kms:Decrypt'],
+    resources: [`arn:${r.partition}:kms:${r.region}:${r.account}:key/*`],
+    conditions: {
+      ...viaSecretsManager(r.region),
+      // The key that has this alias (AWS KMS Developer Guide, "kms:ResourceAliases").
+      'ForAnyValue:StringEquals': { 'kms:ResourceAliases': r.secretsKeyAlias },
+    },
+    wildcardReason:
+      'The secrets key is named by its alias (kms:ResourceAliases), not its id: the Audit and Validation stacks import ' +
+      'nothing from the Credentials stack. Decrypt only, only through Secrets Manager in this region.',
+  };
+}
 
 function putProjectEvents(eventBusArn: string): PermissionStatement {
   // The project bus only: never the default bus, where this project's events could trigger other teams' rules.
@@ -171,8 +206,9 @@ export const PERMISSIONS = {
 
   /**
    * Push validation: reads manifests (`BatchGetImage`) and config blobs (`GetDownloadUrlForLayer`, whose
-   * presigned URL needs no permission) of the configured repositories, reports the verdict on the bus.
-   * Lambda sends events it gave up on to the failure queue with this role (asynchronous on-failure destination).
+   * presigned URL needs no permission) of the configured repositories, reads the NGC API key to list NVCF's
+   * functions and deployments (function-aware validation), reports the verdict on the bus. Lambda sends events
+   * it gave up on to the failure queue with this role (asynchronous on-failure destination).
    */
   validatePush: (r: ValidationResources): PermissionStatement[] => [
     {
@@ -180,6 +216,8 @@ export const PERMISSIONS = {
       actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
       resources: r.privateRepositoryArns,
     },
+    { sid: 'ReadNgcApiKey', actions: ['secretsmanager:GetSecretValue'], resources: [r.ngcSecretArn] },
+    decryptByAlias(r),
     putProjectEvents(r.eventBusArn),
     { sid: 'SendFailedEvents', actions: ['sqs:SendMessage'], resources: [r.failureQueueArn] },
   ],
@@ -238,19 +276,7 @@ export const PERMISSIONS = {
         resources: r.registrySecretArns,
       },
       { sid: 'ReadNgcApiKey', actions: ['secretsmanager:GetSecretValue'], resources: [r.ngcSecretArn] },
-      {
-        sid: 'DecryptSecretsViaSecretsManager',
-        actions: ['kms:Decrypt'],
-        resources: [`arn:${r.partition}:kms:${r.region}:${r.account}:key/*`],
-        conditions: {
-          ...viaSecretsManager(r.region),
-          // The key that has this alias (AWS KMS Developer Guide, "kms:ResourceAliases").
-          'ForAnyValue:StringEquals': { 'kms:ResourceAliases': r.secretsKeyAlias },
-        },
-        wildcardReason:
-          'The secrets key is named by its alias (kms:ResourceAliases), not its id: the Audit stack imports nothing from ' +
-          'the Credentials stack. Decrypt only, only through Secrets Manager in this region.',
-      },
+      decryptByAlias(r),
       {
         sid: 'WriteReports',
         actions: ['s3:PutObject'],

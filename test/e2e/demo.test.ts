@@ -8,6 +8,7 @@ import { type AuditReport, auditReportSchema, failsAt } from '@nvcf-ecr/core/aud
 import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_DEFAULT_PROFILE } from '../../packages/cli/src/commands/demo.ts';
 import { type DemoReport, printSummary, runDemo } from '../../packages/cli/src/demo/run.ts';
 import { captureIo } from '../unit/cli/io.ts';
 
@@ -77,6 +78,13 @@ describe('Command: nvcf-ecr demo, as a user runs it', () => {
     expect(out).toMatch(/^ +reports\/audit\.json, reports\/audit\.md, reports\/audit\.html$/m);
   });
 
+  it('runs on the aws profile by default, IAM’s and NVCF’s delays waited out on the virtual clock', () => {
+    expect(DEMO_DEFAULT_PROFILE).toBe('aws');
+    expect(result.stderr).toContain(
+      'profile aws: new keys work after 10 s, NVCF lists credentials as of up to 60 s ago; the functions wait on the virtual clock',
+    );
+  });
+
   it('narrates every step on stderr, with the elapsed time, on loopback only', () => {
     for (let i = 1; i <= STEPS.length; i++) expect(result.stderr).toContain(`\n[${i}/${STEPS.length}] `);
     expect(result.stderr).toMatch(/\ndemo finished in \d+\.\d s: every step did what it should\n$/);
@@ -122,8 +130,7 @@ describe('Function: runDemo', () => {
       report = await runDemo({
         io,
         cwd: dir,
-        profile: 'ideal',
-        keyPropagationSeconds: 3,
+        profile: DEMO_DEFAULT_PROFILE,
         // Every log line the sandbox and the functions write goes to the captured stderr, and is scanned.
         logLevel: 'debug',
         onSandbox: (sb) => {
@@ -145,6 +152,13 @@ describe('Function: runDemo', () => {
       expect(report.ok).toBe(true);
       // The bootstrap key and the rotated one.
       expect(issued.size).toBe(2);
+      // Both rotations waited for IAM to know their new key (10 s on the aws profile from its creation, which
+      // came a moment before setSecret's wait began), on the virtual clock.
+      const waited = [...io.err().matchAll(/the new key works \{[^\n]*"waitedMs":(\d+)/g)].map((m) =>
+        Number(m[1]),
+      );
+      expect(waited).toHaveLength(2);
+      for (const ms of waited) expect(ms).toBeGreaterThan(8_000);
       const haystack = [
         io.out(),
         io.err(),

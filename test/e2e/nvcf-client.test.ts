@@ -1,6 +1,3 @@
-import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
-import { encodeRegistrySecret } from '@nvcf-ecr/core/credential';
-import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
 import { createLogger, type LogRecord } from '@nvcf-ecr/core/log';
 import {
   NvcfBadRequestError,
@@ -14,7 +11,15 @@ import {
 } from '@nvcf-ecr/nvcf';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clients, control, rejection, withSandbox } from '../helpers/sandbox.ts';
+import {
+  clients,
+  control,
+  createPullKey,
+  createPullUser,
+  type PullKey,
+  rejection,
+  withSandbox,
+} from '../helpers/sandbox.ts';
 
 /**
  * The NVCF client against the sandbox's NVCF emulator: the verbs the rotation, the audit and the CLI use,
@@ -43,39 +48,25 @@ function client(options: Partial<NvcfClientOptions> = {}): { nvcf: NvcfClient; s
 
 let userSeq = 0;
 
-async function pullKey(propagate = true): Promise<{ accessKeyId: string; value: string; userName: string }> {
+async function pullKey(propagate = true): Promise<PullKey> {
   const userName = `client-pull-${++userSeq}`;
-  await aws.iam.send(new CreateUserCommand({ UserName: userName }));
-  const policy = minimalPullPolicy({
-    kind: 'private',
-    partition: 'aws',
-    region: sb.region,
-    accountId: sb.accountId,
-    repositories: ['inference'],
-  });
-  await aws.iam.send(
-    new PutUserPolicyCommand({
-      UserName: userName,
-      PolicyName: 'nvcf-pull',
-      PolicyDocument: JSON.stringify(policy),
-    }),
-  );
+  await createPullUser(sb, aws.iam, userName);
   return newKey(userName, propagate);
 }
 
-async function newKey(
-  userName: string,
-  propagate = true,
-): Promise<{ accessKeyId: string; value: string; userName: string }> {
-  const out = await aws.iam.send(new CreateAccessKeyCommand({ UserName: userName }));
-  const accessKeyId = out.AccessKey?.AccessKeyId ?? '';
-  const value = encodeRegistrySecret({ accessKeyId, secretAccessKey: out.AccessKey?.SecretAccessKey ?? '' });
-  if (propagate) await control(sb, 'POST', 'clock', { advanceSeconds: PROPAGATION_SECONDS });
-  return { accessKeyId, value, userName };
-}
+const newKey = (userName: string, propagate = true) =>
+  createPullKey(sb, aws.iam, userName, propagate ? PROPAGATION_SECONDS : undefined);
 
 let nameSeq = 0;
 const uniqueName = () => `ecr-client-${++nameSeq}`;
+
+/** Creates a CONTAINER credential `name` for the sandbox's ECR holding `key`. */
+const createContainerCredential = (nvcf: NvcfClient, key: PullKey, name: string) =>
+  nvcf.createRegistryCredential({
+    registryHostname: HOST,
+    secret: { name, value: key.value },
+    artifactTypes: ['CONTAINER'],
+  });
 
 beforeAll(async () => {
   sb = await withSandbox({ keyPropagationSeconds: PROPAGATION_SECONDS });
@@ -162,13 +153,7 @@ describe('Class: NvcfClient (against the sandbox)', () => {
     it('exposes the AWS code when NVCF relays ECR’s refusal of a key that has not propagated', async () => {
       const { nvcf } = client();
       const key = await pullKey(false);
-      const err = await rejection(
-        nvcf.createRegistryCredential({
-          registryHostname: HOST,
-          secret: { name: uniqueName(), value: key.value },
-          artifactTypes: ['CONTAINER'],
-        }),
-      );
+      const err = await rejection(createContainerCredential(nvcf, key, uniqueName()));
       expect(err).toBeInstanceOf(NvcfBadRequestError);
       expect(err['awsErrorCode']).toBe('UnrecognizedClientException');
       expect(err.message).toBe(
@@ -194,13 +179,7 @@ describe('Class: NvcfClient (against the sandbox)', () => {
         operation: 'GetAuthorizationToken',
         error: { status: 403, code: 'AccessDeniedException', message: 'denied by SCP' },
       });
-      const relayed = await rejection(
-        nvcf.createRegistryCredential({
-          registryHostname: HOST,
-          secret: { name: uniqueName(), value: key.value },
-          artifactTypes: ['CONTAINER'],
-        }),
-      );
+      const relayed = await rejection(createContainerCredential(nvcf, key, uniqueName()));
       expect(relayed).toBeInstanceOf(NvcfForbiddenError);
       expect(relayed['awsErrorCode']).toBe('AccessDeniedException');
       expect(relayed['awsErrorMessage']).toBe('denied by SCP');
@@ -210,18 +189,8 @@ describe('Class: NvcfClient (against the sandbox)', () => {
       const { nvcf } = client();
       const key = await pullKey();
       const name = uniqueName();
-      await nvcf.createRegistryCredential({
-        registryHostname: HOST,
-        secret: { name, value: key.value },
-        artifactTypes: ['CONTAINER'],
-      });
-      const err = await rejection(
-        nvcf.createRegistryCredential({
-          registryHostname: HOST,
-          secret: { name, value: key.value },
-          artifactTypes: ['CONTAINER'],
-        }),
-      );
+      await createContainerCredential(nvcf, key, name);
+      const err = await rejection(createContainerCredential(nvcf, key, name));
       expect(err).toBeInstanceOf(NvcfConflictError);
       expect(err['status']).toBe(409);
     });
@@ -267,11 +236,7 @@ describe('Class: NvcfClient (against the sandbox)', () => {
     it('retries a PATCH that NVCF failed with 503 after applying it, converging on the same state', async () => {
       const { nvcf, sleeps } = client();
       const key = await pullKey();
-      const created = await nvcf.createRegistryCredential({
-        registryHostname: HOST,
-        secret: { name: uniqueName(), value: key.value },
-        artifactTypes: ['CONTAINER'],
-      });
+      const created = await createContainerCredential(nvcf, key, uniqueName());
       await control(sb, 'POST', 'faults', {
         service: 'nvcf',
         operation: 'UpdateRegistryCredential',
@@ -293,13 +258,7 @@ describe('Class: NvcfClient (against the sandbox)', () => {
         afterEffect: true,
         error: { status: 503, message: 'lost answer' },
       });
-      const err = await rejection(
-        nvcf.createRegistryCredential({
-          registryHostname: HOST,
-          secret: { name, value: key.value },
-          artifactTypes: ['CONTAINER'],
-        }),
-      );
+      const err = await rejection(createContainerCredential(nvcf, key, name));
       expect(err).toBeInstanceOf(NvcfServerError);
       expect(sleeps).toEqual([]);
       expect((await nvcf.findRegistryCredential(HOST, name))?.registryCredentialName).toBe(name);
@@ -308,11 +267,7 @@ describe('Class: NvcfClient (against the sandbox)', () => {
     it('treats a DELETE whose first answer was lost as done', async () => {
       const { nvcf } = client();
       const key = await pullKey();
-      const created = await nvcf.createRegistryCredential({
-        registryHostname: HOST,
-        secret: { name: uniqueName(), value: key.value },
-        artifactTypes: ['CONTAINER'],
-      });
+      const created = await createContainerCredential(nvcf, key, uniqueName());
       await control(sb, 'POST', 'faults', {
         service: 'nvcf',
         operation: 'DeleteRegistryCredential',
@@ -389,13 +344,7 @@ describe('Class: NvcfClient (against the sandbox)', () => {
       const logger = createLogger({ level: 'debug', sink: (r) => records.push(r) });
       const { nvcf } = client({ logger });
       const key = await pullKey(false);
-      await rejection(
-        nvcf.createRegistryCredential({
-          registryHostname: HOST,
-          secret: { name: uniqueName(), value: key.value },
-          artifactTypes: ['CONTAINER'],
-        }),
-      );
+      await rejection(createContainerCredential(nvcf, key, uniqueName()));
       await control(sb, 'POST', 'faults', {
         service: 'nvcf',
         operation: 'ListRegistryCredentials',

@@ -12,6 +12,16 @@ export const ACCOUNT = '123456789012';
 export const PARTNER_ACCOUNT = '210987654321';
 export const GOV_ACCOUNT = '111122223333';
 
+/** An ECR Public registry of ACCOUNT, alias `acme`. */
+const PUBLIC_REGISTRY = {
+  name: 'public',
+  hostname: 'public.ecr.aws',
+  accountId: ACCOUNT,
+  publicAlias: 'acme',
+  repositories: ['tools'],
+  credentialName: 'ecr-public',
+};
+
 export const configs = {
   example,
   multi: {
@@ -43,14 +53,7 @@ export const configs = {
         userName: 'nvcf-partner-puller',
         secretName: 'platform/partner/pull-key',
       },
-      {
-        name: 'public',
-        hostname: 'public.ecr.aws',
-        accountId: ACCOUNT,
-        publicAlias: 'acme',
-        repositories: ['tools'],
-        credentialName: 'ecr-public',
-      },
+      PUBLIC_REGISTRY,
     ],
     audit: { schedule: 'cron(0 6 * * ? *)', maxKeyAgeDays: 60, reportRetentionDays: 30 },
     notifications: {
@@ -117,16 +120,7 @@ export const configs = {
   // ECR Public only: no private repository, so no push events to validate.
   publicOnly: {
     ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
-    registries: [
-      {
-        name: 'public',
-        hostname: 'public.ecr.aws',
-        accountId: ACCOUNT,
-        publicAlias: 'acme',
-        repositories: ['tools'],
-        credentialName: 'ecr-public',
-      },
-    ],
+    registries: [PUBLIC_REGISTRY],
   },
   mixedPartitions: {
     ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },

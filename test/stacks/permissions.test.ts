@@ -151,6 +151,9 @@ const NEEDS: Record<FunctionKey, (w: World, s: Synthesized) => Request[]> = {
     return [
       ...each(['logs:CreateLogStream', 'logs:PutLogEvents'], [w.logStream('validatePush')]),
       ...each(['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], w.privateRepos),
+      // Function-aware validation lists NVCF's functions with the NGC API key (the key reached by its alias).
+      ...each(['secretsmanager:GetSecretValue'], [w.ngcSecret]),
+      ...each(['kms:Decrypt'], [w.keyArn], { ...w.viaSecretsManager, 'kms:ResourceAliases': [w.keyAlias] }),
       ...each(['events:PutEvents'], [w.bus]),
       ...each(['sqs:SendMessage'], [`arn:${w.p}:sqs:${w.r}:${w.a}:${queueId}`]),
     ];
@@ -370,6 +373,21 @@ describe('Partitions in roles', () => {
       for (const resource of resources) expect(resource).toMatch(/^arn:aws-us-gov:/);
     }
     expect(w.privateRepos).toContain(`arn:aws-us-gov:ecr:us-gov-east-1:${GOV_ACCOUNT}:repository/inference`);
+  });
+
+  it('lets validation read the NGC API key, and no other secret, nor write it', async () => {
+    const s = await synth('multi');
+    const w = world(s);
+    const role = roleOf(s, 'validatePush', w.resolver);
+    expect(await decide(s, w, role, { action: 'secretsmanager:GetSecretValue', resource: w.ngcSecret })).toBe(
+      true,
+    );
+    for (const request of [
+      { action: 'secretsmanager:GetSecretValue', resource: w.secrets[0] as string },
+      { action: 'secretsmanager:PutSecretValue', resource: w.ngcSecret },
+      { action: 'secretsmanager:DescribeSecret', resource: w.ngcSecret },
+    ])
+      expect(await decide(s, w, role, request)).toBe(false);
   });
 
   it('grants the configured repositories of other regions and accounts to validation', async () => {

@@ -15,7 +15,7 @@ import { iamRegionFor } from '@nvcf-ecr/core/ecr';
 import { CoreError } from '@nvcf-ecr/core/errors';
 import type { NvcfClient } from '@nvcf-ecr/nvcf';
 import { nvcfClientFor } from '../../../functions/lib/nvcf.ts';
-import type { OptionValues } from './cli.ts';
+import type { CommandContext, OptionValues } from './cli.ts';
 import { CliError, UsageError } from './errors.ts';
 import type { CliIo } from './output.ts';
 
@@ -34,7 +34,9 @@ export const CONFIG_OPTIONS: ParseArgsOptionsConfig = {
   config: { type: 'string' },
 };
 
+/** The options of every command that talks to AWS and NVCF: its configuration, and where and how to reach them. */
 export const AWS_OPTIONS: ParseArgsOptionsConfig = {
+  ...CONFIG_OPTIONS,
   endpoint: { type: 'string' },
   'nvcf-endpoint': { type: 'string' },
   region: { type: 'string' },
@@ -258,4 +260,30 @@ export function rotationClients(
     iam: new IAMClient(iamClientOptions(options)),
     nvcf: nvcfClientForCommand(values, io.env, config, secrets),
   };
+}
+
+/** The configuration, registries, clients and clock `retire`, `rotate` and `status` work with. */
+export interface RotationCommandSetup {
+  config: Config;
+  /** The registry the first positional names, or every configured one when there is none. */
+  registries: readonly RegistryConfig[];
+  secrets: SecretsManagerClient;
+  iam: IAMClient;
+  nvcf: NvcfClient;
+  now: () => Date;
+}
+
+/**
+ * What the rotation commands start from, read in this order (the first problem is the one reported): the
+ * configuration, the registry named, the clients, the clock.
+ */
+export async function rotationCommandSetup(
+  { positionals, values, io }: CommandContext,
+  command: string,
+): Promise<RotationCommandSetup> {
+  const config = (await loadCommandConfig(values, { required: true, env: io.env })) as Config;
+  const name = positionals[0];
+  const registries = name === undefined ? config.registries : [registryByName(config, name, command)];
+  const clients = rotationClients(values, io, config);
+  return { config, registries, ...clients, now: commandNow(io.env, command) };
 }

@@ -16,20 +16,20 @@ export class CliError extends Error {
 
 /** The command line is wrong (unknown command or option, bad value). Exit code 2, with a usage hint. */
 export class UsageError extends CliError {
+  public override name = 'UsageError';
   /** The command whose `--help` the hint points at, if any. */
   public readonly command: string | undefined;
   public constructor(message: string, command?: string, options?: ErrorOptions) {
     super(message, 2, options);
-    this.name = 'UsageError';
     this.command = command;
   }
 }
 
 /** Stop with this exit code; the user has already been told why (nothing more is printed). */
 export class ExitError extends CliError {
+  public override name = 'ExitError';
   public constructor(code: number, options?: ErrorOptions) {
     super(`exit ${code}`, code, options);
-    this.name = 'ExitError';
   }
 }
 
@@ -39,8 +39,8 @@ export class ExitError extends CliError {
  * and what was seen.
  */
 export class DemoStepError extends CliError {
+  public override name = 'DemoStepError';
   public constructor(message: string, options?: ErrorOptions) {
     super(message, 1, options);
-    this.name = 'DemoStepError';
   }
 }

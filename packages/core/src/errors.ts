@@ -25,6 +25,7 @@ export interface ConfigIssue {
 
 /** The configuration is invalid. Carries every problem found, not just the first. */
 export class ConfigError extends CoreError {
+  public override name = 'ConfigError';
   public readonly issues: readonly ConfigIssue[];
   public readonly source: string | undefined;
   public constructor(issues: readonly ConfigIssue[], source?: string, options?: ErrorOptions) {
@@ -32,7 +33,6 @@ export class ConfigError extends CoreError {
     const count = `${issues.length} problem${issues.length === 1 ? '' : 's'}`;
     const lines = issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`);
     super(`Invalid configuration${where} (${count}):\n${lines.join('\n')}`, options);
-    this.name = 'ConfigError';
     this.issues = issues;
     this.source = source;
   }
@@ -40,21 +40,21 @@ export class ConfigError extends CoreError {
 
 /** A registry hostname is not one this project (or NVCF) can use. */
 export class HostnameError extends CoreError {
+  public override name = 'HostnameError';
   /** The hostname as given (hostnames are not secret). */
   public readonly input: string;
   public constructor(message: string, input: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'HostnameError';
     this.input = input;
   }
 }
 
 /** An image reference (`host/repo[:tag][@digest]`) could not be parsed. */
 export class ImageReferenceError extends CoreError {
+  public override name = 'ImageReferenceError';
   public readonly input: string;
   public constructor(message: string, input: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'ImageReferenceError';
     this.input = input;
   }
 }
@@ -73,20 +73,17 @@ export type CredentialCodecErrorCode =
  * (https://docs.nvidia.com/nvcf/third-party-registries).
  */
 export class CredentialCodecError extends CoreError {
+  public override name = 'CredentialCodecError';
   public readonly code: CredentialCodecErrorCode;
   public constructor(code: CredentialCodecErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'CredentialCodecError';
     this.code = code;
   }
 }
 
 /** An IAM policy document could not be evaluated (malformed JSON, unknown action syntax, ...). */
 export class PolicyEvaluationError extends CoreError {
-  public constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'PolicyEvaluationError';
-  }
+  public override name = 'PolicyEvaluationError';
 }
 
 /** Why a manifest could not be resolved. */
@@ -104,12 +101,12 @@ export type ManifestErrorCode =
 
 /** A manifest, index or config blob is malformed, missing or beyond the engine's bounds. */
 export class ManifestError extends CoreError {
+  public override name = 'ManifestError';
   public readonly code: ManifestErrorCode;
   /** Digest of the manifest or blob at fault, when known. */
   public readonly digest: string | undefined;
   public constructor(code: ManifestErrorCode, message: string, digest?: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'ManifestError';
     this.code = code;
     this.digest = digest;
   }
@@ -117,6 +114,7 @@ export class ManifestError extends CoreError {
 
 /** An image source (OCI layout, OCI archive, ECR) could not be opened or read. */
 export class ImageSourceError extends CoreError {
+  public override name = 'ImageSourceError';
   /**
    * True when retrying may help (throttling, 5xx, network); false for answers that will not change
    * (no such repository, no such tag, unreadable file).
@@ -124,7 +122,6 @@ export class ImageSourceError extends CoreError {
   public readonly transient: boolean;
   public constructor(message: string, transient: boolean, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'ImageSourceError';
     this.transient = transient;
   }
 }
@@ -138,6 +135,7 @@ export class ImageSourceError extends CoreError {
  * PartialManifestsError.forDigests}), so that one image's failure never becomes another image's.
  */
 export class PartialManifestsError extends ImageSourceError {
+  public override name = 'PartialManifestsError';
   public readonly found: ReadonlyMap<string, ManifestBlob>;
   public readonly failures: ReadonlyMap<string, ImageSourceError>;
   public constructor(
@@ -154,7 +152,6 @@ export class PartialManifestsError extends ImageSourceError {
       [...failures.values()].some((f) => f.transient),
       options,
     );
-    this.name = 'PartialManifestsError';
     this.found = found;
     this.failures = failures;
   }
@@ -178,12 +175,12 @@ export type RotationStepName = 'createSecret' | 'setSecret' | 'testSecret' | 'fi
 
 /** A rotation step failed. The message says what to do; it never carries a key or secret. */
 export class RotationError extends CoreError {
+  public override name = 'RotationError';
   public readonly step: RotationStepName;
   public readonly secretId: string;
   public constructor(step: RotationStepName, secretId: string, message: string, options?: ErrorOptions) {
     // Messages quote what AWS and NVCF answered; whatever secret-shaped text they echo never leaves here.
     super(redactString(message), options);
-    this.name = 'RotationError';
     this.step = step;
     this.secretId = secretId;
   }
@@ -194,18 +191,15 @@ export class RotationError extends CoreError {
  * would have to be deleted, an unknown key on the user). Retrying will not help until an operator acts.
  */
 export class RotationRefusedError extends RotationError {
-  public constructor(step: RotationStepName, secretId: string, message: string, options?: ErrorOptions) {
-    super(step, secretId, message, options);
-    this.name = 'RotationRefusedError';
-  }
+  public override name = 'RotationRefusedError';
 }
 
 /** An incoming event (EventBridge, Secrets Manager) does not have the shape its handler needs. */
 export class EventShapeError extends CoreError {
+  public override name = 'EventShapeError';
   public readonly issues: readonly ConfigIssue[];
   public constructor(message: string, issues: readonly ConfigIssue[], options?: ErrorOptions) {
     super(message, options);
-    this.name = 'EventShapeError';
     this.issues = issues;
   }
 }
@@ -215,21 +209,18 @@ export class EventShapeError extends CoreError {
  * the only report of what happened, so callers throw it and let Lambda retry rather than drop it.
  */
 export class EventPublishError extends CoreError {
+  public override name = 'EventPublishError';
   /** The entry's `ErrorCode` (`ThrottlingException`, `AccessDeniedException`, ...), or the API error's name. */
   public readonly code: string;
   public constructor(code: string, message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'EventPublishError';
     this.code = code;
   }
 }
 
 /** The audit could not run (as opposed to a check that fails, which is a finding, not an error). */
 export class AuditError extends CoreError {
-  public constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'AuditError';
-  }
+  public override name = 'AuditError';
 }
 
 /**
@@ -237,21 +228,21 @@ export class AuditError extends CoreError {
  * "Event pattern is not valid. Reason: ", so the sandbox can answer `InvalidEventPatternException` with it.
  */
 export class EventPatternError extends CoreError {
+  public override name = 'EventPatternError';
   public readonly reason: string;
   public constructor(reason: string, options?: ErrorOptions) {
     super(`Event pattern is not valid: ${reason}`, options);
-    this.name = 'EventPatternError';
     this.reason = reason;
   }
 }
 
 /** An EventBridge schedule expression (`rate(...)`/`cron(...)`) is invalid; the message says why. */
 export class ScheduleExpressionError extends CoreError {
+  public override name = 'ScheduleExpressionError';
   public readonly expression: string;
   public readonly reason: string;
   public constructor(expression: string, reason: string, options?: ErrorOptions) {
     super(`Schedule expression '${expression}' is not valid: ${reason}`, options);
-    this.name = 'ScheduleExpressionError';
     this.expression = expression;
     this.reason = reason;
   }

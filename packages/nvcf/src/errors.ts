@@ -40,6 +40,7 @@ export interface NvcfApiErrorInit {
  * exactly the 400 `UnrecognizedClientException` of a not-yet-propagated IAM key.
  */
 export class NvcfApiError extends NvcfError {
+  public override name = 'NvcfApiError';
   public readonly method: string;
   public readonly path: string;
   public readonly status: number;
@@ -67,7 +68,6 @@ export class NvcfApiError extends NvcfError {
       `NVCF ${init.method} ${init.path} failed with ${init.status}${title ? ` ${title}` : ''}${why ? `: ${why}` : ''}`,
       options,
     );
-    this.name = 'NvcfApiError';
     this.method = init.method;
     this.path = init.path;
     this.status = init.status;
@@ -90,67 +90,46 @@ export class NvcfApiError extends NvcfError {
 
 /** 400: validation, secret format, unrecognized registry, limit, SYSTEM or in-use delete, AWS 4xx relayed. */
 export class NvcfBadRequestError extends NvcfApiError {
-  public constructor(init: NvcfApiErrorInit, options?: ErrorOptions) {
-    super(init, options);
-    this.name = 'NvcfBadRequestError';
-  }
+  public override name = 'NvcfBadRequestError';
 }
 
 /** 401: the NGC API key is missing, invalid or revoked (after one re-read of the key). */
 export class NvcfUnauthorizedError extends NvcfApiError {
-  public constructor(init: NvcfApiErrorInit, options?: ErrorOptions) {
-    super(init, options);
-    this.name = 'NvcfUnauthorizedError';
-  }
+  public override name = 'NvcfUnauthorizedError';
 }
 
 /** 403: the key lacks the scope (`detail` "Access Denied"), or AWS refused the credential (`awsErrorCode` set). */
 export class NvcfForbiddenError extends NvcfApiError {
-  public constructor(init: NvcfApiErrorInit, options?: ErrorOptions) {
-    super(init, options);
-    this.name = 'NvcfForbiddenError';
-  }
+  public override name = 'NvcfForbiddenError';
 }
 
 /** 404: no such credential, function, version or deployment in the key's account. */
 export class NvcfNotFoundError extends NvcfApiError {
-  public constructor(init: NvcfApiErrorInit, options?: ErrorOptions) {
-    super(init, options);
-    this.name = 'NvcfNotFoundError';
-  }
+  public override name = 'NvcfNotFoundError';
 }
 
 /** 409: (hostname, name) already taken in the account. */
 export class NvcfConflictError extends NvcfApiError {
-  public constructor(init: NvcfApiErrorInit, options?: ErrorOptions) {
-    super(init, options);
-    this.name = 'NvcfConflictError';
-  }
+  public override name = 'NvcfConflictError';
 }
 
 /** 429 after the retries ran out (or `Retry-After` asked for more than the retry budget allows). */
 export class NvcfRateLimitError extends NvcfApiError {
-  public constructor(init: NvcfApiErrorInit, options?: ErrorOptions) {
-    super(init, options);
-    this.name = 'NvcfRateLimitError';
-  }
+  public override name = 'NvcfRateLimitError';
 }
 
 /** 5xx after the retries ran out; 502 with `type` `...:upstream` is ECR failing NVCF's credential check. */
 export class NvcfServerError extends NvcfApiError {
-  public constructor(init: NvcfApiErrorInit, options?: ErrorOptions) {
-    super(init, options);
-    this.name = 'NvcfServerError';
-  }
+  public override name = 'NvcfServerError';
 }
 
 /** No answer: DNS, connection refused or reset. A POST may nevertheless have been applied. */
 export class NvcfNetworkError extends NvcfError {
+  public override name = 'NvcfNetworkError';
   public readonly method: string;
   public readonly path: string;
   public constructor(method: string, path: string, reason: string, options?: ErrorOptions) {
     super(`NVCF ${method} ${path} failed without an answer: ${scrubSecrets(reason)}`, options);
-    this.name = 'NvcfNetworkError';
     this.method = method;
     this.path = path;
   }
@@ -158,12 +137,12 @@ export class NvcfNetworkError extends NvcfError {
 
 /** The request outlived its per-attempt timeout or the total retry budget. A POST may have been applied. */
 export class NvcfTimeoutError extends NvcfError {
+  public override name = 'NvcfTimeoutError';
   public readonly method: string;
   public readonly path: string;
   public readonly timeoutMs: number;
   public constructor(method: string, path: string, timeoutMs: number, options?: ErrorOptions) {
     super(`NVCF ${method} ${path} timed out after ${timeoutMs} ms`, options);
-    this.name = 'NvcfTimeoutError';
     this.method = method;
     this.path = path;
     this.timeoutMs = timeoutMs;
@@ -172,20 +151,17 @@ export class NvcfTimeoutError extends NvcfError {
 
 /** The API key provider failed (e.g. Secrets Manager could not be read). */
 export class NvcfApiKeyError extends NvcfError {
-  public constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'NvcfApiKeyError';
-  }
+  public override name = 'NvcfApiKeyError';
 }
 
 /** A success answer whose body is not what the API documents (not JSON, or missing its wrapper). */
 export class NvcfResponseError extends NvcfError {
+  public override name = 'NvcfResponseError';
   public readonly method: string;
   public readonly path: string;
   public readonly status: number;
   public constructor(method: string, path: string, status: number, reason: string, options?: ErrorOptions) {
     super(`NVCF ${method} ${path} answered ${status} with an unexpected body: ${reason}`, options);
-    this.name = 'NvcfResponseError';
     this.method = method;
     this.path = path;
     this.status = status;

@@ -16,10 +16,10 @@ export class SandboxError extends Error {
 
 /** A Lambda ARN the local runtime has no function for (AWS Lambda answers `ResourceNotFoundException`). */
 export class FunctionNotFoundError extends SandboxError {
+  public override name = 'FunctionNotFoundError';
   public readonly functionArn: string;
   public constructor(functionArn: string, options?: ErrorOptions) {
     super(`Function not found: ${functionArn}`, options);
-    this.name = 'FunctionNotFoundError';
     this.functionArn = functionArn;
   }
 }
@@ -29,6 +29,7 @@ export class FunctionNotFoundError extends SandboxError {
  * `<Code>` for Query/XML and S3) and `status` the HTTP status AWS uses for it.
  */
 export class ServiceError extends SandboxError {
+  public override name = 'ServiceError';
   public readonly code: string;
   public readonly status: number;
   /** `Sender` (client fault) or `Receiver` (server fault), for Query/XML error bodies. */
@@ -43,7 +44,6 @@ export class ServiceError extends SandboxError {
     options?: ErrorOptions,
   ) {
     super(message, options);
-    this.name = 'ServiceError';
     this.code = code;
     this.status = status;
     this.fault = status >= 500 ? 'Receiver' : 'Sender';
@@ -53,6 +53,7 @@ export class ServiceError extends SandboxError {
 
 /** NVCF error response: an RFC 7807 Problem Details body (`NVIDIA/nvcf`, `nv-boot-starter-exceptions`). */
 export class ProblemError extends SandboxError {
+  public override name = 'ProblemError';
   public readonly status: number;
   public readonly type: string | undefined;
   public readonly title: string;
@@ -63,7 +64,6 @@ export class ProblemError extends SandboxError {
     options?: ErrorOptions & { type?: string | undefined; title?: string },
   ) {
     super(detail, options);
-    this.name = 'ProblemError';
     this.status = status;
     this.type = options?.type;
     this.title = options?.title ?? REASONS[status] ?? 'Error';

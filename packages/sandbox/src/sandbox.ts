@@ -174,6 +174,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     tracker,
     log,
     now: () => clock.now(),
+    clock,
     asyncRetryDelaysMs: options.asyncRetryDelaysMs,
   });
   const bus: { current: EventBus } = { current: { putServiceEvents: () => {} } };

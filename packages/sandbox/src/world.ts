@@ -74,6 +74,11 @@ export interface CallRecord {
   readonly accessKeyId?: string | undefined;
   /** True when a fault rule decided the answer. */
   readonly fault: boolean;
+  /**
+   * True when the call was refused before it reached the service (no, unknown, inactive or not yet propagated
+   * key; bad signature): fault rules never see such a call, nor count it towards their `skip`.
+   */
+  readonly refused?: true | undefined;
   readonly time: string;
 }
 

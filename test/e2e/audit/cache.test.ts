@@ -1,4 +1,4 @@
-import { BatchDeleteImageCommand } from '@aws-sdk/client-ecr';
+import { BatchDeleteImageCommand, UpdateImageStorageClassCommand } from '@aws-sdk/client-ecr';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   type AuditReport,
@@ -218,6 +218,38 @@ describe('Audit: the resolution cache', () => {
     expect(child.message).toContain(arm64);
     // The incomplete index is not cached: it is resolved again until it is whole.
     expect((await readPack('apps')).entries.map((e) => e['digest'])).not.toContain(indexDigest);
+  });
+
+  it('takes an index child archived by a lifecycle rule as missing on the next run, and whole again once pushed', async () => {
+    const index = await pushFixture(s, 'ml', 'multi-oci', ['v1']);
+    expect(findingOn((await audit()).report, 'image.index-children-present', `${HOST}/ml`).status).toBe(
+      'pass',
+    );
+    expect((await readPack('ml')).entries.map((e) => e['digest'])).toEqual([index]);
+
+    // ECR's lifecycle archive moves the arm64 child to the archival storage class: it cannot be pulled.
+    const [, arm64] = childrenOf('multi-oci');
+    const archived = await s.aws.ecr.send(
+      new UpdateImageStorageClassCommand({
+        repositoryName: 'ml',
+        imageId: { imageDigest: arm64 },
+        targetStorageClass: 'ARCHIVE',
+      }),
+    );
+    expect(archived.imageStatus).toBe('ARCHIVED');
+    const { report } = await audit();
+    const child = findingOn(report, 'image.index-children-present', `${HOST}/ml:v1`);
+    expect(child).toMatchObject({ status: 'fail', severity: 'high' });
+    expect(child.message).toContain(`refers to 1 child that does not exist in ml: ${arm64}`);
+    expect(child.message).toContain('archived: an archived image cannot be pulled');
+    // The incomplete index is not cached, so the next run resolves it again.
+    expect((await readPack('ml')).entries.map((e) => e['digest'])).not.toContain(index);
+
+    // Pushing the image again restores the archived child.
+    await pushFixture(s, 'ml', 'multi-oci', ['v1']);
+    expect(findingOn((await audit()).report, 'image.index-children-present', `${HOST}/ml`).status).toBe(
+      'pass',
+    );
   });
 });
 

@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempDir } from '../../helpers/temp-dir.ts';
 
 const BIN = join(import.meta.dirname, '../../../packages/cli/bin/nvcf-ecr.js');
 
@@ -41,11 +41,7 @@ function exitCode(child: ChildProcess): Promise<number | null> {
 }
 
 describe('Command: nvcf-ecr sandbox', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nvcf-ecr-cli-sandbox-'));
-  });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  const dir = useTempDir('nvcf-ecr-cli-sandbox-');
 
   it('prints one JSON line with endpoints and credentials, serves AWS on 127.0.0.1, and stops on SIGTERM with 0', async () => {
     const { child, info, stderr } = await startCli(['--no-functions', '--config', 'nvcf-ecr.config.ts']);
@@ -95,7 +91,7 @@ describe('Command: nvcf-ecr sandbox', () => {
   });
 
   it('persists state with --state and reloads it at the next start', async () => {
-    const statePath = join(dir, 'state.json');
+    const statePath = join(dir(), 'state.json');
     const first = await startCli(['--no-functions', '--state', statePath]);
     first.child.kill('SIGTERM');
     expect(await exitCode(first.child)).toBe(0);

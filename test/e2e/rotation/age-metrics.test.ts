@@ -1,25 +1,13 @@
-import { assertConfig } from '@nvcf-ecr/core/config';
 import type { MetricRecord } from '@nvcf-ecr/core/metrics';
 import { ROTATION_METRICS } from '@nvcf-ecr/core/rotation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { control } from '../../helpers/sandbox.ts';
-import { type Harness, retireFunctionArn, rotate, startHarness } from './harness.ts';
+import { type Harness, prodConfig, retireFunctionArn, rotate, startHarness } from './harness.ts';
 
 // The key-age metrics the dashboard plots and the key-age alarm watches: the hourly retirement emits, per
 // registry, the days since the AWSCURRENT version was stored and since the last completed rotation.
 
-const config = assertConfig({
-  ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
-  registries: [
-    {
-      name: 'prod',
-      hostname: '123456789012.dkr.ecr.us-east-1.amazonaws.com',
-      repositories: ['inference'],
-      credentialName: 'ecr-prod',
-    },
-  ],
-});
-const registry = config.registries[0] as (typeof config.registries)[number];
+const { config, registry } = prodConfig();
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,7 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { assertConfig, type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
 import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
 import type { RegistryRotationStatus, RetireOutcome } from '@nvcf-ecr/core/rotation';
@@ -10,6 +9,7 @@ import { main } from '../../../packages/cli/src/index.ts';
 import { control } from '../../helpers/sandbox.ts';
 import { type CapturedIo, captureIo } from '../../unit/cli/io.ts';
 import {
+  abandonRotation,
   advanceHours,
   credentialsOf,
   expectNoSecretsLeaked,
@@ -238,13 +238,7 @@ describe('CLI: rotate, status and retire on the sandbox', () => {
     await h.sb.settle();
     await control(h.sb, 'DELETE', 'faults');
     const cancelled = stuckPending(h.sb, registry) as string;
-    await h.aws.secrets.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: registry.secretName,
-        VersionStage: 'AWSPENDING',
-        RemoveFromVersionId: cancelled,
-      }),
-    );
+    await abandonRotation(h, registry, cancelled);
     expect(credentialsOf(h.sb, registry)[0]?.username).not.toBe(current);
 
     const { code, io } = await cli('rotate', 'prod');

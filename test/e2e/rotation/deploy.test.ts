@@ -1,6 +1,4 @@
-import { join } from 'node:path';
 import { PutSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
 import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
 import { DEPLOYED_BOOTSTRAP_VALUE } from '@nvcf-ecr/core/rotation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +6,7 @@ import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';
 import { createRotateCredentialHandler } from '../../../functions/rotate-credential.ts';
 import {
   credentialsOf,
+  exampleConfig,
   expectNoSecretsLeaked,
   FAST_TIMING,
   type Harness,
@@ -29,8 +28,7 @@ import {
 // nothing: no key, no NVCF credential, no label left behind — so the operator's first rotation, and every
 // later schedule change, are never refused.
 
-const config: Config = await loadConfig(join(import.meta.dirname, '../../../nvcf-ecr.config.ts'));
-const registry = config.registries[0] as RegistryConfig;
+const { config, registry } = await exampleConfig();
 
 describe('Rotation: the configuration test a deploy runs', () => {
   let h: Harness;

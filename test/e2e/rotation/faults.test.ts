@@ -1,13 +1,13 @@
-import { join } from 'node:path';
-import { type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
 import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
 import { type RotationFailedDetail, rotationFailedDetailSchema } from '@nvcf-ecr/core/rotation';
 import type { FaultRuleInput } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { control } from '../../helpers/sandbox.ts';
 import {
+  exampleConfig,
   expectNoSecretsLeaked,
   FAST_TIMING,
+  freshWorld,
   type Harness,
   invariantViolations,
   keyInStage,
@@ -25,8 +25,7 @@ import {
 // does when waiting is not enough: fail the step safely (AWSCURRENT and NVCF untouched) and say so in the
 // Failed event, with the fact that the current key still works.
 
-const config: Config = await loadConfig(join(import.meta.dirname, '../../../nvcf-ecr.config.ts'));
-const registry = config.registries[0] as RegistryConfig;
+const { config, registry } = await exampleConfig();
 
 describe('Rotation: faults waited out within one attempt', () => {
   let h: Harness;
@@ -43,9 +42,7 @@ describe('Rotation: faults waited out within one attempt', () => {
     await h.close();
   });
   beforeEach(async () => {
-    await control(h.sb, 'POST', 'reset');
-    await h.sb.settle();
-    image = await pushTestImage(h.sb, registry, 'inference', 'v1');
+    image = await freshWorld(h, registry);
   });
 
   /** Rotates with `faults` armed; the rotation must succeed at its first attempt with NVCF on the new key. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import type { Config, RegistryConfig } from '@nvcf-ecr/core/config';
+import { join } from 'node:path';
+import { RotateSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import { assertConfig, type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
 import { EVENT_SOURCE, FUNCTIONS, functionArn, PROJECT_EVENT_BUS_NAME } from '@nvcf-ecr/core/events';
 import { createLogger, type LogRecord, memorySink } from '@nvcf-ecr/core/log';
 import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
@@ -11,6 +12,7 @@ import { fromSandboxEnvironment, type SandboxHandlerEnvironment } from '../../..
 import { createRetireKeysHandler } from '../../../functions/retire-keys.ts';
 import { createRotateCredentialHandler } from '../../../functions/rotate-credential.ts';
 import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
+import { type SandboxCall, secretOf, watchNvcf } from './views.ts';
 
 /**
  * What the rotation's end-to-end tests share: a sandbox running the real handlers composed as the CLI
@@ -41,13 +43,13 @@ export interface RotationHandlerOptions {
   readonly virtualWaits?: boolean | undefined;
 }
 
-/** Waits that advance the sandbox's virtual clock instead of sleeping. */
+/**
+ * Waits that advance the sandbox's virtual clock instead of sleeping, each pause charged to the invocation that
+ * makes it (its time left drops as a real pause's would): what the runtime gives functions with `virtualWaits`.
+ */
 export function virtualWaits(sandbox: () => RunningSandbox) {
   return {
-    sleep: async (ms: number) => {
-      sandbox().world.clock.advance(ms / 1000);
-      await new Promise((resolve) => setImmediate(resolve));
-    },
+    sleep: (ms: number) => sandbox().lambda.pause(ms),
     monotonic: () => sandbox().world.clock.nowMs(),
   };
 }
@@ -120,169 +122,59 @@ export async function startHarness(
   };
 }
 
-// ---- in-process views (synchronous: usable from onCall) --------------------------------------------------
+export * from './views.ts';
 
-interface SecretView {
-  arn: string;
-  name: string;
-  tags: { Key: string; Value: string }[];
-  versions: { versionId: string; stages: string[]; secretString?: string }[];
-  rotation: { nextWindowStart?: string | undefined };
-  rotations: {
-    token: string;
-    status: string;
-    attempts: { steps: { step: string; ok: boolean; error?: { message: string } }[] }[];
-  }[];
+// ---- configurations and actions ----------------------------------------------------------------------------
+
+/** The example configuration (`nvcf-ecr.config.ts`, what the demo runs) and its registry. */
+export async function exampleConfig(): Promise<{ config: Config; registry: RegistryConfig }> {
+  const config = await loadConfig(join(import.meta.dirname, '../../../nvcf-ecr.config.ts'));
+  return { config, registry: config.registries[0] as RegistryConfig };
 }
 
-interface NvcfCredentialView {
-  registryCredentialId: string;
-  registryCredentialName: string;
-  registryHostname: string;
-  lastUpdatedAt: string;
-  username: string;
-  /** Stale-cache mode: the secret a PATCH replaced, still served until `servedUntil`. */
-  previous?: { username: string; servedUntil: string };
+/** One private registry `prod` (repository `inference`, credential `ecr-prod`) with the given rotation. */
+export function prodConfig(rotation: { schedule?: string; graceHours?: number } = {}): {
+  config: Config;
+  registry: RegistryConfig;
+} {
+  const config = assertConfig({
+    ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
+    registries: [
+      {
+        name: 'prod',
+        hostname: '123456789012.dkr.ecr.us-east-1.amazonaws.com',
+        repositories: ['inference'],
+        credentialName: 'ecr-prod',
+        rotation,
+      },
+    ],
+  });
+  return { config, registry: config.registries[0] as RegistryConfig };
 }
 
-function inspect<T>(sb: RunningSandbox, module: string): T {
-  const m = sb.modules.find((x) => x.name === module);
-  if (!m) throw new Error(`no module ${module}`);
-  return m.inspect() as T;
+/**
+ * A fresh world for the next test: the sandbox reset (its runtime provisions again and the bootstrap rotation
+ * runs), settled, and the test image `inference:v1` pushed. Returns the image.
+ */
+export async function freshWorld(h: Harness, registry: RegistryConfig): Promise<string> {
+  await control(h.sb, 'POST', 'reset');
+  await h.sb.settle();
+  return pushTestImage(h.sb, registry, 'inference', 'v1');
 }
 
-export function secretOf(sb: RunningSandbox, registry: RegistryConfig): SecretView {
-  const s = inspect<{ secrets: SecretView[] }>(sb, 'secretsmanager').secrets.find(
-    (x) => x.name === registry.secretName,
+/**
+ * Abandons a pending rotation the way packages/core/src/rotation/README.md, "Recovering", says: its `AWSPENDING`
+ * label removed (Secrets Manager starts no other rotation while it is there).
+ */
+export async function abandonRotation(h: Harness, registry: RegistryConfig, token: string): Promise<void> {
+  await h.aws.secrets.send(
+    new UpdateSecretVersionStageCommand({
+      SecretId: registry.secretName,
+      VersionStage: 'AWSPENDING',
+      RemoveFromVersionId: token,
+    }),
   );
-  if (!s) throw new Error(`no secret ${registry.secretName}`);
-  return s;
 }
-
-export function credentialsOf(sb: RunningSandbox, registry: RegistryConfig): NvcfCredentialView[] {
-  return inspect<{ credentials: NvcfCredentialView[] }>(sb, 'nvcf').credentials.filter(
-    (c) => c.registryHostname === registry.hostname && c.registryCredentialName === registry.credentialName,
-  );
-}
-
-export function keysOf(sb: RunningSandbox, registry: RegistryConfig) {
-  return sb.world.iam
-    .keysOf(registry.userName)
-    .map((k) => ({ accessKeyId: k.accessKeyId, status: k.status }));
-}
-
-/** The access key id stored in a stage (undefined for the bootstrap value). */
-export function keyInStage(sb: RunningSandbox, registry: RegistryConfig, stage: string): string | undefined {
-  const v = secretOf(sb, registry).versions.find((x) => x.stages.includes(stage));
-  if (!v?.secretString) return undefined;
-  return (JSON.parse(v.secretString) as { accessKeyId?: string }).accessKeyId;
-}
-
-type SandboxCall = Parameters<Parameters<RunningSandbox['onCall']>[0]>[0];
-
-/**
- * How long the real NVCF may go on handing out a key after its credential was given another one: each API pod
- * caches a credential's secret for 5 minutes and only the pod that took the write forgets it (`NVIDIA/nvcf`,
- * `RegistryCredentialEssService`). The sandbox switches at once (unless in stale-cache mode), so the harness keeps
- * that history itself.
- */
-export const NVCF_SECRET_CACHE_MS = 5 * 60_000;
-
-interface CacheViolation {
-  readonly accessKeyId: string;
-  readonly hostname: string;
-  readonly heldAtMs: number;
-  readonly what: 'deleted' | 'deactivated';
-}
-
-const nvcfHistories = new WeakMap<RunningSandbox, { violations: CacheViolation[] }>();
-
-/**
- * Watches, after every call, which keys NVCF's credentials hold (and serve, in stale-cache mode) and when, and
- * records every key an IAM call deletes or deactivates within {@link NVCF_SECRET_CACHE_MS} of NVCF holding it.
- * Keys are compared with the previous call's, and only across a successful DeleteAccessKey or UpdateAccessKey:
- * a control-plane reset or a test's restore removes keys without being a deletion.
- */
-function watchNvcf(sb: RunningSandbox): { observe(call?: SandboxCall): void } {
-  const lastHeld = new Map<string, { atMs: number; hostname: string }>();
-  let keys = new Map<string, string>();
-  const violations: CacheViolation[] = [];
-  nvcfHistories.set(sb, { violations });
-  return {
-    observe(call) {
-      const now = sb.world.clock.nowMs();
-      const current = new Map(
-        [...sb.world.iam.keys.values()].map((k) => [k.accessKeyId, k.status as string]),
-      );
-      const iamChange =
-        call?.service === 'iam' &&
-        call.status < 300 &&
-        (call.operation === 'DeleteAccessKey' || call.operation === 'UpdateAccessKey');
-      if (iamChange) {
-        for (const [id, before] of keys) {
-          const after = current.get(id);
-          const what =
-            after === undefined
-              ? 'deleted'
-              : before === 'Active' && after !== 'Active'
-                ? 'deactivated'
-                : undefined;
-          const held = lastHeld.get(id);
-          if (what && held && now - held.atMs < NVCF_SECRET_CACHE_MS)
-            violations.push({ accessKeyId: id, hostname: held.hostname, heldAtMs: held.atMs, what });
-        }
-      }
-      keys = current;
-      const nvcf = inspect<{ credentials: NvcfCredentialView[] }>(sb, 'nvcf');
-      for (const c of nvcf.credentials) {
-        lastHeld.set(c.username, { atMs: now, hostname: c.registryHostname });
-        if (c.previous && Date.parse(c.previous.servedUntil) > now)
-          lastHeld.set(c.previous.username, { atMs: now, hostname: c.registryHostname });
-      }
-    },
-  };
-}
-
-/**
- * Invariants 1 and 2 of the rotation protocol (packages/core/src/rotation/README.md, "Invariants"), read from the
- * sandbox's state: NVCF's credential holds an Active key of the pull user; the user has at most two keys;
- * AWSCURRENT's key is Active; and — for a sandbox started by {@link startHarness} — no key was deleted or
- * deactivated while NVCF's caches may still hand it out (within {@link NVCF_SECRET_CACHE_MS} of NVCF holding it;
- * reported while that lasts).
- */
-export function invariantViolations(sb: RunningSandbox, registry: RegistryConfig): string[] {
-  const out: string[] = [];
-  const keys = sb.world.iam.keysOf(registry.userName);
-  if (keys.length > 2) out.push(`user ${registry.userName} has ${keys.length} keys`);
-  for (const c of credentialsOf(sb, registry)) {
-    const k = sb.world.iam.keys.get(c.username);
-    if (k?.status !== 'Active' || k.userName !== registry.userName)
-      out.push(
-        `NVCF holds ${maskAccessKeyId(c.username)}, which is ${k ? `${k.status} (${k.userName})` : 'deleted'}`,
-      );
-  }
-  const current = keyInStage(sb, registry, 'AWSCURRENT');
-  if (current !== undefined && sb.world.iam.keys.get(current)?.status !== 'Active')
-    out.push(`AWSCURRENT holds ${maskAccessKeyId(current)}, which is not Active`);
-  const now = sb.world.clock.nowMs();
-  for (const v of nvcfHistories.get(sb)?.violations ?? []) {
-    if (v.hostname !== registry.hostname || now - v.heldAtMs >= NVCF_SECRET_CACHE_MS) continue;
-    out.push(
-      `${maskAccessKeyId(v.accessKeyId)} was ${v.what} while NVCF may still hand it out (it held it at ` +
-        `${new Date(v.heldAtMs).toISOString()}; NVCF caches a credential's secret for 5 minutes)`,
-    );
-  }
-  return out;
-}
-
-/** AWSPENDING left on a version that is not AWSCURRENT. */
-export function stuckPending(sb: RunningSandbox, registry: RegistryConfig): string | undefined {
-  return secretOf(sb, registry).versions.find(
-    (v) => v.stages.includes('AWSPENDING') && !v.stages.includes('AWSCURRENT'),
-  )?.versionId;
-}
-
-// ---- actions -----------------------------------------------------------------------------------------------
 
 /** RotateSecret through the SDK (rotation as Secrets Manager runs it), then waits until it is over. */
 export async function rotate(h: Harness, registry: RegistryConfig, token?: string): Promise<string> {
@@ -291,6 +183,23 @@ export async function rotate(h: Harness, registry: RegistryConfig, token?: strin
       SecretId: registry.secretName,
       RotateImmediately: true,
       ClientRequestToken: token,
+    }),
+  );
+  await h.sb.settle();
+  return out.VersionId ?? '';
+}
+
+/**
+ * RotateSecret naming the rotation function and the registry's schedule, as the stacks' rotation schedule
+ * configures them (for a secret no rotation was configured on yet), then waits until it is over.
+ */
+export async function rotateWithFunction(h: Harness, registry: RegistryConfig): Promise<string> {
+  const out = await h.aws.secrets.send(
+    new RotateSecretCommand({
+      SecretId: registry.secretName,
+      RotationLambdaARN: rotationFunctionArn(h.sb),
+      RotationRules: { ScheduleExpression: registry.rotation.schedule },
+      RotateImmediately: true,
     }),
   );
   await h.sb.settle();
@@ -307,13 +216,6 @@ export async function reattemptInNextWindow(h: Harness, registry: RegistryConfig
   const seconds = Math.max(0, (opens - h.sb.world.clock.nowMs()) / 1000) + 1;
   await control(h.sb, 'POST', 'clock', { advanceSeconds: seconds });
   await h.sb.settle();
-}
-
-/** The rotation record of a token (the sandbox's history). */
-export function rotationRecord(sb: RunningSandbox, registry: RegistryConfig, token: string) {
-  return secretOf(sb, registry)
-    .rotations.filter((r) => r.token === token)
-    .at(-1);
 }
 
 /** The environment the runtime hands handlers, for handlers a test registers itself. */

@@ -1,12 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { CreateAccessKeyCommand } from '@aws-sdk/client-iam';
-import {
-  RotateSecretCommand,
-  TagResourceCommand,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
-import { assertConfig, type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
+import { RotateSecretCommand, TagResourceCommand } from '@aws-sdk/client-secrets-manager';
+import { assertConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
 import { encodeRegistrySecret, maskAccessKeyId } from '@nvcf-ecr/core/credential';
 import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
 import {
@@ -23,10 +18,13 @@ import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';
 import { createRotateCredentialHandler } from '../../../functions/rotate-credential.ts';
 import { control, rejection } from '../../helpers/sandbox.ts';
 import {
+  abandonRotation,
   advanceHours,
   credentialsOf,
+  exampleConfig,
   expectNoSecretsLeaked,
   FAST_TIMING,
+  freshWorld,
   type Harness,
   handlerEnvironment,
   invariantViolations,
@@ -38,6 +36,7 @@ import {
   reattemptInNextWindow,
   retireFunctionArn,
   rotate,
+  rotateWithFunction,
   rotationFunctionArn,
   rotationRecord,
   secretOf,
@@ -49,8 +48,7 @@ import {
 // the CLI composes them, and real SDK clients: bootstrap at start, rotation in place, idempotent steps, the
 // grace period, retirement, and the two-key cases (orphan, out-of-band key).
 
-const config: Config = await loadConfig(join(import.meta.dirname, '../../../nvcf-ecr.config.ts'));
-const registry = config.registries[0] as RegistryConfig;
+const { config, registry } = await exampleConfig();
 const GRACE = registry.rotation.graceHours;
 
 describe('Rotation: lifecycle on the example configuration', () => {
@@ -65,9 +63,7 @@ describe('Rotation: lifecycle on the example configuration', () => {
     await h.close();
   });
   beforeEach(async () => {
-    await control(h.sb, 'POST', 'reset');
-    await h.sb.settle();
-    image = await pushTestImage(h.sb, registry, 'inference', 'v1');
+    image = await freshWorld(h, registry);
   });
 
   it('bootstraps at start: NVCF gets a credential holding the first key, and can pull', async () => {
@@ -215,13 +211,7 @@ describe('Rotation: lifecycle on the example configuration', () => {
     await h.sb.settle();
     // What `nvcf-ecr rotate --force` does: it abandons the refused rotation (removes AWSPENDING: Secrets Manager
     // starts no other while it is pending), tags the secret with the new token, then calls RotateSecret.
-    await h.aws.secrets.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: registry.secretName,
-        VersionStage: 'AWSPENDING',
-        RemoveFromVersionId: token,
-      }),
-    );
+    await abandonRotation(h, registry, token);
     const forced = randomUUID();
     await h.aws.secrets.send(
       new TagResourceCommand({
@@ -325,13 +315,7 @@ describe('Rotation: lifecycle on the example configuration', () => {
     expect(rotationRecord(h.sb, registry, denied)?.status).toBe('failed');
     // The failure path took back the marker of an attempt that created nothing.
     expect(secretOf(h.sb, registry).tags.map((t) => t.Key)).not.toContain(ROTATION_TAGS.intent);
-    await h.aws.secrets.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: registry.secretName,
-        VersionStage: 'AWSPENDING',
-        RemoveFromVersionId: denied,
-      }),
-    );
+    await abandonRotation(h, registry, denied);
     // Meanwhile an operator makes a key by hand and puts it in NVCF.
     const { AccessKey } = await h.aws.iam.send(new CreateAccessKeyCommand({ UserName: registry.userName }));
     const handMade = {
@@ -435,16 +419,8 @@ describe('Rotation: adopting a credential NVCF already has', () => {
       timeoutSeconds: 300,
       memoryMb: 256,
     });
-    const out = await h.aws.secrets.send(
-      new RotateSecretCommand({
-        SecretId: registry.secretName,
-        RotationLambdaARN: rotationFunctionArn(h.sb),
-        RotationRules: { ScheduleExpression: registry.rotation.schedule },
-        RotateImmediately: true,
-      }),
-    );
-    await h.sb.settle();
-    expect(rotationRecord(h.sb, registry, out.VersionId ?? '')?.status).toBe('succeeded');
+    const token = await rotateWithFunction(h, registry);
+    expect(rotationRecord(h.sb, registry, token)?.status).toBe('succeeded');
     const [credential, ...others] = credentialsOf(h.sb, registry);
     expect(others).toEqual([]);
     expect(credential?.registryCredentialId).toBe(existing.registryCredentialId);

@@ -1,23 +1,22 @@
-import { join } from 'node:path';
 import { DeleteAccessKeyCommand } from '@aws-sdk/client-iam';
-import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import { type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
 import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
 import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
 import type { RotationFailedDetail } from '@nvcf-ecr/core/rotation';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { control } from '../../helpers/sandbox.ts';
 import {
+  abandonRotation,
   advanceHours,
   credentialsOf,
+  exampleConfig,
   expectNoSecretsLeaked,
+  freshWorld,
   type Harness,
   invariantViolations,
   keyInStage,
   keysOf,
   nvcfPull,
   projectEvents,
-  pushTestImage,
   rotate,
   rotationRecord,
   startHarness,
@@ -29,8 +28,7 @@ import {
 // write). The rotation must point NVCF back before anything else, and must not delete that key while NVCF may still
 // serve it.
 
-const config: Config = await loadConfig(join(import.meta.dirname, '../../../nvcf-ecr.config.ts'));
-const registry = config.registries[0] as RegistryConfig;
+const { config, registry } = await exampleConfig();
 
 /** A rotation that fails at finishSecret — after setSecret gave NVCF its key — and is then abandoned. */
 async function cancelledAfterSetSecret(h: Harness): Promise<string> {
@@ -46,13 +44,7 @@ async function cancelledAfterSetSecret(h: Harness): Promise<string> {
   const cancelled = keyInStage(h.sb, registry, 'AWSPENDING') as string;
   expect(credentialsOf(h.sb, registry)[0]?.username).toBe(cancelled);
   // What packages/core/src/rotation/README.md, "Recovering", says to do to abandon a rotation.
-  await h.aws.secrets.send(
-    new UpdateSecretVersionStageCommand({
-      SecretId: registry.secretName,
-      VersionStage: 'AWSPENDING',
-      RemoveFromVersionId: token,
-    }),
-  );
+  await abandonRotation(h, registry, token);
   return cancelled;
 }
 
@@ -73,9 +65,7 @@ describe('Rotation: a cancelled rotation’s key that NVCF took', () => {
     await h.close();
   });
   beforeEach(async () => {
-    await control(h.sb, 'POST', 'reset');
-    await h.sb.settle();
-    image = await pushTestImage(h.sb, registry, 'inference', 'v1');
+    image = await freshWorld(h, registry);
   });
 
   it('points NVCF back at the current key before refusing a superseded key inside its grace period', async () => {
@@ -115,13 +105,7 @@ describe('Rotation: a cancelled rotation’s key that NVCF took', () => {
     expect(keysOf(h.sb, registry)).toContainEqual({ accessKeyId: cancelled, status: 'Active' });
     expect(invariantViolations(h.sb, registry)).toEqual([]);
 
-    await h.aws.secrets.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: registry.secretName,
-        VersionStage: 'AWSPENDING',
-        RemoveFromVersionId: first,
-      }),
-    );
+    await abandonRotation(h, registry, first);
     await advanceHours(h.sb, registry.rotation.graceHours + 1);
     const second = await rotate(h, registry);
     expect(rotationRecord(h.sb, registry, second)?.status).toBe('succeeded');

@@ -67,6 +67,33 @@ describe('Sandbox: request authentication', () => {
     expect(id.Arn).toBe(`arn:aws:iam::${sb.accountId}:user/puller`);
   });
 
+  it('logs a call refused before it reached the service as refused, and fault rules neither see nor count it', async () => {
+    const key = await newKey();
+    const seen: { operation: string; refused?: boolean; fault: boolean }[] = [];
+    const off = sb.onCall((c) => {
+      if (c.service === 'sts') seen.push({ operation: c.operation, refused: c.refused, fault: c.fault });
+    });
+    try {
+      // The first STS call that reaches the service fails; the refused one before it is not counted.
+      await control(sb, 'POST', 'faults', {
+        service: 'sts',
+        operation: 'GetCallerIdentity',
+        error: { status: 400, code: 'InjectedFailure', message: 'injected' },
+      });
+      expect((await rejection(sts(key).send(new GetCallerIdentityCommand({})))).name).toBe(
+        'InvalidClientTokenId',
+      );
+      await control(sb, 'POST', 'clock', { advanceSeconds: 10 });
+      expect((await rejection(sts(key).send(new GetCallerIdentityCommand({})))).name).toBe('InjectedFailure');
+    } finally {
+      off();
+    }
+    expect(seen).toEqual([
+      { operation: 'GetCallerIdentity', refused: true, fault: false },
+      { operation: 'GetCallerIdentity', refused: undefined, fault: true },
+    ]);
+  });
+
   it('rejects a wrong secret with SignatureDoesNotMatch (403)', async () => {
     const key = await newKey();
     await control(sb, 'POST', 'clock', { advanceSeconds: 10 });

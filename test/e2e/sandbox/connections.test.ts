@@ -1,7 +1,13 @@
 import {
+  CreateApiDestinationCommand,
   CreateConnectionCommand,
+  DeleteApiDestinationCommand,
+  DeleteConnectionCommand,
+  DescribeApiDestinationCommand,
   DescribeConnectionCommand,
   type EventBridgeClient,
+  ListApiDestinationsCommand,
+  ListConnectionsCommand,
 } from '@aws-sdk/client-eventbridge';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,5 +69,79 @@ describe('Sandbox: EventBridge connections', () => {
     );
     expect(err.name).toBe('ValidationException');
     expect(err.message).toContain("'name' failed to satisfy constraint: Member must not be null");
+  });
+
+  it('refuses a taken name and answers a deleted one as missing, for connections and API destinations alike', async () => {
+    const basic = { BasicAuthParameters: { Username: 'ops', Password: 'p'.repeat(12) } };
+    const create = () =>
+      eb.send(
+        new CreateConnectionCommand({ Name: 'ops', AuthorizationType: 'BASIC', AuthParameters: basic }),
+      );
+    const { ConnectionArn } = await create();
+    expect(await rejection(create())).toMatchObject({
+      name: 'ResourceAlreadyExistsException',
+      message: 'Connection ops already exists.',
+    });
+    const destination = (connectionArn: string | undefined) =>
+      eb.send(
+        new CreateApiDestinationCommand({
+          Name: 'ops-hook',
+          ConnectionArn: connectionArn,
+          InvocationEndpoint: 'https://hooks.example.com/ops',
+          HttpMethod: 'POST',
+        }),
+      );
+    await destination(ConnectionArn);
+    // The name is judged before the connection.
+    expect(
+      await rejection(destination('arn:aws:events:us-east-1:123456789012:connection/none/x')),
+    ).toMatchObject({
+      name: 'ResourceAlreadyExistsException',
+      message: 'ApiDestination ops-hook already exists.',
+    });
+    const listed = await eb.send(new ListApiDestinationsCommand({}));
+    expect(listed.ApiDestinations?.map((d) => d.Name)).toContain('ops-hook');
+    await eb.send(new DeleteApiDestinationCommand({ Name: 'ops-hook' }));
+    expect(await rejection(eb.send(new DescribeApiDestinationCommand({ Name: 'ops-hook' })))).toMatchObject({
+      name: 'ResourceNotFoundException',
+      message: "Failed to describe the ApiDestination(s). ApiDestination 'ops-hook' does not exist.",
+    });
+    const connections = await eb.send(new ListConnectionsCommand({}));
+    expect(connections.Connections?.map((c) => c.Name)).toContain('ops');
+    const described = await eb.send(new DescribeConnectionCommand({ Name: 'ops' }));
+    expect(described.AuthParameters).toEqual({ BasicAuthParameters: { Username: 'ops' } });
+    await eb.send(new DeleteConnectionCommand({ Name: 'ops' }));
+    expect(await rejection(eb.send(new DescribeConnectionCommand({ Name: 'ops' })))).toMatchObject({
+      name: 'ResourceNotFoundException',
+      message: "Failed to describe the Connection(s). Connection 'ops' does not exist.",
+    });
+  });
+
+  it('asks for the parameters of the authorization type chosen, and refuses OAuth', async () => {
+    const err = await rejection(
+      eb.send(
+        new CreateConnectionCommand({
+          Name: 'no-params',
+          AuthorizationType: 'BASIC',
+          AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: 'x-api-key', ApiKeyValue: 'v' } },
+        }),
+      ),
+    );
+    expect(err).toMatchObject({
+      name: 'ValidationException',
+      message: 'Parameter AuthParameters is not valid. Reason: BasicAuthParameters are required for BASIC.',
+    });
+    const oauth = await rejection(
+      eb.send(
+        new CreateConnectionCommand({
+          Name: 'oauth',
+          AuthorizationType: 'OAUTH_CLIENT_CREDENTIALS',
+          AuthParameters: {},
+        }),
+      ),
+    );
+    expect(oauth.message).toBe(
+      'Parameter AuthorizationType is not valid. Reason: the sandbox does not emulate OAuth connections.',
+    );
   });
 });

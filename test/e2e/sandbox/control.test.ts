@@ -1,5 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CreateAccessKeyCommand,
@@ -11,6 +10,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { type RunningSandbox, startSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clients, control, rejection, withSandbox } from '../../helpers/sandbox.ts';
+import { useTempDir } from '../../helpers/temp-dir.ts';
 
 describe('Sandbox: control plane', () => {
   let sb: RunningSandbox;
@@ -183,21 +183,17 @@ describe('Sandbox: control plane', () => {
 });
 
 describe('Sandbox: persistence', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nvcf-ecr-state-'));
-  });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  const dir = useTempDir('nvcf-ecr-state-');
 
   it('restores IAM state, keys and the admin key from the state file, written atomically', async () => {
-    const statePath = join(dir, 'state.json');
+    const statePath = join(dir(), 'state.json');
     const first = await startSandbox({ statePath });
     const admin = clients(first);
     await admin.iam.send(new CreateUserCommand({ UserName: 'kept' }));
     const { AccessKey } = await admin.iam.send(new CreateAccessKeyCommand({ UserName: 'kept' }));
     await first.close();
 
-    const files = await readdir(dir);
+    const files = await readdir(dir());
     expect(files).toEqual(['state.json']);
     const saved = JSON.parse(await readFile(statePath, 'utf8')) as { version: number; accountId: string };
     expect(saved.version).toBe(1);
@@ -213,7 +209,7 @@ describe('Sandbox: persistence', () => {
   });
 
   it('refuses a state file that is not JSON with a clear message', async () => {
-    const statePath = join(dir, 'broken.json');
+    const statePath = join(dir(), 'broken.json');
     await import('node:fs/promises').then((fs) => fs.writeFile(statePath, '{"version":'));
     await expect(startSandbox({ statePath })).rejects.toThrow(
       `state file ${statePath} is not valid JSON; move it away to start fresh`,

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   BatchCheckLayerAvailabilityCommand,
   CompleteLayerUploadCommand,
@@ -12,10 +11,17 @@ import {
   PutImageCommand,
   UploadLayerPartCommand,
 } from '@aws-sdk/client-ecr-public';
-import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Credentials, clients, control, rejection, withSandbox } from '../../helpers/sandbox.ts';
+import { blob } from '../../helpers/regclient.ts';
+import {
+  type Credentials,
+  clients,
+  control,
+  rejection,
+  userClients,
+  withSandbox,
+} from '../../helpers/sandbox.ts';
 
 /**
  * ECR Public conformance (https://docs.aws.amazon.com/AmazonECR/latest/public/public-registry-auth.html, the
@@ -24,10 +30,7 @@ import { type Credentials, clients, control, rejection, withSandbox } from '../.
  * URIs, and images stored with the private ECR's rules (without events: none are documented for ECR Public).
  */
 
-const LAYOUT = 'test/fixtures/regclient-testrepo';
 const ARM64 = 'sha256:35f35d912637b75c6e27b0a27a94741609dd25ca2b58b16ac4c1c559a3b481ac';
-const blob = (digest: string): Buffer =>
-  readFileSync(`${LAYOUT}/blobs/sha256/${digest.slice('sha256:'.length)}`);
 const manifest = JSON.parse(blob(ARM64).toString('utf8')) as {
   config: { digest: string; mediaType: string };
   layers: { digest: string }[];
@@ -40,20 +43,8 @@ describe('Sandbox: ECR Public conformance', () => {
   let admin: ReturnType<typeof clients>;
 
   async function userCredentials(userName: string, actions: string[]): Promise<Credentials> {
-    await admin.iam.send(new CreateUserCommand({ UserName: userName }));
-    const policy = {
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }],
-    };
-    await admin.iam.send(
-      new PutUserPolicyCommand({
-        UserName: userName,
-        PolicyName: 'p',
-        PolicyDocument: JSON.stringify(policy),
-      }),
-    );
-    const { AccessKey } = await admin.iam.send(new CreateAccessKeyCommand({ UserName: userName }));
-    return { accessKeyId: AccessKey?.AccessKeyId ?? '', secretAccessKey: AccessKey?.SecretAccessKey ?? '' };
+    return (await userClients(sb, userName, [{ Effect: 'Allow', Action: actions, Resource: '*' }]))
+      .credentials;
   }
 
   async function push(repositoryName: string, imageTag: string): Promise<void> {

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import {
   BatchCheckLayerAvailabilityCommand,
@@ -18,12 +16,12 @@ import {
   PutImageCommand,
   UploadLayerPartCommand,
 } from '@aws-sdk/client-ecr';
-import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clients, control, rejection, withSandbox } from '../../helpers/sandbox.ts';
+import { B1, blob, sha256, text } from '../../helpers/regclient.ts';
+import { clients, control, rejection, userClients, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
  * ECR (private) conformance: the real ECR client against the sandbox, asserting codes, statuses, messages and
@@ -31,14 +29,7 @@ import { clients, control, rejection, withSandbox } from '../../helpers/sandbox.
  * fixture (read in place); expected digests and sizes are computed from its bytes.
  */
 
-const LAYOUT = 'test/fixtures/regclient-testrepo';
-const blob = (digest: string): Buffer =>
-  readFileSync(`${LAYOUT}/blobs/sha256/${digest.slice('sha256:'.length)}`);
-const text = (digest: string): string => blob(digest).toString('utf8');
-const sha256 = (data: string | Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
-
-/** The 4-platform index tagged b1 and its children (amd64, arm64, arm/v7, arm/v6), read from the layout. */
-const B1 = 'sha256:119b4a63feeda91d4874578e7883994fc45772dd912aa49ba380f87507f6ad07';
+/** The children of an index (b1's: amd64, arm64, arm/v7, arm/v6), read from the layout. */
 const childrenOf = (index: string): string[] =>
   (JSON.parse(text(index)) as { manifests: { digest: string }[] }).manifests.map((m) => m.digest);
 interface ManifestDoc {
@@ -62,18 +53,29 @@ const ECR_TYPES = [
 let counter = 0;
 const repoName = (base: string) => `${base}-${++counter}`;
 
-async function uploadBlob(ecr: ECRClient, repositoryName: string, digest: string): Promise<void> {
-  const data = blob(digest);
-  const { uploadId } = await ecr.send(new InitiateLayerUploadCommand({ repositoryName }));
-  await ecr.send(
+/** Sends `data` as the part of `uploadId` that starts at byte `first`. */
+function uploadPart(
+  ecr: ECRClient,
+  repositoryName: string,
+  uploadId: string | undefined,
+  first: number,
+  data: Buffer,
+) {
+  return ecr.send(
     new UploadLayerPartCommand({
       repositoryName,
       uploadId,
-      partFirstByte: 0,
-      partLastByte: data.length - 1,
+      partFirstByte: first,
+      partLastByte: first + data.length - 1,
       layerPartBlob: data,
     }),
   );
+}
+
+async function uploadBlob(ecr: ECRClient, repositoryName: string, digest: string): Promise<void> {
+  const data = blob(digest);
+  const { uploadId } = await ecr.send(new InitiateLayerUploadCommand({ repositoryName }));
+  await uploadPart(ecr, repositoryName, uploadId, 0, data);
   await ecr.send(new CompleteLayerUploadCommand({ repositoryName, uploadId, layerDigests: [digest] }));
 }
 
@@ -146,21 +148,7 @@ describe('Sandbox: ECR conformance', () => {
 
   /** An IAM user allowed exactly `actions` on `resource`, and an ECR client signing as it. */
   async function userClient(name: string, actions: string[], resource: string): Promise<ECRClient> {
-    await admin.iam.send(new CreateUserCommand({ UserName: name }));
-    const policy = {
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: actions, Resource: resource }],
-    };
-    await admin.iam.send(
-      new PutUserPolicyCommand({ UserName: name, PolicyName: 'ecr', PolicyDocument: JSON.stringify(policy) }),
-    );
-    const { AccessKey } = await admin.iam.send(new CreateAccessKeyCommand({ UserName: name }));
-    return clients(sb, {
-      credentials: {
-        accessKeyId: AccessKey?.AccessKeyId ?? '',
-        secretAccessKey: AccessKey?.SecretAccessKey ?? '',
-      },
-    }).ecr;
+    return (await userClients(sb, name, [{ Effect: 'Allow', Action: actions, Resource: resource }])).ecr;
   }
 
   const repoArn = (name: string) => `arn:aws:ecr:${sb.region}:${sb.accountId}:repository/${name}`;
@@ -267,25 +255,9 @@ describe('Sandbox: ECR conformance', () => {
       expect(uploadId).toMatch(/^[0-9a-f-]{36}$/);
       expect(partSize).toBeGreaterThanOrEqual(5 * 1024 * 1024);
       const cut = 5 * 1024 * 1024;
-      const first = await ecr.send(
-        new UploadLayerPartCommand({
-          repositoryName: name,
-          uploadId,
-          partFirstByte: 0,
-          partLastByte: cut - 1,
-          layerPartBlob: data.subarray(0, cut),
-        }),
-      );
+      const first = await uploadPart(ecr, name, uploadId, 0, data.subarray(0, cut));
       expect(first.lastByteReceived).toBe(cut - 1);
-      await ecr.send(
-        new UploadLayerPartCommand({
-          repositoryName: name,
-          uploadId,
-          partFirstByte: cut,
-          partLastByte: data.length - 1,
-          layerPartBlob: data.subarray(cut),
-        }),
-      );
+      await uploadPart(ecr, name, uploadId, cut, data.subarray(cut));
       const done = await ecr.send(
         new CompleteLayerUploadCommand({ repositoryName: name, uploadId, layerDigests: [sha256(data)] }),
       );
@@ -301,26 +273,8 @@ describe('Sandbox: ECR conformance', () => {
     it('refuses a part after one smaller than 5 MiB with LayerPartTooSmallException', async () => {
       const name = await createRepository('small');
       const { uploadId } = await ecr.send(new InitiateLayerUploadCommand({ repositoryName: name }));
-      await ecr.send(
-        new UploadLayerPartCommand({
-          repositoryName: name,
-          uploadId,
-          partFirstByte: 0,
-          partLastByte: 2,
-          layerPartBlob: Buffer.from('abc'),
-        }),
-      );
-      const err = await rejection(
-        ecr.send(
-          new UploadLayerPartCommand({
-            repositoryName: name,
-            uploadId,
-            partFirstByte: 3,
-            partLastByte: 5,
-            layerPartBlob: Buffer.from('def'),
-          }),
-        ),
-      );
+      await uploadPart(ecr, name, uploadId, 0, Buffer.from('abc'));
+      const err = await rejection(uploadPart(ecr, name, uploadId, 3, Buffer.from('def')));
       expect(err.name).toBe('LayerPartTooSmallException');
       expect(err.message).toBe('Layer parts must be at least 5 MiB in size.');
     });
@@ -328,17 +282,7 @@ describe('Sandbox: ECR conformance', () => {
     it('refuses a part that does not start at the next byte with InvalidLayerPartException', async () => {
       const name = await createRepository('gap');
       const { uploadId } = await ecr.send(new InitiateLayerUploadCommand({ repositoryName: name }));
-      const err = await rejection(
-        ecr.send(
-          new UploadLayerPartCommand({
-            repositoryName: name,
-            uploadId,
-            partFirstByte: 5,
-            partLastByte: 7,
-            layerPartBlob: Buffer.from('abc'),
-          }),
-        ),
-      );
+      const err = await rejection(uploadPart(ecr, name, uploadId, 5, Buffer.from('abc')));
       expect(err.name).toBe('InvalidLayerPartException');
       expect(err.message).toBe(
         'The layer part size is not valid, or the first byte specified is not consecutive to the last byte of a previous layer part upload: partFirstByte 5 is not 0, the byte after the last one received',
@@ -350,15 +294,7 @@ describe('Sandbox: ECR conformance', () => {
     it('refuses completion with another digest (InvalidLayerException) and an empty upload (EmptyUploadException)', async () => {
       const name = await createRepository('digest');
       const { uploadId } = await ecr.send(new InitiateLayerUploadCommand({ repositoryName: name }));
-      await ecr.send(
-        new UploadLayerPartCommand({
-          repositoryName: name,
-          uploadId,
-          partFirstByte: 0,
-          partLastByte: 2,
-          layerPartBlob: Buffer.from('abc'),
-        }),
-      );
+      await uploadPart(ecr, name, uploadId, 0, Buffer.from('abc'));
       const wrong = sha256('xyz');
       const bad = await rejection(
         ecr.send(new CompleteLayerUploadCommand({ repositoryName: name, uploadId, layerDigests: [wrong] })),
@@ -389,15 +325,7 @@ describe('Sandbox: ECR conformance', () => {
       await uploadBlob(ecr, name, config);
       const data = blob(config);
       const { uploadId } = await ecr.send(new InitiateLayerUploadCommand({ repositoryName: name }));
-      await ecr.send(
-        new UploadLayerPartCommand({
-          repositoryName: name,
-          uploadId,
-          partFirstByte: 0,
-          partLastByte: data.length - 1,
-          layerPartBlob: data,
-        }),
-      );
+      await uploadPart(ecr, name, uploadId, 0, data);
       const err = await rejection(
         ecr.send(new CompleteLayerUploadCommand({ repositoryName: name, uploadId, layerDigests: [config] })),
       );

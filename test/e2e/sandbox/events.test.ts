@@ -23,12 +23,12 @@ import {
   TestEventPatternCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-eventbridge';
-import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { assertConfig } from '@nvcf-ecr/core/config';
 import { ecrPushRulePattern } from '@nvcf-ecr/core/events';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clients, control, rejection, withSandbox } from '../../helpers/sandbox.ts';
+import { ecrImageAction } from '../../helpers/events.ts';
+import { clients, control, rejection, userClients, withSandbox } from '../../helpers/sandbox.ts';
 
 interface LoggedEvent {
   event: Record<string, unknown> & { id: string; detail: Record<string, unknown> };
@@ -652,19 +652,11 @@ describe('Sandbox: EventBridge conformance', () => {
   });
 
   describe('Authorisation', () => {
-    async function userClient(name: string, policy: object): Promise<EventBridgeClient> {
-      const admin = clients(sb);
-      await admin.iam.send(new CreateUserCommand({ UserName: name }));
-      await admin.iam.send(
-        new PutUserPolicyCommand({ UserName: name, PolicyName: 'p', PolicyDocument: JSON.stringify(policy) }),
-      );
-      const { AccessKey } = await admin.iam.send(new CreateAccessKeyCommand({ UserName: name }));
-      return clients(sb, {
-        credentials: {
-          accessKeyId: AccessKey?.AccessKeyId ?? '',
-          secretAccessKey: AccessKey?.SecretAccessKey ?? '',
-        },
-      }).events;
+    async function userClient(
+      name: string,
+      policy: { Version: string; Statement: object[] },
+    ): Promise<EventBridgeClient> {
+      return (await userClients(sb, name, policy.Statement)).events;
     }
 
     it('lets a user put events on the bus its policy allows, and answers AccessDeniedException entries elsewhere', async () => {
@@ -890,19 +882,8 @@ describe('Sandbox: EventBridge conformance', () => {
 describe('Sandbox: EventBridge TestEventPattern', () => {
   let sb: RunningSandbox;
   let eb: EventBridgeClient;
-  const event = (detail: object, extra: object = {}) =>
-    JSON.stringify({
-      version: '0',
-      id: '6a7e8feb-b491-4cf7-a9f1-bf3703467718',
-      'detail-type': 'ECR Image Action',
-      source: 'aws.ecr',
-      account: '123456789012',
-      time: '2026-01-01T00:00:00Z',
-      region: 'us-east-1',
-      resources: [],
-      detail,
-      ...extra,
-    });
+  const event = (detail: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    JSON.stringify(ecrImageAction(detail, extra));
 
   beforeAll(async () => {
     sb = await withSandbox();

@@ -7,13 +7,20 @@ import {
   CreatePolicyCommand,
   CreateUserCommand,
   DeleteAccessKeyCommand,
+  DeleteGroupPolicyCommand,
   DeleteUserCommand,
   DeleteUserPolicyCommand,
+  DetachGroupPolicyCommand,
+  DetachUserPolicyCommand,
   GetAccessKeyLastUsedCommand,
+  GetGroupCommand,
+  GetGroupPolicyCommand,
   GetPolicyVersionCommand,
   GetUserPolicyCommand,
   ListAccessKeysCommand,
+  ListAttachedGroupPoliciesCommand,
   ListAttachedUserPoliciesCommand,
+  ListGroupPoliciesCommand,
   ListGroupsForUserCommand,
   ListUserPoliciesCommand,
   ListUsersCommand,
@@ -251,6 +258,46 @@ describe('Sandbox: IAM and STS conformance', () => {
       );
       const groups = await admin.iam.send(new ListGroupsForUserCommand({ UserName: 'puller' }));
       expect(groups.Groups?.map((g) => g.GroupName)).toEqual(['ops']);
+    });
+
+    it("reads, detaches and deletes a group's policies as a user's, naming the group when one is missing", async () => {
+      const s3 = 'arn:aws:iam::aws:policy/AmazonS3FullAccess';
+      const policy = doc({ Effect: 'Allow', Action: 's3:*', Resource: '*' });
+      await admin.iam.send(new CreateGroupCommand({ GroupName: 'ops' }));
+      await admin.iam.send(new AddUserToGroupCommand({ GroupName: 'ops', UserName: 'puller' }));
+      await admin.iam.send(
+        new PutGroupPolicyCommand({ GroupName: 'ops', PolicyName: 's3', PolicyDocument: policy }),
+      );
+      await admin.iam.send(new AttachGroupPolicyCommand({ GroupName: 'ops', PolicyArn: s3 }));
+      const group = await admin.iam.send(new GetGroupCommand({ GroupName: 'ops' }));
+      expect(group.Group?.Arn).toBe(`arn:aws:iam::${sb.accountId}:group/ops`);
+      expect(group.Users?.map((u) => u.UserName)).toEqual(['puller']);
+      const got = await admin.iam.send(new GetGroupPolicyCommand({ GroupName: 'ops', PolicyName: 's3' }));
+      expect(got).toMatchObject({
+        GroupName: 'ops',
+        PolicyName: 's3',
+        PolicyDocument: encodeURIComponent(policy),
+      });
+      expect((await admin.iam.send(new ListGroupPoliciesCommand({ GroupName: 'ops' }))).PolicyNames).toEqual([
+        's3',
+      ]);
+      const attached = await admin.iam.send(new ListAttachedGroupPoliciesCommand({ GroupName: 'ops' }));
+      expect(attached.AttachedPolicies).toEqual([{ PolicyName: 'AmazonS3FullAccess', PolicyArn: s3 }]);
+      await admin.iam.send(new DetachGroupPolicyCommand({ GroupName: 'ops', PolicyArn: s3 }));
+      await admin.iam.send(new DeleteGroupPolicyCommand({ GroupName: 'ops', PolicyName: 's3' }));
+      const missing = await rejection(
+        admin.iam.send(new GetGroupPolicyCommand({ GroupName: 'ops', PolicyName: 's3' })),
+      );
+      expect(missing.name).toBe('NoSuchEntityException');
+      expect(missing.message).toBe('The group policy with name s3 cannot be found for group ops.');
+      const detached = await rejection(
+        admin.iam.send(new DetachGroupPolicyCommand({ GroupName: 'ops', PolicyArn: s3 })),
+      );
+      expect(detached.name).toBe('NoSuchEntityException');
+      const user = await rejection(
+        admin.iam.send(new DetachUserPolicyCommand({ UserName: 'puller', PolicyArn: s3 })),
+      );
+      expect(user.message).toBe(detached.message);
     });
   });
 

@@ -6,16 +6,17 @@ import {
   PutImageCommand,
   UploadLayerPartCommand,
 } from '@aws-sdk/client-ecr';
-import {
-  CreateAccessKeyCommand,
-  CreateUserCommand,
-  PutUserPolicyCommand,
-  UpdateAccessKeyCommand,
-} from '@aws-sdk/client-iam';
-import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
+import { CreateUserCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
+import {
+  clients,
+  control,
+  createPullKey,
+  createPullUser,
+  type PullKey,
+  withSandbox,
+} from '../../helpers/sandbox.ts';
 
 /**
  * Conformance of the NVCF emulator, over plain `fetch` exactly as NVCF is called: routes and statuses, the
@@ -69,6 +70,11 @@ async function nvcf(
 }
 
 /** Asserts a Problem Details answer (RFC 7807) field by field. */
+/** {@link expectProblem} for NVCF's 400 of type {@link BAD}. */
+function expectBadRequest(a: Answer, detail: string, instance?: string): void {
+  expectProblem(a, 400, BAD, detail, instance);
+}
+
 function expectProblem(
   a: Answer,
   status: number,
@@ -97,44 +103,17 @@ const SPRING = 'about:blank';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
-interface PullKey {
-  userName: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  value: string;
-}
-
 let userSeq = 0;
 
 /** A pull user with NVCF's minimal policy and a key, optionally already propagated. */
 async function pullKey(propagate = true): Promise<PullKey> {
   const userName = `nvcf-pull-${++userSeq}`;
-  await aws.iam.send(new CreateUserCommand({ UserName: userName }));
-  const policy = minimalPullPolicy({
-    kind: 'private',
-    partition: 'aws',
-    region: sb.region,
-    accountId: sb.accountId,
-    repositories: [REPO],
-  });
-  await aws.iam.send(
-    new PutUserPolicyCommand({
-      UserName: userName,
-      PolicyName: 'nvcf-pull',
-      PolicyDocument: JSON.stringify(policy),
-    }),
-  );
-  const key = await newKey(userName, propagate);
-  return key;
+  await createPullUser(sb, aws.iam, userName, [REPO]);
+  return newKey(userName, propagate);
 }
 
-async function newKey(userName: string, propagate = true): Promise<PullKey> {
-  const out = await aws.iam.send(new CreateAccessKeyCommand({ UserName: userName }));
-  const accessKeyId = out.AccessKey?.AccessKeyId ?? '';
-  const secretAccessKey = out.AccessKey?.SecretAccessKey ?? '';
-  if (propagate) await control(sb, 'POST', 'clock', { advanceSeconds: PROPAGATION_SECONDS });
-  return { userName, accessKeyId, secretAccessKey, value: b64(`${accessKeyId}:${secretAccessKey}`) };
-}
+const newKey = (userName: string, propagate = true) =>
+  createPullKey(sb, aws.iam, userName, propagate ? PROPAGATION_SECONDS : undefined);
 
 let nameSeq = 0;
 const uniqueName = (prefix = 'ecr') => `${prefix}-${++nameSeq}`;
@@ -543,10 +522,8 @@ describe('NVCF emulator: request validation', () => {
     ]) {
       expectProblem(await post({ ...host, secret: { name: 'n', value } }), 400, BAD, format);
     }
-    expectProblem(
+    expectBadRequest(
       await post({ ...host, secret: { name: 'n', value: b64('user:key') } }),
-      400,
-      BAD,
       'Invalid request: Missing $oauthtoken username in NGC registry credential',
     );
     // Java's split drops trailing empty strings: "user:pass:" is two parts (`validateSecretFormat`).
@@ -569,22 +546,16 @@ describe('NVCF emulator: request validation', () => {
       artifactTypes,
     });
     // The hostname test of `shouldThrowBadRequestForAddRegistryCredentialsWithInvalidRegion`.
-    expectProblem(
+    expectBadRequest(
       await post(body('123456789012.dkr.ecr.invalid-region.amazonaws.com')),
-      400,
-      BAD,
       'Invalid request: CONTAINER registry with hostname 123456789012.dkr.ecr.invalid-region.amazonaws.com is not yet recognized',
     );
-    expectProblem(
+    expectBadRequest(
       await post(body('123456789012.dkr.ecr-fips.us-east-1.amazonaws.com')),
-      400,
-      BAD,
       'Invalid request: CONTAINER registry with hostname 123456789012.dkr.ecr-fips.us-east-1.amazonaws.com is not yet recognized',
     );
-    expectProblem(
+    expectBadRequest(
       await post(body(HOST, ['MODEL'])),
-      400,
-      BAD,
       `Invalid request: MODEL registry with hostname ${HOST} is not yet recognized`,
     );
   });
@@ -617,10 +588,8 @@ describe('NVCF emulator: request validation', () => {
       200,
     );
     // A duplicate name on a full account: the limit is checked first.
-    expectProblem(
+    expectBadRequest(
       await nvcf('POST', `${NVCF_ROOT}/registry-credentials`, modelBody('a'), { key }),
-      400,
-      BAD,
       "Account 'small-nca': Cannot add registry credential - maximum allowed registry credentials (2) exceeded. Current count: 2",
     );
   });
@@ -790,17 +759,13 @@ describe('NVCF emulator: PATCH', () => {
     const key = await pullKey();
     const c = await createEcrCredential(key);
     const at = `${NVCF_ROOT}/registry-credentials/${c.registryCredentialId}`;
-    expectProblem(
+    expectBadRequest(
       await nvcf('PATCH', at, { artifactTypes: ['HELM'], registryHostname: 'docker.io' }),
-      400,
-      BAD,
       'Invalid request: Either secret or artifact types must be specified',
       at,
     );
-    expectProblem(
+    expectBadRequest(
       await nvcf('PATCH', at, {}),
-      400,
-      BAD,
       'Invalid request: Either secret or artifact types must be specified',
       at,
     );
@@ -812,10 +777,8 @@ describe('NVCF emulator: PATCH', () => {
     const at = `${NVCF_ROOT}/registry-credentials/${c.registryCredentialId}`;
     const a = await nvcf('PATCH', at, { artifactTypeEnums: ['helm'] });
     expect(a.json.registryCredential.artifactTypes).toEqual(['CONTAINER', 'HELM']);
-    expectProblem(
+    expectBadRequest(
       await nvcf('PATCH', at, { artifactTypeEnums: ['MODEL'] }),
-      400,
-      BAD,
       `Invalid request: 'AWS ECR Private Registry' with hostname '${HOST}' not recognized for artifact type 'MODEL'`,
       at,
     );
@@ -881,10 +844,8 @@ describe('NVCF emulator: DELETE', () => {
       },
     });
     const at = `${NVCF_ROOT}/registry-credentials/${id}`;
-    expectProblem(
+    expectBadRequest(
       await nvcf('DELETE', at),
-      400,
-      BAD,
       'Invalid request: Cannot delete system provisioned registry credential',
       at,
     );

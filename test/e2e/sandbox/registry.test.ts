@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import {
   BatchGetImageCommand,
   CreateRepositoryCommand,
@@ -7,16 +5,12 @@ import {
   type ECRClient,
   GetAuthorizationTokenCommand,
 } from '@aws-sdk/client-ecr';
-import {
-  CreateAccessKeyCommand,
-  CreateUserCommand,
-  PutUserPolicyCommand,
-  UpdateAccessKeyCommand,
-} from '@aws-sdk/client-iam';
+import { UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchManifest } from '../../../packages/sandbox/src/services/registry/client.ts';
-import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
+import { B1, blob, sha256, text } from '../../helpers/regclient.ts';
+import { clients, control, userClients, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
  * The OCI distribution API over the ECR storage (distribution-spec `spec.md`), authenticated with ECR tokens
@@ -25,12 +19,6 @@ import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
  * events as the JSON API.
  */
 
-const LAYOUT = 'test/fixtures/regclient-testrepo';
-const blob = (digest: string): Buffer =>
-  readFileSync(`${LAYOUT}/blobs/sha256/${digest.slice('sha256:'.length)}`);
-const text = (digest: string): string => blob(digest).toString('utf8');
-const sha256 = (data: string | Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
-const B1 = 'sha256:119b4a63feeda91d4874578e7883994fc45772dd912aa49ba380f87507f6ad07';
 /** Tag v2's index, and an SBOM artifact whose subject it is (tag a1 in the layout). */
 const V2 = 'sha256:dfae8f425735a5e3a72e40d6609e03079995511d48157c74d54801ff4430491e';
 const SBOM = 'sha256:0484e93c23cddf24a8400547119558312023295af241d4cd1eaf1b27145c5026';
@@ -138,31 +126,11 @@ describe('Sandbox: OCI registry over ECR storage', () => {
     userName: string,
     actions: string[],
   ): Promise<{ token: string; accessKeyId: string }> {
-    await admin.iam.send(new CreateUserCommand({ UserName: userName }));
-    const policy = {
-      Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
-        {
-          Effect: 'Allow',
-          Action: actions,
-          Resource: `arn:aws:ecr:${sb.region}:${sb.accountId}:repository/*`,
-        },
-      ],
-    };
-    await admin.iam.send(
-      new PutUserPolicyCommand({
-        UserName: userName,
-        PolicyName: 'p',
-        PolicyDocument: JSON.stringify(policy),
-      }),
-    );
-    const { AccessKey } = await admin.iam.send(new CreateAccessKeyCommand({ UserName: userName }));
-    const accessKeyId = AccessKey?.AccessKeyId ?? '';
-    const client = clients(sb, {
-      credentials: { accessKeyId, secretAccessKey: AccessKey?.SecretAccessKey ?? '' },
-    }).ecr;
-    return { token: await tokenOf(client), accessKeyId };
+    const user = await userClients(sb, userName, [
+      { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+      { Effect: 'Allow', Action: actions, Resource: `arn:aws:ecr:${sb.region}:${sb.accountId}:repository/*` },
+    ]);
+    return { token: await tokenOf(user.ecr), accessKeyId: user.credentials.accessKeyId };
   }
 
   beforeAll(async () => {
@@ -475,24 +443,21 @@ describe('Sandbox: OCI registry over ECR storage', () => {
     });
 
     it('is what fetchManifest (the NVCF pull) reads', async () => {
-      const ok = await fetchManifest({
-        registry: sb.registryEndpoint,
-        authorizationToken: token,
-        repository: name,
-        reference: 'b1',
-      });
+      const pull = (reference: string) =>
+        fetchManifest({
+          registry: sb.registryEndpoint,
+          authorizationToken: token,
+          repository: name,
+          reference,
+        });
+      const ok = await pull('b1');
       expect(ok).toEqual({
         ok: true,
         digest: B1,
         mediaType: 'application/vnd.oci.image.index.v1+json',
         manifest: text(B1),
       });
-      const missing = await fetchManifest({
-        registry: sb.registryEndpoint,
-        authorizationToken: token,
-        repository: name,
-        reference: 'nope',
-      });
+      const missing = await pull('nope');
       expect(missing).toEqual({
         ok: false,
         status: 404,

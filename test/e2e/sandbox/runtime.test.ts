@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
 import {
@@ -18,33 +16,24 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { assertConfig, type Config } from '@nvcf-ecr/core/config';
+import type { Config } from '@nvcf-ecr/core/config';
 import { ecrPushRulePattern } from '@nvcf-ecr/core/events';
 import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
 import type { HandlerEnvironment, RunningSandbox, RuntimeHandlers } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ACCOUNT, HOST, prodConfig } from '../../helpers/config.ts';
 import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
+import { useTempDir } from '../../helpers/temp-dir.ts';
 
-const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
-const HOST = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;
 const fn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
 const rule = (name: string, bus?: string) =>
   `arn:aws:events:${REGION}:${ACCOUNT}:rule/${bus ? `${bus}/` : ''}${name}`;
 
-const config: Config = assertConfig({
-  ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
-  registries: [
-    {
-      name: 'prod',
-      hostname: HOST,
-      repositories: ['inference', 'tools'],
-      credentialName: 'ecr-prod',
-      rotation: { schedule: 'rate(30 days)', window: '3h' },
-    },
-  ],
-  audit: { schedule: 'rate(1 day)' },
-});
+const config: Config = prodConfig(
+  { repositories: ['inference', 'tools'], rotation: { schedule: 'rate(30 days)', window: '3h' } },
+  { audit: { schedule: 'rate(1 day)' } },
+);
 const registry = config.registries[0] as Config['registries'][number];
 
 interface Call {
@@ -381,14 +370,10 @@ describe('Sandbox: local runtime', () => {
 });
 
 describe('Sandbox: local runtime across restarts and without functions', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'runtime-state-'));
-  });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  const dir = useTempDir('runtime-state-');
 
   it('provisions idempotently: a restart with --state changes nothing and does not rotate again', async () => {
-    const statePath = join(dir, 'state.json');
+    const statePath = join(dir(), 'state.json');
     const calls: Call[] = [];
     const first = await withSandbox({
       config,

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { Sha256 } from '@aws-crypto/sha256-js';
-import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -19,7 +18,7 @@ import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clients, rejection, withSandbox } from '../../helpers/sandbox.ts';
+import { clients, rejection, userClients, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
  * S3 conformance (REST, path style) with the current SDK v3 client, which sends flexible checksums by default
@@ -259,25 +258,9 @@ describe('Sandbox: S3 conformance', () => {
   describe('Authorisation', () => {
     it('authorises each call on arn:aws:s3:::bucket/key and answers AccessDenied (403) otherwise', async () => {
       const name = await bucket('authz');
-      await admin.iam.send(new CreateUserCommand({ UserName: 's3-writer' }));
-      const policy = {
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${name}/audit/*` }],
-      };
-      await admin.iam.send(
-        new PutUserPolicyCommand({
-          UserName: 's3-writer',
-          PolicyName: 'p',
-          PolicyDocument: JSON.stringify(policy),
-        }),
-      );
-      const { AccessKey } = await admin.iam.send(new CreateAccessKeyCommand({ UserName: 's3-writer' }));
-      const writer = clients(sb, {
-        credentials: {
-          accessKeyId: AccessKey?.AccessKeyId ?? '',
-          secretAccessKey: AccessKey?.SecretAccessKey ?? '',
-        },
-      }).s3;
+      const { s3: writer } = await userClients(sb, 's3-writer', [
+        { Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${name}/audit/*` },
+      ]);
       await writer.send(new PutObjectCommand({ Bucket: name, Key: 'audit/r.json', Body: '{}' }));
       const err = await rejection(
         writer.send(new PutObjectCommand({ Bucket: name, Key: 'elsewhere.json', Body: '{}' })),

@@ -1,4 +1,3 @@
-import { CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import {
   CancelRotateSecretCommand,
   CreateSecretCommand,
@@ -19,7 +18,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clients, control, rejection, withSandbox } from '../../helpers/sandbox.ts';
+import { clients, control, rejection, userClients, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
  * Conformance of the Secrets Manager emulator, driven with the real SDK v3 client. Expected codes, statuses
@@ -814,24 +813,9 @@ describe('Sandbox: Secrets Manager conformance', () => {
     it('lets an IAM user read only the secret its policy names, with AWS access-denied messages otherwise', async () => {
       const { ARN: allowed } = await create('team/allowed');
       const { ARN: other } = await create('team/other');
-      await clients(sb).iam.send(new CreateUserCommand({ UserName: 'reader' }));
-      await clients(sb).iam.send(
-        new PutUserPolicyCommand({
-          UserName: 'reader',
-          PolicyName: 'read-one',
-          PolicyDocument: JSON.stringify({
-            Version: '2012-10-17',
-            Statement: [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: allowed }],
-          }),
-        }),
-      );
-      const { AccessKey } = await clients(sb).iam.send(new CreateAccessKeyCommand({ UserName: 'reader' }));
-      const user = clients(sb, {
-        credentials: {
-          accessKeyId: AccessKey?.AccessKeyId ?? '',
-          secretAccessKey: AccessKey?.SecretAccessKey ?? '',
-        },
-      }).secrets;
+      const { secrets: user } = await userClients(sb, 'reader', [
+        { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: allowed },
+      ]);
       expect((await user.send(new GetSecretValueCommand({ SecretId: 'team/allowed' }))).SecretString).toBe(
         'v1',
       );

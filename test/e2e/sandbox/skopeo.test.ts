@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -13,6 +12,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { B1, REGCLIENT, sha256, text } from '../../helpers/regclient.ts';
 import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
@@ -22,10 +22,7 @@ import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
  */
 
 const run = promisify(execFile);
-const LAYOUT = 'test/fixtures/regclient-testrepo';
-const B1 = 'sha256:119b4a63feeda91d4874578e7883994fc45772dd912aa49ba380f87507f6ad07';
-const text = (digest: string) =>
-  readFileSync(`${LAYOUT}/blobs/sha256/${digest.slice('sha256:'.length)}`, 'utf8');
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const index = JSON.parse(text(B1)) as { manifests: { digest: string; platform: { architecture: string } }[] };
 const CHILDREN = index.manifests.map((m) => m.digest);
 const ARM64 = index.manifests.find((m) => m.platform.architecture === 'arm64')?.digest ?? '';
@@ -79,18 +76,46 @@ describe('Sandbox: skopeo against the OCI registry', () => {
   });
   afterAll(() => sb?.close());
 
-  it('pushes the 4-platform b1 index: children untagged first, the index tagged b1 last, and pulls it back byte-identical', async () => {
-    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'multi' }));
-    await run(skopeo, [
+  /** The `ECR Image Action` detail of a push of `digest` (a manifest of `mediaType`) to `repository` under `tag`. */
+  const pushed = (repository: string, digest: string, tag: string, mediaType: string) => ({
+    result: 'SUCCESS',
+    'repository-name': repository,
+    'image-digest': digest,
+    'action-type': 'PUSH',
+    'image-tag': tag,
+    'manifest-media-type': mediaType,
+  });
+  const configTypeOf = (digest: string) => ({ 'artifact-media-type': configType(digest) });
+
+  /** `skopeo copy`s the regclient fixture's b1 to `image` (`repository:tag`) in the sandbox's ECR, with `flags`. */
+  const push = (flags: string[], image: string, destCreds = creds) =>
+    run(skopeo, [
       'copy',
-      '--all',
       '--insecure-policy',
+      ...flags,
       '--dest-tls-verify=false',
       '--dest-creds',
-      creds,
-      `oci:${LAYOUT}:b1`,
-      `docker://${host}/multi:b1`,
+      destCreds,
+      `oci:${REGCLIENT}:b1`,
+      `docker://${host}/${image}`,
     ]);
+
+  /** What `skopeo inspect --raw` reads of `image` (`repository:tag`) in the sandbox's ECR. */
+  const inspectRaw = async (image: string) =>
+    (
+      await run(skopeo, [
+        'inspect',
+        '--raw',
+        '--tls-verify=false',
+        '--creds',
+        creds,
+        `docker://${host}/${image}`,
+      ])
+    ).stdout;
+
+  it('pushes the 4-platform b1 index: children untagged first, the index tagged b1 last, and pulls it back byte-identical', async () => {
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'multi' }));
+    await push(['--all'], 'multi:b1');
 
     const { imageDetails } = await ecr.send(new DescribeImagesCommand({ repositoryName: 'multi' }));
     expect(imageDetails?.map((d) => d.imageDigest).sort()).toEqual([B1, ...CHILDREN].sort());
@@ -99,33 +124,12 @@ describe('Sandbox: skopeo against the OCI registry', () => {
     const events = await eventsOf('multi');
     expect(events).toEqual([
       ...CHILDREN.map((digest) => ({
-        result: 'SUCCESS',
-        'repository-name': 'multi',
-        'image-digest': digest,
-        'action-type': 'PUSH',
-        'image-tag': '',
-        'manifest-media-type': 'application/vnd.oci.image.manifest.v1+json',
-        'artifact-media-type': configType(digest),
+        ...pushed('multi', digest, '', OCI_MANIFEST),
+        ...configTypeOf(digest),
       })),
-      {
-        result: 'SUCCESS',
-        'repository-name': 'multi',
-        'image-digest': B1,
-        'action-type': 'PUSH',
-        'image-tag': 'b1',
-        'manifest-media-type': 'application/vnd.oci.image.index.v1+json',
-      },
+      pushed('multi', B1, 'b1', 'application/vnd.oci.image.index.v1+json'),
     ]);
-
-    const { stdout } = await run(skopeo, [
-      'inspect',
-      '--raw',
-      '--tls-verify=false',
-      '--creds',
-      creds,
-      `docker://${host}/multi:b1`,
-    ]);
-    expect(stdout).toBe(text(B1));
+    expect(await inspectRaw('multi:b1')).toBe(text(B1));
   });
 
   it('pulls the whole image back into an OCI layout with the same index digest', async () => {
@@ -147,7 +151,7 @@ describe('Sandbox: skopeo against the OCI registry', () => {
       expect(layout.manifests.map((m) => m.digest)).toEqual([B1]);
       for (const digest of [B1, ...CHILDREN]) {
         const copied = await readFile(join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length)));
-        expect(`sha256:${createHash('sha256').update(copied).digest('hex')}`).toBe(digest);
+        expect(sha256(copied)).toBe(digest);
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -156,58 +160,22 @@ describe('Sandbox: skopeo against the OCI registry', () => {
 
   it('pushes a single-platform image as one tagged manifest with one event', async () => {
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'single' }));
-    await run(skopeo, [
-      'copy',
-      '--insecure-policy',
-      '--override-os',
-      'linux',
-      '--override-arch',
-      'arm64',
-      '--dest-tls-verify=false',
-      '--dest-creds',
-      creds,
-      `oci:${LAYOUT}:b1`,
-      `docker://${host}/single:arm64`,
-    ]);
+    await push(['--override-os', 'linux', '--override-arch', 'arm64'], 'single:arm64');
     const { imageDetails } = await ecr.send(new DescribeImagesCommand({ repositoryName: 'single' }));
     expect(imageDetails?.map((d) => [d.imageDigest, d.imageTags, d.imageManifestMediaType])).toEqual([
       [ARM64, ['arm64'], 'application/vnd.oci.image.manifest.v1+json'],
     ]);
     expect(await eventsOf('single')).toEqual([
-      {
-        result: 'SUCCESS',
-        'repository-name': 'single',
-        'image-digest': ARM64,
-        'action-type': 'PUSH',
-        'image-tag': 'arm64',
-        'manifest-media-type': 'application/vnd.oci.image.manifest.v1+json',
-        'artifact-media-type': configType(ARM64),
-      },
+      { ...pushed('single', ARM64, 'arm64', OCI_MANIFEST), ...configTypeOf(ARM64) },
     ]);
-    const { stdout } = await run(skopeo, [
-      'inspect',
-      '--raw',
-      '--tls-verify=false',
-      '--creds',
-      creds,
-      `docker://${host}/single:arm64`,
-    ]);
-    expect(stdout).toBe(text(ARM64));
+    expect(await inspectRaw('single:arm64')).toBe(text(ARM64));
   });
 
   it('refuses a push with an unknown token (skopeo reports the 401)', async () => {
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'refused' }));
-    const err = (await run(skopeo, [
-      'copy',
-      '--insecure-policy',
-      '--override-arch',
-      'arm64',
-      '--dest-tls-verify=false',
-      '--dest-creds',
-      'AWS:not-a-token',
-      `oci:${LAYOUT}:b1`,
-      `docker://${host}/refused:x`,
-    ]).catch((e: unknown) => e)) as { stderr?: string; code?: number };
+    const err = (await push(['--override-arch', 'arm64'], 'refused:x', 'AWS:not-a-token').catch(
+      (e: unknown) => e,
+    )) as { stderr?: string; code?: number };
     expect(err.code).not.toBe(0);
     expect(err.stderr).toMatch(/unauthorized|401/i);
     expect(await eventsOf('refused')).toEqual([]);

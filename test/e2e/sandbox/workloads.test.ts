@@ -1,16 +1,9 @@
 import { createHash } from 'node:crypto';
-import {
-  CreateAccessKeyCommand,
-  CreateUserCommand,
-  GetAccessKeyLastUsedCommand,
-  PutUserPolicyCommand,
-  UpdateAccessKeyCommand,
-} from '@aws-sdk/client-iam';
-import { minimalPullPolicy } from '@nvcf-ecr/core/iam';
+import { GetAccessKeyLastUsedCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
 import type { RunningSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clients, control, withSandbox } from '../../helpers/sandbox.ts';
+import { clients, control, createPullKey, createPullUser, withSandbox } from '../../helpers/sandbox.ts';
 
 /**
  * NVCF on the `aws` profile: the credential list's cache, the secret cache new instances start from, and running
@@ -55,31 +48,12 @@ const advance = (seconds: number) => control(sb, 'POST', 'clock', { advanceSecon
 let users = 0;
 async function pullUser(): Promise<string> {
   const userName = `nvcf-pull-${++users}`;
-  await aws.iam.send(new CreateUserCommand({ UserName: userName }));
-  const policy = minimalPullPolicy({
-    kind: 'private',
-    partition: 'aws',
-    region: sb.region,
-    accountId: sb.accountId,
-    repositories: [REPO],
-  });
-  await aws.iam.send(
-    new PutUserPolicyCommand({
-      UserName: userName,
-      PolicyName: 'pull',
-      PolicyDocument: JSON.stringify(policy),
-    }),
-  );
+  await createPullUser(sb, aws.iam, userName, [REPO]);
   return userName;
 }
 
 /** A new key of `userName`, propagated (the aws profile's 10 s). */
-async function newKey(userName: string): Promise<Key> {
-  const out = await aws.iam.send(new CreateAccessKeyCommand({ UserName: userName }));
-  await advance(10);
-  const id = out.AccessKey?.AccessKeyId ?? '';
-  return { userName, accessKeyId: id, value: b64(`${id}:${out.AccessKey?.SecretAccessKey ?? ''}`) };
-}
+const newKey = (userName: string): Promise<Key> => createPullKey(sb, aws.iam, userName, 10);
 
 async function createCredential(key: Key): Promise<Credential> {
   const out = await nvcf('POST', ROOT, {

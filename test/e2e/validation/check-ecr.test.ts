@@ -8,6 +8,7 @@ import { loadConfig } from '@nvcf-ecr/core/config';
 import { type RunningSandbox, startSandbox } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../packages/cli/src/index.ts';
+import { b1Compliant } from '../../helpers/regclient.ts';
 import { clients, control } from '../../helpers/sandbox.ts';
 import { captureIo } from '../../unit/cli/io.ts';
 import { BUILT, Layout, pushWithApi, REGCLIENT } from './helpers.ts';
@@ -56,18 +57,7 @@ describe('Command: nvcf-ecr check <ECR image>', () => {
     expect(JSON.parse(r.out)).toEqual({
       reference: `${HOST}/inference-gb200:v1`,
       digest: regclient.digest('b1'),
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-      kind: 'index',
-      platforms: ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/arm/v6'],
-      ignored: [],
-      mismatches: [],
-      warnings: [],
-      required: ['linux/amd64', 'linux/arm64'],
-      missing: [],
-      verdict: 'compliant',
-      reasons: [
-        'provides every required platform (linux/amd64, linux/arm64) for repository inference-gb200: the image has linux/amd64, linux/arm64, linux/arm/v7, linux/arm/v6',
-      ],
+      ...b1Compliant('inference-gb200'),
     });
   });
 

@@ -19,13 +19,14 @@ import {
   type LambdaHandler,
   pushImage,
   type RunningSandbox,
+  type SandboxOptions,
   startSandbox,
 } from '@nvcf-ecr/sandbox';
 import { fromSandboxEnvironment } from '../../../functions/lib/sandbox.ts';
 import { createValidatePushHandler } from '../../../functions/validate-push.ts';
 import { control } from '../../helpers/sandbox.ts';
 
-export const REGCLIENT = 'test/fixtures/regclient-testrepo';
+export { REGCLIENT } from '../../helpers/regclient.ts';
 export const BUILT = 'test/fixtures/images';
 
 /** A real OCI layout read in place: manifests by ref name, blobs by digest. */
@@ -131,9 +132,13 @@ export interface ValidationSandbox {
 }
 
 /** A sandbox running `config` with the real validation handler, composed as `nvcf-ecr sandbox` composes it. */
-export async function startValidationSandbox(config: Config): Promise<ValidationSandbox> {
+export async function startValidationSandbox(
+  config: Config,
+  options: Pick<SandboxOptions, 'functionTimeoutSeconds'> = {},
+): Promise<ValidationSandbox> {
   const sink = memorySink();
   const sb = await startSandbox({
+    ...options,
     config,
     logger: createLogger({ sink, level: 'debug' }),
     handlers: {

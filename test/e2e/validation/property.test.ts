@@ -4,14 +4,14 @@
  * schema, verb) throw or publish more than one verdict; every verdict matches the detail schema.
  */
 import { createHash } from 'node:crypto';
-import { assertConfig } from '@nvcf-ecr/core/config';
 import { imageValidationDetailSchema, type ValidationOutcome } from '@nvcf-ecr/core/validation';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prodConfig } from '../../helpers/config.ts';
+import { ecrImageAction } from '../../helpers/events.ts';
 import { control } from '../../helpers/sandbox.ts';
 import { startValidationSandbox, type ValidationSandbox, verdictsFor } from './helpers.ts';
 
-const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
@@ -86,17 +86,9 @@ describe('Property: the validation handler on the sandbox', () => {
 
   beforeAll(async () => {
     v = await startValidationSandbox(
-      assertConfig({
-        ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
-        registries: [
-          {
-            name: 'prod',
-            hostname: HOST,
-            repositories: ['random', 'random-gb200'],
-            credentialName: 'ecr-prod',
-            platforms: { repositories: { 'random-gb200': ['linux/amd64', 'linux/arm64'] } },
-          },
-        ],
+      prodConfig({
+        repositories: ['random', 'random-gb200'],
+        platforms: { repositories: { 'random-gb200': ['linux/amd64', 'linux/arm64'] } },
       }),
     );
   });
@@ -207,24 +199,19 @@ describe('Property: the validation handler on the sandbox', () => {
             })),
           },
         });
-        const outcome = await invoke({
-          version: '0',
-          id: salt,
-          'detail-type': 'ECR Image Action',
-          source: 'aws.ecr',
-          account: '123456789012',
-          time: '2026-01-01T00:00:00Z',
-          region: 'us-east-1',
-          resources: [],
-          detail: {
-            result: 'SUCCESS',
-            'repository-name': repo,
-            'image-digest': root.digest,
-            'action-type': 'PUSH',
-            'image-tag': salt,
-            'manifest-media-type': root.mediaType,
-          },
-        });
+        const outcome = await invoke(
+          ecrImageAction(
+            {
+              result: 'SUCCESS',
+              'repository-name': repo,
+              'image-digest': root.digest,
+              'action-type': 'PUSH',
+              'image-tag': salt,
+              'manifest-media-type': root.mediaType,
+            },
+            { id: salt },
+          ),
+        );
         if (outcome.skipped) throw new Error(`unexpected skip: ${outcome.reason}`);
         expect(imageValidationDetailSchema.safeParse(outcome.detail).success).toBe(true);
         const published = (await verdictsFor(v.sb, repo)).filter((d) => d.tag === salt);

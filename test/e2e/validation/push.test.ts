@@ -1,5 +1,5 @@
 import { type ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
-import { assertConfig, type Config } from '@nvcf-ecr/core/config';
+import type { Config } from '@nvcf-ecr/core/config';
 import {
   DETAIL_TYPES,
   EVENT_SOURCE,
@@ -10,6 +10,9 @@ import { redactString } from '@nvcf-ecr/core/redact';
 import { imageValidationDetailSchema } from '@nvcf-ecr/core/validation';
 import type { DeadLetter } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOST, prodConfig } from '../../helpers/config.ts';
+import { ecrImageAction } from '../../helpers/events.ts';
+import { b1Compliant } from '../../helpers/regclient.ts';
 import { clients, control } from '../../helpers/sandbox.ts';
 import {
   BUILT,
@@ -36,7 +39,6 @@ import {
  * `SOURCE.md`) and the repository policies below, never from the code under test.
  */
 
-const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const GB200 = ['linux/amd64', 'linux/arm64'];
 const regclient = new Layout(REGCLIENT);
 const built = new Layout(BUILT);
@@ -65,17 +67,9 @@ const POLICIES: Record<string, string[]> = {
 };
 
 function config(): Config {
-  return assertConfig({
-    ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
-    registries: [
-      {
-        name: 'prod',
-        hostname: HOST,
-        repositories: Object.keys(POLICIES),
-        credentialName: 'ecr-prod',
-        platforms: { require: ['linux/amd64'], repositories: POLICIES },
-      },
-    ],
+  return prodConfig({
+    repositories: Object.keys(POLICIES),
+    platforms: { require: ['linux/amd64'], repositories: POLICIES },
   });
 }
 
@@ -109,21 +103,12 @@ describe('Push validation on the sandbox', () => {
         repository: 'multi',
         tag: 'b1',
         digest: regclient.digest('b1'),
-        mediaType: 'application/vnd.oci.image.index.v1+json',
-        kind: 'index',
-        // buildx built it for these four, in this order (SOURCE.md).
-        platforms: ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/arm/v6'],
-        required: GB200,
-        missing: [],
-        mismatches: [],
-        ignored: [],
-        warnings: [],
-        verdict: 'compliant',
-        reasons: [
-          'provides every required platform (linux/amd64, linux/arm64) for repository multi: the image has linux/amd64, linux/arm64, linux/arm/v7, linux/arm/v6',
-        ],
+        ...b1Compliant('multi'),
         sourceEventId: expect.any(String),
         pushedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+        // The sandbox's NVCF was read with the stored NGC key: no function runs this tag.
+        functionCheck: 'checked',
+        functions: [],
       });
     });
 
@@ -354,14 +339,13 @@ describe('Push validation on the sandbox', () => {
       expect(events[2]?.matchedRules.includes(NOTIFY_RULE)).toBe(false);
     });
 
+    /** The next `times` BatchGetImage calls of the sandbox's ECR fail with `error`. */
+    const failBatchGetImage = (error: { status: number; code: string; message: string }, times: number) =>
+      control(v.sb, 'POST', 'faults', { service: 'ecr', operation: 'BatchGetImage', error, times });
+
     it('retries a throttled resolution through Lambda and then publishes the verdict', async () => {
       // Three throttled answers exhaust the SDK's three attempts: the first invocation throws.
-      await control(v.sb, 'POST', 'faults', {
-        service: 'ecr',
-        operation: 'BatchGetImage',
-        error: { status: 400, code: 'ThrottlingException', message: 'Rate exceeded' },
-        times: 3,
-      });
+      await failBatchGetImage({ status: 400, code: 'ThrottlingException', message: 'Rate exceeded' }, 3);
       await pushAndJudge(built, 'amd64-oci', 'throttled');
       const attempts = v.sb.lambda.invocations.filter((i) => i.functionArn === v.arn && !i.ok);
       expect(attempts.at(-1)?.error).toMatchObject({ name: 'ImageSourceError' });
@@ -369,12 +353,7 @@ describe('Push validation on the sandbox', () => {
     });
 
     it('sends an event that keeps failing to the dead-letter destination after the last retry, with no verdict', async () => {
-      await control(v.sb, 'POST', 'faults', {
-        service: 'ecr',
-        operation: 'BatchGetImage',
-        error: { status: 500, code: 'ServerException', message: 'injected outage' },
-        times: 9,
-      });
+      await failBatchGetImage({ status: 500, code: 'ServerException', message: 'injected outage' }, 9);
       await pushWithApi(ecr, built, 'amd64-oci', 'broken', 'v1');
       await v.sb.settle();
       await control(v.sb, 'DELETE', 'faults');
@@ -387,18 +366,10 @@ describe('Push validation on the sandbox', () => {
       expect(letter?.error.message).toContain('ServerException: injected outage');
     });
 
-    it('publishes an error verdict for an image that is gone after the bounded not-found retries', async () => {
+    it('publishes an error verdict at once for an image not found when the push is older than ECR’s window', async () => {
       const digest = `sha256:${'0'.repeat(64)}`;
-      const event = {
-        version: '0',
-        id: 'f0f0f0f0-0000-4000-8000-000000000000',
-        'detail-type': 'ECR Image Action',
-        source: 'aws.ecr',
-        account: '123456789012',
-        time: '2026-01-01T00:00:00Z',
-        region: 'us-east-1',
-        resources: [],
-        detail: {
+      const event = ecrImageAction(
+        {
           result: 'SUCCESS',
           'repository-name': 'gone',
           'image-digest': digest,
@@ -406,24 +377,32 @@ describe('Push validation on the sandbox', () => {
           'image-tag': 'v1',
           'manifest-media-type': 'application/vnd.oci.image.manifest.v1+json',
         },
-      };
+        {
+          id: 'f0f0f0f0-0000-4000-8000-000000000000',
+          // Three minutes before the sandbox's clock: past the two minutes after which "not found" is final.
+          time: new Date(v.sb.world.clock.nowMs() - 180_000).toISOString(),
+        },
+      );
       const since = await lastCall(v.sb);
       v.sb.lambda.invokeAsync(v.arn, event, 'test');
       await v.sb.settle();
-      expect(await verdictsFor(v.sb, 'gone')).toMatchObject([
+      const verdicts = await verdictsFor(v.sb, 'gone');
+      expect(verdicts).toMatchObject([
         {
           verdict: 'error',
           digest,
           mediaType: 'application/vnd.oci.image.manifest.v1+json',
           kind: null,
-          reasons: [
-            `manifest ${digest} was not found: check the tag or digest and that it was pushed`,
-            'not found after 3 attempts: the image (or part of it) was deleted after the push, or never fully pushed',
-          ],
         },
       ]);
-      // Three look-ups of the digest, then one of the tag (gone too: the error verdict stands, with a warning).
-      expect(await handlerCalls(v.sb, since)).toEqual({ 'ecr.BatchGetImage': 4, 'events.PutEvents': 1 });
+      expect(verdicts[0]?.reasons[0]).toBe(
+        `manifest ${digest} was not found: check the tag or digest and that it was pushed`,
+      );
+      expect(verdicts[0]?.reasons[1]).toMatch(
+        /^not found 3 min( \d+ s)? after the push \(1 look-up\): the image \(or part of it\) was deleted after the push, or never fully pushed$/,
+      );
+      // One look-up of the digest, then one of the tag (gone too: the error verdict stands, with a warning).
+      expect(await handlerCalls(v.sb, since)).toEqual({ 'ecr.BatchGetImage': 2, 'events.PutEvents': 1 });
     });
 
     it('skips a malformed event with a logged error, no verdict and no retry', async () => {

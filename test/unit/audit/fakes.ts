@@ -8,30 +8,17 @@ import {
   type Finding,
   summarize,
 } from '@nvcf-ecr/core/audit';
-import { assertConfig, type Config } from '@nvcf-ecr/core/config';
+import type { Config } from '@nvcf-ecr/core/config';
+import { ACCOUNT, EXAMPLE_PLATFORMS, HOST, prodConfig } from '../../helpers/config.ts';
 
 /** Builders and fakes for the audit's unit tests. */
 
-export const ACCOUNT = '123456789012';
-export const HOST = `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com`;
+export { ACCOUNT, HOST };
 
-export const config: Config = assertConfig({
-  ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
-  registries: [
-    {
-      name: 'prod',
-      hostname: HOST,
-      repositories: ['inference', 'inference-gb200'],
-      credentialName: 'ecr-prod',
-      rotation: { schedule: 'rate(30 days)', graceHours: 24, window: '3h' },
-      platforms: {
-        require: ['linux/amd64'],
-        repositories: { 'inference-gb200': ['linux/amd64', 'linux/arm64'] },
-      },
-    },
-  ],
-  audit: { maxKeyAgeDays: 90 },
-});
+export const config: Config = prodConfig(
+  { ...EXAMPLE_PLATFORMS, rotation: { schedule: 'rate(30 days)', graceHours: 24, window: '3h' } },
+  { audit: { maxKeyAgeDays: 90 } },
+);
 export const registry = config.registries[0] as Config['registries'][number];
 
 /** A finding of `checkId` with the check's metadata; `overrides` set what the test is about. */

@@ -20,6 +20,8 @@ import { config, fakeClient, HOST, registry } from './fakes.ts';
 interface Listed {
   readonly tag: string;
   readonly image: Desc;
+  /** `imageStatus` as DescribeImages reports it (absent: the field is not in the answer). */
+  readonly status?: 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING';
 }
 
 /** ECR for the audit: `listed` are the tagged images of `inference`; `inference-gb200` is empty. */
@@ -33,6 +35,7 @@ function auditEcr(ecr: FakeEcr, listed: readonly Listed[]): EcrAuditApi {
           imageDigest: l.image.digest,
           imageTags: [l.tag],
           imageManifestMediaType: l.image.mediaType,
+          ...(l.status ? { imageStatus: l.status } : {}),
         })),
       };
     }
@@ -111,6 +114,26 @@ describe('Class: ImageScanner', () => {
       `ECR could not return image ${deniedChild.digest}`,
     );
     expect(scan.images.find((i) => i.digest === brokenIndex.digest)?.tags).toEqual(['broken']);
+  });
+});
+
+describe('Class: ImageScanner and archived images', () => {
+  it('judges no image the listing reports ARCHIVED or ACTIVATING: ECR will not serve it', async () => {
+    const ecr = new FakeEcr();
+    const active = ecr.repo.image(AMD64);
+    const archived = ecr.repo.image(AMD64, { extra: { annotations: { n: 'archived' } } });
+    const activating = ecr.repo.image(AMD64, { extra: { annotations: { n: 'activating' } } });
+    // As ECR answers BatchGetImage of an image it will not serve: the engine would report it unresolved.
+    for (const d of [archived, activating])
+      ecr.failures.set(d.digest, { code: 'ImageNotFound', reason: 'x' });
+    const listed: Listed[] = [
+      { tag: 'active', image: active, status: 'ACTIVE' },
+      { tag: 'archived', image: archived, status: 'ARCHIVED' },
+      { tag: 'restoring', image: activating, status: 'ACTIVATING' },
+    ];
+    const scan = await scanner(auditEcr(ecr, listed), ecr).scanRepository(registry, 'inference');
+    expect(scan.images.map((i) => i.tags)).toEqual([['active']]);
+    expect(scan.images[0]?.outcome.kind).toBe('resolved');
   });
 });
 

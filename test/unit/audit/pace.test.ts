@@ -62,38 +62,35 @@ describe('Function: withBackoff', () => {
     expect(waits).toEqual([50, 100, 125]);
   });
 
-  it('gives up after the attempts and rethrows the last failure', async () => {
+  it.each([
+    {
+      name: 'gives up after the attempts and rethrows the last failure',
+      failure: throttled,
+      attempts: 3,
+      message: 'Rate exceeded',
+      calls: 3,
+    },
+    {
+      name: 'does not retry a failure that will not pass',
+      failure: denied,
+      message: 'not allowed',
+      calls: 1,
+    },
+  ])('$name', async ({ failure, attempts, message, calls: expected }) => {
     let calls = 0;
     await expectRejection(
       () =>
         withBackoff(
           async () => {
             calls++;
-            throw throttled();
+            throw failure();
           },
-          { attempts: 3, sleep: async () => {} },
+          { ...(attempts === undefined ? {} : { attempts }), sleep: async () => {} },
         ),
       Error,
-      'Rate exceeded',
+      message,
     );
-    expect(calls).toBe(3);
-  });
-
-  it('does not retry a failure that will not pass', async () => {
-    let calls = 0;
-    await expectRejection(
-      () =>
-        withBackoff(
-          async () => {
-            calls++;
-            throw denied();
-          },
-          { sleep: async () => {} },
-        ),
-      Error,
-      'not allowed',
-    );
-    expect(calls).toBe(1);
+    expect(calls).toBe(expected);
   });
 });
 

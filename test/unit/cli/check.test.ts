@@ -6,11 +6,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../packages/cli/src/index.ts';
+import { B1, b1Compliant, REGCLIENT } from '../../helpers/regclient.ts';
 import { captureIo } from './io.ts';
 
 const BIN = 'packages/cli/bin/nvcf-ecr.js';
-const REGCLIENT = 'test/fixtures/regclient-testrepo';
-const B1 = 'sha256:119b4a63feeda91d4874578e7883994fc45772dd912aa49ba380f87507f6ad07';
 
 interface Run {
   code: number;
@@ -69,22 +68,7 @@ describe('Command: nvcf-ecr check (child process)', () => {
     const r = await cli('check', `oci:${REGCLIENT}:b1`, '--require', 'linux/amd64,linux/arm64', '--json');
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout)).toEqual({
-      reference: `oci:${REGCLIENT}:b1`,
-      digest: B1,
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-      kind: 'index',
-      platforms: ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/arm/v6'],
-      ignored: [],
-      mismatches: [],
-      warnings: [],
-      required: ['linux/amd64', 'linux/arm64'],
-      missing: [],
-      verdict: 'compliant',
-      reasons: [
-        'provides every required platform (linux/amd64, linux/arm64): the image has linux/amd64, linux/arm64, linux/arm/v7, linux/arm/v6',
-      ],
-    });
+    expect(JSON.parse(r.stdout)).toEqual({ reference: `oci:${REGCLIENT}:b1`, digest: B1, ...b1Compliant() });
   });
 
   it('exits 1 with verdict artifact for the regclient artifact a1', async () => {

@@ -1,5 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DescribeSecretCommand,
@@ -8,26 +7,24 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSServiceException } from '@aws-sdk/client-sts';
-import { assertConfig, type Config } from '@nvcf-ecr/core/config';
+import type { Config } from '@nvcf-ecr/core/config';
 import {
   NvcfForbiddenError,
   NvcfNetworkError,
   NvcfUnauthorizedError,
   type RegistryCredential,
 } from '@nvcf-ecr/nvcf';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type DoctorCheck, type DoctorDeps, diagnose } from '../../../packages/cli/src/doctor/checks.ts';
 import { main } from '../../../packages/cli/src/index.ts';
+import { HOST, prodConfig } from '../../helpers/config.ts';
+import { useTempDir } from '../../helpers/temp-dir.ts';
 import { captureIo } from './io.ts';
 
 // The doctor's checks against fake AWS and NVCF clients (no network): one healthy account, then each thing
 // that can be wrong, with what the doctor says and which checks it skips because of it.
 
-const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
-const config: Config = assertConfig({
-  ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
-  registries: [{ name: 'prod', hostname: HOST, repositories: ['inference'], credentialName: 'ecr-prod' }],
-});
+const config: Config = prodConfig();
 const NGC_KEY = 'nvapi-0123456789abcdefghijklmnopqrstuvwxyz';
 
 interface World {
@@ -36,6 +33,10 @@ interface World {
   pullSecret?: Partial<DescribeSecretCommandOutput> | Error;
   nvcf?: RegistryCredential[] | Error;
 }
+
+const CREDENTIALS_PATH = '/v2/nvcf/registry-credentials';
+/** NVCF's refusal, with `status`, of the credential list doctor reads. */
+const listRefused = (status: number) => ({ method: 'GET', path: CREDENTIALS_PATH, status });
 
 const notFound = (what: string) =>
   new ResourceNotFoundException({ message: `Secrets Manager can't find ${what}.`, $metadata: {} });
@@ -180,11 +181,7 @@ describe('Function: diagnose', () => {
   });
 
   it('fails nvcf when NVCF rejects the key (401), saying it is invalid, expired or revoked', async () => {
-    const rejected = new NvcfUnauthorizedError({
-      method: 'GET',
-      path: '/v2/nvcf/registry-credentials',
-      status: 401,
-    });
+    const rejected = new NvcfUnauthorizedError(listRefused(401));
     const checks = await diagnose(config, deps({ nvcf: rejected }));
     expect(check(checks, 'nvcf')).toEqual({
       id: 'nvcf',
@@ -196,11 +193,7 @@ describe('Function: diagnose', () => {
   });
 
   it('fails nvcf when the key lacks the scope (403)', async () => {
-    const forbidden = new NvcfForbiddenError({
-      method: 'GET',
-      path: '/v2/nvcf/registry-credentials',
-      status: 403,
-    });
+    const forbidden = new NvcfForbiddenError(listRefused(403));
     const checks = await diagnose(config, deps({ nvcf: forbidden }));
     expect(check(checks, 'nvcf').message).toBe(
       'NVCF refused the NGC API key (403): it lacks the scope to manage registry credentials',
@@ -208,11 +201,7 @@ describe('Function: diagnose', () => {
   });
 
   it('fails nvcf when NVCF cannot be reached, naming the URL', async () => {
-    const down = new NvcfNetworkError(
-      'GET',
-      '/v2/nvcf/registry-credentials',
-      'getaddrinfo ENOTFOUND api.ngc.nvidia.com',
-    );
+    const down = new NvcfNetworkError('GET', CREDENTIALS_PATH, 'getaddrinfo ENOTFOUND api.ngc.nvidia.com');
     const checks = await diagnose(config, deps({ nvcf: down }));
     expect(check(checks, 'nvcf')).toMatchObject({
       status: 'fail',
@@ -264,14 +253,10 @@ describe('Function: diagnose', () => {
 });
 
 describe('Command: nvcf-ecr doctor', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nvcf-ecr-doctor-'));
-  });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  const dir = useTempDir('nvcf-ecr-doctor-');
 
   it('reports an invalid configuration as a failed check, exit 1, and checks nothing else', async () => {
-    const path = join(dir, 'bad.json');
+    const path = join(dir(), 'bad.json');
     await writeFile(path, JSON.stringify({ ngc: { apiKeySecretName: '' }, registries: [] }));
     const io = captureIo();
     expect(await main(['doctor', '--config', path, '--json'], io)).toBe(1);
@@ -290,7 +275,7 @@ describe('Command: nvcf-ecr doctor', () => {
 
   it('prints one line per check with its fix when not asked for JSON', async () => {
     const io = captureIo({ env: { NO_COLOR: '1' } });
-    expect(await main(['doctor', '--config', join(dir, 'missing.ts')], io)).toBe(1);
+    expect(await main(['doctor', '--config', join(dir(), 'missing.ts')], io)).toBe(1);
     expect(io.out()).toMatch(/^fail {2}config {11}Invalid configuration in .*missing\.ts \(1 problem\):\n/);
     expect(io.out()).toContain(
       "fix: fix the keys listed (the configuration reference in README.md), or write one with 'nvcf-ecr init'",

@@ -3,33 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../packages/cli/src/index.ts';
+import { privatePolicy, publicPolicy } from '../core/iam/fixtures.ts';
 import { captureIo } from './io.ts';
-
-// NVCF's minimal pull policy (https://docs.nvidia.com/nvcf/third-party-registries): GetAuthorizationToken on * and
-// four pull actions on exactly the repositories; ECR Public: its token action, sts:GetServiceBearerToken,
-// DescribeImages. Expected documents are written out here from those rules and the inputs, not read from the code.
-
-const PULL = [
-  'ecr:BatchGetImage',
-  'ecr:GetDownloadUrlForLayer',
-  'ecr:BatchCheckLayerAvailability',
-  'ecr:DescribeImages',
-];
-
-function privatePolicy(repositoryArns: string[]) {
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'NvcfEcrGetAuthorizationToken',
-        Effect: 'Allow',
-        Action: ['ecr:GetAuthorizationToken'],
-        Resource: ['*'],
-      },
-      { Sid: 'NvcfEcrPullConfiguredRepositories', Effect: 'Allow', Action: PULL, Resource: repositoryArns },
-    ],
-  };
-}
 
 async function run(args: string[]) {
   const io = captureIo();
@@ -148,23 +123,7 @@ describe('Command: nvcf-ecr policy', () => {
       'models',
     ]);
     expect(code).toBe(0);
-    expect(JSON.parse(out)).toEqual({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Sid: 'NvcfEcrPublicGetAuthorizationToken',
-          Effect: 'Allow',
-          Action: ['ecr-public:GetAuthorizationToken', 'sts:GetServiceBearerToken'],
-          Resource: ['*'],
-        },
-        {
-          Sid: 'NvcfEcrPublicDescribeConfiguredRepositories',
-          Effect: 'Allow',
-          Action: ['ecr-public:DescribeImages'],
-          Resource: ['arn:aws:ecr-public::123456789012:repository/models'],
-        },
-      ],
-    });
+    expect(JSON.parse(out)).toEqual(publicPolicy(['arn:aws:ecr-public::123456789012:repository/models']));
   });
 
   it('rejects --hostname without --repository', async () => {

@@ -94,21 +94,30 @@ function clock() {
   };
 }
 
+/** Follows `source` on a virtual clock, with a 5-minute deadline unless `deadlineMs` says otherwise. */
+async function follow(
+  source: RotationSource,
+  options: { deadlineMs?: number; say?: (line: string) => void } = {},
+) {
+  const t = clock();
+  const outcome = await followRotation(source, {
+    token: TOKEN,
+    registryName: 'prod',
+    deadlineMs: options.deadlineMs ?? 300_000,
+    lastFailureBefore: undefined,
+    now: t.now,
+    sleep: t.sleep,
+    say: options.say ?? (() => {}),
+    style,
+  });
+  return { outcome, t };
+}
+
 describe('Function: followRotation', () => {
   it('polls about every one to two seconds, the pauses growing, and shows every step once', async () => {
     const { source } = scripted({ stored: 2, nvcfUpdated: 4, current: 8 });
-    const t = clock();
     const lines: string[] = [];
-    const outcome = await followRotation(source, {
-      token: TOKEN,
-      registryName: 'prod',
-      deadlineMs: 300_000,
-      lastFailureBefore: undefined,
-      now: t.now,
-      sleep: t.sleep,
-      say: (line) => lines.push(line),
-      style,
-    });
+    const { outcome, t } = await follow(source, { say: (line) => lines.push(line) });
     expect(outcome).toEqual({ kind: 'rotated', accessKeyId: KEY.accessKeyId });
     expect(t.pauses).toHaveLength(7);
     expect(t.pauses[0]).toBe(1_000);
@@ -129,17 +138,7 @@ describe('Function: followRotation', () => {
   it('stops listing NVCF once AWSCURRENT has moved, and reads the key only until it is stored', async () => {
     // NVCF never shows the update to this follower (its cache, or a clock skew): AWSCURRENT moving is enough.
     const { source, reads } = scripted({ stored: 1, nvcfUpdated: 99, current: 3 });
-    const t = clock();
-    const outcome = await followRotation(source, {
-      token: TOKEN,
-      registryName: 'prod',
-      deadlineMs: 300_000,
-      lastFailureBefore: undefined,
-      now: t.now,
-      sleep: t.sleep,
-      say: () => {},
-      style,
-    });
+    const { outcome } = await follow(source);
     expect(outcome.kind).toBe('rotated');
     expect(reads.describe).toBe(3);
     expect(reads.pendingKey).toBe(1);
@@ -149,17 +148,7 @@ describe('Function: followRotation', () => {
 
   it('stops at the deadline, with one last look exactly there', async () => {
     const { source, reads } = scripted({ stored: 99, nvcfUpdated: 99, current: 99 });
-    const t = clock();
-    const outcome = await followRotation(source, {
-      token: TOKEN,
-      registryName: 'prod',
-      deadlineMs: 2_500,
-      lastFailureBefore: undefined,
-      now: t.now,
-      sleep: t.sleep,
-      say: () => {},
-      style,
-    });
+    const { outcome, t } = await follow(source, { deadlineMs: 2_500 });
     expect(outcome).toEqual({ kind: 'timeout' });
     // Looks at 0, 1 s and 2.25 s; the next pause is cut to end at the deadline, where one last look runs.
     expect(t.pauses).toEqual([1_000, 1_250, 250]);
@@ -186,18 +175,8 @@ describe('Function: followRotation', () => {
       pendingKey: async () => KEY,
       nvcfCredential: async () => credential('2026-03-01T12:00:02.000Z'),
     };
-    const t = clock();
     const lines: string[] = [];
-    await followRotation(source, {
-      token: TOKEN,
-      registryName: 'prod',
-      deadlineMs: 300_000,
-      lastFailureBefore: undefined,
-      now: t.now,
-      sleep: t.sleep,
-      say: (line) => lines.push(line),
-      style,
-    });
+    await follow(source, { say: (line) => lines.push(line) });
     expect(lines.filter((l) => l.startsWith('✗'))).toEqual([
       '✗ testSecret failed: The canary image could not be pulled',
     ]);

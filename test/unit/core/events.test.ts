@@ -13,6 +13,7 @@ import {
   parseScheduleExpression,
 } from '@nvcf-ecr/core/events';
 import { describe, expect, it } from 'vitest';
+import { AWS_PUSH_SAMPLE } from '../../helpers/events.ts';
 import { expectThrow } from './expect-error.ts';
 
 // Events from the EventBridge user guide and Event Ruler's README (aws/event-ruler), used as given there.
@@ -38,20 +39,11 @@ const EC2_EVENT = {
 // https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html: the official push sample (digest
 // completed to 64 hex characters), and the real SOCI events of awslabs/cfn-ecr-aws-soci-index-builder#137.
 const PUSH_SAMPLE = {
-  version: '0',
-  id: '13cde686-328b-6117-af20-0e5566167482',
-  'detail-type': 'ECR Image Action',
-  source: 'aws.ecr',
-  account: '123456789012',
-  time: '2019-11-16T01:54:34Z',
-  region: 'us-west-2',
-  resources: [],
+  ...AWS_PUSH_SAMPLE,
   detail: {
-    result: 'SUCCESS',
+    ...AWS_PUSH_SAMPLE.detail,
     'repository-name': 'inference',
     'image-digest': 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd12340000',
-    'action-type': 'PUSH',
-    'image-tag': 'latest',
   },
 };
 const SOCI_UNTAGGED_CHILD = {
@@ -74,6 +66,18 @@ const ARCHIVE_SAMPLE = {
     'image-digest': 'sha256:f98d67af8e53a536502bfc600de3266556b06ed635a32d60aa7a5fe6d7e609d7',
     'repository-name': 'inference',
     result: 'SUCCESS',
+  },
+};
+
+/** The user guide's complex example pattern (every kind of content filter on one event). */
+const GUIDE_COMPLEX_PATTERN = {
+  time: [{ prefix: '2017-10-02' }],
+  detail: {
+    state: [{ 'anything-but': 'initializing' }],
+    'c-count': [{ numeric: ['>', 0, '<=', 5] }],
+    'd-count': [{ numeric: ['<', 10] }],
+    'x-limit': [{ 'anything-but': [100, 200, 300] }],
+    'source-ip': [{ cidr: '10.0.0.0/8' }],
   },
 };
 
@@ -164,18 +168,7 @@ describe('Function: parseEventPattern', () => {
   });
 
   it('accepts every pattern of the user guide and Event Ruler examples', () => {
-    expect(
-      reason({
-        time: [{ prefix: '2017-10-02' }],
-        detail: {
-          state: [{ 'anything-but': 'initializing' }],
-          'c-count': [{ numeric: ['>', 0, '<=', 5] }],
-          'd-count': [{ numeric: ['<', 10] }],
-          'x-limit': [{ 'anything-but': [100, 200, 300] }],
-          'source-ip': [{ cidr: '10.0.0.0/8' }],
-        },
-      }),
-    ).toBeUndefined();
+    expect(reason(GUIDE_COMPLEX_PATTERN)).toBeUndefined();
   });
 });
 
@@ -204,19 +197,12 @@ describe('Function: matchesEventPattern', () => {
   });
 
   it('matches the complex example of the user guide and fails it when one field differs', () => {
-    const pattern = {
-      time: [{ prefix: '2017-10-02' }],
-      detail: {
-        state: [{ 'anything-but': 'initializing' }],
-        'c-count': [{ numeric: ['>', 0, '<=', 5] }],
-        'd-count': [{ numeric: ['<', 10] }],
-        'x-limit': [{ 'anything-but': [100, 200, 300] }],
-        'source-ip': [{ cidr: '10.0.0.0/8' }],
-      },
-    };
-    expect(matchesEventPattern(pattern, EC2_EVENT)).toBe(true);
+    expect(matchesEventPattern(GUIDE_COMPLEX_PATTERN, EC2_EVENT)).toBe(true);
     expect(
-      matchesEventPattern(pattern, { ...EC2_EVENT, detail: { ...EC2_EVENT.detail, 'c-count': 6 } }),
+      matchesEventPattern(GUIDE_COMPLEX_PATTERN, {
+        ...EC2_EVENT,
+        detail: { ...EC2_EVENT.detail, 'c-count': 6 },
+      }),
     ).toBe(false);
   });
 
@@ -527,6 +513,10 @@ describe('Function: notificationPatterns', () => {
 });
 
 describe('Function: parseScheduleExpression', () => {
+  /** The parser refuses `expression` for `reason`. */
+  const expectRefusal = (expression: string, reason: string) =>
+    expect(parseScheduleExpression(expression)).toEqual({ ok: false, reason });
+
   it('parses rates with their period', () => {
     const r = parseScheduleExpression('rate(5 minutes)');
     expect(r.ok && r.schedule.kind === 'rate' ? r.schedule.periodMs : undefined).toBe(5 * 60 * 1000);
@@ -535,38 +525,23 @@ describe('Function: parseScheduleExpression', () => {
   });
 
   it('rejects plural units for 1 and singular units above 1', () => {
-    expect(parseScheduleExpression('rate(1 hours)')).toEqual({
-      ok: false,
-      reason: 'use the singular unit for a value of 1: rate(1 hour)',
-    });
-    expect(parseScheduleExpression('rate(2 hour)')).toEqual({
-      ok: false,
-      reason: 'use the plural unit for a value above 1: rate(2 hours)',
-    });
-    expect(parseScheduleExpression('rate(0 minutes)')).toEqual({
-      ok: false,
-      reason: 'the rate value must be a positive whole number',
-    });
+    expectRefusal('rate(1 hours)', 'use the singular unit for a value of 1: rate(1 hour)');
+    expectRefusal('rate(2 hour)', 'use the plural unit for a value above 1: rate(2 hours)');
+    expectRefusal('rate(0 minutes)', 'the rate value must be a positive whole number');
   });
 
   it('rejects cron expressions without six fields or with both day fields set', () => {
-    expect(parseScheduleExpression('cron(0 12 * * ?)')).toEqual({
-      ok: false,
-      reason: 'cron expressions have 6 fields (minutes hours day-of-month month day-of-week year), got 5',
-    });
+    expectRefusal(
+      'cron(0 12 * * ?)',
+      'cron expressions have 6 fields (minutes hours day-of-month month day-of-week year), got 5',
+    );
     expect(parseScheduleExpression('cron(0 12 * * MON *)').ok).toBe(false);
     expect(parseScheduleExpression('cron(0 12 ? * ? *)').ok).toBe(false);
   });
 
   it('rejects values outside a field’s range, naming the field', () => {
-    expect(parseScheduleExpression('cron(60 12 * * ? *)')).toEqual({
-      ok: false,
-      reason: 'minutes: 60 is outside 0-59',
-    });
-    expect(parseScheduleExpression('cron(0 12 ? * 8 *)')).toEqual({
-      ok: false,
-      reason: 'day-of-week: 8 is outside 1-7',
-    });
+    expectRefusal('cron(60 12 * * ? *)', 'minutes: 60 is outside 0-59');
+    expectRefusal('cron(0 12 ? * 8 *)', 'day-of-week: 8 is outside 1-7');
   });
 
   it('rejects text that is neither rate nor cron', () => {

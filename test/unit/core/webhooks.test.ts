@@ -9,19 +9,10 @@ import {
 } from '@nvcf-ecr/core/events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { prodInput } from '../../helpers/config.ts';
 
 const RULE = { arn: 'arn:aws:events:us-east-1:123456789012:rule/bus/r', name: 'r' };
-const BASE = {
-  ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
-  registries: [
-    {
-      name: 'prod',
-      hostname: '123456789012.dkr.ecr.us-east-1.amazonaws.com',
-      repositories: ['inference'],
-      credentialName: 'ecr-prod',
-    },
-  ],
-};
+const BASE = prodInput();
 
 function withHooks(webhooks: unknown[]) {
   return parseConfig({ ...BASE, notifications: { webhooks } });

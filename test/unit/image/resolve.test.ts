@@ -32,6 +32,19 @@ function rootBlob(repo: MemoryRepo, d: Desc): ManifestBlob {
   return repo.manifests.get(d.digest) as ManifestBlob;
 }
 
+/**
+ * Stores under `digest` an OCI index listing the indexes `to`, whatever its content hashes to: the loops a
+ * source serving inconsistent content could hand the engine.
+ */
+function storeIndex(repo: MemoryRepo, digest: string, ...to: string[]): void {
+  const manifests = to.map((d) => ({ mediaType: OCI_INDEX, digest: d, size: 1 }));
+  repo.manifests.set(digest, {
+    digest,
+    mediaType: OCI_INDEX,
+    bytes: encode({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }),
+  });
+}
+
 describe('Function: resolveImage', () => {
   describe('single manifests', () => {
     it('resolves an OCI image to the platform of its config with exactly one config fetch when the root is given', async () => {
@@ -587,15 +600,7 @@ describe('Function: resolveImage', () => {
     it('throws ManifestError loop for an index that lists itself (content not verified)', async () => {
       const repo = new MemoryRepo();
       const self = `sha256:${'c'.repeat(64)}`;
-      repo.manifests.set(self, {
-        digest: self,
-        mediaType: OCI_INDEX,
-        bytes: encode({
-          schemaVersion: 2,
-          mediaType: OCI_INDEX,
-          manifests: [{ mediaType: OCI_INDEX, digest: self, size: 1 }],
-        }),
-      });
+      storeIndex(repo, self, self);
       const err = await thrown(() => resolveImage(repo, self, { verifyDigests: false }));
       expect(err).toBeInstanceOf(ManifestError);
       expect(err).toMatchObject({
@@ -609,14 +614,8 @@ describe('Function: resolveImage', () => {
       const repo = new MemoryRepo();
       const a = `sha256:${'a'.repeat(64)}`;
       const b = `sha256:${'b'.repeat(64)}`;
-      const idx = (to: string) =>
-        encode({
-          schemaVersion: 2,
-          mediaType: OCI_INDEX,
-          manifests: [{ mediaType: OCI_INDEX, digest: to, size: 1 }],
-        });
-      repo.manifests.set(a, { digest: a, mediaType: OCI_INDEX, bytes: idx(b) });
-      repo.manifests.set(b, { digest: b, mediaType: OCI_INDEX, bytes: idx(a) });
+      storeIndex(repo, a, b);
+      storeIndex(repo, b, a);
       const err = await thrown(() => resolveImage(repo, a, { verifyDigests: false }));
       expect(err).toBeInstanceOf(ManifestError);
       expect(err).toMatchObject({ code: 'loop', digest: a });
@@ -625,15 +624,9 @@ describe('Function: resolveImage', () => {
     it('throws ManifestError loop for two indexes listing each other when both are listed by the root', async () => {
       const repo = new MemoryRepo();
       const [root, x, y] = ['a', 'b', 'c'].map((c) => `sha256:${c.repeat(64)}`) as [string, string, string];
-      const idx = (...to: string[]) =>
-        encode({
-          schemaVersion: 2,
-          mediaType: OCI_INDEX,
-          manifests: to.map((digest) => ({ mediaType: OCI_INDEX, digest, size: 1 })),
-        });
-      repo.manifests.set(root, { digest: root, mediaType: OCI_INDEX, bytes: idx(x, y) });
-      repo.manifests.set(x, { digest: x, mediaType: OCI_INDEX, bytes: idx(y) });
-      repo.manifests.set(y, { digest: y, mediaType: OCI_INDEX, bytes: idx(x) });
+      storeIndex(repo, root, x, y);
+      storeIndex(repo, x, y);
+      storeIndex(repo, y, x);
       const err = await thrown(() => resolveImage(repo, root, { verifyDigests: false }));
       expect(err).toBeInstanceOf(ManifestError);
       expect((err as ManifestError).code).toBe('loop');
@@ -643,15 +636,7 @@ describe('Function: resolveImage', () => {
     it('rejects a self-referencing index with digest-mismatch when digests are verified', async () => {
       const repo = new MemoryRepo();
       const self = `sha256:${'c'.repeat(64)}`;
-      repo.manifests.set(self, {
-        digest: self,
-        mediaType: OCI_INDEX,
-        bytes: encode({
-          schemaVersion: 2,
-          mediaType: OCI_INDEX,
-          manifests: [{ mediaType: OCI_INDEX, digest: self, size: 1 }],
-        }),
-      });
+      storeIndex(repo, self, self);
       const err = await thrown(() => resolveImage(repo, self));
       expect(err).toBeInstanceOf(ManifestError);
       expect(err).toMatchObject({ code: 'digest-mismatch' });

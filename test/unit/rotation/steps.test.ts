@@ -34,8 +34,11 @@ const CREDENTIAL: NvcfRegistryCredentialView = {
   createdAt: '2026-01-01T00:00:00.000Z',
 };
 
-/** Secrets Manager with a rotation of TOKEN under way: AWSCURRENT holds K_CURRENT, the pending version K_PENDING. */
-function rotatingSecret(pendingCreatedAt: string) {
+/**
+ * Secrets Manager with a rotation of TOKEN under way: AWSCURRENT holds K_CURRENT, `pending` answers for the
+ * AWSPENDING version; `more` answers other commands.
+ */
+function secretWithPending(pending: () => Record<string, unknown>, more: Record<string, () => unknown> = {}) {
   return fakeClient<SecretsManagerClient>({
     DescribeSecretCommand: () => ({
       ARN: SECRET_ARN,
@@ -46,14 +49,21 @@ function rotatingSecret(pendingCreatedAt: string) {
     }),
     GetSecretValueCommand: (input) =>
       input['VersionId'] === TOKEN
-        ? { VersionId: TOKEN, SecretString: pullKeyValue(K_PENDING, pendingCreatedAt) }
-        : {
-            VersionId: CURRENT_VERSION,
-            SecretString: pullKeyValue(K_CURRENT, '2026-02-01T00:00:00.000Z'),
-          },
-    TagResourceCommand: () => ({}),
-    UntagResourceCommand: () => ({}),
+        ? pending()
+        : { VersionId: CURRENT_VERSION, SecretString: pullKeyValue(K_CURRENT, '2026-02-01T00:00:00.000Z') },
+    ...more,
   });
+}
+
+/** {@link secretWithPending} whose AWSPENDING version holds K_PENDING, created at `pendingCreatedAt`. */
+function rotatingSecret(pendingCreatedAt: string) {
+  return secretWithPending(
+    () => ({ VersionId: TOKEN, SecretString: pullKeyValue(K_PENDING, pendingCreatedAt) }),
+    {
+      TagResourceCommand: () => ({}),
+      UntagResourceCommand: () => ({}),
+    },
+  );
 }
 
 /** Clients signed with a key: STS says it is the pull user, ECR hands out a token. */
@@ -65,6 +75,27 @@ const workingKeyClients: ClientsForKey = () => ({
   ecrPublic: fakeClient({ GetAuthorizationTokenCommand: () => ({}) }),
   destroy: () => {},
 });
+
+/** What a step runs with on virtual time `t`: the rotating secret, a new key that works, `nvcf` and `iam`. */
+function stepDeps(
+  t: ReturnType<typeof virtualTime>,
+  nvcf: NvcfRegistryCredentialsPort,
+  iam: IAMClient,
+  timing: Parameters<typeof rotateCredential>[1]['timing'],
+) {
+  return {
+    config,
+    secrets: rotatingSecret(t.now().toISOString()),
+    iam,
+    nvcf,
+    clientsForKey: workingKeyClients,
+    now: t.now,
+    monotonic: t.nowMs,
+    sleep: t.sleep,
+    logger: capturingLogger().logger,
+    timing,
+  };
+}
 
 describe('Function: rotateCredential (setSecret)', () => {
   it('waits as long as NVCF’s Retry-After asks, and stops at once when that wait would pass its budget', async () => {
@@ -92,21 +123,11 @@ describe('Function: rotateCredential (setSecret)', () => {
       now: t.nowMs,
       retry: { maxAttempts: 3, maxTotalMs: 15_000 },
     });
-    const { logger } = capturingLogger();
     const err = await rotateCredential(
       { Step: 'setSecret', SecretId: SECRET_ARN, ClientRequestToken: TOKEN },
-      {
-        config,
-        secrets: rotatingSecret(t.now().toISOString()),
-        iam: fakeClient<IAMClient>({ ListAccessKeysCommand: () => ({ AccessKeyMetadata: [] }) }),
-        nvcf,
-        clientsForKey: workingKeyClients,
-        now: t.now,
-        monotonic: t.nowMs,
-        sleep: t.sleep,
-        logger,
-        timing: { nvcfBudgetMs: 45_000 },
-      },
+      stepDeps(t, nvcf, fakeClient<IAMClient>({ ListAccessKeysCommand: () => ({ AccessKeyMetadata: [] }) }), {
+        nvcfBudgetMs: 45_000,
+      }),
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RotationError);
     // A PATCH at 0 s, the next 30 s later as asked; a third would be 60 s in, past the 45 s budget: it fails there.
@@ -124,21 +145,9 @@ describe('Function: rotateCredential (testSecret)', () => {
       createRegistryCredential: async () => CREDENTIAL,
       patchRegistryCredential: async () => CREDENTIAL,
     };
-    const { logger } = capturingLogger();
     const err = await rotateCredential(
       { Step: 'testSecret', SecretId: SECRET_ARN, ClientRequestToken: TOKEN },
-      {
-        config,
-        secrets: rotatingSecret(t.now().toISOString()),
-        iam: fakeClient<IAMClient>({}),
-        nvcf,
-        clientsForKey: workingKeyClients,
-        now: t.now,
-        monotonic: t.nowMs,
-        sleep: t.sleep,
-        logger,
-        timing: { testBudgetMs: 2_000 },
-      },
+      stepDeps(t, nvcf, fakeClient<IAMClient>({}), { testBudgetMs: 2_000 }),
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RotationError);
     expect((err as Error).message).toContain("lastUpdatedAt 'yesterday', which is not a time");
@@ -169,20 +178,6 @@ describe('Function: rotateCredential (testSecret as Secrets Manager’s configur
       logger: capturingLogger().logger,
     };
   };
-  const secretWithPending = (pending: () => Record<string, unknown>) =>
-    fakeClient<SecretsManagerClient>({
-      DescribeSecretCommand: () => ({
-        ARN: SECRET_ARN,
-        Name: registry.secretName,
-        RotationEnabled: true,
-        VersionIdsToStages: { [CURRENT_VERSION]: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] },
-        Tags: [],
-      }),
-      GetSecretValueCommand: (input) =>
-        input['VersionId'] === TOKEN
-          ? pending()
-          : { VersionId: CURRENT_VERSION, SecretString: pullKeyValue(K_CURRENT, '2026-02-01T00:00:00.000Z') },
-    });
   const event = { Step: 'testSecret', SecretId: SECRET_ARN, ClientRequestToken: TOKEN } as const;
 
   it('passes a value-less AWSPENDING version after finding the pull user, and writes nothing', async () => {

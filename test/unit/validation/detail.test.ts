@@ -35,6 +35,8 @@ const base: ImageValidationDetail = {
   reasons: ['ok'],
   sourceEventId: null,
   pushedAt: null,
+  functionCheck: 'checked',
+  functions: [],
 };
 
 describe('Schema: imageValidationDetailSchema', () => {
@@ -199,6 +201,8 @@ describe('Function: publishableDetail', () => {
     ],
     sourceEventId: 'event-1',
     pushedAt: null,
+    functionCheck: 'checked',
+    functions: [],
   };
 
   it('returns the bounded detail when it matches its schema and fits, logging nothing', () => {

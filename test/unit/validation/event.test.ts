@@ -1,6 +1,7 @@
 import { assertConfig } from '@nvcf-ecr/core/config';
 import { ecrImageActionEventSchema, pushTarget } from '@nvcf-ecr/core/validation';
 import { describe, expect, it } from 'vitest';
+import { AWS_PUSH_SAMPLE } from '../../helpers/events.ts';
 import { ACCOUNT, HOSTNAME, pushEvent, testConfig } from './fakes.ts';
 
 // The `ECR Image Action` schema (no stricter than AWS's own samples,
@@ -11,25 +12,7 @@ const DIGEST = 'sha256:42b526eda7ef7b19a51f97f059ae2eb3134183709e0ff649a36722d54
 
 describe('Schema: ecrImageActionEventSchema', () => {
   it("accepts AWS's official push sample as published, with its 60-hex digest", () => {
-    // https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html, verbatim.
-    const sample = {
-      version: '0',
-      id: '13cde686-328b-6117-af20-0e5566167482',
-      'detail-type': 'ECR Image Action',
-      source: 'aws.ecr',
-      account: '123456789012',
-      time: '2019-11-16T01:54:34Z',
-      region: 'us-west-2',
-      resources: [],
-      detail: {
-        result: 'SUCCESS',
-        'repository-name': 'my-repository-name',
-        'image-digest': 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234',
-        'action-type': 'PUSH',
-        'image-tag': 'latest',
-      },
-    };
-    expect(ecrImageActionEventSchema.safeParse(sample).success).toBe(true);
+    expect(ecrImageActionEventSchema.safeParse(AWS_PUSH_SAMPLE).success).toBe(true);
   });
 
   it('accepts the archive sample (no image-tag, EXAMPLE id, extra keys) and keeps unknown keys', () => {

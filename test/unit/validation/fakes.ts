@@ -12,34 +12,20 @@ import {
   type ImageFailure,
   LayersNotFoundException,
 } from '@aws-sdk/client-ecr';
-import { assertConfig, type Config } from '@nvcf-ecr/core/config';
+import type { Config } from '@nvcf-ecr/core/config';
 import type { EcrImageApi } from '@nvcf-ecr/core/image';
 import type { MetricRecord } from '@nvcf-ecr/core/metrics';
 import type { EventEntry, PutEventsResult } from '@nvcf-ecr/core/ports';
 import type { EcrImageActionEvent, VerdictEventsApi } from '@nvcf-ecr/core/validation';
+import { ACCOUNT, EXAMPLE_PLATFORMS, HOST, prodConfig } from '../../helpers/config.ts';
 import { MemoryRepo } from '../image/helpers.ts';
 
-export const ACCOUNT = '123456789012';
+export { ACCOUNT, HOST as HOSTNAME };
 export const REGION = 'us-east-1';
-export const HOSTNAME = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;
 
 /** A configuration like the example: `inference` needs amd64, `inference-gb200` amd64 and arm64. */
 export function testConfig(): Config {
-  return assertConfig({
-    ngc: { apiKeySecretName: 'nvcf-ecr/ngc-api-key' },
-    registries: [
-      {
-        name: 'prod',
-        hostname: HOSTNAME,
-        repositories: ['inference', 'inference-gb200'],
-        credentialName: 'ecr-prod',
-        platforms: {
-          require: ['linux/amd64'],
-          repositories: { 'inference-gb200': ['linux/amd64', 'linux/arm64'] },
-        },
-      },
-    ],
-  });
+  return prodConfig(EXAMPLE_PLATFORMS);
 }
 
 /** An `ECR Image Action` PUSH of `digest` under `tag` (`""` for an untagged manifest), as ECR sends it. */

@@ -5,7 +5,8 @@ import {
   IMAGE_VALIDATION_SCHEMA_VERSION,
   type ImageValidationDetail,
   imageValidationDetailSchema,
-  NOT_FOUND_RETRY_DELAYS_MS,
+  NOT_FOUND_MAX_WAIT_MS,
+  NOT_FOUND_SETTLED_AFTER_MS,
   type ValidatePushDeps,
   validatePush,
 } from '@nvcf-ecr/core/validation';
@@ -94,6 +95,9 @@ describe('Function: validatePush', () => {
       sourceEventId: '446d9337-ebe2-cf4f-42e6-42be36883bbd',
       // The ECR event's time: verdicts of two quick pushes of one tag are ordered by it, not by arrival.
       pushedAt: '2025-09-25T12:38:34.000Z',
+      // This harness gives the validation no NVCF client.
+      functionCheck: 'skipped',
+      functions: [],
     });
     expect(h.events.entries).toEqual([
       {
@@ -236,13 +240,36 @@ describe('Function: validatePush', () => {
     expect(warning?.level).toBe('warn');
   });
 
-  it('retries an image not found right after the push, then publishes an error verdict', async () => {
+  /**
+   * A push `ageMs` old (the event's time before the harness's clock), with a clock and a Lambda context that
+   * move with every wait, as they do in Lambda.
+   */
+  function recentPush(h: Harness, ageMs: number, remainingMs = 120_000) {
+    const start = Date.parse('2026-01-02T03:04:05Z');
+    let waited = 0;
+    h.deps = {
+      ...h.deps,
+      now: () => new Date(start + waited),
+      remainingMs: () => remainingMs - waited,
+      sleep: async (ms) => {
+        h.sleeps.push(ms);
+        waited += ms;
+      },
+    };
+    return (digest: string) => ({
+      ...pushEvent('inference', digest, 'v1'),
+      time: new Date(start - ageMs).toISOString(),
+    });
+  }
+
+  it('publishes the error verdict at once for an image not found when the push is older than the bound', async () => {
     const h = harness();
     const missing = `sha256:${'c'.repeat(64)}`;
+    // The harness's push happened months before its clock: ECR's window is long past.
     const detail = await verdictOf(h, 'inference', missing);
-    // Three look-ups of the digest, then one of the tag before publishing.
-    expect(h.ecr.count('BatchGetImage')).toBe(NOT_FOUND_RETRY_DELAYS_MS.length + 2);
-    expect(h.sleeps).toEqual([...NOT_FOUND_RETRY_DELAYS_MS]);
+    // One look-up of the digest, then one of the tag before publishing; no wait.
+    expect(h.ecr.count('BatchGetImage')).toBe(2);
+    expect(h.sleeps).toEqual([]);
     expect(detail).toMatchObject({
       verdict: 'error',
       kind: null,
@@ -251,20 +278,72 @@ describe('Function: validatePush', () => {
       required: ['linux/amd64'],
       reasons: [
         `manifest ${missing} was not found: check the tag or digest and that it was pushed`,
-        'not found after 3 attempts: the image (or part of it) was deleted after the push, or never fully pushed',
+        'not found 98 days after the push (1 look-up): the image (or part of it) was deleted after the push, or never fully pushed',
       ],
     });
   });
 
-  it('publishes the verdict when the image appears during the retries', async () => {
+  it('looks again within the invocation, then throws a recent push not found for Lambda to retry, publishing nothing', async () => {
+    const h = harness();
+    const missing = `sha256:${'c'.repeat(64)}`;
+    const event = recentPush(h, 5_000);
+    h.ecr.tags.set('v1', missing);
+    const err = await expectRejection(
+      () => validatePush(event(missing), h.deps),
+      ImageSourceError,
+      `manifest ${missing} was not found`,
+    );
+    expect(err.transient).toBe(true);
+    expect(err.message).toContain('ECR may not serve it yet, so the event is retried');
+    // Doubling waits up to the invocation's cap; the next one (8 s) would pass it.
+    expect(h.sleeps).toEqual([500, 1000, 2000, 4000, 8000, 8000]);
+    expect(h.sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(NOT_FOUND_MAX_WAIT_MS);
+    expect(h.ecr.count('BatchGetImage')).toBe(7);
+    expect(h.events.entries).toEqual([]);
+  });
+
+  it('keeps time to report: stops waiting when the invocation has little left', async () => {
+    const h = harness();
+    const missing = `sha256:${'c'.repeat(64)}`;
+    const event = recentPush(h, 5_000, 12_000);
+    await expectRejection(() => validatePush(event(missing), h.deps), ImageSourceError, 'retried');
+    // 12 s left: after 0.5 s and 1 s of waiting, a 2 s wait would leave less than the 10 s kept to report.
+    expect(h.sleeps).toEqual([500, 1000]);
+    expect(h.events.entries).toEqual([]);
+  });
+
+  it('publishes the error verdict once the push grows older than the bound while it looks', async () => {
+    const h = harness();
+    const missing = `sha256:${'c'.repeat(64)}`;
+    const event = recentPush(h, NOT_FOUND_SETTLED_AFTER_MS - 10_000);
+    h.ecr.tags.set('v1', missing);
+    const outcome = await validatePush(event(missing), h.deps);
+    // 110 s old: waits of 0.5 + 1 + 2 + 4 s keep it under 120 s; after the 8 s wait it is final.
+    expect(h.sleeps).toEqual([500, 1000, 2000, 4000, 8000]);
+    expect(outcome.skipped ? outcome.reason : outcome.detail.reasons.at(-1)).toBe(
+      'not found 2 min 6 s after the push (6 look-ups): the image (or part of it) was deleted after the push, or never fully pushed',
+    );
+    expect(h.events.details().map((d) => d.verdict)).toEqual(['error']);
+  });
+
+  it('publishes the verdict when the image appears during the look-ups', async () => {
     const h = harness();
     const a = h.ecr.repo.image(AMD64);
     const stored = h.ecr.repo.manifests.get(a.digest);
     h.ecr.repo.manifests.delete(a.digest);
-    h.deps = { ...h.deps, sleep: async () => void h.ecr.repo.manifests.set(a.digest, stored as never) };
+    const event = recentPush(h, 1_000);
+    const sleep = h.deps.sleep;
+    h.deps = {
+      ...h.deps,
+      sleep: async (ms) => {
+        await sleep?.(ms);
+        h.ecr.repo.manifests.set(a.digest, stored as never);
+      },
+    };
     h.ecr.tags.set('v1', a.digest);
-    const outcome = await validatePush(pushEvent('inference', a.digest, 'v1'), h.deps);
+    const outcome = await validatePush(event(a.digest), h.deps);
     expect(outcome.skipped ? outcome.reason : outcome.detail.verdict).toBe('compliant');
+    expect(h.sleeps).toEqual([500]);
     expect(h.ecr.count('BatchGetImage')).toBe(3);
   });
 

@@ -24,7 +24,6 @@ import {
   AWS_OPTIONS,
   awsClientOptions,
   COMMON_OPTIONS_HELP,
-  CONFIG_OPTIONS,
   commandNow,
   iamClientOptions,
   loadCommandConfig,
@@ -79,7 +78,6 @@ export const command: Command = {
     'nvcf-ecr audit [--registry NAME] [--format table|json|md|html] [--json] [--out FILE] [--fail-on SEVERITY]',
   help: HELP,
   options: {
-    ...CONFIG_OPTIONS,
     ...AWS_OPTIONS,
     registry: { type: 'string', multiple: true },
     format: { type: 'string' },

@@ -5,10 +5,10 @@ import { writeJson } from '../output.ts';
 import { profileOption } from './sandbox.ts';
 
 /**
- * The demo's profile. `ideal` until the rotation survives NVCF's caches on the `aws` profile (its testSecret
- * waits 30 s for a list cached 60 s, so step 4 fails there): then this becomes `aws`, as `nvcf-ecr sandbox`.
+ * The demo's profile: `aws`, as `nvcf-ecr sandbox` — the story runs against IAM's propagation and NVCF's caches.
+ * The functions' waits pass on the sandbox's virtual clock (`virtualWaits`), so it still takes seconds.
  */
-export const DEMO_DEFAULT_PROFILE = 'ideal';
+export const DEMO_DEFAULT_PROFILE = 'aws';
 
 /** `nvcf-ecr demo` (what `npm start` runs): the story lives in `demo/`; this file parses and prints. */
 

@@ -8,7 +8,6 @@ import {
   AWS_OPTIONS,
   awsClientOptions,
   COMMON_OPTIONS_HELP,
-  CONFIG_OPTIONS,
   DEFAULT_CONFIG_FILE,
   loadCommandConfig,
 } from '../context.ts';
@@ -50,7 +49,7 @@ export const command: Command = {
   summary: 'check the configuration, AWS credentials, NGC key and NVCF, and say how to fix what is wrong',
   usage: 'nvcf-ecr doctor [--json] [--config FILE] [--endpoint URL] [--nvcf-endpoint URL]',
   help: HELP,
-  options: { ...CONFIG_OPTIONS, ...AWS_OPTIONS, json: { type: 'boolean' } },
+  options: { ...AWS_OPTIONS, json: { type: 'boolean' } },
   positionals: { min: 0, max: 0 },
   run: doctor,
 };

@@ -1,5 +1,5 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { type Config, deploymentRegion } from '@nvcf-ecr/core/config';
+import { deploymentRegion, type RegistryConfig } from '@nvcf-ecr/core/config';
 import { createLogger } from '@nvcf-ecr/core/log';
 import { sdkEventBus } from '@nvcf-ecr/core/ports/sdk';
 import { retirePreviousKey } from '@nvcf-ecr/core/rotation';
@@ -8,13 +8,9 @@ import {
   AWS_OPTIONS,
   awsClientOptions,
   COMMON_OPTIONS_HELP,
-  CONFIG_OPTIONS,
-  commandNow,
-  loadCommandConfig,
   NOW_HELP,
-  registryByName,
   reportingServiceErrors,
-  rotationClients,
+  rotationCommandSetup,
 } from '../context.ts';
 import { styleFor, writeJson } from '../output.ts';
 
@@ -48,19 +44,18 @@ export const command: Command = {
   usage:
     'nvcf-ecr retire <registry> [--json] [--event-bus NAME] [--config FILE] [--endpoint URL] [--nvcf-endpoint URL]',
   help: HELP,
-  options: { ...CONFIG_OPTIONS, ...AWS_OPTIONS, json: { type: 'boolean' }, 'event-bus': { type: 'string' } },
+  options: { ...AWS_OPTIONS, json: { type: 'boolean' }, 'event-bus': { type: 'string' } },
   positionals: { min: 1, max: 1 },
   run: retire,
 };
 
-async function retire({ positionals, values, io }: CommandContext): Promise<number> {
-  const config = (await loadCommandConfig(values, { required: true, env: io.env })) as Config;
-  const registry = registryByName(config, positionals[0] as string, 'retire');
-  const { secrets, iam, nvcf } = rotationClients(values, io, config);
+async function retire(context: CommandContext): Promise<number> {
+  const { values, io } = context;
+  const { config, registries, secrets, iam, nvcf, now } = await rotationCommandSetup(context, 'retire');
+  const registry = registries[0] as RegistryConfig;
   const bus = typeof values['event-bus'] === 'string' ? values['event-bus'] : undefined;
   // Errors the verb logs (a best-effort event that failed) go to stderr; the outcome is the command's output.
   const logger = createLogger({ level: 'error', sink: (r) => io.stderr.write(`nvcf-ecr: ${r.message}\n`) });
-  const now = commandNow(io.env, 'retire');
   const outcome = await reportingServiceErrors(`retiring the previous key of ${registry.name}`, () =>
     retirePreviousKey(registry, {
       config,

@@ -1,4 +1,4 @@
-import type { Config } from '@nvcf-ecr/core/config';
+import type { RegistryConfig } from '@nvcf-ecr/core/config';
 import type { NvcfRegistryCredentialView } from '@nvcf-ecr/core/ports';
 import { maskAccessKeyId, redactString } from '@nvcf-ecr/core/redact';
 import {
@@ -18,13 +18,9 @@ import type { Command, CommandContext } from '../cli.ts';
 import {
   AWS_OPTIONS,
   COMMON_OPTIONS_HELP,
-  CONFIG_OPTIONS,
-  commandNow,
-  loadCommandConfig,
   NOW_HELP,
-  registryByName,
   reportingServiceErrors,
-  rotationClients,
+  rotationCommandSetup,
 } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { type Style, styleFor } from '../output.ts';
@@ -86,7 +82,7 @@ export const command: Command = {
   usage:
     'nvcf-ecr rotate <registry> [--force] [--timeout SECONDS] [--config FILE] [--endpoint URL] [--nvcf-endpoint URL]',
   help: HELP,
-  options: { ...CONFIG_OPTIONS, ...AWS_OPTIONS, force: { type: 'boolean' }, timeout: { type: 'string' } },
+  options: { ...AWS_OPTIONS, force: { type: 'boolean' }, timeout: { type: 'string' } },
   positionals: { min: 1, max: 1 },
   run: rotate,
 };
@@ -107,12 +103,12 @@ async function rotate(context: CommandContext): Promise<number> {
   return reportingServiceErrors(`rotating ${name}`, () => rotateRegistry(context));
 }
 
-async function rotateRegistry({ positionals, values, io }: CommandContext): Promise<number> {
+async function rotateRegistry(context: CommandContext): Promise<number> {
+  const { values, io } = context;
   const timeout = timeoutSeconds(values['timeout']);
   const force = values['force'] === true;
-  const config = (await loadCommandConfig(values, { required: true, env: io.env })) as Config;
-  const registry = registryByName(config, positionals[0] as string, 'rotate');
-  const { secrets, iam, nvcf } = rotationClients(values, io, config);
+  const { registries, secrets, iam, nvcf, now } = await rotationCommandSetup(context, 'rotate');
+  const registry = registries[0] as RegistryConfig;
   const style = styleFor(io.stderr, io.env);
   const say = (line: string) => io.stderr.write(`${line}\n`);
 
@@ -127,11 +123,7 @@ async function rotateRegistry({ positionals, values, io }: CommandContext): Prom
   const failureBefore = state.tags.get(ROTATION_TAGS.lastFailure);
   let started: Awaited<ReturnType<typeof startRotation>>;
   try {
-    started = await startRotation(
-      registry,
-      { secrets, iam, nvcf, now: commandNow(io.env, 'rotate') },
-      { force, unstick: true },
-    );
+    started = await startRotation(registry, { secrets, iam, nvcf, now }, { force, unstick: true });
   } catch (err) {
     const e = err as Error;
     const hint =

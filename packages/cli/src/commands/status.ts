@@ -1,16 +1,11 @@
-import type { Config } from '@nvcf-ecr/core/config';
 import { type RegistryRotationStatus, rotationStatus } from '@nvcf-ecr/core/rotation';
 import type { Command, CommandContext } from '../cli.ts';
 import {
   AWS_OPTIONS,
   COMMON_OPTIONS_HELP,
-  CONFIG_OPTIONS,
-  commandNow,
-  loadCommandConfig,
   NOW_HELP,
-  registryByName,
   reportingServiceErrors,
-  rotationClients,
+  rotationCommandSetup,
 } from '../context.ts';
 import { formatFields, type Style, styleFor, writeJson } from '../output.ts';
 
@@ -51,22 +46,19 @@ export const command: Command = {
   summary: 'show the rotation state of the pull keys and the NVCF credential',
   usage: 'nvcf-ecr status [<registry>] [--json] [--config FILE] [--endpoint URL] [--nvcf-endpoint URL]',
   help: HELP,
-  options: { ...CONFIG_OPTIONS, ...AWS_OPTIONS, json: { type: 'boolean' } },
+  options: { ...AWS_OPTIONS, json: { type: 'boolean' } },
   positionals: { min: 0, max: 1 },
   run: status,
 };
 
-async function status({ positionals, values, io }: CommandContext): Promise<number> {
-  const config = (await loadCommandConfig(values, { required: true, env: io.env })) as Config;
-  const selected =
-    positionals[0] === undefined ? config.registries : [registryByName(config, positionals[0], 'status')];
+async function status(context: CommandContext): Promise<number> {
+  const { values, io } = context;
+  const { registries: selected, secrets, iam, nvcf, now } = await rotationCommandSetup(context, 'status');
   const registries: RegistryRotationStatus[] = [];
-  const now = commandNow(io.env, 'status');
-  const clients = rotationClients(values, io, config);
   for (const registry of selected) {
     registries.push(
       await reportingServiceErrors(`reading the rotation state of ${registry.name}`, () =>
-        rotationStatus(registry, { secrets: clients.secrets, iam: clients.iam, nvcf: clients.nvcf, now }),
+        rotationStatus(registry, { secrets, iam, nvcf, now }),
       ),
     );
   }

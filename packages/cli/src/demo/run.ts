@@ -32,7 +32,7 @@ export interface DemoOptions {
   io: CliIo;
   /** Where `reports/` is written. */
   cwd: string;
-  /** How unforgiving the sandbox is (`nvcf-ecr demo` runs on `aws`). */
+  /** How unforgiving the sandbox is (`nvcf-ecr demo` runs on `aws` unless told otherwise). */
   profile: ProfileName;
   /** Seconds a new access key takes to work in the sandbox; default: the profile's. */
   keyPropagationSeconds?: number | undefined;
@@ -136,6 +136,9 @@ async function start(config: Config, options: DemoOptions, narrator: Narrator): 
       config,
       handlers: sandboxHandlers(),
       profile: options.profile,
+      // The functions' waits (IAM's propagation, NVCF's caches on the `aws` profile) pass on the virtual clock:
+      // the story keeps every delay and takes seconds.
+      virtualWaits: true,
       ...(options.keyPropagationSeconds !== undefined
         ? { keyPropagationSeconds: options.keyPropagationSeconds }
         : {}),
@@ -150,7 +153,8 @@ async function start(config: Config, options: DemoOptions, narrator: Narrator): 
     narrator.style.dim(
       `sandbox on 127.0.0.1: AWS ${sb.awsEndpoint}, NVCF ${sb.nvcfEndpoint}, control ${sb.controlEndpoint} ` +
         `(account ${sb.accountId}, ${sb.region}; profile ${sb.world.profile.name}: new keys work after ` +
-        `${sb.world.profile.knobs.iamPropagationSeconds} s)`,
+        `${sb.world.profile.knobs.iamPropagationSeconds} s, NVCF lists credentials as of up to ` +
+        `${sb.world.profile.knobs.nvcfListCacheSeconds} s ago; the functions wait on the virtual clock)`,
     ),
   );
   return sb;

@@ -43,7 +43,7 @@ export interface FunctionImage {
 const DEPLOYED = new Set(['ACTIVE', 'DEPLOYING', 'DEGRADED', 'DEGRADING', 'ERROR']);
 
 /** True when the version has a deployment worth judging (ERROR counts: wrong-arch images end there). */
-export function isDeployed(fn: NvcfFunctionView): boolean {
+export function isDeployed(fn: Pick<NvcfFunctionView, 'status'>): boolean {
   return DEPLOYED.has(fn.status);
 }
 

@@ -202,6 +202,11 @@ export class ImageScanner {
       const images: Listed[] = [];
       for (const d of page.imageDetails ?? []) {
         if (!d.imageDigest) continue;
+        // An archived (or still activating) image cannot be pulled (ECR user guide, "Archiving an image"): it
+        // proves no index child present. ECR lists ACTIVE images only without an imageStatus filter; this holds
+        // whatever the listing returns.
+        const status = 'imageStatus' in d ? d.imageStatus : undefined;
+        if (status !== undefined && status !== 'ACTIVE') continue;
         images.push({
           digest: d.imageDigest,
           tags: [...(d.imageTags ?? [])].sort(),

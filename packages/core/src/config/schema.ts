@@ -44,12 +44,21 @@ export function rateHours(expression: string): number | undefined {
 }
 
 /**
- * Why the day fields of a 6-field cron expression are invalid: EventBridge (and Secrets Manager, which takes the
+ * Why the body of `cron(...)` is invalid: it needs 6 fields, and EventBridge (and Secrets Manager, which takes the
  * same expressions) needs `?` in exactly one of day-of-month and day-of-week — "If you specify a value or a *
  * (asterisk) in one of the fields, you must use a ? (question mark) in the other" (EventBridge User Guide,
  * "Cron expressions", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html).
+ * `fieldRules` adds a service's own rules on the six fields.
  */
-function cronDaysProblem(fields: readonly string[]): string | undefined {
+function cronProblem(
+  body: string,
+  fieldRules: (fields: readonly string[]) => string | undefined = () => undefined,
+): string | undefined {
+  const fields = body.trim().split(/\s+/);
+  if (fields.length !== 6)
+    return `cron expressions have 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`;
+  const problem = fieldRules(fields);
+  if (problem) return problem;
   const dayOfMonth = fields[2];
   const dayOfWeek = fields[4];
   if ((dayOfMonth === '?') === (dayOfWeek === '?'))
@@ -81,6 +90,13 @@ export function rotationWindowProblem(schedule: string, window: string): string 
   return undefined;
 }
 
+/** Secrets Manager's own cron rules: minutes 0, year `*`. */
+function secretsManagerCronRules(fields: readonly string[]): string | undefined {
+  if (fields[0] !== '0') return 'Secrets Manager cron schedules must use 0 for minutes';
+  if (fields[5] !== '*') return 'Secrets Manager cron schedules must use * for the year';
+  return undefined;
+}
+
 /**
  * Why a Secrets Manager rotation schedule is invalid (`rate(N hours|days)` at most every 4 hours, or a
  * 6-field cron whose minutes are 0 and year `*`), or `undefined`.
@@ -99,14 +115,7 @@ export function rotationScheduleProblem(expression: string): string | undefined 
     return undefined;
   }
   const cron = CRON.exec(expression);
-  if (cron) {
-    const fields = (cron[1] ?? '').trim().split(/\s+/);
-    if (fields.length !== 6)
-      return `cron expressions have 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`;
-    if (fields[0] !== '0') return 'Secrets Manager cron schedules must use 0 for minutes';
-    if (fields[5] !== '*') return 'Secrets Manager cron schedules must use * for the year';
-    return cronDaysProblem(fields);
-  }
+  if (cron) return cronProblem(cron[1] ?? '', secretsManagerCronRules);
   return "must be 'rate(N days)', 'rate(N hours)' or 'cron(0 H D M W *)', e.g. 'rate(30 days)'";
 }
 
@@ -122,12 +131,7 @@ export function scheduleProblem(expression: string): string | undefined {
     return undefined;
   }
   const cron = CRON.exec(expression);
-  if (cron) {
-    const fields = (cron[1] ?? '').trim().split(/\s+/);
-    if (fields.length !== 6)
-      return `cron expressions have 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`;
-    return cronDaysProblem(fields);
-  }
+  if (cron) return cronProblem(cron[1] ?? '');
   return "must be 'rate(N unit)' or 'cron(...)', e.g. 'rate(1 day)'";
 }
 
@@ -141,6 +145,16 @@ const platformList = z
   .array(platformString)
   .check(z.minLength(1, 'must list at least one platform, e.g. ["linux/amd64"]'));
 
+/** A schedule expression `problem` judges (it returns why the text is not one, or `undefined`). */
+function scheduleString(problem: (expression: string) => string | undefined) {
+  return z.string().check(
+    z.superRefine((s, ctx) => {
+      const p = problem(s);
+      if (p) ctx.addIssue({ code: 'custom', message: p, input: s });
+    }),
+  );
+}
+
 const retireSchema = z.strictObject({
   /**
    * What the scheduled retirement does when the previous key was used within the last hour: `postpone`
@@ -152,15 +166,7 @@ const retireSchema = z.strictObject({
 });
 
 const rotationSchema = z.strictObject({
-  schedule: z._default(
-    z.string().check(
-      z.superRefine((s, ctx) => {
-        const p = rotationScheduleProblem(s);
-        if (p) ctx.addIssue({ code: 'custom', message: p, input: s });
-      }),
-    ),
-    DEFAULT_ROTATION_SCHEDULE,
-  ),
+  schedule: z._default(scheduleString(rotationScheduleProblem), DEFAULT_ROTATION_SCHEDULE),
   /** Hours the previous key stays Active after a rotation (NVCF caches credentials; running workloads keep theirs). */
   graceHours: z._default(
     z.number().check(z.gte(1, 'must be at least 1 hour: NVCF caches credentials for minutes')),
@@ -262,15 +268,7 @@ const exemptionSchema = z.strictObject({
 });
 
 const auditSchema = z.strictObject({
-  schedule: z._default(
-    z.string().check(
-      z.superRefine((s, ctx) => {
-        const p = scheduleProblem(s);
-        if (p) ctx.addIssue({ code: 'custom', message: p, input: s });
-      }),
-    ),
-    DEFAULT_AUDIT_SCHEDULE,
-  ),
+  schedule: z._default(scheduleString(scheduleProblem), DEFAULT_AUDIT_SCHEDULE),
   maxKeyAgeDays: z._default(
     z.number().check(z.int('must be a whole number of days'), z.gte(1, 'must be at least 1 day')),
     DEFAULT_MAX_KEY_AGE_DAYS,

@@ -47,6 +47,11 @@ export interface ErrorEvaluation {
 export interface EvaluatePlatformsOptions {
   /** Named in reasons ("missing linux/arm64 required for repository inference-gb200"). */
   repository?: string | undefined;
+  /**
+   * Who requires a platform (normalised `os/arch[/variant]`), when not the repository alone: replaces
+   * "for repository R" in its reason ("by NVCF function F (…), deployed on GB200 (…)").
+   */
+  requiredFor?: ReadonlyMap<string, string> | undefined;
 }
 
 /**
@@ -110,7 +115,10 @@ export function evaluatePlatforms(
     const match = actual.find((a) => (single ? singleManifestSatisfies(a, req) : platformSatisfies(a, req)));
     if (match) continue;
     missing.push(text);
-    reasons.push(`missing ${text} required${forRepo} (the image has ${has})${whyNot(actual, req)}`);
+    const who = options.requiredFor?.get(text);
+    reasons.push(
+      `missing ${text} required${who ? ` ${who}` : forRepo} (the image has ${has})${whyNot(actual, req)}`,
+    );
   }
   if (missing.length > 0 || mismatchReasons.length > 0)
     return {
@@ -124,7 +132,7 @@ export function evaluatePlatforms(
     required: requiredText,
     missing: [],
     reasons: [
-      `provides every required platform (${requiredText.join(', ')})${forRepo}: the image has ${has}`,
+      `provides every required platform (${requiredText.join(', ')})${forRepo}${options.requiredFor?.size ? ' and the NVCF functions that run it' : ''}: the image has ${has}`,
     ],
   };
 }

@@ -152,13 +152,18 @@ async function makeRoom(
   if (nvcf.holding.kind === 'unknown' && currentKey && currentKeyActive)
     nvcf = await reconcileNvcf(ctx, currentKey, 'NVCF may hold another key than the current one');
   const lastUsed = new Map<string, Date | undefined>();
+  const gone = new Set<string>();
   // Read forced or not: forcing skips the grace period, never the in-use window (invariant 2).
   for (const k of keys) {
-    if (k.status === 'Active' && (k.role === 'previous' || k.role === 'superseded'))
-      lastUsed.set(k.accessKeyId, (await keyLastUsed(deps.iam, k.accessKeyId)).at);
+    if (k.status !== 'Active' || (k.role !== 'previous' && k.role !== 'superseded')) continue;
+    const used = await lastUsedUnlessGone(ctx, k.accessKeyId);
+    if (used === 'gone') gone.add(k.accessKeyId);
+    else lastUsed.set(k.accessKeyId, used);
   }
+  const present = keys.filter((k) => !gone.has(k.accessKeyId));
+  if (present.length < ACCESS_KEYS_PER_USER) return;
   const plan = planRoom({
-    keys,
+    keys: present,
     force,
     now: deps.now(),
     graceEndsAt: graceEndsAt(state.lastRotatedDate, current, registry.rotation.graceHours),
@@ -183,6 +188,23 @@ async function makeRoom(
     reason: plan.reason,
   });
   deps.metric({ name: ROTATION_METRICS.keyDeleted, value: 1, dimensions: { Registry: registry.name } });
+}
+
+/**
+ * The key's last use, or `gone` when IAM no longer knows it: `ListAccessKeys` shows a deleted key for a while
+ * (IAM is eventually consistent, https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency),
+ * typically when an earlier attempt of this rotation deleted it and died. Such a key takes no slot any more.
+ */
+async function lastUsedUnlessGone(ctx: StepContext, accessKeyId: string): Promise<Date | undefined | 'gone'> {
+  try {
+    return (await keyLastUsed(ctx.deps.iam, accessKeyId)).at;
+  } catch (err) {
+    if (!(err instanceof NoSuchEntityException)) throw err;
+    ctx.log.info('IAM still lists a key it no longer has (its list is late): it takes no slot', {
+      accessKeyId: maskAccessKeyId(accessKeyId),
+    });
+    return 'gone';
+  }
 }
 
 async function deleteKey(ctx: StepContext, accessKeyId: string): Promise<void> {

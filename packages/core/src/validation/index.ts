@@ -4,4 +4,6 @@
  */
 export * from './detail.ts';
 export * from './event.ts';
+export * from './functions.ts';
+export * from './not-found.ts';
 export * from './validate.ts';

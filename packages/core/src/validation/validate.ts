@@ -17,6 +17,19 @@ import {
   verdictEnvelopeBytes,
 } from './detail.ts';
 import { type EcrImageActionEvent, type PushTarget, pushTarget, type SkipCode } from './event.ts';
+import {
+  type FunctionCatalogCache,
+  functionReasons,
+  functionRequirements,
+  type NvcfFunctionsPort,
+  requiredPlatforms,
+} from './functions.ts';
+import {
+  durationText,
+  NOT_FOUND_MAX_WAIT_MS,
+  NOT_FOUND_SETTLED_AFTER_MS,
+  nextNotFoundStep,
+} from './not-found.ts';
 
 /**
  * Push validation (packages/core/src/validation/README.md): an `ECR Image Action` becomes an
@@ -26,17 +39,12 @@ import { type EcrImageActionEvent, type PushTarget, pushTarget, type SkipCode } 
  * Failure policy:
  * - throttling, 5xx, network, a failed `PutEvents` entry: throw, so Lambda's asynchronous retries run and the
  *   event lands in the failure queue after the last one (the verdict would otherwise be lost);
- * - the image not found right after the push: retried briefly ({@link NOT_FOUND_RETRY_DELAYS_MS}), then an
- *   `error` verdict — the image really is gone (deleted, or a lifecycle rule raced the push);
+ * - the image not found: looked up again within the invocation's time (`not-found.ts`); still not found, a
+ *   recent push is thrown for Lambda to retry (ECR may not serve it yet), an old one becomes an `error`
+ *   verdict — the image really is gone (deleted, or a lifecycle rule raced the push);
  * - malformed manifests, exceeded bounds, access denied, anything unexpected: an `error` verdict naming the
  *   problem. Retrying cannot change content-addressed bytes, and a crash would only loop.
  */
-
-/**
- * Waits before the 2nd and 3rd look-up of an image ECR does not find: three tries over about 2 s. ECR answers
- * reads right after its own PutImage in practice; this covers eventual consistency, not slow pushes.
- */
-export const NOT_FOUND_RETRY_DELAYS_MS: readonly number[] = [500, 1500];
 
 /** Metric (EMF, namespace `NvcfEcrAutopilot`) counting verdicts, dimension `Verdict`. */
 export const VERDICT_METRIC = 'ImageValidations';
@@ -63,9 +71,20 @@ export interface ValidatePushDeps {
   readonly logger: Logger;
   readonly metrics: MetricSink;
   readonly now: () => Date;
-  /** How the not-found retries wait (tests pass a fake). */
+  /** How the not-found look-ups wait (tests pass a fake). */
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
-  readonly notFoundRetryDelaysMs?: readonly number[] | undefined;
+  /**
+   * What the invocation has left, in milliseconds (the Lambda context's `getRemainingTimeInMillis`): the
+   * not-found look-ups stop in time to report. Without it, they stop after {@link NOT_FOUND_MAX_WAIT_MS}.
+   */
+  readonly remainingMs?: (() => number) | undefined;
+  /**
+   * NVCF's functions and deployments (`NvcfClient`): an image some function versions run must also provide
+   * what their deployments run on. Absent, the function check is `skipped`.
+   */
+  readonly nvcf?: NvcfFunctionsPort | undefined;
+  /** The function list and deployments across warm invocations (module scope at the edge). */
+  readonly functionCache?: FunctionCatalogCache | undefined;
 }
 
 export type ValidationOutcome =
@@ -146,6 +165,8 @@ async function judge(
   deps: ValidatePushDeps,
   log: Logger,
 ): Promise<ImageValidationDetail> {
+  // Read while the image resolves: it never throws (NVCF down or refusing is `skipped`, with a warning).
+  const users = functionRequirements(target, deps);
   const base = {
     schemaVersion: IMAGE_VALIDATION_SCHEMA_VERSION,
     registry: target.hostname,
@@ -155,36 +176,43 @@ async function judge(
     sourceEventId: event.id ?? null,
     pushedAt: pushedAt(event),
   } as const;
-  let resolved: ResolvedImage;
+  let resolved: ResolvedImage | Gone;
   try {
-    resolved = await resolveWithRetry(target, deps, log);
+    resolved = await resolveWithRetry(target, event, deps, log);
   } catch (err) {
     if (isTransient(err)) throw err;
-    const evaluation = errorEvaluation(err);
-    const gone =
-      err instanceof ManifestError && err.code === 'not-found'
-        ? [
-            `not found after ${(deps.notFoundRetryDelaysMs ?? NOT_FOUND_RETRY_DELAYS_MS).length + 1} attempts: the image (or part of it) was deleted after the push, or never fully pushed`,
-          ]
-        : [];
+    resolved = { gone: err, note: undefined };
+  }
+  if ('gone' in resolved) {
+    const cause = resolved.gone;
     log.error('image could not be resolved', {
-      error: err instanceof Error ? { name: err.name, message: err.message } : String(err),
+      error: cause instanceof Error ? { name: cause.name, message: cause.message } : String(cause),
     });
+    const fns = await users;
     return {
       ...base,
       mediaType: event.detail['manifest-media-type'] ?? null,
       kind: null,
       platforms: [],
-      required: [...target.required],
+      required: requiredPlatforms(target, fns).required,
       missing: [],
       mismatches: [],
       ignored: [],
-      warnings: [],
+      warnings: fns.warnings,
       verdict: 'error',
-      reasons: [...evaluation.reasons, ...gone],
+      reasons: [
+        ...errorEvaluation(cause).reasons,
+        ...(resolved.note ? [resolved.note] : []),
+        ...functionReasons(fns),
+      ],
+      functionCheck: fns.check,
+      functions: fns.functions,
     };
   }
-  const evaluation = evaluatePlatforms(resolved, target.required, { repository: target.repository });
+  const fns = await users;
+  const { required, requiredFor } = requiredPlatforms(target, fns);
+  if (fns.functions.length > 0) log.info('the image is used by NVCF functions', { functions: fns.functions });
+  const evaluation = evaluatePlatforms(resolved, required, { repository: target.repository, requiredFor });
   return {
     ...base,
     mediaType: resolved.mediaType,
@@ -194,17 +222,31 @@ async function judge(
     missing: evaluation.missing,
     mismatches: resolved.mismatches,
     ignored: resolved.ignored,
-    warnings: resolved.warnings,
+    warnings: [...resolved.warnings, ...fns.warnings],
     verdict: evaluation.verdict,
-    reasons: evaluation.reasons,
+    reasons: [...evaluation.reasons, ...functionReasons(fns)],
+    functionCheck: fns.check,
+    functions: fns.functions,
   };
 }
 
+/** The image could not be resolved for good: why, and for a final "not found", a sentence saying so. */
+interface Gone {
+  readonly gone: unknown;
+  readonly note: string | undefined;
+}
+
+/**
+ * Resolves the pushed image; a "not found" is looked up again as {@link nextNotFoundStep} says. Returns
+ * {@link Gone} when "not found" is final, and throws a transient {@link ImageSourceError} (Lambda retries)
+ * when the push is recent and this invocation's time for waiting is spent.
+ */
 async function resolveWithRetry(
   target: PushTarget,
+  event: EcrImageActionEvent,
   deps: ValidatePushDeps,
   log: Logger,
-): Promise<ResolvedImage> {
+): Promise<ResolvedImage | Gone> {
   const { registry, repository } = target;
   const direct = ecrFetcher({
     ecr: deps.ecr(registry.region),
@@ -220,20 +262,34 @@ async function resolveWithRetry(
         confirmManifests: true,
       })
     : direct;
-  const delays = deps.notFoundRetryDelaysMs ?? NOT_FOUND_RETRY_DELAYS_MS;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  for (let attempt = 0; ; attempt++) {
+  const pushed = pushedAt(event);
+  let waitedMs = 0;
+  for (let lookups = 1; ; lookups++) {
     try {
       return await resolveImage(fetcher, target.digest);
     } catch (err) {
-      const delay = delays[attempt];
-      if (!(err instanceof ManifestError && err.code === 'not-found') || delay === undefined) throw err;
-      log.info('image not found yet, looking again', {
-        attempt: attempt + 1,
-        delayMs: delay,
-        missing: err.digest,
-      });
-      await sleep(delay);
+      if (!(err instanceof ManifestError && err.code === 'not-found')) throw err;
+      const ageMs = pushed === null ? undefined : deps.now().getTime() - Date.parse(pushed);
+      const next = nextNotFoundStep({ lookups, waitedMs, ageMs, remainingMs: deps.remainingMs?.() });
+      const after = ageMs === undefined ? '' : ` ${durationText(ageMs)} after the push`;
+      if (next.step === 'final') {
+        return {
+          gone: err,
+          note: `not found${after} (${lookups} look-up${lookups === 1 ? '' : 's'}): the image (or part of it) was deleted after the push, or never fully pushed`,
+        };
+      }
+      if (next.step === 'retry-later') {
+        log.warn('image not found yet: left to Lambda to retry', { lookups, ageMs, missing: err.digest });
+        throw new ImageSourceError(
+          `${err.message};${after} ECR may not serve it yet, so the event is retried, until it is found or the push is over ${durationText(NOT_FOUND_SETTLED_AFTER_MS)} old`,
+          true,
+          { cause: err },
+        );
+      }
+      log.info('image not found yet, looking again', { lookups, delayMs: next.ms, missing: err.digest });
+      await sleep(next.ms);
+      waitedMs += next.ms;
     }
   }
 }

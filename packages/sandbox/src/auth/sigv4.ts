@@ -35,6 +35,16 @@ export type AuthParseResult =
 const HEADER =
   /^AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$/;
 
+/** The key, date, region and service of a credential scope `<key>/<date>/<region>/<service>/aws4_request`. */
+function scopeFields(scope: readonly string[]) {
+  return {
+    accessKeyId: scope[0] ?? '',
+    date: scope[1] ?? '',
+    region: scope[2] ?? '',
+    service: scope[3] ?? '',
+  };
+}
+
 /** Reads the SigV4 parameters from the Authorization header or, for presigned URLs, the query string. */
 export function parseAuthorization(req: SandboxRequest): AuthParseResult {
   const header = req.headers['authorization'];
@@ -50,10 +60,7 @@ export function parseAuthorization(req: SandboxRequest): AuthParseResult {
       kind: 'ok',
       amzDate,
       auth: {
-        accessKeyId: scope[0] ?? '',
-        date: scope[1] ?? '',
-        region: scope[2] ?? '',
-        service: scope[3] ?? '',
+        ...scopeFields(scope),
         signedHeaders: (m[2] ?? '').split(';'),
         signature: m[3] ?? '',
         location: 'header',
@@ -73,10 +80,7 @@ export function parseAuthorization(req: SandboxRequest): AuthParseResult {
       kind: 'ok',
       amzDate,
       auth: {
-        accessKeyId: scope[0] ?? '',
-        date: scope[1] ?? '',
-        region: scope[2] ?? '',
-        service: scope[3] ?? '',
+        ...scopeFields(scope),
         signedHeaders: (q.get('X-Amz-SignedHeaders') ?? 'host').split(';'),
         signature,
         location: 'query',

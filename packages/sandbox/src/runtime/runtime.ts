@@ -38,6 +38,11 @@ export interface HandlerEnvironment {
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** The virtual clock. */
   now: () => Date;
+  /**
+   * How the function pauses and measures its waits, with `virtualWaits`: on the virtual clock, each pause charged
+   * to the invocation (`LambdaRegistry.pause`). Absent: real time.
+   */
+  waits?: { sleep(ms: number): Promise<void>; monotonic(): number } | undefined;
   logger: Logger;
   eventBusName: string;
   reportBucket: string;
@@ -60,6 +65,8 @@ export interface RuntimeOptions {
   webhookSecrets?: Readonly<Record<string, string>> | undefined;
   /** Timeouts replacing the deployed ones (tests that exceed a timeout). */
   functionTimeoutSeconds?: Partial<Record<FunctionKey, number>> | undefined;
+  /** Functions pause on the virtual clock (`HandlerEnvironment.waits`). */
+  virtualWaits?: boolean | undefined;
 }
 
 /** A function the runtime registered. */
@@ -108,6 +115,9 @@ export function runtimeModule(world: World, options: RuntimeOptions): ServiceMod
         endpoints: world.endpoints,
         credentials: { ...world.serviceKey },
         now: () => world.clock.now(),
+        ...(options.virtualWaits
+          ? { waits: { sleep: (ms: number) => lambda.pause(ms), monotonic: () => world.clock.nowMs() } }
+          : {}),
         logger: world.log.child({ function: spec.name }),
         eventBusName: PROJECT_EVENT_BUS_NAME,
         reportBucket: reportBucketName(world.accountId, region),

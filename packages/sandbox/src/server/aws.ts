@@ -253,6 +253,7 @@ export function createAwsFrontDoor(options: FrontDoorOptions): RequestHandler {
       code: err.code,
       accessKeyId: parsed.kind === 'ok' ? parsed.auth.accessKeyId : undefined,
       fault: false,
+      refused: true,
     });
     return fail(err);
   }

@@ -37,6 +37,12 @@ export interface ServiceModuleOptions {
    * waiting minutes; default: each function's deployed timeout (core's `FUNCTIONS`).
    */
   functionTimeoutSeconds?: Partial<Record<FunctionKey, number>> | undefined;
+  /**
+   * The functions' pauses advance the virtual clock instead of sleeping (`HandlerEnvironment.waits`), each charged
+   * to its invocation's remaining time: a rotation waits out IAM's propagation and NVCF's caches of the `aws`
+   * profile in milliseconds (the demo). Default false: the functions sleep in real time.
+   */
+  virtualWaits?: boolean | undefined;
 }
 
 /**

@@ -34,6 +34,29 @@ describe('Configuration: schedules', () => {
     expect(issues({ schedule: 'cron(0 4 ? * MON *)' }, { schedule: 'cron(0 6 * * ? *)' })).toEqual([]);
   });
 
+  it('refuses a cron without six fields in either schedule, and a rotation cron Secrets Manager would refuse', () => {
+    const sixFields =
+      'cron expressions have 6 fields (minutes hours day-of-month month day-of-week year), got 4';
+    expect(issues({ schedule: 'cron(0 4 * *)' }, { schedule: 'cron(0 6 * *)' })).toEqual([
+      { path: 'registries[0].rotation.schedule', message: sixFields },
+      { path: 'audit.schedule', message: sixFields },
+    ]);
+    expect(issues({ schedule: 'cron(30 4 ? * MON *)' })).toEqual([
+      {
+        path: 'registries[0].rotation.schedule',
+        message: 'Secrets Manager cron schedules must use 0 for minutes',
+      },
+    ]);
+    expect(issues({ schedule: 'cron(0 4 ? * MON 2027)' })).toEqual([
+      {
+        path: 'registries[0].rotation.schedule',
+        message: 'Secrets Manager cron schedules must use * for the year',
+      },
+    ]);
+    // EventBridge takes any minute and year.
+    expect(issues({}, { schedule: 'cron(30 6 ? * MON 2027)' })).toEqual([]);
+  });
+
   it('refuses a rotation window that would run into the next window or the next UTC day', () => {
     expect(issues({ schedule: 'rate(4 hours)', window: '6h', graceHours: 1 })).toEqual([
       {

@@ -7,39 +7,16 @@ import {
 } from '@nvcf-ecr/core/iam';
 import { describe, expect, it } from 'vitest';
 import { expectThrow } from '../expect-error.ts';
-import { ACCOUNT, registry } from './fixtures.ts';
-
-// https://docs.nvidia.com/nvcf/third-party-registries: private needs ecr:GetAuthorizationToken on * and these four
-// on the repository ARNs.
-const PULL = [
-  'ecr:BatchGetImage',
-  'ecr:GetDownloadUrlForLayer',
-  'ecr:BatchCheckLayerAvailability',
-  'ecr:DescribeImages',
-];
+import { ACCOUNT, PULL, privatePolicy, publicPolicy, registry } from './fixtures.ts';
 
 describe('Function: minimalPullPolicy', () => {
   it('grants the token on * in its own statement and the pull actions on exactly the configured repositories', () => {
-    expect(minimalPullPolicy(registry())).toEqual({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Sid: 'NvcfEcrGetAuthorizationToken',
-          Effect: 'Allow',
-          Action: ['ecr:GetAuthorizationToken'],
-          Resource: ['*'],
-        },
-        {
-          Sid: 'NvcfEcrPullConfiguredRepositories',
-          Effect: 'Allow',
-          Action: PULL,
-          Resource: [
-            `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/inference`,
-            `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/tools`,
-          ],
-        },
-      ],
-    });
+    expect(minimalPullPolicy(registry())).toEqual(
+      privatePolicy([
+        `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/inference`,
+        `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/tools`,
+      ]),
+    );
   });
 
   it('writes GovCloud ARNs for a GovCloud registry', () => {
@@ -55,23 +32,7 @@ describe('Function: minimalPullPolicy', () => {
     const doc = minimalPullPolicy(
       registry({ hostname: 'public.ecr.aws', accountId: '210987654321', repositories: ['tools'] }),
     );
-    expect(doc).toEqual({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Sid: 'NvcfEcrPublicGetAuthorizationToken',
-          Effect: 'Allow',
-          Action: ['ecr-public:GetAuthorizationToken', 'sts:GetServiceBearerToken'],
-          Resource: ['*'],
-        },
-        {
-          Sid: 'NvcfEcrPublicDescribeConfiguredRepositories',
-          Effect: 'Allow',
-          Action: ['ecr-public:DescribeImages'],
-          Resource: ['arn:aws:ecr-public::210987654321:repository/tools'],
-        },
-      ],
-    });
+    expect(doc).toEqual(publicPolicy(['arn:aws:ecr-public::210987654321:repository/tools']));
   });
 
   it('uses statement ids IAM accepts (alphanumeric only)', () => {

@@ -10,15 +10,9 @@ import {
 import { ServiceError } from '@nvcf-ecr/sandbox';
 import { describe, expect, it } from 'vitest';
 import { expectRejection } from '../expect-error.ts';
-import { ACCOUNT, ADMINISTRATOR_ACCESS, registry, USER_ARN } from './fixtures.ts';
+import { ACCOUNT, ADMINISTRATOR_ACCESS, PULL, registry, USER_ARN } from './fixtures.ts';
 import { simulatorFor } from './simulator.ts';
 
-const PULL = [
-  'ecr:BatchGetImage',
-  'ecr:GetDownloadUrlForLayer',
-  'ecr:BatchCheckLayerAvailability',
-  'ecr:DescribeImages',
-];
 const REPO = `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/inference`;
 const ADMIN_ARN = 'arn:aws:iam::aws:policy/AdministratorAccess';
 
@@ -30,27 +24,39 @@ function effective(...policies: PolicySource[]): EffectivePolicies {
 const evaluatePullAccess = (r: Parameters<typeof evaluate>[0], e: EffectivePolicies) =>
   evaluate(r, e, simulatorFor(e));
 
+/** The evaluation of the default registry's pull user holding `policies`. */
+const judge = (...policies: PolicySource[]) => evaluatePullAccess(registry(), effective(...policies));
+
 const minimalInline = (r = registry()): PolicySource => ({
   kind: 'inline',
   name: 'nvcf-pull',
   document: minimalPullPolicy(r),
 });
 
-describe('Function: evaluatePullAccess', () => {
-  it('finds nothing missing, excess or out of scope for exactly the minimal policy', async () => {
-    const r = registry();
-    const report = await evaluatePullAccess(r, effective(minimalInline(r)));
-    expect(report).toEqual({
-      missing: [],
-      excess: [],
-      outOfScope: [],
-      wildcards: [],
-      allowedRequired: requiredPullPermissions(r),
-    });
-  });
+/** An inline user policy `name` holding `statements`. */
+const inline = (name: string, ...statements: Record<string, unknown>[]): PolicySource => ({
+  kind: 'inline',
+  name,
+  document: { Version: '2012-10-17', Statement: statements },
+});
 
-  it('finds nothing beyond the minimum for the minimal ECR Public policy', async () => {
-    const r = registry({ hostname: 'public.ecr.aws', accountId: '210987654321', repositories: ['tools'] });
+/** What the evaluation reports for `action` on `resource`: granted by statement `index` of the policy `label`. */
+const grant = (label: string, index: number, action: string, resource: string) => ({
+  action,
+  resource,
+  sources: [label],
+  statements: [`${label} Statement[${index}]`],
+});
+
+describe('Function: evaluatePullAccess', () => {
+  it.each([
+    { name: 'finds nothing missing, excess or out of scope for exactly the minimal policy', overrides: {} },
+    {
+      name: 'finds nothing beyond the minimum for the minimal ECR Public policy',
+      overrides: { hostname: 'public.ecr.aws', accountId: '210987654321', repositories: ['tools'] },
+    },
+  ])('$name', async ({ overrides }) => {
+    const r = registry(overrides);
     const report = await evaluatePullAccess(r, effective(minimalInline(r)));
     expect(report).toEqual({
       missing: [],
@@ -83,15 +89,13 @@ describe('Function: evaluatePullAccess', () => {
 
   it('reports an inline ecr:* on * as excess, out of scope and a wildcard', async () => {
     const r = registry();
-    const inline: PolicySource = {
-      kind: 'inline',
-      name: 'ecr-everything',
-      document: {
-        Version: '2012-10-17',
-        Statement: [{ Sid: 'EcrAll', Effect: 'Allow', Action: 'ecr:*', Resource: '*' }],
-      },
-    };
-    const report = await evaluatePullAccess(r, effective(inline));
+    const ecrAll = inline('ecr-everything', {
+      Sid: 'EcrAll',
+      Effect: 'Allow',
+      Action: 'ecr:*',
+      Resource: '*',
+    });
+    const report = await judge(ecrAll);
     expect(report.missing).toEqual([]);
     // The ECR writes of the brief's dangerous sample, on a configured repository, and nothing outside ECR.
     expect(report.excess.map((e) => e.action).sort()).toEqual(
@@ -129,14 +133,13 @@ describe('Function: evaluatePullAccess', () => {
   });
 
   it('names the group when a group policy grants s3:*', async () => {
-    const r = registry();
     const group: PolicySource = {
       kind: 'group-inline',
       name: 's3-all',
       group: 'DataTeam',
       document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] },
     };
-    const report = await evaluatePullAccess(r, effective(minimalInline(r), group));
+    const report = await judge(minimalInline(), group);
     expect(report.missing).toEqual([]);
     expect(report.outOfScope).toEqual([]);
     expect(report.excess.map((e) => e.action).sort()).toEqual([
@@ -155,7 +158,6 @@ describe('Function: evaluatePullAccess', () => {
   });
 
   it('reports an attached AdministratorAccess as excess on every dangerous action, through a group too', async () => {
-    const r = registry();
     const admin: PolicySource = {
       kind: 'group-attached',
       name: 'AdministratorAccess',
@@ -163,7 +165,7 @@ describe('Function: evaluatePullAccess', () => {
       group: 'AdminsGroup',
       document: ADMINISTRATOR_ACCESS,
     };
-    const report = await evaluatePullAccess(r, effective(minimalInline(r), admin));
+    const report = await judge(minimalInline(), admin);
     const label = `group AdminsGroup / attached ${ADMIN_ARN}`;
     // The sample of dangerous actions the brief lists.
     expect(report.excess.map((e) => e.action)).toEqual(
@@ -204,16 +206,12 @@ describe('Function: evaluatePullAccess', () => {
   });
 
   it('names a directly attached managed policy by its ARN', async () => {
-    const r = registry();
-    const report = await evaluatePullAccess(
-      r,
-      effective({
-        kind: 'attached',
-        name: 'AdministratorAccess',
-        arn: ADMIN_ARN,
-        document: ADMINISTRATOR_ACCESS,
-      }),
-    );
+    const report = await judge({
+      kind: 'attached',
+      name: 'AdministratorAccess',
+      arn: ADMIN_ARN,
+      document: ADMINISTRATOR_ACCESS,
+    });
     expect(report.excess[0]?.sources).toEqual([`attached ${ADMIN_ARN}`]);
     expect(report.missing).toEqual([]);
   });
@@ -243,11 +241,7 @@ describe('Function: evaluatePullAccess', () => {
 
   it('lets the permissions boundary cap what the policies allow, as AWS does', async () => {
     const r = registry();
-    const wide: PolicySource = {
-      kind: 'inline',
-      name: 'ecr-all',
-      document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:*', Resource: '*' }] },
-    };
+    const wide = inline('ecr-all', { Effect: 'Allow', Action: 'ecr:*', Resource: '*' });
     const e = effective(minimalInline(r), wide);
     // The boundary is NVCF's minimal policy: ecr:* grants nothing beyond it, though the statement stays wide.
     const capped = await evaluate(r, e, simulatorFor(e, minimalPullPolicy(r)));
@@ -282,23 +276,13 @@ describe('Function: evaluatePullAccess', () => {
   });
 
   it('reports a region wildcard in a repository ARN as out of scope', async () => {
-    const r = registry();
-    const wide: PolicySource = {
-      kind: 'inline',
-      name: 'any-region',
-      document: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'AnyRegion',
-            Effect: 'Allow',
-            Action: 'ecr:BatchGetImage',
-            Resource: `arn:aws:ecr:*:${ACCOUNT}:repository/inference`,
-          },
-        ],
-      },
-    };
-    const report = await evaluatePullAccess(r, effective(minimalInline(r), wide));
+    const wide = inline('any-region', {
+      Sid: 'AnyRegion',
+      Effect: 'Allow',
+      Action: 'ecr:BatchGetImage',
+      Resource: `arn:aws:ecr:*:${ACCOUNT}:repository/inference`,
+    });
+    const report = await judge(minimalInline(), wide);
     expect(report.outOfScope).toHaveLength(1);
     expect(report.outOfScope[0]).toMatchObject({
       action: 'ecr:BatchGetImage',
@@ -319,282 +303,157 @@ describe('Function: evaluatePullAccess', () => {
   });
 
   it('reports an account wildcard in a repository ARN as out of scope (another account)', async () => {
-    const r = registry();
-    const wide: PolicySource = {
-      kind: 'inline',
-      name: 'any-account',
-      document: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: 'ecr:DescribeImages',
-            Resource: 'arn:aws:ecr:us-east-1:*:repository/inference',
-          },
-        ],
-      },
-    };
-    const report = await evaluatePullAccess(r, effective(minimalInline(r), wide));
+    const wide = inline('any-account', {
+      Effect: 'Allow',
+      Action: 'ecr:DescribeImages',
+      Resource: 'arn:aws:ecr:us-east-1:*:repository/inference',
+    });
+    const report = await judge(minimalInline(), wide);
     expect(report.outOfScope).toHaveLength(1);
     expect(report.outOfScope[0]?.action).toBe('ecr:DescribeImages');
     expect(report.outOfScope[0]?.resource.split(':')[4]).not.toBe(ACCOUNT);
   });
 
   it('resolves the aws:username policy variable as AWS does: self-service key management is excess', async () => {
-    const r = registry();
-    const selfService: PolicySource = {
-      kind: 'inline',
-      name: 'self-keys',
-      document: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: 'iam:CreateAccessKey',
-            Resource: `arn:aws:iam::${ACCOUNT}:user/\${aws:username}`,
-          },
-        ],
-      },
-    };
-    const report = await evaluatePullAccess(r, effective(minimalInline(r), selfService));
-    expect(report.excess).toEqual([
-      {
-        action: 'iam:CreateAccessKey',
-        resource: USER_ARN,
-        sources: ['inline self-keys'],
-        statements: ['inline self-keys Statement[0]'],
-      },
-    ]);
+    const selfService = inline('self-keys', {
+      Effect: 'Allow',
+      Action: 'iam:CreateAccessKey',
+      Resource: `arn:aws:iam::${ACCOUNT}:user/\${aws:username}`,
+    });
+    const report = await judge(minimalInline(), selfService);
+    expect(report.excess).toEqual([grant('inline self-keys', 0, 'iam:CreateAccessKey', USER_ARN)]);
   });
 
   it('honours a TLS-only condition instead of reporting the permissions missing', async () => {
-    const r = registry();
-    const doc = minimalPullPolicy(r);
+    const doc = minimalPullPolicy(registry());
     const tlsOnly = {
       ...doc,
       Statement: doc.Statement.map((s) => ({ ...s, Condition: { Bool: { 'aws:SecureTransport': 'true' } } })),
     };
-    const report = await evaluatePullAccess(
-      r,
-      effective({ kind: 'inline', name: 'tls-only', document: tlsOnly }),
-    );
+    const report = await judge({ kind: 'inline', name: 'tls-only', document: tlsOnly });
     expect(report.missing).toEqual([]);
   });
 
   it('reads NotAction as a wildcard', async () => {
-    const r = registry();
-    const notAction: PolicySource = {
-      kind: 'inline',
-      name: 'all-but-iam',
-      document: {
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', NotAction: 'iam:*', Resource: '*' }],
-      },
-    };
-    const report = await evaluatePullAccess(r, effective(notAction));
+    const notAction = inline('all-but-iam', { Effect: 'Allow', NotAction: 'iam:*', Resource: '*' });
+    const report = await judge(notAction);
     expect(report.excess.map((e) => e.action)).toContain('s3:PutObject');
     expect(report.excess.map((e) => e.action)).not.toContain('iam:CreateAccessKey');
     expect(report.wildcards[0]?.detail).toContain('NotAction allows every action except iam:*');
   });
 
   it('accepts documents as IAM returns them (URL-encoded JSON)', async () => {
-    const r = registry();
-    const encoded = encodeURIComponent(JSON.stringify(minimalPullPolicy(r)));
-    const report = await evaluatePullAccess(
-      r,
-      effective({ kind: 'inline', name: 'nvcf-pull', document: encoded }),
-    );
+    const encoded = encodeURIComponent(JSON.stringify(minimalPullPolicy(registry())));
+    const report = await judge({ kind: 'inline', name: 'nvcf-pull', document: encoded });
     expect(report.missing).toEqual([]);
   });
 
   it('does not flag GetAuthorizationToken on *: the action takes no resource', async () => {
-    const r = registry();
-    const report = await evaluatePullAccess(
-      r,
-      effective({
-        kind: 'inline',
-        name: 'token',
-        document: {
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' }],
-        },
-      }),
-    );
+    const token = inline('token', { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' });
+    const report = await judge(token);
     expect(report.wildcards).toEqual([]);
   });
 
   it('reports what a plain Allow grants on specific resources next to the minimal policy (review finding 1)', async () => {
     // The reviewer's scenario: nothing here is a wildcard, and no fixed sample probe names these resources.
-    const r = registry();
     const adminUser = `arn:aws:iam::${ACCOUNT}:user/admin`;
     const dbPassword = `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:prod/db-password-AbCdEf`;
     const otherTeam = `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/other-team/app`;
     const orgRole = 'arn:aws:iam::999999999999:role/OrganizationAccountAccessRole';
-    const extra: PolicySource = {
-      kind: 'inline',
-      name: 'extra',
-      document: {
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Allow', Action: ['iam:CreateAccessKey', 'iam:AttachUserPolicy'], Resource: adminUser },
-          { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: dbPassword },
-          { Effect: 'Allow', Action: 'ecr:PutImage', Resource: otherTeam },
-          { Effect: 'Allow', Action: 'sts:AssumeRole', Resource: orgRole },
-        ],
-      },
-    };
-    const report = await evaluatePullAccess(r, effective(minimalInline(r), extra));
+    const extra = inline(
+      'extra',
+      { Effect: 'Allow', Action: ['iam:CreateAccessKey', 'iam:AttachUserPolicy'], Resource: adminUser },
+      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: dbPassword },
+      { Effect: 'Allow', Action: 'ecr:PutImage', Resource: otherTeam },
+      { Effect: 'Allow', Action: 'sts:AssumeRole', Resource: orgRole },
+    );
+    const report = await judge(minimalInline(), extra);
     // AWS's MatchedStatements point at the statement that allows each pair.
-    const via = ['inline extra'];
     expect(report.missing).toEqual([]);
     expect(report.outOfScope).toEqual([]);
     expect(report.wildcards).toEqual([]);
     expect(report.excess).toEqual([
-      {
-        action: 'iam:CreateAccessKey',
-        resource: adminUser,
-        sources: via,
-        statements: [`${via[0]} Statement[0]`],
-      },
-      {
-        action: 'iam:AttachUserPolicy',
-        resource: adminUser,
-        sources: via,
-        statements: [`${via[0]} Statement[0]`],
-      },
-      {
-        action: 'secretsmanager:GetSecretValue',
-        resource: dbPassword,
-        sources: via,
-        statements: [`${via[0]} Statement[1]`],
-      },
-      { action: 'ecr:PutImage', resource: otherTeam, sources: via, statements: [`${via[0]} Statement[2]`] },
-      { action: 'sts:AssumeRole', resource: orgRole, sources: via, statements: [`${via[0]} Statement[3]`] },
+      grant('inline extra', 0, 'iam:CreateAccessKey', adminUser),
+      grant('inline extra', 0, 'iam:AttachUserPolicy', adminUser),
+      grant('inline extra', 1, 'secretsmanager:GetSecretValue', dbPassword),
+      grant('inline extra', 2, 'ecr:PutImage', otherTeam),
+      grant('inline extra', 3, 'sts:AssumeRole', orgRole),
     ]);
   });
 
   it('reports a pull action a statement grants on an unconfigured repository as out of scope', async () => {
-    const r = registry();
     const other = `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/other-team/app`;
-    const report = await evaluatePullAccess(
-      r,
-      effective(minimalInline(r), {
-        kind: 'group-inline',
-        name: 'team-pull',
-        group: 'Team',
-        document: {
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: ['ecr:BatchGetImage', 'ecr:ListImages'], Resource: other }],
-        },
-      }),
-    );
+    const report = await judge(minimalInline(), {
+      kind: 'group-inline',
+      name: 'team-pull',
+      group: 'Team',
+      document: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: ['ecr:BatchGetImage', 'ecr:ListImages'], Resource: other }],
+      },
+    });
     const label = 'group Team / inline team-pull';
-    const statements = [`${label} Statement[0]`];
-    expect(report.outOfScope).toEqual([
-      { action: 'ecr:BatchGetImage', resource: other, sources: [label], statements },
-    ]);
+    expect(report.outOfScope).toEqual([grant(label, 0, 'ecr:BatchGetImage', other)]);
     // ecr:ListImages is no pull action NVCF makes: beyond the minimum, even on a repository.
-    expect(report.excess).toEqual([
-      { action: 'ecr:ListImages', resource: other, sources: [label], statements },
-    ]);
+    expect(report.excess).toEqual([grant(label, 0, 'ecr:ListImages', other)]);
   });
 
   it('lets a Deny, a condition or a missing key policy decide a statement-derived probe', async () => {
-    const r = registry();
     const dbPassword = `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:prod/db-password-AbCdEf`;
     const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
-    const report = await evaluatePullAccess(
-      r,
-      effective(minimalInline(r), {
-        kind: 'inline',
-        name: 'guarded',
-        document: {
-          Version: '2012-10-17',
-          Statement: [
-            { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: dbPassword },
-            { Effect: 'Deny', Action: 'secretsmanager:*', Resource: '*' },
-            {
-              Effect: 'Allow',
-              Action: 'iam:CreateAccessKey',
-              Resource: `arn:aws:iam::${ACCOUNT}:user/admin`,
-              Condition: { IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } },
-            },
-            // A KMS key whose key policy delegates to IAM (the default): the identity policy decides.
-            { Effect: 'Allow', Action: 'kms:Decrypt', Resource: key },
-            // Two actions on a bucket and its objects: each pair that does not exist grants nothing.
-            {
-              Effect: 'Allow',
-              Action: ['s3:GetObject', 's3:ListBucket'],
-              Resource: ['arn:aws:s3:::reports', 'arn:aws:s3:::reports/a.json'],
-            },
-          ],
-        },
-      }),
+    const guarded = inline(
+      'guarded',
+      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: dbPassword },
+      { Effect: 'Deny', Action: 'secretsmanager:*', Resource: '*' },
+      {
+        Effect: 'Allow',
+        Action: 'iam:CreateAccessKey',
+        Resource: `arn:aws:iam::${ACCOUNT}:user/admin`,
+        Condition: { IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } },
+      },
+      // A KMS key whose key policy delegates to IAM (the default): the identity policy decides.
+      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: key },
+      // Two actions on a bucket and its objects: each pair that does not exist grants nothing.
+      {
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:ListBucket'],
+        Resource: ['arn:aws:s3:::reports', 'arn:aws:s3:::reports/a.json'],
+      },
     );
-    const via = ['inline guarded'];
+    const report = await judge(minimalInline(), guarded);
     expect(report.excess).toEqual([
-      { action: 'kms:Decrypt', resource: key, sources: via, statements: ['inline guarded Statement[3]'] },
-      {
-        action: 's3:ListBucket',
-        resource: 'arn:aws:s3:::reports',
-        sources: via,
-        statements: ['inline guarded Statement[4]'],
-      },
-      {
-        action: 's3:GetObject',
-        resource: 'arn:aws:s3:::reports/a.json',
-        sources: via,
-        statements: ['inline guarded Statement[4]'],
-      },
+      grant('inline guarded', 3, 'kms:Decrypt', key),
+      grant('inline guarded', 4, 's3:ListBucket', 'arn:aws:s3:::reports'),
+      grant('inline guarded', 4, 's3:GetObject', 'arn:aws:s3:::reports/a.json'),
     ]);
   });
 
   it('reports a resource pattern a statement grants as written, unless a concrete finding already shows it', async () => {
-    const r = registry();
     const prodSecrets = `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:prod/*`;
-    const report = await evaluatePullAccess(
-      r,
-      effective(minimalInline(r), {
-        kind: 'inline',
-        name: 'patterns',
-        document: {
-          Version: '2012-10-17',
-          Statement: [
-            { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: prodSecrets },
-            { Effect: 'Allow', Action: 'dynamodb:DeleteTable', Resource: '*' },
-            // Shown by the fixed sample on the user itself: not repeated as a pattern.
-            { Effect: 'Allow', Action: 'iam:CreateAccessKey', Resource: `arn:aws:iam::${ACCOUNT}:user/*` },
-            // A pattern with a policy variable: reported with the variable resolved.
-            {
-              Effect: 'Allow',
-              Action: 'secretsmanager:PutSecretValue',
-              Resource: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:\${aws:username}/*`,
-            },
-          ],
-        },
-      }),
+    const patterns = inline(
+      'patterns',
+      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: prodSecrets },
+      { Effect: 'Allow', Action: 'dynamodb:DeleteTable', Resource: '*' },
+      // Shown by the fixed sample on the user itself: not repeated as a pattern.
+      { Effect: 'Allow', Action: 'iam:CreateAccessKey', Resource: `arn:aws:iam::${ACCOUNT}:user/*` },
+      // A pattern with a policy variable: reported with the variable resolved.
+      {
+        Effect: 'Allow',
+        Action: 'secretsmanager:PutSecretValue',
+        Resource: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:\${aws:username}/*`,
+      },
     );
-    const via = ['inline patterns'];
+    const report = await judge(minimalInline(), patterns);
     expect(report.excess).toEqual([
-      {
-        action: 'iam:CreateAccessKey',
-        resource: USER_ARN,
-        sources: via,
-        statements: [`${via[0]} Statement[2]`],
-      },
-      {
-        action: 'secretsmanager:GetSecretValue',
-        resource: prodSecrets,
-        sources: via,
-        statements: [`${via[0]} Statement[0]`],
-      },
-      { action: 'dynamodb:DeleteTable', resource: '*', sources: via, statements: [`${via[0]} Statement[1]`] },
-      {
-        action: 'secretsmanager:PutSecretValue',
-        resource: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:nvcf-ecr-prod/*`,
-        sources: via,
-        statements: [`${via[0]} Statement[3]`],
-      },
+      grant('inline patterns', 2, 'iam:CreateAccessKey', USER_ARN),
+      grant('inline patterns', 0, 'secretsmanager:GetSecretValue', prodSecrets),
+      grant('inline patterns', 1, 'dynamodb:DeleteTable', '*'),
+      grant(
+        'inline patterns',
+        3,
+        'secretsmanager:PutSecretValue',
+        `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:nvcf-ecr-prod/*`,
+      ),
     ]);
   });
 

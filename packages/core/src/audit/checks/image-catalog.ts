@@ -34,9 +34,9 @@ export const IMAGE_CHECKS = {
     title: 'Tagged indexes have all their child manifests',
     severity: 'high',
     proves:
-      'Every runnable child manifest (and its config) that a tagged index or manifest list refers to is returned by ECR: none was deleted by a lifecycle rule or by hand. Entries the index itself marks as attestations or artifacts (vnd.docker.reference.type, unknown/unknown, artifactType) and entries with an empty platform are not fetched, so their absence is not checked.',
+      'Every runnable child manifest (and its config) that a tagged index or manifest list refers to is returned by ECR: none was deleted by a lifecycle rule or by hand, and none was archived (an archived image cannot be pulled, so an archived child is missing). Entries the index itself marks as attestations or artifacts (vnd.docker.reference.type, unknown/unknown, artifactType) and entries with an empty platform are not fetched, so their absence is not checked.',
     remediation:
-      'Push the multi-platform image again (its children come back with it), and make lifecycle rules spare untagged children of tagged indexes.',
+      'Push the multi-platform image again (its children come back with it, archived ones restored), and make lifecycle rules spare untagged children of tagged indexes, from deletion and from archiving.',
   },
   functionArchitecture: {
     id: 'image.function-architecture',

@@ -129,7 +129,7 @@ export function repositoryFindings(scan: RepositoryScan): Finding[] {
           message: `${ref} (${image.digest}) refers to ${plural(o.missingChildren.length, 'child', 'children')} that ${o.missingChildren.length === 1 ? 'does' : 'do'} not exist in ${repository}: ${listText(
             o.missingChildren.map((c) => `${c.digest}${c.platform ? ` (${c.platform})` : ''}`),
             4,
-          )}. NVCF cannot pull ${o.missingChildren.length === 1 ? 'that platform' : 'those platforms'}.`,
+          )} (deleted, or archived: an archived image cannot be pulled). NVCF cannot pull ${o.missingChildren.length === 1 ? 'that platform' : 'those platforms'}.`,
           evidence: { ...imageEvidence(registry, image), missingChildren: o.missingChildren },
         }),
       );

@@ -1,4 +1,3 @@
-import { open } from 'node:fs/promises';
 import { ImageSourceError, ManifestError } from '../../errors.ts';
 import { sha256Digest } from '../digest.ts';
 import type { ImageSource, ManifestBlob } from '../fetcher.ts';
@@ -6,8 +5,7 @@ import { parseJsonBytes } from '../manifest.ts';
 import { DOCKER_CONFIG, DOCKER_MANIFEST } from '../media-types.ts';
 import { MAX_CONFIG_BYTES } from '../resolve.ts';
 import { createLayoutSource, type LayoutFiles } from './layout.ts';
-import { tarFiles } from './oci-archive.ts';
-import { describeSourceFsError } from './oci-layout.ts';
+import { openTarArchive } from './oci-archive.ts';
 
 /**
  * `docker-archive:<file.tar>[:<repo:tag>]`: what `docker save`, `podman save` and `skopeo copy …
@@ -35,27 +33,12 @@ const MAX_MANIFEST_JSON_BYTES = 4 * 1024 * 1024;
  * const root = await source.resolveReference('app:v1');
  */
 export async function openDockerArchive(file: string): Promise<ImageSource> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(file, 'r');
-  } catch (err) {
-    throw new ImageSourceError(describeSourceFsError(err, file, 'file'), false, { cause: err });
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) {
-      throw new ImageSourceError(`${file} is not a file: a docker-archive: source is a .tar`, false);
-    }
-    const files = await tarFiles(handle, info.size, file);
-    const description = `docker-archive:${file}`;
+  const description = `docker-archive:${file}`;
+  return openTarArchive(file, `${file} is not a file: a docker-archive: source is a .tar`, async (files) => {
     if ((await files.size('oci-layout')) !== undefined && (await files.size('index.json')) !== undefined)
       return createLayoutSource(files, description);
-    return await legacyArchive(files, description);
-  } catch (err) {
-    await handle.close();
-    if (err instanceof ImageSourceError) throw err;
-    throw new ImageSourceError(describeSourceFsError(err, file, 'file'), false, { cause: err });
-  }
+    return legacyArchive(files, description);
+  });
 }
 
 interface LegacyImage {

@@ -20,6 +20,23 @@ import { indexTar, readTarEntry } from './tar.ts';
  * try { const root = await source.resolveReference(undefined); } finally { await source.close(); }
  */
 export async function openOciArchive(file: string): Promise<ImageSource> {
+  return openTarArchive(
+    file,
+    `${file} is not a file: an oci-archive: source is a .tar (for a directory use oci:${file})`,
+    async (files) => createLayoutSource(files, `oci-archive:${file}`),
+  );
+}
+
+/**
+ * Opens the uncompressed tar `file` and makes a source of its files with `sourceOf`. A file that cannot be
+ * opened, a path that is not a file (`notAFile` says so) and anything `sourceOf` throws become an
+ * {@link ImageSourceError}, and the file is closed again.
+ */
+export async function openTarArchive(
+  file: string,
+  notAFile: string,
+  sourceOf: (files: LayoutFiles) => Promise<ImageSource>,
+): Promise<ImageSource> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(file, 'r');
@@ -28,13 +45,8 @@ export async function openOciArchive(file: string): Promise<ImageSource> {
   }
   try {
     const info = await handle.stat();
-    if (!info.isFile()) {
-      throw new ImageSourceError(
-        `${file} is not a file: an oci-archive: source is a .tar (for a directory use oci:${file})`,
-        false,
-      );
-    }
-    return createLayoutSource(await tarFiles(handle, info.size, file), `oci-archive:${file}`);
+    if (!info.isFile()) throw new ImageSourceError(notAFile, false);
+    return await sourceOf(await tarFiles(handle, info.size, file));
   } catch (err) {
     await handle.close();
     if (err instanceof ImageSourceError) throw err;
@@ -43,7 +55,7 @@ export async function openOciArchive(file: string): Promise<ImageSource> {
 }
 
 /** The files of the tar open in `handle`, indexed once; `close()` closes the handle. */
-export async function tarFiles(
+async function tarFiles(
   handle: Awaited<ReturnType<typeof open>>,
   fileSize: number,
   file: string,

@@ -1,8 +1,7 @@
 import type { JsonOperation, OperationContext } from '../../server/aws.ts';
 import type { World } from '../../world.ts';
-import { imageApiHandlers } from '../ecr/handlers.ts';
+import { imageApiHandlers, publicImageDetail, publicRepositoryView } from '../ecr/handlers.ts';
 import * as input from '../ecr/input.ts';
-import type { ImageRecord, RepositoryRecord } from '../ecr/records.ts';
 import { encodeAuthorizationToken } from '../ecr/tokens.ts';
 import { ECR_PUBLIC_REGION, type EcrPublicBackend } from './backend.ts';
 import { ecrPublicErrors } from './errors.ts';
@@ -14,31 +13,6 @@ import { ecrPublicErrors } from './errors.ts';
  * its token: a single object without `proxyEndpoint`, for which AWS requires both
  * `ecr-public:GetAuthorizationToken` and `sts:GetServiceBearerToken`.
  */
-
-/** ECR Public's Repository shape (no mutability, scanning or encryption settings). */
-function publicRepositoryView(repo: RepositoryRecord): Record<string, unknown> {
-  return {
-    repositoryArn: repo.arn,
-    registryId: repo.registryId,
-    repositoryName: repo.name,
-    repositoryUri: repo.uri,
-    createdAt: new Date(repo.createdAt),
-  };
-}
-
-/** ECR Public's ImageDetail shape. */
-function publicImageDetail(repo: RepositoryRecord, image: ImageRecord): Record<string, unknown> {
-  return {
-    registryId: repo.registryId,
-    repositoryName: repo.name,
-    imageDigest: image.digest,
-    ...(image.tags.length > 0 ? { imageTags: [...image.tags] } : {}),
-    imageSizeInBytes: image.sizeInBytes,
-    imagePushedAt: new Date(image.pushedAt),
-    imageManifestMediaType: image.mediaType,
-    ...(image.artifactMediaType !== undefined ? { artifactMediaType: image.artifactMediaType } : {}),
-  };
-}
 
 /** The operations ECR Public has (it has no BatchGetImage, ListImages or GetDownloadUrlForLayer). */
 const PUBLIC_OPERATIONS = [

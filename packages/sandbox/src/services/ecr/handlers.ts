@@ -1,6 +1,13 @@
 import { presignGet } from '../../auth/sigv4.ts';
 import type { JsonOperation, OperationContext } from '../../server/aws.ts';
 import type { World } from '../../world.ts';
+import {
+  archiveDetail,
+  IMAGE_STATUS_FILTERS,
+  matchesStatus,
+  statusOf,
+  updateImageStorageClassHandler,
+} from './archive.ts';
 import type { EcrBackend } from './backend.ts';
 import { ecrErrors } from './errors.ts';
 import * as input from './input.ts';
@@ -12,6 +19,7 @@ import {
   type ImageId,
   type ImageRecord,
   PART_SIZE,
+  REASONS,
   type RepositoryRecord,
   TAG_MUTABILITIES,
   type TagMutability,
@@ -27,15 +35,21 @@ import { encodeAuthorizationToken } from './tokens.ts';
 
 type Input = Record<string, unknown>;
 const TAG_STATUSES = ['TAGGED', 'UNTAGGED', 'ANY'] as const;
-const IMAGE_STATUSES = ['ACTIVE', 'ARCHIVED', 'ACTIVATING', 'ANY'] as const;
 
-export function repositoryView(repo: RepositoryRecord): Record<string, unknown> {
+/** The Repository members ECR Public answers too (it has no mutability, scanning or encryption settings). */
+export function publicRepositoryView(repo: RepositoryRecord): Record<string, unknown> {
   return {
     repositoryArn: repo.arn,
     registryId: repo.registryId,
     repositoryName: repo.name,
     repositoryUri: repo.uri,
     createdAt: new Date(repo.createdAt),
+  };
+}
+
+export function repositoryView(repo: RepositoryRecord): Record<string, unknown> {
+  return {
+    ...publicRepositoryView(repo),
     imageTagMutability: repo.imageTagMutability,
     ...(repo.exclusionFilters.length > 0
       ? { imageTagMutabilityExclusionFilters: repo.exclusionFilters }
@@ -45,11 +59,8 @@ export function repositoryView(repo: RepositoryRecord): Record<string, unknown> 
   };
 }
 
-/**
- * `imageDetails[]` members ECR derives from what it stores
- * (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageDetail.html).
- */
-export function imageDetail(repo: RepositoryRecord, image: ImageRecord): Record<string, unknown> {
+/** The ImageDetail members ECR Public answers too. */
+export function publicImageDetail(repo: RepositoryRecord, image: ImageRecord): Record<string, unknown> {
   return {
     registryId: repo.registryId,
     repositoryName: repo.name,
@@ -59,9 +70,23 @@ export function imageDetail(repo: RepositoryRecord, image: ImageRecord): Record<
     imagePushedAt: new Date(image.pushedAt),
     imageManifestMediaType: image.mediaType,
     ...(image.artifactMediaType !== undefined ? { artifactMediaType: image.artifactMediaType } : {}),
+  };
+}
+
+/**
+ * `imageDetails[]` members ECR derives from what it stores
+ * (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageDetail.html).
+ */
+export function imageDetail(
+  repo: RepositoryRecord,
+  image: ImageRecord,
+  nowMs: number,
+): Record<string, unknown> {
+  return {
+    ...publicImageDetail(repo, image),
     ...(image.lastPulledAt !== undefined ? { lastRecordedPullTime: new Date(image.lastPulledAt) } : {}),
     ...(image.subject !== undefined ? { subjectManifestDigest: image.subject } : {}),
-    imageStatus: 'ACTIVE',
+    ...archiveDetail(image, nowMs),
   };
 }
 
@@ -91,7 +116,7 @@ export interface ImageApi {
   arn(ctx: OperationContext, registryId: string | undefined, name: string): string;
   /** Repository and image shapes (ECR Public's are smaller); default: private ECR's. */
   repositoryView?(repo: RepositoryRecord): Record<string, unknown>;
-  imageDetail?(repo: RepositoryRecord, image: ImageRecord): Record<string, unknown>;
+  imageDetail?(repo: RepositoryRecord, image: ImageRecord, nowMs: number): Record<string, unknown>;
 }
 
 export function imageApiHandlers(api: ImageApi): Record<string, JsonOperation> {
@@ -283,6 +308,15 @@ export function imageApiHandlers(api: ImageApi): Record<string, JsonOperation> {
           failures.push(found);
           continue;
         }
+        // An archived (or still activating) image cannot be pulled: a 404, ImageNotFound here (archive.ts).
+        if (statusOf(found, store.now()) !== 'ACTIVE') {
+          failures.push({
+            imageId: cleanId(id),
+            failureCode: 'ImageNotFound',
+            failureReason: REASONS.notFound,
+          });
+          continue;
+        }
         // ECR converts formats only when pulling by tag and never by digest
         // (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-manifest-formats.html); what it does
         // when the stored type is not accepted is not documented. The sandbox never converts: it answers an
@@ -319,7 +353,7 @@ export function imageApiHandlers(api: ImageApi): Record<string, JsonOperation> {
       const ids = input.imageIds(body, 100, false);
       const filter = input.ecr(body).object('filter');
       const tagStatus = filter?.oneOf('tagStatus', TAG_STATUSES) ?? 'ANY';
-      const imageStatus = filter?.oneOf('imageStatus', IMAGE_STATUSES) ?? 'ACTIVE';
+      const imageStatus = filter?.oneOf('imageStatus', IMAGE_STATUS_FILTERS) ?? 'ACTIVE';
       if (ids && (body['maxResults'] !== undefined || body['nextToken'] !== undefined)) {
         throw ecrErrors.invalidMember('imageIds', 'imageIds cannot be used with maxResults or nextToken');
       }
@@ -336,14 +370,18 @@ export function imageApiHandlers(api: ImageApi): Record<string, JsonOperation> {
           }
           if (listed.has(found.digest)) continue;
           listed.add(found.digest);
-          details.push(detailView(r, found));
+          details.push(detailView(r, found, store.now()));
         }
         return { imageDetails: details };
       }
-      // Every stored image is ACTIVE (the sandbox does not archive), so an ARCHIVED/ACTIVATING filter finds none.
-      const all = imageStatus === 'ACTIVE' || imageStatus === 'ANY' ? store.images(r, tagStatus) : [];
+      // ACTIVE images only unless the filter asks for others (archive.ts); described by id, any status.
+      const now = store.now();
+      const all = store.images(r, tagStatus).filter((i) => matchesStatus(i, imageStatus, now));
       const { page, nextToken } = input.paginate(all, body, 100, 1000);
-      return { imageDetails: page.map((i) => detailView(r, i)), ...(nextToken ? { nextToken } : {}) };
+      return {
+        imageDetails: page.map((i) => detailView(r, i, now)),
+        ...(nextToken ? { nextToken } : {}),
+      };
     },
   };
 }
@@ -365,12 +403,20 @@ export function ecrHandlers(world: World, backend: EcrBackend): Record<string, J
       const registryId = input.registryId(body);
       const filter = input.ecr(body).object('filter');
       const tagStatus = filter?.oneOf('tagStatus', TAG_STATUSES) ?? 'ANY';
+      const imageStatus = filter?.oneOf('imageStatus', IMAGE_STATUS_FILTERS) ?? 'ACTIVE';
       await ctx.authorize('ecr:ListImages', api.arn(ctx, registryId, name));
       const store = backend.store(ctx.region);
       const r = store.repository(name, registryId);
-      const { page, nextToken } = input.paginate(store.imageIds(r, tagStatus), body, 100, 1000);
+      const ids = store
+        .imageIds(r, tagStatus)
+        .filter((id) =>
+          matchesStatus(r.images.get(id.imageDigest ?? '') as ImageRecord, imageStatus, store.now()),
+        );
+      const { page, nextToken } = input.paginate(ids, body, 100, 1000);
       return { imageIds: page, ...(nextToken ? { nextToken } : {}) };
     },
+
+    UpdateImageStorageClass: updateImageStorageClassHandler(world, backend, api),
 
     async GetDownloadUrlForLayer(ctx, body) {
       const name = input.repositoryName(body);

@@ -1,3 +1,4 @@
+import type { ArchiveState } from './archive.ts';
 /**
  * What an ECR registry stores, as records (repositories, images, blobs, uploads, the actions it announces),
  * and ECR's rules on tags (immutability with exclusion filters, length) and its failure reasons. The
@@ -39,6 +40,8 @@ export interface ImageRecord {
   lastPulledAt: number | undefined;
   /** Tags in the order they were given to this image. */
   tags: string[];
+  /** Set once the image is archived (`archive.ts`); absent: it never was. */
+  archive?: ArchiveState | undefined;
 }
 
 export interface UploadRecord {
@@ -190,6 +193,7 @@ export interface RepositorySnapshot {
     pushedAt: number;
     lastPulledAt: number | undefined;
     tags: string[];
+    archive?: ArchiveState | undefined;
   }[];
 }
 

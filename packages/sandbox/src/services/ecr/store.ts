@@ -1,4 +1,5 @@
 import * as ids from '../../ids.ts';
+import { restoreByPush } from './archive.ts';
 import { ecrErrors } from './errors.ts';
 import {
   digestOf,
@@ -221,7 +222,9 @@ export class ImageStore {
 
     const existing = repo.images.get(digest);
     const tagged = input.tag === undefined ? undefined : repo.tagIndex.get(input.tag);
-    const nothingNew = existing !== undefined && (input.tag === undefined || tagged === digest);
+    // Pushing an archived image again restores it (archive.ts): that push is new.
+    const restored = existing !== undefined && restoreByPush(existing, this.#scope.now());
+    const nothingNew = existing !== undefined && !restored && (input.tag === undefined || tagged === digest);
     if (nothingNew) {
       if (source === 'api') throw ecrErrors.imageAlreadyExists(digest, input.tag, repo.name, repo.registryId);
       return { image: existing, changed: false };
@@ -326,6 +329,11 @@ export class ImageStore {
     return removed;
   }
 
+  /** The virtual clock, in epoch milliseconds (an image's archive status depends on it). */
+  public now(): number {
+    return this.#scope.now();
+  }
+
   public recordPull(image: ImageRecord): void {
     image.lastPulledAt = this.#scope.now();
   }
@@ -372,6 +380,7 @@ export class ImageStore {
         pushedAt: i.pushedAt,
         lastPulledAt: i.lastPulledAt,
         tags: i.tags,
+        ...(i.archive ? { archive: { ...i.archive } } : {}),
       })),
     }));
   }
@@ -408,6 +417,7 @@ export class ImageStore {
           pushedAt: i.pushedAt,
           lastPulledAt: i.lastPulledAt ?? undefined,
           tags: [],
+          ...(i.archive ? { archive: { ...i.archive } } : {}),
         };
         this.#link(repo, image);
         for (const t of i.tags) this.#tag(repo, image, t);

@@ -40,6 +40,12 @@ function endpoint(url: string): string {
   return url;
 }
 
+/** The members of each authorization the sandbox emulates: its parameters, the name Describe answers, the secret. */
+const AUTH_MEMBERS = {
+  API_KEY: { parameters: 'ApiKeyAuthParameters', keyName: 'ApiKeyName', secret: 'ApiKeyValue' },
+  BASIC: { parameters: 'BasicAuthParameters', keyName: 'Username', secret: 'Password' },
+} as const;
+
 function connectionView(c: ConnectionRecord): Input {
   return {
     ConnectionArn: c.arn,
@@ -72,6 +78,39 @@ function destinationView(d: ApiDestinationRecord): Input {
   };
 }
 
+/** One kind of record as its Describe, List and Delete operations read it. */
+interface RecordKind<T extends { arn: string }> {
+  kind: 'Connection' | 'ApiDestination';
+  get(region: string, name: string): T;
+  list(region: string): T[];
+  delete(region: string, name: string): void;
+  view(record: T): Input;
+  /** What Delete answers. */
+  deleted(record: T): Input;
+}
+
+/** `Describe<Kind>`, `List<Kind>s` and `Delete<Kind>`: authorised on the record's ARN (List on `*`). */
+function describeListDelete<T extends { arn: string }>(k: RecordKind<T>): Record<string, JsonOperation> {
+  return {
+    async [`Describe${k.kind}`](ctx, input) {
+      const record = k.get(ctx.region, name(input));
+      await ctx.authorize(`events:Describe${k.kind}`, record.arn);
+      return k.view(record);
+    },
+    async [`List${k.kind}s`](ctx) {
+      await ctx.authorize(`events:List${k.kind}s`, '*');
+      return { [`${k.kind}s`]: k.list(ctx.region).map((r) => k.view(r)) };
+    },
+    async [`Delete${k.kind}`](ctx, input) {
+      const n = name(input);
+      const record = k.get(ctx.region, n);
+      await ctx.authorize(`events:Delete${k.kind}`, record.arn);
+      k.delete(ctx.region, n);
+      return k.deleted(record);
+    },
+  };
+}
+
 export function destinationHandlers(backend: DestinationsBackend): Record<string, JsonOperation> {
   return {
     async CreateConnection(ctx, input) {
@@ -84,47 +123,31 @@ export function destinationHandlers(backend: DestinationsBackend): Record<string
         'events:CreateConnection',
         `arn:${ctx.world.partition}:events:${ctx.region}:${ctx.world.accountId}:connection/${n}`,
       );
-      let c: ConnectionRecord;
-      if (type === 'API_KEY') {
-        const p = auth.object('ApiKeyAuthParameters');
-        if (!p)
-          throw eventsErrors.invalidParameter(
-            'AuthParameters',
-            'ApiKeyAuthParameters are required for API_KEY.',
-          );
-        c = backend.createConnection(ctx.region, {
-          name: n,
-          description,
-          authorizationType: 'API_KEY',
-          apiKeyName: p.str('ApiKeyName', { required: true, max: 512 }),
-          apiKeyValue: p.str('ApiKeyValue', { required: true, max: 512, sensitive: true }),
-        });
-      } else if (type === 'BASIC') {
-        const p = auth.object('BasicAuthParameters');
-        if (!p)
-          throw eventsErrors.invalidParameter(
-            'AuthParameters',
-            'BasicAuthParameters are required for BASIC.',
-          );
-        c = backend.createConnection(ctx.region, {
-          name: n,
-          description,
-          authorizationType: 'BASIC',
-          username: p.str('Username', { required: true, max: 512 }),
-          password: p.str('Password', { required: true, max: 512, sensitive: true }),
-        });
-      } else if (type === 'OAUTH_CLIENT_CREDENTIALS') {
+      if (type === 'OAUTH_CLIENT_CREDENTIALS')
         throw eventsErrors.invalidParameter(
           'AuthorizationType',
           'the sandbox does not emulate OAuth connections.',
         );
-      } else {
+      if (type !== 'API_KEY' && type !== 'BASIC')
         throw eventsErrors.validation(
           'authorizationType',
           type,
           'Member must satisfy enum value set: [OAUTH_CLIENT_CREDENTIALS, BASIC, API_KEY]',
         );
-      }
+      const names = AUTH_MEMBERS[type];
+      const p = auth.object(names.parameters);
+      if (!p)
+        throw eventsErrors.invalidParameter(
+          'AuthParameters',
+          `${names.parameters} are required for ${type}.`,
+        );
+      const c = backend.createConnection(ctx.region, {
+        name: n,
+        description,
+        authorizationType: type,
+        keyName: p.str(names.keyName, { required: true, max: 512 }),
+        secretValue: p.str(names.secret, { required: true, max: 512, sensitive: true }),
+      });
       return {
         ConnectionArn: c.arn,
         ConnectionState: 'AUTHORIZED',
@@ -133,25 +156,14 @@ export function destinationHandlers(backend: DestinationsBackend): Record<string
       };
     },
 
-    async DescribeConnection(ctx, input) {
-      const n = name(input);
-      const c = backend.getConnection(ctx.region, n);
-      await ctx.authorize('events:DescribeConnection', c.arn);
-      return connectionView(c);
-    },
-
-    async ListConnections(ctx) {
-      await ctx.authorize('events:ListConnections', '*');
-      return { Connections: backend.listConnections(ctx.region).map(connectionView) };
-    },
-
-    async DeleteConnection(ctx, input) {
-      const n = name(input);
-      const c = backend.getConnection(ctx.region, n);
-      await ctx.authorize('events:DeleteConnection', c.arn);
-      backend.deleteConnection(ctx.region, n);
-      return { ConnectionArn: c.arn, ConnectionState: 'DELETING' };
-    },
+    ...describeListDelete({
+      kind: 'Connection',
+      get: (region, n) => backend.getConnection(region, n),
+      list: (region) => backend.listConnections(region),
+      delete: (region, n) => backend.deleteConnection(region, n),
+      view: connectionView,
+      deleted: (c) => ({ ConnectionArn: c.arn, ConnectionState: 'DELETING' }),
+    }),
 
     async CreateApiDestination(ctx, input) {
       const n = name(input);
@@ -194,23 +206,13 @@ export function destinationHandlers(backend: DestinationsBackend): Record<string
       };
     },
 
-    async DescribeApiDestination(ctx, input) {
-      const d = backend.getApiDestination(ctx.region, name(input));
-      await ctx.authorize('events:DescribeApiDestination', d.arn);
-      return destinationView(d);
-    },
-
-    async ListApiDestinations(ctx) {
-      await ctx.authorize('events:ListApiDestinations', '*');
-      return { ApiDestinations: backend.listApiDestinations(ctx.region).map(destinationView) };
-    },
-
-    async DeleteApiDestination(ctx, input) {
-      const n = name(input);
-      const d = backend.getApiDestination(ctx.region, n);
-      await ctx.authorize('events:DeleteApiDestination', d.arn);
-      backend.deleteApiDestination(ctx.region, n);
-      return {};
-    },
+    ...describeListDelete({
+      kind: 'ApiDestination',
+      get: (region, n) => backend.getApiDestination(region, n),
+      list: (region) => backend.listApiDestinations(region),
+      delete: (region, n) => backend.deleteApiDestination(region, n),
+      view: destinationView,
+      deleted: () => ({}),
+    }),
   };
 }

@@ -104,22 +104,67 @@ export const DEFAULT_MAX_EVENT_AGE_SECONDS = 86_400;
 const RETRIED = new Set([401, 407, 409, 429]);
 const DEFAULT_RETRY_DELAYS_MS = [50, 100, 200, 400, 800, 1000];
 
-const notFound = (what: string, name: string) =>
-  new ServiceError(
-    'ResourceNotFoundException',
-    `Failed to describe the ${what}(s). ${what} '${name}' does not exist.`,
-    400,
-  );
-const exists = (what: string, name: string) =>
-  new ServiceError('ResourceAlreadyExistsException', `${what} ${name} already exists.`, 400);
+/**
+ * Connections or API destinations of one account: named per region, refused when the name is taken and missed
+ * with the messages EventBridge gives for either kind.
+ */
+class RegionalRecords<T extends { name: string; region: string }> {
+  readonly #what: string;
+  readonly #records = new Map<string, T>();
+
+  public constructor(what: 'Connection' | 'ApiDestination') {
+    this.#what = what;
+  }
+
+  /** Throws EventBridge's `ResourceAlreadyExistsException` when `name` is taken in `region`. */
+  claim(region: string, name: string): void {
+    if (this.#records.has(`${region}\u0000${name}`))
+      throw new ServiceError('ResourceAlreadyExistsException', `${this.#what} ${name} already exists.`, 400);
+  }
+
+  add(record: T): T {
+    this.claim(record.region, record.name);
+    this.#records.set(`${record.region}\u0000${record.name}`, record);
+    return record;
+  }
+
+  get(region: string, name: string): T {
+    const record = this.#records.get(`${region}\u0000${name}`);
+    if (!record)
+      throw new ServiceError(
+        'ResourceNotFoundException',
+        `Failed to describe the ${this.#what}(s). ${this.#what} '${name}' does not exist.`,
+        400,
+      );
+    return record;
+  }
+
+  list(region: string): T[] {
+    return this.all().filter((r) => r.region === region);
+  }
+
+  delete(region: string, name: string): T {
+    const record = this.get(region, name);
+    this.#records.delete(`${region}\u0000${name}`);
+    return record;
+  }
+
+  all(): T[] {
+    return [...this.#records.values()];
+  }
+
+  clear(): void {
+    this.#records.clear();
+  }
+}
 
 export class DestinationsBackend {
   readonly #world: World;
   readonly #options: DestinationOptions;
-  #connections = new Map<string, ConnectionRecord>();
+  readonly #connections = new RegionalRecords<ConnectionRecord>('Connection');
   /** Connection ARN → the header to send; never answered by the API. */
-  #secrets = new Map<string, Record<string, string>>();
-  #destinations = new Map<string, ApiDestinationRecord>();
+  readonly #secrets = new Map<string, Record<string, string>>();
+  readonly #destinations = new RegionalRecords<ApiDestinationRecord>('ApiDestination');
   /** Destination ARN → real time (ms) the next request may start. */
   readonly #nextSlot = new Map<string, number>();
   readonly deliveries: WebhookDelivery[] = [];
@@ -134,95 +179,89 @@ export class DestinationsBackend {
     return `arn:${this.#world.partition}:events:${region}:${this.#world.accountId}:${kind}/${name}/${ids.uuid()}`;
   }
 
+  /** `keyName` is the API key's header name or the Basic user name; `secretValue` the key or the password. */
   createConnection(
     region: string,
-    input: { name: string; description?: string | undefined } & (
-      | { authorizationType: 'API_KEY'; apiKeyName: string; apiKeyValue: string }
-      | { authorizationType: 'BASIC'; username: string; password: string }
-    ),
+    input: {
+      name: string;
+      description?: string | undefined;
+      authorizationType: 'API_KEY' | 'BASIC';
+      keyName: string;
+      secretValue: string;
+    },
   ): ConnectionRecord {
-    const key = `${region}\u0000${input.name}`;
-    if (this.#connections.has(key)) throw exists('Connection', input.name);
-    const record: ConnectionRecord = {
+    this.#connections.claim(region, input.name);
+    const record = this.#connections.add({
       name: input.name,
       arn: this.#arn(region, 'connection', input.name),
       region,
       description: input.description,
       authorizationType: input.authorizationType,
-      keyName: input.authorizationType === 'API_KEY' ? input.apiKeyName : input.username,
+      keyName: input.keyName,
       creationTime: this.#world.clock.now().toISOString(),
-    };
-    this.#connections.set(key, record);
+    });
     this.#secrets.set(
       record.arn,
       input.authorizationType === 'API_KEY'
-        ? { [input.apiKeyName]: input.apiKeyValue }
-        : { Authorization: `Basic ${Buffer.from(`${input.username}:${input.password}`).toString('base64')}` },
+        ? { [input.keyName]: input.secretValue }
+        : {
+            Authorization: `Basic ${Buffer.from(`${input.keyName}:${input.secretValue}`).toString('base64')}`,
+          },
     );
     return record;
   }
 
   getConnection(region: string, name: string): ConnectionRecord {
-    const c = this.#connections.get(`${region}\u0000${name}`);
-    if (!c) throw notFound('Connection', name);
-    return c;
+    return this.#connections.get(region, name);
   }
 
   listConnections(region: string): ConnectionRecord[] {
-    return [...this.#connections.values()].filter((c) => c.region === region);
+    return this.#connections.list(region);
   }
 
   deleteConnection(region: string, name: string): void {
-    const c = this.getConnection(region, name);
-    this.#connections.delete(`${region}\u0000${name}`);
-    this.#secrets.delete(c.arn);
+    this.#secrets.delete(this.#connections.delete(region, name).arn);
   }
 
   createApiDestination(
     region: string,
     input: Omit<ApiDestinationRecord, 'arn' | 'region' | 'creationTime'>,
   ): ApiDestinationRecord {
-    const key = `${region}\u0000${input.name}`;
-    if (this.#destinations.has(key)) throw exists('ApiDestination', input.name);
-    if (![...this.#connections.values()].some((c) => c.arn === input.connectionArn))
+    this.#destinations.claim(region, input.name);
+    if (!this.#connections.all().some((c) => c.arn === input.connectionArn))
       throw new ServiceError(
         'ResourceNotFoundException',
         `Connection '${input.connectionArn}' does not exist.`,
         400,
       );
-    const record: ApiDestinationRecord = {
+    return this.#destinations.add({
       ...input,
       arn: this.#arn(region, 'api-destination', input.name),
       region,
       creationTime: this.#world.clock.now().toISOString(),
-    };
-    this.#destinations.set(key, record);
-    return record;
+    });
   }
 
   getApiDestination(region: string, name: string): ApiDestinationRecord {
-    const d = this.#destinations.get(`${region}\u0000${name}`);
-    if (!d) throw notFound('ApiDestination', name);
-    return d;
+    return this.#destinations.get(region, name);
   }
 
   listApiDestinations(region: string): ApiDestinationRecord[] {
-    return [...this.#destinations.values()].filter((d) => d.region === region);
+    return this.#destinations.list(region);
   }
 
   deleteApiDestination(region: string, name: string): void {
-    this.getApiDestination(region, name);
-    this.#destinations.delete(`${region}\u0000${name}`);
+    this.#destinations.delete(region, name);
   }
 
   /** True when `arn` is an API destination of this sandbox (a rule target to deliver over HTTP). */
   has(arn: string): boolean {
-    return [...this.#destinations.values()].some((d) => d.arn === arn);
+    return this.#destinations.all().some((d) => d.arn === arn);
   }
 
   /** Starts delivering `body` to the destination `target.Arn`; retries and dead-letters in the background. */
   deliver(target: DeliveryTarget, body: string, ruleArn: string, eventTime: Date): void {
-    const destination = [...this.#destinations.values()].find((d) => d.arn === target.Arn);
+    const destination = this.#destinations.all().find((d) => d.arn === target.Arn);
     if (!destination) return;
     const maxRetries = target.RetryPolicy?.MaximumRetryAttempts ?? DEFAULT_MAX_RETRY_ATTEMPTS;
     const maxAgeMs = (target.RetryPolicy?.MaximumEventAgeInSeconds ?? DEFAULT_MAX_EVENT_AGE_SECONDS) * 1000;
@@ -324,27 +363,24 @@ export class DestinationsBackend {
 
   snapshot(): DestinationsSnapshot {
     return {
-      connections: [...this.#connections.values()].map((c) => ({
-        ...c,
-        secret: this.#secrets.get(c.arn) ?? {},
-      })),
-      destinations: [...this.#destinations.values()],
+      connections: this.#connections.all().map((c) => ({ ...c, secret: this.#secrets.get(c.arn) ?? {} })),
+      destinations: this.#destinations.all(),
     };
   }
 
   restore(s: DestinationsSnapshot | undefined): void {
     this.reset();
     for (const { secret, ...c } of s?.connections ?? []) {
-      this.#connections.set(`${c.region}\u0000${c.name}`, c);
+      this.#connections.add(c);
       this.#secrets.set(c.arn, secret);
     }
-    for (const d of s?.destinations ?? []) this.#destinations.set(`${d.region}\u0000${d.name}`, d);
+    for (const d of s?.destinations ?? []) this.#destinations.add(d);
   }
 
   reset(): void {
-    this.#connections = new Map();
-    this.#secrets = new Map();
-    this.#destinations = new Map();
+    this.#connections.clear();
+    this.#secrets.clear();
+    this.#destinations.clear();
     this.deliveries.length = 0;
     this.deadLetters.length = 0;
   }

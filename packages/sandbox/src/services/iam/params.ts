@@ -1,5 +1,5 @@
 import { Members } from '../../server/members.ts';
-import type { XmlObject } from '../../server/xml.ts';
+import type { XmlObject, XmlValue } from '../../server/xml.ts';
 import type { IamBackend, UserRecord } from './backend.ts';
 import { iamErrors, iamMembers } from './errors.ts';
 
@@ -16,6 +16,22 @@ export function query(params: URLSearchParams): Members {
   for (const [k, v] of params) if (!(k in input)) input[k] = v;
   return new Members(input, iamMembers);
 }
+
+/** The members several IAM operations read, under IAM's constraints (the API reference's "Request Parameters"). */
+export const member = {
+  userName: (p: URLSearchParams) => query(p).str('UserName', { required: true, pattern: NAME, max: 64 }),
+  groupName: (p: URLSearchParams) => query(p).str('GroupName', { required: true, pattern: NAME, max: 128 }),
+  policyName: (p: URLSearchParams) => query(p).str('PolicyName', { required: true, pattern: NAME, max: 128 }),
+  policyDocument: (p: URLSearchParams) =>
+    validPolicyDocument(query(p).str('PolicyDocument', { required: true, pattern: /[\s\S]*/, max: 131072 })),
+  policyArn: (p: URLSearchParams) =>
+    query(p).str('PolicyArn', { required: true, pattern: /^arn:.+$/, max: 2048 }),
+  /** Attach names a managed policy: its ARN has the `policy/` resource. */
+  attachablePolicyArn: (p: URLSearchParams) =>
+    query(p).str('PolicyArn', { required: true, pattern: /^arn:[\w-]+:iam::[\w-]+:policy\/.+$/, max: 2048 }),
+  accessKeyId: (p: URLSearchParams) =>
+    query(p).str('AccessKeyId', { required: true, pattern: /^[\w]+$/, max: 128 }),
+};
 
 export function validPolicyDocument(doc: string): string {
   let parsed: unknown;
@@ -53,6 +69,17 @@ export function page<T>(
   return next < items.length
     ? { items: slice, IsTruncated: true, Marker: String(next) }
     : { items: slice, IsTruncated: false };
+}
+
+/** One page of `items` as the list operations answer it: under `list`, with `IsTruncated` and `Marker`. */
+export function paged<T>(
+  list: string,
+  items: T[],
+  params: URLSearchParams,
+  view: (item: T) => XmlValue = (item) => item as XmlValue,
+): XmlObject {
+  const r = page(items, params);
+  return { [list]: r.items.map(view), IsTruncated: r.IsTruncated, ...(r.Marker ? { Marker: r.Marker } : {}) };
 }
 
 export function userXml(iam: IamBackend, u: UserRecord): XmlObject {

@@ -349,25 +349,23 @@ export class NvcfBackend {
 
   /** Test-only view: credentials with the decoded username (never the password), keys masked. */
   public inspect(): unknown {
-    return inspectNvcf({
-      accounts: [...this.#accounts.values()],
-      apiKeys: [...this.#keys.values()],
-      credentials: [...this.#credentials.values()],
-      functions: this.#functions,
-      deployments: this.#deployments,
-      staleCacheSeconds: this.#staleCacheSeconds,
-    });
+    return inspectNvcf(this.#state());
   }
 
   public snapshot(): NvcfSnapshot {
-    return structuredClone({
+    return structuredClone(this.#state());
+  }
+
+  /** The whole state, live (not copied). */
+  #state(): NvcfSnapshot {
+    return {
       accounts: [...this.#accounts.values()],
       apiKeys: [...this.#keys.values()],
       credentials: [...this.#credentials.values()],
       functions: this.#functions,
       deployments: this.#deployments,
       staleCacheSeconds: this.#staleCacheSeconds,
-    });
+    };
   }
 
   public restore(data: NvcfSnapshot): void {

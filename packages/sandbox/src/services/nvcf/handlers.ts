@@ -57,7 +57,35 @@ function orThrow<T>(v: T): Exclude<T, Error> {
   return v as Exclude<T, Error>;
 }
 
+type Params = Readonly<Record<string, string>>;
+
+/** The credential id of `/v2/nvcf/registry-credentials/{id}`. */
+const credentialId = (p: Params) => parseUuid('registryCredentialId', p['id'] ?? '');
+
+/** The function and version ids of `/v2/nvcf/functions/{fid}/versions/{vid}` (and its deployment). */
+const versionIds = (p: Params) => ({
+  fid: parseUuid('functionId', p['fid'] ?? ''),
+  vid: parseUuid('functionVersionId', p['vid'] ?? ''),
+});
+
+/** The `visibility` query parameter of the function lists (upper case on the wire). */
+const visibilityQuery = (req: SandboxRequest) =>
+  orThrow(
+    parseEnumSet(
+      req.url.searchParams,
+      'visibility',
+      VISIBILITIES.map((v) => v.toUpperCase()),
+    ),
+  );
+
 export function nvcfOperations(backend: NvcfBackend) {
+  /** The functions of the account in the visibilities asked for. */
+  const functionsIn = (ncaId: string, asked: readonly string[]) =>
+    backend.listFunctions(
+      ncaId,
+      VISIBILITIES.filter((v) => asked.includes(v.toUpperCase())),
+    );
+
   return {
     listRegistryCredentials: op({
       name: 'ListRegistryCredentials',
@@ -87,7 +115,7 @@ export function nvcfOperations(backend: NvcfBackend) {
     getRegistryCredential: op({
       name: 'GetRegistryCredential',
       scopes: MANAGE,
-      prepare: (_req, p) => parseUuid('registryCredentialId', p['id'] ?? ''),
+      prepare: (_req, p) => credentialId(p),
       run: ({ ncaId, input }) => ({
         status: 200,
         body: { registryCredential: credentialDto(backend.viewCredential(ncaId, input)) },
@@ -98,7 +126,7 @@ export function nvcfOperations(backend: NvcfBackend) {
       scopes: MANAGE,
       consumesJson: true,
       prepare: (req, p) => ({
-        id: parseUuid('registryCredentialId', p['id'] ?? ''),
+        id: credentialId(p),
         body: parseUpdateRequest(req.body),
       }),
       run: async ({ ncaId, input }) => ({
@@ -111,7 +139,7 @@ export function nvcfOperations(backend: NvcfBackend) {
     deleteRegistryCredential: op({
       name: 'DeleteRegistryCredential',
       scopes: MANAGE,
-      prepare: (_req, p) => parseUuid('registryCredentialId', p['id'] ?? ''),
+      prepare: (_req, p) => credentialId(p),
       run: ({ ncaId, input }) => {
         backend.deleteCredential(ncaId, input);
         return { status: 204 };
@@ -126,41 +154,19 @@ export function nvcfOperations(backend: NvcfBackend) {
     listFunctions: op({
       name: 'ListFunctions',
       scopes: LIST,
-      prepare: (req) =>
-        orThrow(
-          parseEnumSet(
-            req.url.searchParams,
-            'visibility',
-            VISIBILITIES.map((v) => v.toUpperCase()),
-          ),
-        ),
+      prepare: visibilityQuery,
       run: ({ ncaId, input }) => ({
         status: 200,
-        body: {
-          functions: backend.listFunctions(
-            ncaId,
-            VISIBILITIES.filter((v) => input.includes(v.toUpperCase())),
-          ),
-        },
+        body: { functions: functionsIn(ncaId, input) },
       }),
     }),
     listFunctionIds: op({
       name: 'ListFunctionIds',
       scopes: LIST,
-      prepare: (req) =>
-        orThrow(
-          parseEnumSet(
-            req.url.searchParams,
-            'visibility',
-            VISIBILITIES.map((v) => v.toUpperCase()),
-          ),
-        ),
+      prepare: visibilityQuery,
       run: ({ ncaId, input }) => {
-        const fns = backend.listFunctions(
-          ncaId,
-          VISIBILITIES.filter((v) => input.includes(v.toUpperCase())),
-        );
-        return { status: 200, body: { functionIds: [...new Set(fns.map((f) => f['id'] as string))] } };
+        const ids = functionsIn(ncaId, input).map((f) => f['id'] as string);
+        return { status: 200, body: { functionIds: [...new Set(ids)] } };
       },
     }),
     listFunctionVersions: op({
@@ -175,10 +181,7 @@ export function nvcfOperations(backend: NvcfBackend) {
     getFunctionVersion: op({
       name: 'GetFunctionVersion',
       scopes: LIST,
-      prepare: (_req, p) => ({
-        fid: parseUuid('functionId', p['fid'] ?? ''),
-        vid: parseUuid('functionVersionId', p['vid'] ?? ''),
-      }),
+      prepare: (_req, p) => versionIds(p),
       run: ({ ncaId, input }) => ({
         status: 200,
         body: { function: backend.functionVersion(ncaId, input.fid, input.vid) },
@@ -187,10 +190,7 @@ export function nvcfOperations(backend: NvcfBackend) {
     getDeployment: op({
       name: 'GetDeployment',
       scopes: DEPLOY,
-      prepare: (_req, p) => ({
-        fid: parseUuid('functionId', p['fid'] ?? ''),
-        vid: parseUuid('functionVersionId', p['vid'] ?? ''),
-      }),
+      prepare: (_req, p) => versionIds(p),
       run: ({ ncaId, input }) => ({
         status: 200,
         body: { deployment: backend.deployment(ncaId, input.fid, input.vid) },

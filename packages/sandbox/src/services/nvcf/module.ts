@@ -68,7 +68,7 @@ export function nvcfModule(world: World, options: NvcfModuleOptions = {}): Servi
       },
     },
     seed: (section) => backend.seed(section),
-    inspect: () => backend.inspect(),
+    inspect: () => ({ ...(backend.inspect() as object), workloads: workloads.inspect() }),
     snapshot: () => backend.snapshot(),
     restore: (data) => backend.restore(data as NvcfSnapshot),
     reset: () => {

@@ -1,3 +1,4 @@
+import { decodeRegistrySecret } from '@nvcf-ecr/core/credential';
 import { SandboxError } from '../../errors.ts';
 import * as ids from '../../ids.ts';
 import type { World } from '../../world.ts';
@@ -131,6 +132,25 @@ export class Workloads {
         failures: w.failures.map((f) => ({ ...f })),
       })),
     };
+  }
+
+  /**
+   * The test-only view (`inspect`, in-process): which key each workload holds, by access key id (the username
+   * of the credential it got at its last refresh, never the secret), so that a test can check after every call
+   * that no key a running workload holds was deactivated or deleted.
+   */
+  public inspect(): { id: string; image: string; heldAccessKeyIds: string[] }[] {
+    return this.#workloads.map((w) => ({
+      id: w.id,
+      image: w.image,
+      heldAccessKeyIds: w.held.flatMap((h) => {
+        try {
+          return [decodeRegistrySecret(h.value, h.hostname).username];
+        } catch {
+          return [];
+        }
+      }),
+    }));
   }
 
   /** What NVCF hands a workload now: every CONTAINER credential for the host, as its secret cache serves it. */

@@ -3,6 +3,7 @@ import { ServiceError } from '../../errors.ts';
 import type { RequestHandler, SandboxRequest, SandboxResponse } from '../../server/http.ts';
 import { accessDenied } from '../../server/wire-errors.ts';
 import type { World } from '../../world.ts';
+import { statusOf } from '../ecr/archive.ts';
 import type { EcrBackend } from '../ecr/backend.ts';
 import { isRepositoryName } from '../ecr/input.ts';
 import { digestOf, isDigest, MANIFEST_MEDIA_TYPES } from '../ecr/manifest.ts';
@@ -79,7 +80,34 @@ function repository(ctx: RegistryContext): RepositoryRecord {
   return ctx.store.repository(ctx.route.name);
 }
 
+/** The blob the route names, in the route's repository; BLOB_UNKNOWN when there is none. */
+function routedBlob(ctx: RegistryContext) {
+  const blob = repository(ctx).blobs.get(ctx.route.reference);
+  if (!blob) throw registryErrors.blobUnknown(ctx.route.reference);
+  return blob;
+}
+
 const location = (ctx: RegistryContext, path: string) => `/v2/${ctx.route.name}/${path}`;
+
+/**
+ * Stores an uploaded blob once its content has the digest the client named, and answers 201 Created with its
+ * location. A blob that is already there is fine for the registry protocol (ECR's API says LayerAlreadyExists).
+ */
+function storeBlob(
+  ctx: RegistryContext,
+  repo: RepositoryRecord,
+  digest: string,
+  data: Buffer,
+): SandboxResponse {
+  const computed = digestOf(digest, data);
+  if (computed !== digest)
+    throw registryErrors.digestInvalid(`the uploaded content has digest ${computed}, not ${digest}`);
+  ctx.store.putBlob(repo, digest, data);
+  return {
+    status: 201,
+    headers: { ...API_VERSION, location: location(ctx, `blobs/${digest}`), 'docker-content-digest': digest },
+  };
+}
 
 /** Manifest types a request accepts: `Accept` may repeat and carry parameters; none or `*\/*` accepts all. */
 function acceptsType(req: SandboxRequest, mediaType: string): boolean {
@@ -93,7 +121,9 @@ function findManifest(ctx: RegistryContext, repo: RepositoryRecord): ImageRecord
   const ref = ctx.route.reference;
   const digest = isDigest(ref) ? ref : repo.tagIndex.get(ref);
   const image = digest === undefined ? undefined : repo.images.get(digest);
-  if (!image) throw registryErrors.manifestUnknown();
+  // An archived image "cannot be pulled. Requests to pull the archived image will fail with a 404 error"
+  // (https://docs.aws.amazon.com/AmazonECR/latest/userguide/archive-image.html).
+  if (!image || statusOf(image, ctx.store.now()) !== 'ACTIVE') throw registryErrors.manifestUnknown();
   return image;
 }
 
@@ -205,9 +235,7 @@ const operations: Record<RegistryOperation, Operation> = {
 
   async GetBlob(ctx) {
     await authorize(ctx, 'ecr:GetDownloadUrlForLayer');
-    const repo = repository(ctx);
-    const blob = repo.blobs.get(ctx.route.reference);
-    if (!blob) throw registryErrors.blobUnknown(ctx.route.reference);
+    const blob = routedBlob(ctx);
     // ECR answers a blob GET with a redirect to a presigned S3 URL; the sandbox serves the bytes itself (also
     // what the spec allows) so that no client has to forward or drop credentials across ports.
     return blobResponse(blob);
@@ -216,9 +244,7 @@ const operations: Record<RegistryOperation, Operation> = {
   async HeadBlob(ctx) {
     // Pushers HEAD a blob to learn whether to upload it: ECR evaluates that as BatchCheckLayerAvailability.
     await authorize(ctx, 'ecr:BatchCheckLayerAvailability');
-    const repo = repository(ctx);
-    const blob = repo.blobs.get(ctx.route.reference);
-    if (!blob) throw registryErrors.blobUnknown(ctx.route.reference);
+    const blob = routedBlob(ctx);
     // The listener sends no body for HEAD; the headers (length, digest) are the answer.
     return blobResponse(blob);
   },
@@ -236,18 +262,7 @@ const operations: Record<RegistryOperation, Operation> = {
       await authorize(ctx, 'ecr:UploadLayerPart');
       await authorize(ctx, 'ecr:CompleteLayerUpload');
       if (!isDigest(digest)) throw registryErrors.digestInvalid(`'${digest}' is not a digest`);
-      const computed = digestOf(digest, ctx.req.body);
-      if (computed !== digest)
-        throw registryErrors.digestInvalid(`the uploaded content has digest ${computed}, not ${digest}`);
-      ctx.store.putBlob(repo, digest, ctx.req.body);
-      return {
-        status: 201,
-        headers: {
-          ...API_VERSION,
-          location: location(ctx, `blobs/${digest}`),
-          'docker-content-digest': digest,
-        },
-      };
+      return storeBlob(ctx, repo, digest, ctx.req.body);
     }
     // `mount`/`from` (cross-repository mount) is not offered: the spec lets a registry answer with a plain
     // upload session instead, which every client handles.
@@ -299,19 +314,7 @@ const operations: Record<RegistryOperation, Operation> = {
       );
     repo.uploads.delete(upload.id);
     const data = Buffer.concat(upload.parts);
-    const computed = digestOf(digest, data);
-    if (computed !== digest)
-      throw registryErrors.digestInvalid(`the uploaded content has digest ${computed}, not ${digest}`);
-    // A blob that is already there is fine for the registry protocol (ECR's API says LayerAlreadyExists).
-    ctx.store.putBlob(repo, digest, data);
-    return {
-      status: 201,
-      headers: {
-        ...API_VERSION,
-        location: location(ctx, `blobs/${digest}`),
-        'docker-content-digest': digest,
-      },
-    };
+    return storeBlob(ctx, repo, digest, data);
   },
 
   async GetUpload(ctx) {
