@@ -1,8 +1,5 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
-import { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import {
@@ -15,6 +12,9 @@ import {
 } from '@nvcf-ecr/core/audit';
 import { ConfigError } from '@nvcf-ecr/core/errors';
 import { perRegion } from '@nvcf-ecr/core/per-region';
+import { ecrPublicImageLister } from './lib/aws/ecr-public.ts';
+import { eventBridgeBus } from './lib/aws/eventbridge.ts';
+import { s3ObjectStore } from './lib/aws/s3.ts';
 import {
   awsClientConfig,
   ENV,
@@ -39,8 +39,15 @@ export function createAuditHandler(env: FunctionEnvironment) {
       { path: ENV.reportBucket, message: 'is not set: the Audit stack sets it to the report bucket' },
     ]);
   const secrets = new SecretsManagerClient(awsClientConfig(env));
-  // Path-style addressing only against an endpoint override (the sandbox); AWS uses virtual-hosted style.
-  const s3 = new S3Client({ ...awsClientConfig(env), forcePathStyle: env.awsEndpoint !== undefined });
+  // S3, EventBridge and ECR Public are signed requests, not SDK clients: their three clients would put the
+  // bundle over its size budget (functions/lib/aws/request.ts; test/bench/README.md, "Cold start").
+  const signed = (region: string) => ({
+    region,
+    endpoint: env.awsEndpoint,
+    credentials: env.credentials,
+    maxAttempts: awsClientConfig(env).maxAttempts,
+  });
+  const objects = s3ObjectStore(signed(env.region));
   const ecr = perRegion((region) => new ECRClient(awsClientConfig(env, region)));
   const deps = {
     iam: new IAMClient(iamClientConfig(env)),
@@ -48,16 +55,16 @@ export function createAuditHandler(env: FunctionEnvironment) {
     ecr,
     // ECR Public is called in us-east-1, where its registry authenticates:
     // https://docs.aws.amazon.com/AmazonECR/latest/public/public-registry-auth.html
-    ecrPublic: new ECRPUBLICClient(awsClientConfig(env, 'us-east-1')),
+    ecrPublic: ecrPublicImageLister(signed('us-east-1')),
     nvcf: nvcfClientFor(env, secrets),
     now: env.now,
     logger: env.logger,
     // What earlier runs learned per digest, in the report bucket (packages/core/src/audit/README.md, "Resolution cache").
-    resolutionCache: { s3, bucket },
+    resolutionCache: { objects, bucket },
   } satisfies Parameters<typeof runAudit>[1];
   const publish = {
-    s3,
-    events: new EventBridgeClient(awsClientConfig(env)),
+    objects,
+    events: eventBridgeBus(signed(env.region)),
     bucket,
     eventBusName: env.eventBusName,
     metrics: env.metrics,

@@ -2,6 +2,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
+import { sdkEventBus } from '@nvcf-ecr/core/ports/sdk';
 import { type RetireDeps, type RetireOutcome, retirePreviousKeys } from '@nvcf-ecr/core/rotation';
 import * as z from 'zod/mini';
 import {
@@ -40,7 +41,7 @@ export function createRetireKeysHandler(env: FunctionEnvironment) {
     secrets,
     iam: new IAMClient(iamClientConfig(env)),
     nvcf: nvcfClientFor(env, secrets, RETIRE_NVCF_RETRY),
-    events: new EventBridgeClient(awsClientConfig(env)),
+    events: sdkEventBus(new EventBridgeClient(awsClientConfig(env))),
     eventBusName: env.eventBusName,
     now: env.now,
     logger: env.logger,

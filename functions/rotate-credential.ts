@@ -5,6 +5,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import middy from '@middy/core';
+import { sdkEventBus } from '@nvcf-ecr/core/ports/sdk';
 import {
   type ClientsForKey,
   type RotationDeps,
@@ -62,7 +63,7 @@ export function createRotateCredentialHandler(
     // Inside the step's own NVCF budget: a few quick retries of 429/5xx per call, then the step decides.
     nvcf: nvcfClientFor(env, secrets, { maxAttempts: 3, maxTotalMs: 15_000 }, options.nvcfTimeoutMs),
     clientsForKey,
-    events: new EventBridgeClient(awsClientConfig(env)),
+    events: sdkEventBus(new EventBridgeClient(awsClientConfig(env))),
     eventBusName: env.eventBusName,
     now: env.now,
     logger: env.logger,

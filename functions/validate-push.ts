@@ -4,6 +4,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import { ContentCache } from '@nvcf-ecr/core/image';
 import { perRegion } from '@nvcf-ecr/core/per-region';
+import { sdkEventBus } from '@nvcf-ecr/core/ports/sdk';
 import {
   type EcrImageActionEvent,
   ecrImageActionEventSchema,
@@ -26,7 +27,7 @@ export function createValidatePushHandler(env: FunctionEnvironment) {
   const deps = {
     config: env.config,
     ecr,
-    events: new EventBridgeClient(awsClientConfig(env)),
+    events: sdkEventBus(new EventBridgeClient(awsClientConfig(env))),
     eventBusName: env.eventBusName,
     cache: new ContentCache({ maxEntries: 2000, maxBytes: 32 * 1024 * 1024 }),
     // NVCF answers within a few seconds or the function check is skipped (the verdict still goes out): two

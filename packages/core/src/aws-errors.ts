@@ -82,3 +82,10 @@ export function isTransientAwsError(err: unknown): boolean {
   if (httpStatusOf(e) === undefined && e.$fault === undefined) return true;
   return isServerError(e) || isThrottlingError(e) || e.$retryable !== undefined;
 }
+
+/** The AWS error code of an error (its `name`, where the SDK and the audit's signed calls put it). */
+export function errorName(err: unknown): string | undefined {
+  if (err === null || typeof err !== 'object') return undefined;
+  const name = (err as SdkErrorShape).name;
+  return typeof name === 'string' ? name : undefined;
+}

@@ -10,6 +10,7 @@ import { AuditError, EventPublishError } from '@nvcf-ecr/core/errors';
 import { compileEventPattern, DETAIL_TYPES, EVENT_SOURCE, notificationPatterns } from '@nvcf-ecr/core/events';
 import { silentLogger } from '@nvcf-ecr/core/log';
 import type { MetricRecord } from '@nvcf-ecr/core/metrics';
+import { sdkEventBus, sdkObjectStore } from '@nvcf-ecr/core/ports/sdk';
 import { describe, expect, it } from 'vitest';
 import { expectRejection } from '../core/expect-error.ts';
 import { fakeClient, finding, report } from './fakes.ts';
@@ -101,8 +102,8 @@ describe('Function: publishAudit', () => {
     });
     const metrics: MetricRecord[] = [];
     const out = await publishAudit(failing, {
-      s3,
-      events,
+      objects: sdkObjectStore(s3),
+      events: sdkEventBus(events),
       bucket: 'reports-bucket',
       eventBusName: 'nvcf-ecr-autopilot',
       metrics: (m) => metrics.push(m),
@@ -140,8 +141,8 @@ describe('Function: publishAudit', () => {
         publishAudit(
           { ...failing, durationMs: -5 },
           {
-            s3,
-            events,
+            objects: sdkObjectStore(s3),
+            events: sdkEventBus(events),
             bucket: 'b',
             eventBusName: 'bus',
             metrics: () => {},
@@ -160,13 +161,15 @@ describe('Function: publishAudit', () => {
     const err = await expectRejection(
       () =>
         publishAudit(failing, {
-          s3: fakeClient({ PutObjectCommand: {} }),
-          events: fakeClient({
-            PutEventsCommand: {
-              FailedEntryCount: 1,
-              Entries: [{ ErrorCode: 'AccessDeniedException', ErrorMessage: 'no' }],
-            },
-          }),
+          objects: sdkObjectStore(fakeClient({ PutObjectCommand: {} })),
+          events: sdkEventBus(
+            fakeClient({
+              PutEventsCommand: {
+                FailedEntryCount: 1,
+                Entries: [{ ErrorCode: 'AccessDeniedException', ErrorMessage: 'no' }],
+              },
+            }),
+          ),
           bucket: 'b',
           eventBusName: 'bus',
           metrics: () => {},

@@ -2,6 +2,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DETAIL_TYPES, EVENT_SOURCE } from '@nvcf-ecr/core/events';
 import { createLogger, memorySink } from '@nvcf-ecr/core/log';
 import { classifyNvcfFailure, type NvcfRegistryCredentialsPort } from '@nvcf-ecr/core/ports';
+import { sdkEventBus } from '@nvcf-ecr/core/ports/sdk';
 import {
   awsErrorKind,
   type CredentialRotatedDetail,
@@ -84,7 +85,7 @@ describe('Function: publishRotationEvent', () => {
         return answer;
       },
     } as unknown as EventBridgeClient;
-    return { client, sent };
+    return { client: sdkEventBus(client), sent };
   }
 
   it('puts one entry on the project bus with the project source and the detail as JSON', async () => {

@@ -12,14 +12,10 @@ import {
   type ImageFailure,
   LayersNotFoundException,
 } from '@aws-sdk/client-ecr';
-import type {
-  PutEventsCommand,
-  PutEventsCommandOutput,
-  PutEventsRequestEntry,
-} from '@aws-sdk/client-eventbridge';
 import type { Config } from '@nvcf-ecr/core/config';
 import type { EcrImageApi } from '@nvcf-ecr/core/image';
 import type { MetricRecord } from '@nvcf-ecr/core/metrics';
+import type { EventEntry, PutEventsResult } from '@nvcf-ecr/core/ports';
 import type { EcrImageActionEvent, VerdictEventsApi } from '@nvcf-ecr/core/validation';
 import { ACCOUNT, EXAMPLE_PLATFORMS, HOST, prodConfig } from '../../helpers/config.ts';
 import { MemoryRepo } from '../image/helpers.ts';
@@ -160,15 +156,14 @@ export class FakeEcr implements EcrImageApi {
 
 /** An EventBridge recording every entry; `answer` decides the response. */
 export class FakeEvents implements VerdictEventsApi {
-  public readonly entries: PutEventsRequestEntry[] = [];
-  public answer: (entry: PutEventsRequestEntry) => PutEventsCommandOutput | Error = () => ({
-    $metadata: {},
+  public readonly entries: EventEntry[] = [];
+  public answer: (entry: EventEntry) => PutEventsResult | Error = () => ({
     FailedEntryCount: 0,
     Entries: [{ EventId: `event-${this.entries.length}` }],
   });
 
-  public async send(command: PutEventsCommand): Promise<PutEventsCommandOutput> {
-    const entry = command.input.Entries?.[0] as PutEventsRequestEntry;
+  public async putEvents(entries: readonly EventEntry[]): Promise<PutEventsResult> {
+    const entry = entries[0] as EventEntry;
     this.entries.push(entry);
     const out = this.answer(entry);
     if (out instanceof Error) throw out;

@@ -18,6 +18,7 @@ import { deploymentRegion } from '@nvcf-ecr/core/config';
 import { AuditError } from '@nvcf-ecr/core/errors';
 import { createLogger } from '@nvcf-ecr/core/log';
 import { perRegion } from '@nvcf-ecr/core/per-region';
+import { sdkPublicImageLister } from '@nvcf-ecr/core/ports/sdk';
 import type { Command, CommandContext } from '../cli.ts';
 import {
   AWS_OPTIONS,
@@ -143,7 +144,7 @@ async function audit({ values, io }: CommandContext): Promise<number> {
         iam: new IAMClient(iamClientOptions(base)),
         secrets,
         ecr: perRegion((region) => new ECRClient({ ...base, region })),
-        ecrPublic: new ECRPUBLICClient({ ...base, region: 'us-east-1' }),
+        ecrPublic: sdkPublicImageLister(new ECRPUBLICClient({ ...base, region: 'us-east-1' })),
         nvcf: nvcfClientForCommand(values, io.env, config, secrets),
         now: commandNow(io.env, 'audit'),
         logger,

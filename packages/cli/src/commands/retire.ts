@@ -1,6 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { deploymentRegion, type RegistryConfig } from '@nvcf-ecr/core/config';
 import { createLogger } from '@nvcf-ecr/core/log';
+import { sdkEventBus } from '@nvcf-ecr/core/ports/sdk';
 import { retirePreviousKey } from '@nvcf-ecr/core/rotation';
 import type { Command, CommandContext } from '../cli.ts';
 import {
@@ -64,7 +65,9 @@ async function retire(context: CommandContext): Promise<number> {
       ...(bus
         ? {
             // The project bus lives in the deployment region, with the secrets.
-            events: new EventBridgeClient(awsClientOptions(values, io.env, deploymentRegion(config))),
+            events: sdkEventBus(
+              new EventBridgeClient(awsClientOptions(values, io.env, deploymentRegion(config))),
+            ),
             eventBusName: bus,
           }
         : {}),

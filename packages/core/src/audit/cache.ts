@@ -1,10 +1,4 @@
 import { createHash } from 'node:crypto';
-import {
-  GetObjectCommand,
-  type GetObjectCommandOutput,
-  PutObjectCommand,
-  type PutObjectCommandOutput,
-} from '@aws-sdk/client-s3';
 // zod/mini as everywhere in core: the classic 'zod' entry sets its English messages globally, which would
 // replace the configuration's own (config/index.ts `describe`).
 import * as z from 'zod/mini';
@@ -13,6 +7,7 @@ import { DIGEST } from '../ecr/reference.ts';
 import { ManifestError, type ManifestErrorCode } from '../errors.ts';
 import type { ResolvedImage } from '../image/resolve.ts';
 import type { Logger } from '../log.ts';
+import type { ObjectStore } from '../ports/aws.ts';
 import { describeFailure } from './facts.ts';
 
 /**
@@ -26,7 +21,7 @@ import { describeFailure } from './facts.ts';
  *
  * One object per repository (`cache/v<N>/<registry host>/<repository>.json`) holds that repository's
  * entries, each addressed by its digest inside: at 100,000 tags over 20,000 images a warm audit reads 200
- * objects instead of 20,000 (every S3 call costs a round trip and the SDK's signing), and the object is
+ * objects instead of 20,000 (every S3 call costs a round trip and a signature), and the object is
  * rewritten from the live listing, so deleted images leave it by themselves. `<N>` is the resolver's schema
  * version: a change to what the resolver derives bumps it, and old objects are never read again (the
  * stack's lifecycle rule expires them).
@@ -152,11 +147,6 @@ export function resolvedFromEntry(entry: Extract<CachedResolution, { kind: strin
   };
 }
 
-export interface CacheS3Api {
-  send(command: GetObjectCommand): Promise<GetObjectCommandOutput>;
-  send(command: PutObjectCommand): Promise<PutObjectCommandOutput>;
-}
-
 /** A repository's entries as read: the valid ones by digest, and how many were dropped as invalid. */
 export interface LoadedPack {
   readonly entries: ReadonlyMap<string, CachedResolution>;
@@ -231,7 +221,7 @@ export function renderPack(
 }
 
 export interface ResolutionCacheOptions {
-  readonly s3: CacheS3Api;
+  readonly objects: ObjectStore;
   readonly bucket: string;
   readonly logger: Logger;
   readonly now: () => Date;
@@ -252,13 +242,13 @@ export class ResolutionCache {
     const Key = cacheKey(registry, repository);
     let text: string;
     try {
-      const out = await this.options.s3.send(new GetObjectCommand({ Bucket: this.options.bucket, Key }));
-      text = (await out.Body?.transformToString()) ?? '';
+      const bytes = await this.options.objects.get(this.options.bucket, Key);
+      // A first run finds no pack.
+      if (bytes === undefined) return EMPTY;
+      text = new TextDecoder().decode(bytes);
     } catch (err) {
-      const name = (err as { name?: string }).name;
-      // A first run finds no pack (NoSuchKey; AccessDenied when the role may not list the bucket, S3's answer
-      // for a missing key then).
-      if (name !== 'NoSuchKey' && name !== 'AccessDenied')
+      // AccessDenied is S3's answer for a missing key when the role may not list the bucket: a first run too.
+      if ((err as { name?: string }).name !== 'AccessDenied')
         this.options.logger.warn('resolution cache could not be read', {
           key: Key,
           error: describeFailure(err),
@@ -283,13 +273,11 @@ export class ResolutionCache {
   ): Promise<void> {
     const Key = cacheKey(registry, repository);
     try {
-      await this.options.s3.send(
-        new PutObjectCommand({
-          Bucket: this.options.bucket,
-          Key,
-          Body: renderPack(registry.hostname, repository, entries, this.options.now()),
-          ContentType: 'application/json',
-        }),
+      await this.options.objects.put(
+        this.options.bucket,
+        Key,
+        renderPack(registry.hostname, repository, entries, this.options.now()),
+        'application/json',
       );
     } catch (err) {
       this.options.logger.warn('resolution cache could not be written', {

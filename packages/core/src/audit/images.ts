@@ -5,14 +5,8 @@ import {
   type DescribeImagesCommandOutput,
   type GetDownloadUrlForLayerCommand,
   type GetDownloadUrlForLayerCommandOutput,
-  RepositoryNotFoundException,
 } from '@aws-sdk/client-ecr';
-import {
-  DescribeImagesCommand as DescribePublicImagesCommand,
-  type DescribeImagesCommandOutput as DescribePublicImagesCommandOutput,
-  ImageNotFoundException as PublicImageNotFoundException,
-  RepositoryNotFoundException as PublicRepositoryNotFoundException,
-} from '@aws-sdk/client-ecr-public';
+import { errorName } from '../aws-errors.ts';
 import type { RegistryConfig } from '../config/index.ts';
 import { type ContentCache, cachingFetcher } from '../image/cache.ts';
 import type { ImageFetcher, ManifestBlob } from '../image/fetcher.ts';
@@ -20,6 +14,7 @@ import type { PlatformEvaluation } from '../image/policy.ts';
 import type { IgnoredEntry, ImageKind } from '../image/resolve.ts';
 import { ecrFetcher } from '../image/sources/ecr.ts';
 import type { Logger } from '../log.ts';
+import type { PublicImageLister } from '../ports/aws.ts';
 import { CACHE_REFRESH_MS, type CachedResolution, type LoadedPack, type ResolutionCache } from './cache.ts';
 import { describeFailure } from './facts.ts';
 import { coalescingFetcher, pacedFetcher } from './fetchers.ts';
@@ -47,14 +42,6 @@ export interface EcrAuditApi {
   send(command: BatchGetImageCommand): Promise<BatchGetImageCommandOutput>;
   send(command: GetDownloadUrlForLayerCommand): Promise<GetDownloadUrlForLayerCommandOutput>;
   send(command: DescribeImagesCommand): Promise<DescribeImagesCommandOutput>;
-}
-
-/**
- * The ECR Public operation the audit calls (ECR Public has no BatchGetImage); an `ECRPUBLICClient` satisfies
- * it.
- */
-export interface EcrPublicAuditApi {
-  send(command: DescribePublicImagesCommand): Promise<DescribePublicImagesCommandOutput>;
 }
 
 /** What the resolution of one image found. */
@@ -110,7 +97,8 @@ export interface ScanStats {
 
 export interface ImageScannerOptions {
   readonly ecr: (region: string) => EcrAuditApi;
-  readonly ecrPublic: EcrPublicAuditApi;
+  /** ECR Public's one operation the audit calls, `DescribeImages` (ECR Public has no `BatchGetImage`). */
+  readonly ecrPublic: PublicImageLister;
   /** `fetch` for the presigned config URLs (default `globalThis.fetch`). */
   readonly fetch?: typeof globalThis.fetch | undefined;
   /** One per audit run: manifests and configs by digest. */
@@ -202,7 +190,7 @@ export class ImageScanner {
       };
       const page =
         registry.kind === 'public'
-          ? await this.options.ecrPublic.send(new DescribePublicImagesCommand(input))
+          ? await this.options.ecrPublic.describeImages(input)
           : await this.options.gate(registry.region).run(() =>
               this.options.ecr(registry.region).send(
                 new DescribeImagesCommand({
@@ -278,7 +266,8 @@ export class ImageScanner {
         nextToken = page.nextToken;
       } while (nextToken);
     } catch (err) {
-      if (err instanceof RepositoryNotFoundException || err instanceof PublicRepositoryNotFoundException)
+      // Matched by name: ECR's and ECR Public's answers alike, from the SDK or the audit bundle's signed calls.
+      if (errorName(err) === 'RepositoryNotFoundException')
         return { registry, repository, state: 'missing', images: [] };
       return { registry, repository, state: 'error', error: describeFailure(err), images };
     }
@@ -349,18 +338,16 @@ export class ImageScanner {
     try {
       await withBackoff(() => {
         this.stats.describeImagesCalls++;
-        return this.options.ecrPublic.send(
-          new DescribePublicImagesCommand({
-            registryId: registry.accountId,
-            repositoryName: repository,
-            imageIds: [id.digest ? { imageDigest: id.digest } : { imageTag: id.tag }],
-          }),
-        );
+        return this.options.ecrPublic.describeImages({
+          registryId: registry.accountId,
+          repositoryName: repository,
+          imageIds: [id.digest ? { imageDigest: id.digest } : { imageTag: id.tag }],
+        });
       }, this.options.backoff);
       return true;
     } catch (err) {
-      if (err instanceof PublicImageNotFoundException || err instanceof PublicRepositoryNotFoundException)
-        return false;
+      const name = errorName(err);
+      if (name === 'ImageNotFoundException' || name === 'RepositoryNotFoundException') return false;
       throw err;
     }
   }

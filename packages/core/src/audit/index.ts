@@ -7,7 +7,6 @@
 export {
   CACHE_REFRESH_MS,
   type CachedResolution,
-  type CacheS3Api,
   cacheKey,
   parsePack,
   RESOLUTION_CACHE_PREFIX,
@@ -24,7 +23,7 @@ export * from './exemptions.ts';
 export type { VersionKeyView } from './facts.ts';
 export { coalescingFetcher, pacedFetcher } from './fetchers.ts';
 export * from './functions.ts';
-export { DESCRIBE_IMAGES_PAGE, type EcrAuditApi, type EcrPublicAuditApi } from './images.ts';
+export { DESCRIBE_IMAGES_PAGE, type EcrAuditApi } from './images.ts';
 export { AUDIT_INCOMPLETE, type AuditDeadline, incompleteFindings } from './incomplete.ts';
 export * from './model.ts';
 export { AdaptiveGate, isThrottling } from './pace.ts';

@@ -1,9 +1,9 @@
-import { PutObjectCommand, type PutObjectCommandOutput } from '@aws-sdk/client-s3';
 import { AuditError, EventPublishError } from '../errors.ts';
 import { DETAIL_TYPES } from '../events/names.ts';
 import { type PutEventsApi, putProjectEvent } from '../events/publish.ts';
 import type { Logger } from '../log.ts';
 import type { MetricRecord, MetricSink } from '../metrics.ts';
+import type { ObjectStore } from '../ports/aws.ts';
 import { type AuditReport, CHECK_STATUSES, SEVERITIES } from './model.ts';
 import { renderHtml } from './render/html.ts';
 import { renderJson } from './render/json.ts';
@@ -98,7 +98,8 @@ export function auditMetrics(report: AuditReport): MetricRecord[] {
 }
 
 export interface PublishDeps {
-  readonly s3: { send(command: PutObjectCommand): Promise<PutObjectCommandOutput> };
+  /** The report bucket's store. */
+  readonly objects: ObjectStore;
   readonly events: PutEventsApi;
   readonly bucket: string;
   readonly eventBusName: string;
@@ -125,9 +126,7 @@ export async function publishAudit(report: AuditReport, deps: PublishDeps): Prom
     [location.html, renderHtml(report), 'text/html; charset=utf-8'],
   ];
   await Promise.all(
-    objects.map(([Key, Body, ContentType]) =>
-      deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key, Body, ContentType })),
-    ),
+    objects.map(([key, body, contentType]) => deps.objects.put(deps.bucket, key, body, contentType)),
   );
   const detail = auditEventDetail(report, location);
   const reportsAt = location.json.replace(/audit\.json$/, '');

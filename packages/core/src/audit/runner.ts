@@ -2,8 +2,8 @@ import type { Config, RegistryConfig } from '../config/index.ts';
 import { AuditError } from '../errors.ts';
 import { ContentCache } from '../image/cache.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import type { ObjectStore, PublicImageLister } from '../ports/aws.ts';
 import type { NvcfAuditPort } from '../ports/nvcf.ts';
-import type { CacheS3Api } from './cache.ts';
 import { ResolutionCache } from './cache.ts';
 import { checkCatalog } from './catalog.ts';
 import type { RegistryCheckContext } from './check.ts';
@@ -13,7 +13,7 @@ import { ngcApiKeyCheck, nvcfChecks } from './checks/nvcf.ts';
 import { secretChecks } from './checks/secret.ts';
 import { applyExemptions } from './exemptions.ts';
 import { accountFacts, type IamReader, registryFacts, type SecretsReader } from './facts.ts';
-import { type EcrAuditApi, type EcrPublicAuditApi, ImageScanner } from './images.ts';
+import { type EcrAuditApi, ImageScanner } from './images.ts';
 import { type AuditDeadline, incompleteFindings } from './incomplete.ts';
 import {
   AUDIT_REPORT_SCHEMA_VERSION,
@@ -31,7 +31,10 @@ import { AdaptiveGate, type BackoffOptions, mapLimit, type Sleep } from './pace.
  * becomes an `error` finding; only a request the audit cannot serve at all (an unknown registry name) throws.
  */
 
-/** Collaborators: SDK clients (or anything with their `send`), the NVCF client, the clock. */
+/**
+ * Collaborators: SDK clients (or anything with their `send`), the AWS ports (`ports/aws.ts`), the NVCF client,
+ * the clock.
+ */
 export interface AuditDependencies {
   readonly iam: IamReader;
   readonly secrets: SecretsReader;
@@ -40,7 +43,7 @@ export interface AuditDependencies {
   /**
    * ECR Public (us-east-1: https://docs.aws.amazon.com/AmazonECR/latest/public/public-registry-auth.html).
    */
-  readonly ecrPublic: EcrPublicAuditApi;
+  readonly ecrPublic: PublicImageLister;
   readonly nvcf: NvcfAuditPort;
   readonly now: () => Date;
   readonly logger?: Logger | undefined;
@@ -52,7 +55,7 @@ export interface AuditDependencies {
    * Where resolutions are kept between runs (the report bucket, `cache/` prefix): digests resolved on an
    * earlier run cost no manifest or config read. Without it every image is resolved.
    */
-  readonly resolutionCache?: { readonly s3: CacheS3Api; readonly bucket: string } | undefined;
+  readonly resolutionCache?: { readonly objects: ObjectStore; readonly bucket: string } | undefined;
 }
 
 export interface AuditOptions {

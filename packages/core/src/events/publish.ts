@@ -1,11 +1,12 @@
-import { PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { EventPublishError } from '../errors.ts';
+import type { EventBus, PutEventsResult } from '../ports/aws.ts';
 import { EVENT_SOURCE, type ProjectDetailType } from './names.ts';
 
-/** What publishing needs of an EventBridge client (an `EventBridgeClient`, or a test fake). */
-export interface PutEventsApi {
-  send(command: PutEventsCommand): Promise<PutEventsCommandOutput>;
-}
+/**
+ * What publishing needs: the bus port (`sdkEventBus(new EventBridgeClient(…))` from `@nvcf-ecr/core/ports/sdk`,
+ * the audit bundle's signed call, or a test fake).
+ */
+export type PutEventsApi = EventBus;
 
 export interface ProjectEvent {
   readonly detailType: ProjectDetailType;
@@ -30,22 +31,18 @@ export async function putProjectEvent(
   busName: string,
   event: ProjectEvent,
 ): Promise<string | undefined> {
-  let out: PutEventsCommandOutput;
+  let out: PutEventsResult;
   try {
-    out = await events.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            Source: EVENT_SOURCE,
-            DetailType: event.detailType,
-            Detail: JSON.stringify(event.detail),
-            Resources: [...(event.resources ?? [])],
-            EventBusName: busName,
-            ...(event.time ? { Time: event.time } : {}),
-          },
-        ],
-      }),
-    );
+    out = await events.putEvents([
+      {
+        Source: EVENT_SOURCE,
+        DetailType: event.detailType,
+        Detail: JSON.stringify(event.detail),
+        Resources: [...(event.resources ?? [])],
+        EventBusName: busName,
+        ...(event.time ? { Time: event.time } : {}),
+      },
+    ]);
   } catch (err) {
     const name = err instanceof Error ? err.name : typeof err;
     const message = err instanceof Error ? err.message : String(err);

@@ -1,6 +1,5 @@
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { STSClient } from '@aws-sdk/client-sts';
@@ -8,6 +7,7 @@ import type { Config } from '../config/index.ts';
 import type { AccessKeyPair } from '../credential/codec.ts';
 import type { Logger } from '../log.ts';
 import { type MetricRecord, type MetricSink, noMetrics } from '../metrics.ts';
+import type { EventBus } from '../ports/aws.ts';
 import type { NvcfRegistryCredentialsPort } from '../ports/nvcf.ts';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './wait.ts';
 
@@ -84,7 +84,7 @@ export interface RotationServices {
   readonly iam: IAMClient;
   readonly nvcf: NvcfRegistryCredentialsPort;
   /** The project bus; events are skipped when absent. */
-  readonly events?: EventBridgeClient | undefined;
+  readonly events?: EventBus | undefined;
   readonly eventBusName?: string | undefined;
   /** Wall clock for everything the system records (key `createdAt`, grace periods): the sandbox's is virtual. */
   readonly now: () => Date;

@@ -1,9 +1,9 @@
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import * as z from 'zod/mini';
 import { EventPublishError } from '../errors.ts';
 import { DETAIL_TYPES } from '../events/names.ts';
 import { putProjectEvent } from '../events/publish.ts';
 import type { Logger } from '../log.ts';
+import type { EventBus } from '../ports/aws.ts';
 import { redactString } from '../redact.ts';
 
 /**
@@ -131,7 +131,7 @@ export interface RotationEventMap {
 
 /** Where events go; absent in a CLI run that was not given a bus. */
 export interface EventTarget {
-  readonly client: EventBridgeClient;
+  readonly client: EventBus;
   readonly busName: string;
 }
 

@@ -51,7 +51,7 @@ export const VERDICT_METRIC = 'ImageValidations';
 /** Metric counting events that carry no verdict, dimension `Reason` (a {@link SkipCode}). */
 export const SKIPPED_METRIC = 'PushEventsSkipped';
 
-/** The one EventBridge operation the validation calls; an `EventBridgeClient` satisfies it. */
+/** The one EventBridge operation the validation calls (`sdkEventBus(eventBridgeClient)` implements it). */
 export type VerdictEventsApi = PutEventsApi;
 
 export interface ValidatePushDeps {
