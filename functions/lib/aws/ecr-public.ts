@@ -1,11 +1,5 @@
 import type { PublicImageDetail, PublicImageLister } from '@nvcf-ecr/core/ports';
-import {
-  type AwsCallerOptions,
-  awsCaller,
-  awsJson,
-  endpointFromEnvironment,
-  regionalEndpoint,
-} from './request.ts';
+import { type AwsServiceOptions, awsJsonService } from './request.ts';
 
 /**
  * ECR Public's image listing for the audit's Lambda bundle: `DescribeImages`
@@ -14,24 +8,11 @@ import {
  * `api.ecr-public.<region>.amazonaws.com` (https://docs.aws.amazon.com/general/latest/gr/ecr-public.html). The
  * caller passes us-east-1, where ECR Public's API is served. `imagePushedAt` arrives as epoch seconds.
  */
-export function ecrPublicImageLister(
-  options: Omit<AwsCallerOptions, 'service'> & { readonly endpoint?: string | undefined },
-): PublicImageLister {
-  const call = awsCaller({ ...options, service: 'ecr-public' });
-  const endpoint = regionalEndpoint(
-    'api.ecr-public',
-    options.region,
-    options.endpoint ?? endpointFromEnvironment('ECR_PUBLIC'),
-  );
+export function ecrPublicImageLister(options: AwsServiceOptions): PublicImageLister {
+  const call = awsJsonService(options, 'ecr-public', 'api.ecr-public', 'ECR_PUBLIC');
   return {
     async describeImages(query) {
-      const out = await awsJson(
-        call,
-        endpoint,
-        'ecr-public:DescribeImages',
-        'SpencerFrontendService.DescribeImages',
-        query,
-      );
+      const out = await call('ecr-public:DescribeImages', 'SpencerFrontendService.DescribeImages', query);
       const details = (out['imageDetails'] ?? []) as (Omit<PublicImageDetail, 'imagePushedAt'> & {
         imagePushedAt?: number;
       })[];

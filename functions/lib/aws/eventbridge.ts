@@ -1,11 +1,5 @@
 import type { EventBus, PutEventsResult } from '@nvcf-ecr/core/ports';
-import {
-  type AwsCallerOptions,
-  awsCaller,
-  awsJson,
-  endpointFromEnvironment,
-  regionalEndpoint,
-} from './request.ts';
+import { type AwsServiceOptions, awsJsonService } from './request.ts';
 
 /**
  * The project bus for the audit's Lambda bundle: EventBridge `PutEvents`
@@ -15,18 +9,11 @@ import {
  * returned as is: `FailedEntryCount` and each entry's `ErrorCode` are judged by core (`putProjectEvent`),
  * as they are for the SDK client.
  */
-export function eventBridgeBus(
-  options: Omit<AwsCallerOptions, 'service'> & { readonly endpoint?: string | undefined },
-): EventBus {
-  const call = awsCaller({ ...options, service: 'events' });
-  const endpoint = regionalEndpoint(
-    'events',
-    options.region,
-    options.endpoint ?? endpointFromEnvironment('EVENTBRIDGE'),
-  );
+export function eventBridgeBus(options: AwsServiceOptions): EventBus {
+  const call = awsJsonService(options, 'events', 'events', 'EVENTBRIDGE');
   return {
     async putEvents(entries) {
-      const out = await awsJson(call, endpoint, 'events:PutEvents', 'AWSEvents.PutEvents', {
+      const out = await call('events:PutEvents', 'AWSEvents.PutEvents', {
         Entries: entries.map(({ Time, ...e }) => ({
           ...e,
           ...(Time ? { Time: Time.getTime() / 1000 } : {}),

@@ -194,6 +194,26 @@ export async function awsJson(
   return text.trim() === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
 }
 
+/** What a service adapter takes: the caller's options but the signing name, and an endpoint override. */
+export type AwsServiceOptions = Omit<AwsCallerOptions, 'service'> & {
+  readonly endpoint?: string | undefined;
+};
+
+/**
+ * One AWS JSON 1.1 service of a region: signs as `service`, at `<host>.<region>.amazonaws.com` unless the
+ * options or the environment (`AWS_ENDPOINT_URL_<envId>`) name another endpoint, and calls {@link awsJson}.
+ */
+export function awsJsonService(
+  options: AwsServiceOptions,
+  service: string,
+  host: string,
+  envId: string,
+): (operation: string, target: string, input: unknown) => Promise<Record<string, unknown>> {
+  const call = awsCaller({ ...options, service });
+  const endpoint = regionalEndpoint(host, options.region, options.endpoint ?? endpointFromEnvironment(envId));
+  return (operation, target, input) => awsJson(call, endpoint, operation, target, input);
+}
+
 /**
  * The endpoint an SDK client would take from the environment: `AWS_ENDPOINT_URL_<SERVICE>` (the service id in
  * upper snake case: `S3`, `EVENTBRIDGE`, `ECR_PUBLIC`), else `AWS_ENDPOINT_URL`, unless
