@@ -1,3 +1,4 @@
+import { type TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import {
   isKeyIdTagValue,
   KEY_ID_TAG_PREFIX,
@@ -5,6 +6,7 @@ import {
   keyIdTagChanges,
   NO_KEY,
   recordedKey,
+  recordKeyIds,
 } from '@nvcf-ecr/core/rotation';
 import { describe, expect, it } from 'vitest';
 
@@ -97,5 +99,38 @@ describe('Key ids per version', () => {
     expect(recordedKey(tags, 'other')).toEqual({ kind: 'unrecorded' });
     expect(recordedKey(tags, undefined)).toEqual({ kind: 'unrecorded' });
     expect(KEY_ID_TAG_PREFIX.startsWith('nvcf-ecr:')).toBe(true);
+  });
+  it('prunes before it adds, so a secret at the 50-tag limit still records the new version', async () => {
+    // 49 other tags, the key id of a version that lost its labels: adding first would make 51 and be refused.
+    const tags = new Map(Array.from({ length: 49 }, (_, i) => [`team:${i}`, 'x'] as [string, string]));
+    tags.set(keyIdTag(V3), K1);
+    const sent: string[] = [];
+    const secrets = {
+      async send(command: TagResourceCommand | UntagResourceCommand) {
+        if (command instanceof UntagResourceCommand) {
+          for (const key of command.input.TagKeys ?? []) tags.delete(key);
+          sent.push('untag');
+        } else {
+          for (const t of command.input.Tags ?? []) tags.set(t.Key ?? '', t.Value ?? '');
+          if (tags.size > 50) throw new Error('ValidationException: too many tags');
+          sent.push('tag');
+        }
+        return {};
+      },
+    };
+    const log = { debug() {}, info() {}, warn() {}, error() {} };
+    await recordKeyIds(
+      secrets,
+      {
+        secretId: 's',
+        tags: new Map(tags),
+        versions: { [V1]: ['AWSCURRENT'] },
+        record: [{ versionId: V2, accessKeyId: K2 }],
+      },
+      log as never,
+    );
+    expect(sent).toEqual(['untag', 'tag']);
+    expect(tags.get(keyIdTag(V2))).toBe(K2);
+    expect(tags.has(keyIdTag(V3))).toBe(false);
   });
 });

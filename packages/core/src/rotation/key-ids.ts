@@ -108,6 +108,11 @@ export async function recordKeyIds(
   log: Logger,
 ): Promise<void> {
   const { tag, untag } = keyIdTagChanges(input);
+  // Prune first: at Secrets Manager's 50 tags per secret, adding before pruning would fail for good.
+  if (untag.length > 0) {
+    await secrets.send(new UntagResourceCommand({ SecretId: input.secretId, TagKeys: untag }));
+    log.debug('pruned key ids of versions without a staging label', { tags: untag });
+  }
   if (tag.size > 0) {
     await secrets.send(
       new TagResourceCommand({
@@ -116,9 +121,5 @@ export async function recordKeyIds(
       }),
     );
     log.debug('recorded key ids of versions', { versions: [...tag.keys()] });
-  }
-  if (untag.length > 0) {
-    await secrets.send(new UntagResourceCommand({ SecretId: input.secretId, TagKeys: untag }));
-    log.debug('pruned key ids of versions without a staging label', { tags: untag });
   }
 }
