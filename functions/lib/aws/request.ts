@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 import { isThrottlingError } from '@nvcf-ecr/core/aws-errors';
+import { partitionOfRegion } from '@nvcf-ecr/core/ecr';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { SDK_REQUEST_TIMEOUT_MS } from '../environment.ts';
 import { AwsNetworkError, AwsServiceError, parseErrorBody } from './errors.ts';
@@ -132,6 +133,9 @@ export function awsCaller(options: AwsCallerOptions): AwsCaller {
         method: request.method,
         headers,
         ...(request.body ? { body: request.body } : {}),
+        // A redirect is answered, not followed: re-sent elsewhere the request would carry a signature for
+        // another host (the SDK does not follow redirects either); the 3xx becomes an error below.
+        redirect: 'manual',
         signal: AbortSignal.timeout(budget),
       });
       body = new Uint8Array(await res.arrayBuffer());
@@ -228,11 +232,13 @@ export function endpointFromEnvironment(serviceId: string, env: NodeJS.ProcessEn
 
 /**
  * A regional endpoint: the override when there is one (the sandbox), else `https://<prefix>.<region>.<dns
- * suffix>` — `amazonaws.com.cn` in the China regions, `amazonaws.com` elsewhere
- * (https://docs.aws.amazon.com/general/latest/gr/rande.html).
+ * suffix>` with the DNS suffix of the region's partition — `amazonaws.com.cn` in China, `c2s.ic.gov` in
+ * aws-iso, `amazonaws.eu` in the European Sovereign Cloud… (https://docs.aws.amazon.com/general/latest/gr/rande.html;
+ * core's partition table, `@nvcf-ecr/core/ecr`, which the SDK's endpoint rules agree with). A region of no
+ * known partition is given the commercial suffix, as the SDK's rules do.
  */
 export function regionalEndpoint(prefix: string, region: string, override?: string | undefined): URL {
   if (override) return new URL(override);
-  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  const suffix = partitionOfRegion(region)?.dnsSuffix ?? 'amazonaws.com';
   return new URL(`https://${prefix}.${region}.${suffix}`);
 }

@@ -10,6 +10,7 @@ import {
   awsCaller,
   awsJson,
   endpointFromEnvironment,
+  regionalEndpoint,
   retryDelayMs,
 } from '../../../functions/lib/aws/request.ts';
 import { objectUrl, s3ObjectStore } from '../../../functions/lib/aws/s3.ts';
@@ -162,6 +163,18 @@ describe('Signed AWS requests: the signature', () => {
       'https://s3.cn-north-1.amazonaws.com.cn/my.bucket/k',
     );
   });
+
+  it('gives each partition its own DNS suffix, as the SDK clients it replaces do', () => {
+    const host = (region: string) => regionalEndpoint('events', region).host;
+    expect(host('us-gov-west-1')).toBe('events.us-gov-west-1.amazonaws.com');
+    expect(host('cn-northwest-1')).toBe('events.cn-northwest-1.amazonaws.com.cn');
+    expect(host('us-iso-east-1')).toBe('events.us-iso-east-1.c2s.ic.gov');
+    expect(host('us-isob-east-1')).toBe('events.us-isob-east-1.sc2s.sgov.gov');
+    expect(host('eusc-de-east-1')).toBe('events.eusc-de-east-1.amazonaws.eu');
+    expect(objectUrl('us-iso-east-1', 'reports-abc', 'a.json').host).toBe(
+      'reports-abc.s3.us-iso-east-1.c2s.ic.gov',
+    );
+  });
 });
 
 describe('Signed AWS requests: the endpoint from the environment, as SDK clients read it', () => {
@@ -228,6 +241,20 @@ describe('Signed AWS requests: retries, timeouts and errors', () => {
     const text = JSON.stringify({ ...(err as object), message: (err as Error).message });
     for (const secret of [CREDENTIALS.secretAccessKey, CREDENTIALS.sessionToken])
       expect(text).not.toContain(secret);
+  });
+
+  it('does not follow a redirect: the signature was for this host, and the 3xx is the error', async () => {
+    answers = [
+      {
+        status: 307,
+        headers: { location: `${base}/elsewhere/cache/a.json` },
+        body: '<Error><Code>TemporaryRedirect</Code><Message>Please re-send this request to the specified temporary endpoint.</Message></Error>',
+      },
+    ];
+    const store = s3ObjectStore({ region: 'us-east-1', endpoint: base, credentials: CREDENTIALS });
+    const err = await store.get('reports', 'cache/a.json').catch((e: unknown) => e as Error);
+    expect(err).toMatchObject({ name: 'TemporaryRedirect' });
+    expect(received.map((r) => r.url)).toEqual(['/reports/cache/a.json']);
   });
 
   it('answers undefined for NoSuchKey', async () => {
