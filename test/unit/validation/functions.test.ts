@@ -156,6 +156,14 @@ describe('Function-aware validation', () => {
       'NVCF function check skipped: NVCF could not be read (NvcfNetworkError: GET /v2/nvcf/functions: connect ECONNREFUSED); the verdict follows the repository policy alone (the daily audit checks functions)',
     ]);
     expect(h.events.details().map((d) => d['verdict'])).toEqual(['compliant']);
+    // Failing open is never silent: a metric to alarm on, and a warning naming why.
+    const metrics = (h.deps.metrics as ReturnType<typeof metricsCollector>).records;
+    expect(metrics.filter((m) => m.name === 'FunctionChecksSkipped')).toHaveLength(1);
+    const logged = h.logs.records.find((r) => r.message === 'image validated');
+    expect(logged).toMatchObject({
+      level: 'warn',
+      fields: { functionCheck: 'skipped', warnings: detail.warnings },
+    });
   });
 
   it('gives the repository verdict, marked skipped, when the NGC API key is missing', async () => {

@@ -111,6 +111,8 @@ describe('Function: validatePush', () => {
     ]);
     expect(h.metrics.records).toEqual([
       { name: 'ImageValidations', value: 1, unit: 'Count', dimensions: { Verdict: 'compliant' } },
+      // These deps have no NVCF client: the function check is skipped, and counted.
+      { name: 'FunctionChecksSkipped', value: 1, unit: 'Count' },
     ]);
   });
 
@@ -235,7 +237,9 @@ describe('Function: validatePush', () => {
       missing: ['linux/arm64'],
       reasons: ['missing linux/arm64 required for repository inference-gb200 (the image has linux/amd64)'],
     });
-    expect(h.metrics.records.at(-1)?.dimensions).toEqual({ Verdict: 'non-compliant' });
+    expect(h.metrics.records.find((m) => m.name === 'ImageValidations')?.dimensions).toEqual({
+      Verdict: 'non-compliant',
+    });
     const warning = h.logs.records.find((r) => r.message === 'image validated');
     expect(warning?.level).toBe('warn');
   });

@@ -48,6 +48,11 @@ import {
 
 /** Metric (EMF, namespace `NvcfEcrAutopilot`) counting verdicts, dimension `Verdict`. */
 export const VERDICT_METRIC = 'ImageValidations';
+/**
+ * Verdicts given without the NVCF function check (NVCF unreachable, the NGC key unreadable): the check fails
+ * open, so a broken grant or an NVCF outage would otherwise pass unseen. Alarm on it being above zero.
+ */
+export const FUNCTION_CHECK_SKIPPED_METRIC = 'FunctionChecksSkipped';
 /** Metric counting events that carry no verdict, dimension `Reason` (a {@link SkipCode}). */
 export const SKIPPED_METRIC = 'PushEventsSkipped';
 
@@ -148,10 +153,15 @@ export async function validatePush(
     verdict: verdict.verdict,
     missing: verdict.missing,
     platforms: verdict.platforms,
+    functionCheck: verdict.functionCheck,
     eventId,
   };
-  if (verdict.verdict === 'compliant') log.info('image validated', fields);
-  else log.warn('image validated', { ...fields, reasons: verdict.reasons });
+  if (verdict.functionCheck === 'skipped') {
+    deps.metrics({ name: FUNCTION_CHECK_SKIPPED_METRIC, value: 1, unit: 'Count' });
+  }
+  if (verdict.verdict === 'compliant' && verdict.functionCheck === 'checked')
+    log.info('image validated', fields);
+  else log.warn('image validated', { ...fields, reasons: verdict.reasons, warnings: verdict.warnings });
   return { skipped: false, detail: verdict, eventId };
 }
 
