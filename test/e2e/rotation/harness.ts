@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { RotateSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { assertConfig, type Config, loadConfig, type RegistryConfig } from '@nvcf-ecr/core/config';
 import { EVENT_SOURCE, FUNCTIONS, functionArn, PROJECT_EVENT_BUS_NAME } from '@nvcf-ecr/core/events';
 import { createLogger, type LogRecord, memorySink } from '@nvcf-ecr/core/log';
 import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
-import type { RotationTiming } from '@nvcf-ecr/core/rotation';
+import type { RetireOutcome, RotationTiming } from '@nvcf-ecr/core/rotation';
 import type { LambdaHandler, RunningSandbox, RuntimeHandlers, SandboxOptions } from '@nvcf-ecr/sandbox';
 import { expect } from 'vitest';
 import { fromSandboxEnvironment, type SandboxHandlerEnvironment } from '../../../functions/lib/sandbox.ts';
@@ -239,6 +240,31 @@ export function rotationFunctionArn(sb: RunningSandbox): string {
 
 export function retireFunctionArn(sb: RunningSandbox): string {
   return functionArn('aws', sb.region, sb.accountId, FUNCTIONS.retireKeys.name);
+}
+
+/** Invokes the retirement as its hourly schedule does; resolves to its outcomes. */
+export async function retireNow(h: Harness): Promise<RetireOutcome[]> {
+  return (await h.sb.lambda.invoke(retireFunctionArn(h.sb), { source: 'aws.events' })) as RetireOutcome[];
+}
+
+/**
+ * Signs one call with the key stored in `stage`, as a workload nobody knows about would, so that IAM records
+ * its use (`GetAccessKeyLastUsed`, late on the `aws` profile).
+ */
+export async function useKey(h: Harness, registry: RegistryConfig, stage: string): Promise<void> {
+  const version = secretOf(h.sb, registry).versions.find((v) => v.stages.includes(stage));
+  const { accessKeyId, secretAccessKey } = JSON.parse(version?.secretString ?? '{}') as {
+    accessKeyId: string;
+    secretAccessKey: string;
+  };
+  const sts = new STSClient({
+    region: h.sb.region,
+    endpoint: h.sb.awsEndpoint,
+    credentials: { accessKeyId, secretAccessKey },
+    maxAttempts: 1,
+  });
+  await sts.send(new GetCallerIdentityCommand({}));
+  sts.destroy();
 }
 
 export async function advanceHours(sb: RunningSandbox, hours: number): Promise<void> {

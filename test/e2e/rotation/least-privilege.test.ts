@@ -22,12 +22,7 @@ import {
   reportBucketName,
 } from '@nvcf-ecr/core/events';
 import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
-import {
-  isKeyIdTagValue,
-  KEY_ID_TAG_PREFIX,
-  type RetirementPostponedDetail,
-  type RetireOutcome,
-} from '@nvcf-ecr/core/rotation';
+import { isKeyIdTagValue, KEY_ID_TAG_PREFIX, type RetirementPostponedDetail } from '@nvcf-ecr/core/rotation';
 import type { LambdaHandler } from '@nvcf-ecr/sandbox';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAuditHandler } from '../../../functions/audit.ts';
@@ -44,6 +39,7 @@ import {
   keysOf,
   projectEvents,
   retireFunctionArn,
+  retireNow,
   rotate,
   rotationFunctionArn,
   secretOf,
@@ -177,10 +173,6 @@ async function wireLeastPrivilege(h: Harness) {
   return { retireKey, auditKey };
 }
 
-async function retire(h: Harness): Promise<RetireOutcome[]> {
-  return (await h.sb.lambda.invoke(retireFunctionArn(h.sb), { source: 'aws.events' })) as RetireOutcome[];
-}
-
 /** Runs the audit as its schedule does and reads its JSON report. */
 async function audit(h: Harness): Promise<AuditReport> {
   const arn = functionArn('aws', h.sb.region, h.sb.accountId, FUNCTIONS.audit.name);
@@ -244,7 +236,7 @@ describe('Retirement and audit with roles that cannot read a pull key', () => {
       expect(denied.name).toBe('AccessDeniedException');
       secrets.destroy();
     }
-    const [outcome] = await retire(h);
+    const [outcome] = await retireNow(h);
     expect(outcome).toMatchObject({ action: 'retired', accessKeyId: maskAccessKeyId(previous) });
     const status = new Map(keysOf(h.sb, registry).map((k) => [k.accessKeyId, k.status]));
     expect(status.get(previous)).toBe('Inactive');
@@ -270,7 +262,7 @@ describe('Retirement and audit with roles that cannot read a pull key', () => {
     );
     expect(keyInStage(h.sb, registry, 'AWSCURRENT')).toBe(older);
     await advanceHours(h.sb, GRACE + 2);
-    const [outcome] = await retire(h);
+    const [outcome] = await retireNow(h);
     expect(outcome).toMatchObject({ action: 'postponed', accessKeyId: maskAccessKeyId(held) });
     const [event] = await projectEvents<RetirementPostponedDetail>(h.sb, DETAIL_TYPES.retirementPostponed);
     expect(event).toMatchObject({
@@ -292,7 +284,7 @@ describe('Retirement and audit with roles that cannot read a pull key', () => {
   it('audits green: the key checks judge the recorded key ids, before and after the retirement', async () => {
     await rotate(h, registry);
     await advanceHours(h.sb, GRACE + 2);
-    await retire(h);
+    await retireNow(h);
     const report = await audit(h);
     for (const id of ['iam.key-matches-secret', 'iam.access-key-count', 'nvcf.credential-current']) {
       const found = finding(report, id);
@@ -315,7 +307,7 @@ describe('Retirement and audit with roles that cannot read a pull key', () => {
       new UntagResourceCommand({ SecretId: registry.secretName, TagKeys: recorded.map((t) => t.Key) }),
     );
     await advanceHours(h.sb, GRACE + 2);
-    const [blocked] = await retire(h);
+    const [blocked] = await retireNow(h);
     expect(blocked).toMatchObject({ action: 'postponed' });
     expect(blocked?.reason).toContain("Rotate once to record key ids ('nvcf-ecr rotate prod')");
     expect(keysOf(h.sb, registry).every((k) => k.status === 'Active')).toBe(true);
@@ -327,7 +319,7 @@ describe('Retirement and audit with roles that cannot read a pull key', () => {
     await rotate(h, registry);
     expect(keyInStage(h.sb, registry, 'AWSPREVIOUS')).toBe(old);
     await advanceHours(h.sb, GRACE + 2);
-    const [outcome] = await retire(h);
+    const [outcome] = await retireNow(h);
     expect(outcome).toMatchObject({ action: 'retired', accessKeyId: maskAccessKeyId(old) });
     const [green] = finding(await audit(h), 'iam.key-matches-secret');
     expect(green?.status).toBe('pass');
@@ -337,7 +329,7 @@ describe('Retirement and audit with roles that cannot read a pull key', () => {
     for (let i = 0; i < 4; i++) {
       await rotate(h, registry);
       await advanceHours(h.sb, GRACE + 2);
-      await retire(h);
+      await retireNow(h);
     }
     const secret = secretOf(h.sb, registry);
     const recorded = secret.tags.filter((t) => t.Key.startsWith(KEY_ID_TAG_PREFIX));

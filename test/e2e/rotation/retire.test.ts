@@ -1,12 +1,10 @@
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { assertConfig, type Config, type RegistryConfig } from '@nvcf-ecr/core/config';
 import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
 import { maskAccessKeyId } from '@nvcf-ecr/core/redact';
 import {
   previousKeyRetiredDetailSchema,
   type RetirementPostponedDetail,
-  type RetireOutcome,
   retirementPostponedDetailSchema,
 } from '@nvcf-ecr/core/rotation';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -22,10 +20,11 @@ import {
   keysOf,
   projectEvents,
   registerRetireHandler,
-  retireFunctionArn,
+  retireNow,
   rotate,
   secretOf,
   startHarness,
+  useKey,
 } from './harness.ts';
 
 // The retirement of the previous key (scheduled hourly; the same verb as `nvcf-ecr retire`): nothing inside
@@ -48,28 +47,6 @@ function configWith(retire: { whenInUse?: 'postpone' | 'deactivate'; maxPostpone
       },
     ],
   });
-}
-
-/** Invokes the retirement as its schedule does; resolves to its outcomes. */
-async function retire(h: Harness): Promise<RetireOutcome[]> {
-  return (await h.sb.lambda.invoke(retireFunctionArn(h.sb), { source: 'aws.events' })) as RetireOutcome[];
-}
-
-/** Signs one call with the key stored in `stage`, so IAM records its use (GetAccessKeyLastUsed). */
-async function useKey(h: Harness, registry: RegistryConfig, stage: string): Promise<void> {
-  const version = secretOf(h.sb, registry).versions.find((v) => v.stages.includes(stage));
-  const { accessKeyId, secretAccessKey } = JSON.parse(version?.secretString ?? '{}') as {
-    accessKeyId: string;
-    secretAccessKey: string;
-  };
-  const sts = new STSClient({
-    region: h.sb.region,
-    endpoint: h.sb.awsEndpoint,
-    credentials: { accessKeyId, secretAccessKey },
-    maxAttempts: 1,
-  });
-  await sts.send(new GetCallerIdentityCommand({}));
-  sts.destroy();
 }
 
 describe.each([
@@ -100,11 +77,11 @@ describe.each([
   });
 
   it('has nothing to retire after the first rotation, and keeps the previous key inside its grace period', async () => {
-    expect((await retire(h))[0]).toMatchObject({ action: 'nothing-to-retire' });
+    expect((await retireNow(h))[0]).toMatchObject({ action: 'nothing-to-retire' });
     await rotate(h, registry);
     const previous = keyInStage(h.sb, registry, 'AWSPREVIOUS') as string;
     await advanceHours(h.sb, GRACE - 1);
-    const [outcome] = await retire(h);
+    const [outcome] = await retireNow(h);
     expect(outcome).toMatchObject({ action: 'in-grace', accessKeyId: maskAccessKeyId(previous) });
     expect(keysOf(h.sb, registry).find((k) => k.accessKeyId === previous)?.status).toBe('Active');
   });
@@ -115,7 +92,7 @@ describe.each([
     const current = keyInStage(h.sb, registry, 'AWSCURRENT') as string;
     await advanceHours(h.sb, GRACE + 1);
     await useKey(h, registry, 'AWSPREVIOUS');
-    const [first] = await retire(h);
+    const [first] = await retireNow(h);
     const stillActive = keysOf(h.sb, registry).find((k) => k.accessKeyId === previous)?.status === 'Active';
     if (policy.whenInUse === 'deactivate') {
       expect(first).toMatchObject({ action: 'retired' });
@@ -141,7 +118,7 @@ describe.each([
     // Still used past the longest postponement (72 h after the grace period by default).
     await advanceHours(h.sb, 73);
     await useKey(h, registry, 'AWSPREVIOUS');
-    const [last] = await retire(h);
+    const [last] = await retireNow(h);
     expect(last?.action).toBe(afterMax);
     expect(keysOf(h.sb, registry).find((k) => k.accessKeyId === current)?.status).toBe('Active');
   });
@@ -155,7 +132,7 @@ describe.each([
       new PutSecretValueCommand({ SecretId: registry.secretName, SecretString: current?.secretString }),
     );
     await advanceHours(h.sb, GRACE + 1);
-    const [outcome] = await retire(h);
+    const [outcome] = await retireNow(h);
     expect(outcome).toMatchObject({ action: 'postponed' });
     expect(outcome?.reason).toContain('No key id is recorded for AWSCURRENT');
     expect(outcome?.reason).toContain("Rotate once to record key ids ('nvcf-ecr rotate prod')");
@@ -171,7 +148,7 @@ describe.each([
     for (const c of snap.credentials) c.lastUpdatedAt = '2020-01-01T00:00:00.000Z';
     nvcf?.restore(snap);
     await advanceHours(h.sb, GRACE + 1);
-    const [outcome] = await retire(h);
+    const [outcome] = await retireNow(h);
     expect(outcome).toMatchObject({ action: 'postponed', accessKeyId: maskAccessKeyId(previous) });
     expect(outcome?.reason).toContain(
       "NVCF credential 'ecr-prod' was last updated at 2020-01-01T00:00:00.000Z",

@@ -1,8 +1,7 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { encodeRegistrySecret, maskAccessKeyId } from '@nvcf-ecr/core/credential';
 import { DETAIL_TYPES } from '@nvcf-ecr/core/events';
-import type { RetirementPostponedDetail, RetireOutcome } from '@nvcf-ecr/core/rotation';
+import type { RetirementPostponedDetail } from '@nvcf-ecr/core/rotation';
 import { NvcfClient } from '@nvcf-ecr/nvcf';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { control } from '../../helpers/sandbox.ts';
@@ -18,11 +17,12 @@ import {
   prodConfig,
   projectEvents,
   registerRetireHandler,
-  retireFunctionArn,
+  retireNow,
   rotate,
   rotationRecord,
   secretOf,
   startHarness,
+  useKey,
 } from './harness.ts';
 
 // The rotation against a sandbox as unforgiving as AWS and NVCF (the `aws` profile, packages/sandbox/README.md
@@ -34,27 +34,6 @@ const GRACE = 24;
 
 const { config, registry } = prodConfig({ schedule: 'rate(30 days)', graceHours: GRACE });
 const VIRTUAL_BACKOFF = { initialDelayMs: 1_000, factor: 2, maxDelayMs: 8_000 };
-
-async function retire(h: Harness): Promise<RetireOutcome[]> {
-  return (await h.sb.lambda.invoke(retireFunctionArn(h.sb), { source: 'aws.events' })) as RetireOutcome[];
-}
-
-/** Signs one call with the key stored in `stage`, as a workload nobody knows about would. */
-async function useKey(h: Harness, stage: string): Promise<void> {
-  const version = secretOf(h.sb, registry).versions.find((v) => v.stages.includes(stage));
-  const { accessKeyId, secretAccessKey } = JSON.parse(version?.secretString ?? '{}') as {
-    accessKeyId: string;
-    secretAccessKey: string;
-  };
-  const sts = new STSClient({
-    region: h.sb.region,
-    endpoint: h.sb.awsEndpoint,
-    credentials: { accessKeyId, secretAccessKey },
-    maxAttempts: 1,
-  });
-  await sts.send(new GetCallerIdentityCommand({}));
-  sts.destroy();
-}
 
 const statusOf = (h: Harness, accessKeyId: string | undefined) =>
   keysOf(h.sb, registry).find((k) => k.accessKeyId === accessKeyId)?.status;
@@ -107,7 +86,7 @@ describe('Rotation on the aws profile', () => {
     );
     expect(keyInStage(h.sb, registry, 'AWSPREVIOUS')).toBe(nvcfKey);
     await advanceHours(h.sb, GRACE + 2);
-    const [outcome] = await retire(h);
+    const [outcome] = await retireNow(h);
     expect(outcome).toMatchObject({ action: 'postponed', accessKeyId: maskAccessKeyId(nvcfKey as string) });
     expect(outcome?.reason).toContain('NVCF was last given the key of the previous version');
     expect(statusOf(h, nvcfKey)).toBe('Active');
@@ -120,18 +99,18 @@ describe('Rotation on the aws profile', () => {
     await rotate(h, registry);
     const previous = keyInStage(h.sb, registry, 'AWSPREVIOUS');
     await advanceHours(h.sb, GRACE + 1);
-    await useKey(h, 'AWSPREVIOUS');
+    await useKey(h, registry, 'AWSPREVIOUS');
     // GetAccessKeyLastUsed shows the use only now; it was five hours ago.
     await advanceHours(h.sb, 5);
-    const [postponed] = await retire(h);
+    const [postponed] = await retireNow(h);
     expect(postponed).toMatchObject({ action: 'postponed', deactivateAnywayAt: null });
     expect(statusOf(h, previous)).toBe('Active');
 
     // Still used, past retire.maxPostponeHours (72 h after the grace period).
     await advanceHours(h.sb, 72);
-    await useKey(h, 'AWSPREVIOUS');
+    await useKey(h, registry, 'AWSPREVIOUS');
     await advanceHours(h.sb, 5);
-    const [overdue] = await retire(h);
+    const [overdue] = await retireNow(h);
     expect(overdue).toMatchObject({ action: 'postponed', deactivateAnywayAt: null });
     expect(overdue?.reason).toContain('a key in use is never deactivated');
     const warnings = await projectEvents<RetirementPostponedDetail>(h.sb, DETAIL_TYPES.retirementPostponed);
@@ -141,7 +120,7 @@ describe('Rotation on the aws profile', () => {
 
     // Once nothing uses it for the whole window, it goes.
     await advanceHours(h.sb, 7);
-    const [retired] = await retire(h);
+    const [retired] = await retireNow(h);
     expect(retired).toMatchObject({ action: 'retired' });
     expect(statusOf(h, previous)).toBe('Inactive');
   });
